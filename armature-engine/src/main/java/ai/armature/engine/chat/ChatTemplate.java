@@ -1,0 +1,20 @@
+package ai.armature.engine.chat;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's chat template: turns a conversation into the prompt text the model was trained on. Messages and tools
+ * are given as JSON-like values (maps, lists, strings, numbers, booleans) exactly as an OpenAI client sends them,
+ * because templates index them that way ({@code message['content']}, {@code tool_calls}, content-part lists).
+ */
+public interface ChatTemplate {
+
+    /**
+     * Renders {@code messages} (each with at least {@code role}), {@code tools} (may be null) and, when
+     * {@code addGenerationPrompt}, the header that asks the model for the assistant's turn.
+     *
+     * @throws ChatTemplateException when the template rejects the conversation ({@code raise_exception}) or fails
+     */
+    String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt);
+}

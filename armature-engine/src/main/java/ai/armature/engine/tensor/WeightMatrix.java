@@ -1,0 +1,38 @@
+package ai.armature.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A 2-D weight tensor of {@code rows x cols} elements stored row by row in a supported {@link GgmlType} (ggml's
+ * ne0 is {@code cols}, ne1 is {@code rows}), backed by a {@link MemorySegment} that is usually a mapped file.
+ * Products run on all cores (see {@link Parallel}) and are safe to call from one thread at a time per output.
+ */
+public interface WeightMatrix {
+
+    GgmlType type();
+
+    int rows();
+
+    int cols();
+
+    /** The raw stored bytes (rows * bytes per row). */
+    MemorySegment data();
+
+    /** {@code y[yOffset + r] = dot(row r, x[xOffset .. xOffset + cols))} for every row r. */
+    void matvec(float[] x, int xOffset, float[] y, int yOffset);
+
+    /**
+     * The product with {@code n} vectors: {@code x} holds them one after another ({@code x[i * cols + k]}), and
+     * {@code y[i * rows + r] = dot(row r, x_i)}. Reads each weight block once for a whole tile of vectors, not once
+     * per vector, so it is much faster than n calls of {@link #matvec}.
+     */
+    void matmul(float[] x, float[] y, int n);
+
+    /** Writes row {@code row} as floats into {@code out[offset .. offset + cols)}. */
+    void dequantizeRow(int row, float[] out, int offset);
+
+    /** A matrix over {@code data}, which must hold exactly {@code rows * type.bytesFor(cols)} bytes. */
+    static WeightMatrix of(GgmlType type, MemorySegment data, int rows, int cols) {
+        return Kernels.matrix(type, data, rows, cols);
+    }
+}
