@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         description = "Armature: an inference-serving system with a built-in pure-Java engine.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                RunCommand.class,
+                DemoModelCommand.class,
                 BenchCommand.class,
         })
 public final class ArmatureCli implements Runnable {

@@ -1,0 +1,257 @@
+package ai.armature.engine.model;
+
+import ai.armature.engine.tensor.Parallel;
+import ai.armature.engine.tensor.VectorOps;
+import ai.armature.engine.tensor.WeightMatrix;
+
+/**
+ * Runs a {@link LlamaModel} over a {@link ForwardBatch}: one pass over all scheduled tokens of all sequences, so
+ * each weight matrix is read once per step for the whole batch. Holds the activation buffers (reused across
+ * calls, grown when a batch is larger), so one instance serves one thread; create one per worker.
+ *
+ * <p>Every token's arithmetic is independent of which other tokens share its batch and of how a prompt is
+ * chunked: matrix products treat each token's vector on its own, and attention for a token reads exactly the
+ * positions up to its own. So greedy output is the same alone or batched.
+ */
+public final class ForwardPass {
+
+    private static final int QUERY_CHUNK = 16;
+
+    private final LlamaModel model;
+    private final ModelConfig c;
+    private final float attentionScale;
+    private final ThreadLocal<AttentionScratch> attentionScratch;
+
+    private int capacity;
+    private float[] x, xb, xb2, q, k, v, att, hb, hb2, cos, sin, finalRows;
+    private int[] positions;
+    private int[] taskSeq = new int[0], taskHead = new int[0], taskFrom = new int[0], taskTo = new int[0];
+
+    public ForwardPass(LlamaModel model) {
+        this.model = model;
+        this.c = model.config();
+        this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
+        this.attentionScratch = ThreadLocal.withInitial(() -> new AttentionScratch(c.headDim()));
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    /**
+     * Computes the batch, writing its K/V into {@code cache}, and the logits of the sequences that want them
+     * into {@code logits} ({@code logitRows() * vocabSize} floats, row by row).
+     *
+     * @throws IllegalArgumentException for a token id outside the vocabulary or a position beyond the context
+     */
+    public void forward(ForwardBatch batch, KvCache cache, float[] logits) {
+        int n = batch.tokenCount();
+        ensureCapacity(n);
+        int dim = c.dim();
+        int seqs = batch.sequenceCount();
+        for (int s = 0; s < seqs; s++) {
+            int from = batch.tokenStart()[s], to = batch.tokenStart()[s + 1];
+            int last = batch.startPosition()[s] + (to - from) - 1;
+            if (batch.startPosition()[s] < 0 || last >= c.contextLength()) {
+                throw new IllegalArgumentException("position " + last + " is beyond the model's context of " + c.contextLength());
+            }
+            if ((last / cache.blockSize()) >= batch.blockTables()[s].length) {
+                throw new IllegalArgumentException("sequence " + s + " has no KV block for position " + last);
+            }
+            for (int t = from; t < to; t++) {
+                int token = batch.tokens()[t];
+                if (token < 0 || token >= c.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.." + (c.vocabSize() - 1) + ")");
+                }
+                positions[t] = batch.startPosition()[s] + (t - from);
+            }
+        }
+        model.rope().tables(positions, n, cos, sin);
+        WeightMatrix embedding = model.tokenEmbedding();
+        int[] tokens = batch.tokens();
+        Parallel.forRange(0, n, 8, (a, b) -> {
+            for (int t = a; t < b; t++) embedding.dequantizeRow(tokens[t], x, t * dim);
+        });
+
+        for (int l = 0; l < c.layers(); l++) {
+            layer(l, model.layer(l), batch, cache, n);
+        }
+
+        int rows = 0;
+        for (int s = 0; s < seqs; s++) {
+            if (!batch.wantLogits()[s]) continue;
+            int t = batch.tokenStart()[s + 1] - 1;
+            VectorOps.rmsnorm(finalRows, rows * dim, x, t * dim, model.outputNorm(), 0, c.rmsEps(), dim);
+            rows++;
+        }
+        if (rows > 0) model.output().matmul(finalRows, logits, rows);
+    }
+
+    private void layer(int l, LayerWeights w, ForwardBatch batch, KvCache cache, int n) {
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim();
+        normAll(w.attnNorm(), n);
+        w.wq().matmul(xb, q, n);
+        w.wk().matmul(xb, k, n);
+        w.wv().matmul(xb, v, n);
+        Parallel.forRange(0, n, 4, (a, b) -> {
+            for (int t = a; t < b; t++) {
+                if (w.qBias() != null) {
+                    VectorOps.add(q, t * qDim, w.qBias(), 0, qDim);
+                    VectorOps.add(k, t * kvDim, w.kBias(), 0, kvDim);
+                    VectorOps.add(v, t * kvDim, w.vBias(), 0, kvDim);
+                }
+                for (int h = 0; h < c.heads(); h++) {
+                    int off = t * qDim + h * c.headDim();
+                    if (w.qNorm() != null) VectorOps.rmsnorm(q, off, q, off, w.qNorm(), 0, c.rmsEps(), c.headDim());
+                    rotate(q, off, t);
+                }
+                for (int h = 0; h < c.kvHeads(); h++) {
+                    int off = t * kvDim + h * c.headDim();
+                    if (w.kNorm() != null) VectorOps.rmsnorm(k, off, k, off, w.kNorm(), 0, c.rmsEps(), c.headDim());
+                    rotate(k, off, t);
+                }
+            }
+        });
+        int bs = cache.blockSize();
+        for (int s = 0; s < batch.sequenceCount(); s++) {
+            int[] table = batch.blockTables()[s];
+            for (int t = batch.tokenStart()[s]; t < batch.tokenStart()[s + 1]; t++) {
+                int pos = positions[t];
+                cache.write(l, table[pos / bs] * bs + pos % bs, k, t * kvDim, v, t * kvDim);
+            }
+        }
+        attention(l, batch, cache, n);
+        w.wo().matmul(att, xb2, n);
+        VectorOps.add(x, 0, xb2, 0, n * dim);
+
+        normAll(w.ffnNorm(), n);
+        w.wGate().matmul(xb, hb, n);
+        w.wUp().matmul(xb, hb2, n);
+        int hidden = c.hiddenDim();
+        Parallel.forRange(0, n, 4, (a, b) -> VectorOps.siluMul(hb, a * hidden, hb2, a * hidden, (b - a) * hidden));
+        w.wDown().matmul(hb, xb2, n);
+        VectorOps.add(x, 0, xb2, 0, n * dim);
+    }
+
+    private void normAll(float[] weight, int n) {
+        int dim = c.dim();
+        Parallel.forRange(0, n, 8, (a, b) -> {
+            for (int t = a; t < b; t++) VectorOps.rmsnorm(xb, t * dim, x, t * dim, weight, 0, c.rmsEps(), dim);
+        });
+    }
+
+    /** Applies RoPE to one head's vector at {@code off} for token {@code t}. */
+    private void rotate(float[] vec, int off, int t) {
+        int pairs = c.headDim() / 2;
+        int base = t * pairs;
+        if (c.architecture().ropeStyle() == Architecture.RopeStyle.ADJACENT_PAIRS) {
+            for (int i = 0; i < pairs; i++) {
+                float a = vec[off + 2 * i], b = vec[off + 2 * i + 1];
+                float co = cos[base + i], si = sin[base + i];
+                vec[off + 2 * i] = a * co - b * si;
+                vec[off + 2 * i + 1] = a * si + b * co;
+            }
+        } else {
+            for (int i = 0; i < pairs; i++) {
+                float a = vec[off + i], b = vec[off + i + pairs];
+                float co = cos[base + i], si = sin[base + i];
+                vec[off + i] = a * co - b * si;
+                vec[off + i + pairs] = a * si + b * co;
+            }
+        }
+    }
+
+    /**
+     * Causal attention of every token over its own sequence's cached positions. Work is split into tasks of (one
+     * sequence, one KV head, up to {@link #QUERY_CHUNK} query tokens): each gathers that head's keys and values once
+     * and serves every query head of the group for those tokens.
+     */
+    private void attention(int l, ForwardBatch batch, KvCache cache, int n) {
+        int tasks = 0;
+        for (int s = 0; s < batch.sequenceCount(); s++) {
+            for (int from = batch.tokenStart()[s]; from < batch.tokenStart()[s + 1]; from += QUERY_CHUNK) {
+                int to = Math.min(from + QUERY_CHUNK, batch.tokenStart()[s + 1]);
+                for (int g = 0; g < c.kvHeads(); g++) {
+                    ensureTasks(tasks + 1);
+                    taskSeq[tasks] = s; taskHead[tasks] = g; taskFrom[tasks] = from; taskTo[tasks] = to;
+                    tasks++;
+                }
+            }
+        }
+        Parallel.forRange(0, tasks, 1, (a, b) -> {
+            AttentionScratch scratch = attentionScratch.get();
+            for (int i = a; i < b; i++) attendTask(l, batch, cache, taskSeq[i], taskHead[i], taskFrom[i], taskTo[i], scratch);
+        });
+    }
+
+    private void attendTask(int l, ForwardBatch batch, KvCache cache, int s, int g, int from, int to, AttentionScratch sc) {
+        int hd = c.headDim(), qDim = c.qDim();
+        int count = positions[to - 1] + 1;
+        sc.ensure(count, cache.blockSize());
+        int[] table = batch.blockTables()[s];
+        cache.gather(l, 0, g, table, count, sc.keys, sc.shorts);
+        cache.gather(l, 1, g, table, count, sc.values, sc.shorts);
+        int group = c.heads() / c.kvHeads();
+        float[] scores = sc.scores;
+        for (int t = from; t < to; t++) {
+            int len = positions[t] + 1;
+            for (int j = 0; j < group; j++) {
+                int h = g * group + j;
+                int qOff = t * qDim + h * hd;
+                for (int p = 0; p < len; p++) scores[p] = VectorOps.dot(q, qOff, sc.keys, p * hd, hd) * attentionScale;
+                VectorOps.softmax(scores, 0, len);
+                java.util.Arrays.fill(att, qOff, qOff + hd, 0f);
+                for (int p = 0; p < len; p++) VectorOps.axpy(scores[p], sc.values, p * hd, att, qOff, hd);
+            }
+        }
+    }
+
+    private void ensureTasks(int n) {
+        if (taskSeq.length >= n) return;
+        int size = Math.max(n, taskSeq.length * 2 + 16);
+        taskSeq = java.util.Arrays.copyOf(taskSeq, size);
+        taskHead = java.util.Arrays.copyOf(taskHead, size);
+        taskFrom = java.util.Arrays.copyOf(taskFrom, size);
+        taskTo = java.util.Arrays.copyOf(taskTo, size);
+    }
+
+    private void ensureCapacity(int n) {
+        if (n <= capacity) return;
+        int cap = Math.max(n, 16);
+        x = new float[cap * c.dim()];
+        xb = new float[cap * c.dim()];
+        xb2 = new float[cap * c.dim()];
+        q = new float[cap * c.qDim()];
+        att = new float[cap * c.qDim()];
+        k = new float[cap * c.kvDim()];
+        v = new float[cap * c.kvDim()];
+        hb = new float[cap * c.hiddenDim()];
+        hb2 = new float[cap * c.hiddenDim()];
+        cos = new float[cap * c.headDim() / 2];
+        sin = new float[cap * c.headDim() / 2];
+        finalRows = new float[cap * c.dim()];
+        positions = new int[cap];
+        capacity = cap;
+    }
+
+    /** Per-thread buffers for attention, grown to the longest context seen. */
+    private static final class AttentionScratch {
+        private final int headDim;
+        float[] keys = new float[0], values = new float[0], scores = new float[0];
+        short[] shorts = new short[0];
+
+        AttentionScratch(int headDim) {
+            this.headDim = headDim;
+        }
+
+        void ensure(int positions, int blockSize) {
+            if (scores.length < positions) {
+                int cap = Math.max(positions, scores.length * 2);
+                keys = new float[cap * headDim];
+                values = new float[cap * headDim];
+                scores = new float[cap];
+            }
+            if (shorts.length < blockSize * headDim) shorts = new short[blockSize * headDim];
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package ai.armature.engine.model;
+
+import ai.armature.engine.gguf.GgufFile;
+import ai.armature.engine.gguf.GgufFormatException;
+import ai.armature.engine.gguf.GgufTensorInfo;
+import ai.armature.engine.tensor.GgmlType;
+import ai.armature.engine.tensor.WeightMatrix;
+
+/**
+ * A loaded Llama-family model: its config and weights, which stay in the memory-mapped GGUF file. Immutable and
+ * shared by any number of {@link ForwardPass}es (one per worker). Loading checks every tensor's presence, type
+ * and shape so that a bad file fails here with a message naming the tensor, not later inside a kernel.
+ */
+public final class LlamaModel {
+
+    private final ModelConfig config;
+    private final WeightMatrix tokenEmbedding;
+    private final LayerWeights[] layers;
+    private final float[] outputNorm;
+    private final WeightMatrix output;
+    private final RopeFrequencies rope;
+    private final long weightBytesPerToken;
+    private final long matmulParameters;
+
+    private LlamaModel(ModelConfig config, WeightMatrix tokenEmbedding, LayerWeights[] layers, float[] outputNorm,
+                       WeightMatrix output, RopeFrequencies rope) {
+        this.config = config;
+        this.tokenEmbedding = tokenEmbedding;
+        this.layers = layers;
+        this.outputNorm = outputNorm;
+        this.output = output;
+        this.rope = rope;
+        long bytes = output.data().byteSize() + tokenEmbedding.data().byteSize() / tokenEmbedding.rows();
+        long params = (long) output.rows() * output.cols();
+        for (LayerWeights l : layers) {
+            for (WeightMatrix m : new WeightMatrix[]{l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()}) {
+                bytes += m.data().byteSize();
+                params += (long) m.rows() * m.cols();
+            }
+        }
+        this.weightBytesPerToken = bytes;
+        this.matmulParameters = params;
+    }
+
+    /** Builds the model over an open file; the file must stay open while the model is used. */
+    public static LlamaModel load(GgufFile file) {
+        try {
+            return new Loader(file).load();
+        } catch (GgufFormatException e) {
+            throw new GgufFormatException(file.path() + ": " + e.getMessage(), e);
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    WeightMatrix tokenEmbedding() {
+        return tokenEmbedding;
+    }
+
+    LayerWeights layer(int i) {
+        return layers[i];
+    }
+
+    float[] outputNorm() {
+        return outputNorm;
+    }
+
+    WeightMatrix output() {
+        return output;
+    }
+
+    RopeFrequencies rope() {
+        return rope;
+    }
+
+    /** Bytes of weights read to generate one token: every matrix once, plus one embedding row. */
+    public long weightBytesPerToken() {
+        return weightBytesPerToken;
+    }
+
+    /** Weights multiplied per token (the embedding lookup is not a product): FLOPs per token are about twice this. */
+    public long parameterCount() {
+        return matmulParameters;
+    }
+
+    /** Checks and wraps the tensors of one file. */
+    private static final class Loader {
+        private final GgufFile file;
+
+        Loader(GgufFile file) {
+            this.file = file;
+        }
+
+        LlamaModel load() {
+            GgufTensorInfo embd = file.requireTensor("token_embd.weight");
+            if (embd.dims().length != 2) throw new GgufFormatException("token_embd.weight must be 2-D");
+            int vocab = Math.toIntExact(embd.dims()[1]);
+            ModelConfig c = ModelConfig.fromMetadata(file.metadata(), vocab);
+            WeightMatrix tokenEmbedding = matrix("token_embd.weight", c.dim(), vocab);
+            LayerWeights[] layers = new LayerWeights[c.layers()];
+            Architecture a = c.architecture();
+            for (int i = 0; i < c.layers(); i++) {
+                String p = "blk." + i + ".";
+                layers[i] = new LayerWeights(
+                        vector(p + "attn_norm.weight", c.dim()),
+                        matrix(p + "attn_q.weight", c.dim(), c.qDim()),
+                        matrix(p + "attn_k.weight", c.dim(), c.kvDim()),
+                        matrix(p + "attn_v.weight", c.dim(), c.kvDim()),
+                        matrix(p + "attn_output.weight", c.qDim(), c.dim()),
+                        a.qkvBias() ? vector(p + "attn_q.bias", c.qDim()) : null,
+                        a.qkvBias() ? vector(p + "attn_k.bias", c.kvDim()) : null,
+                        a.qkvBias() ? vector(p + "attn_v.bias", c.kvDim()) : null,
+                        a.qkNorm() ? vector(p + "attn_q_norm.weight", c.headDim()) : null,
+                        a.qkNorm() ? vector(p + "attn_k_norm.weight", c.headDim()) : null,
+                        vector(p + "ffn_norm.weight", c.dim()),
+                        matrix(p + "ffn_gate.weight", c.dim(), c.hiddenDim()),
+                        matrix(p + "ffn_up.weight", c.dim(), c.hiddenDim()),
+                        matrix(p + "ffn_down.weight", c.hiddenDim(), c.dim()));
+            }
+            float[] outputNorm = vector("output_norm.weight", c.dim());
+            WeightMatrix output;
+            if (file.findTensor("output.weight") != null) {
+                output = matrix("output.weight", c.dim(), vocab);
+            } else {
+                output = tokenEmbedding; // tied embeddings
+            }
+            float[] freqFactors = file.findTensor("rope_freqs.weight") != null ? vector("rope_freqs.weight", c.headDim() / 2) : null;
+            return new LlamaModel(c, tokenEmbedding, layers, outputNorm, output, new RopeFrequencies(c, freqFactors));
+        }
+
+        private WeightMatrix matrix(String name, int cols, int rows) {
+            GgufTensorInfo t = file.requireTensor(name);
+            long[] d = t.dims();
+            if (d.length != 2 || d[0] != cols || d[1] != rows) {
+                throw new GgufFormatException("tensor '" + name + "' has shape " + java.util.Arrays.toString(d)
+                        + ", expected [" + cols + ", " + rows + "]");
+            }
+            requireSupported(name, t.type());
+            if (cols % t.type().blockSize() != 0) {
+                throw new GgufFormatException("tensor '" + name + "' has " + cols + " columns, not a multiple of the "
+                        + t.type() + " block size " + t.type().blockSize());
+            }
+            return WeightMatrix.of(t.type(), file.tensorData(name), rows, cols);
+        }
+
+        private float[] vector(String name, int n) {
+            GgufTensorInfo t = file.requireTensor(name);
+            if (t.elementCount() != n) {
+                throw new GgufFormatException("tensor '" + name + "' has " + t.elementCount() + " elements, expected " + n);
+            }
+            requireSupported(name, t.type());
+            float[] out = new float[n];
+            WeightMatrix.of(t.type(), file.tensorData(name), 1, n).dequantizeRow(0, out, 0);
+            return out;
+        }
+
+        private static void requireSupported(String name, GgmlType type) {
+            if (!type.supported()) {
+                throw new GgufFormatException("tensor '" + name + "' has type " + type
+                        + ", which Armature cannot compute with yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package ai.armature.engine.sampling;
+
+import ai.armature.protocol.SamplingParams;
+import ai.armature.protocol.TokenLogprob;
+
+import java.util.Arrays;
+
+/**
+ * Picks the next token from one row of logits: penalties (repetition over prompt and output tokens, presence
+ * and frequency over output tokens, as vLLM and OpenAI define them), then greedy argmax or temperature sampling
+ * with top-k, top-p and min-p. Candidates for the filters are found by thresholds over the probabilities, so
+ * only the handful of likely tokens is ever sorted, not the whole vocabulary. One instance per thread: it
+ * keeps scratch buffers.
+ */
+public final class Sampler {
+
+    private float[] probs = new float[0];
+    private long[] candidates = new long[0];
+
+    /**
+     * Samples a token from {@code logits[offset .. offset + vocab)}, which it may modify. Records the token in
+     * {@code state}. If {@code state.params().logprobs() >= 0}, returns its logprob (from the unmodified logits)
+     * through {@code logprobOut[0]}; otherwise leaves it alone.
+     */
+    public int sample(float[] logits, int offset, int vocab, SamplingState state, TokenLogprob[] logprobOut) {
+        SamplingParams p = state.params();
+        double logSumExp = 0;
+        int[] topIds = null;
+        float[] topLps = null;
+        if (p.logprobs() >= 0) {
+            logSumExp = logSumExp(logits, offset, vocab);
+            int k = Math.min(p.logprobs(), vocab);
+            topIds = new int[k];
+            topLps = new float[k];
+            topK(logits, offset, vocab, topIds, topLps, logSumExp);
+        }
+        float chosenRaw;
+        applyPenalties(logits, offset, state);
+        int token;
+        if (p.greedy()) {
+            token = argmax(logits, offset, vocab);
+        } else {
+            token = sampleTemperature(logits, offset, vocab, p, state);
+        }
+        if (p.logprobs() >= 0) {
+            // Report the model's own distribution, before penalties: recompute from the saved top list or raw value.
+            chosenRaw = rawLogit(token, topIds, topLps, logits, offset, state, logSumExp);
+            logprobOut[0] = new TokenLogprob(token, chosenRaw, topIds, topLps);
+        }
+        state.accept(token);
+        return token;
+    }
+
+    /** The chosen token's logprob under the unpenalised logits; penalties are undone for that one entry. */
+    private static float rawLogit(int token, int[] topIds, float[] topLps, float[] logits, int offset, SamplingState state, double lse) {
+        for (int i = 0; i < topIds.length; i++) if (topIds[i] == token) return topLps[i];
+        float penalised = logits[offset + token];
+        return (float) (unpenalise(penalised, token, state) - lse);
+    }
+
+    private static double unpenalise(float value, int token, SamplingState state) {
+        SamplingParams p = state.params();
+        int count = state.generatedTokens().count(token);
+        double v = value;
+        if (count > 0) v += p.presencePenalty() + p.frequencyPenalty() * count;
+        if (p.repetitionPenalty() != 1.0 && (count > 0 || state.promptTokens().count(token) > 0)) {
+            v = v > 0 ? v * p.repetitionPenalty() : v / p.repetitionPenalty();
+        }
+        return v;
+    }
+
+    static void applyPenalties(float[] logits, int offset, SamplingState state) {
+        SamplingParams p = state.params();
+        TokenCounts gen = state.generatedTokens();
+        if (p.repetitionPenalty() != 1.0) {
+            float r = (float) p.repetitionPenalty();
+            TokenCounts prompt = state.promptTokens();
+            for (int i = 0; i < prompt.distinct(); i++) penaliseRepetition(logits, offset + prompt.tokenAt(i), r);
+            for (int i = 0; i < gen.distinct(); i++) {
+                int t = gen.tokenAt(i);
+                if (prompt.count(t) == 0) penaliseRepetition(logits, offset + t, r);
+            }
+        }
+        if (p.presencePenalty() != 0 || p.frequencyPenalty() != 0) {
+            for (int i = 0; i < gen.distinct(); i++) {
+                int t = gen.tokenAt(i);
+                logits[offset + t] -= (float) (p.presencePenalty() + p.frequencyPenalty() * gen.count(t));
+            }
+        }
+    }
+
+    private static void penaliseRepetition(float[] logits, int i, float r) {
+        logits[i] = logits[i] > 0 ? logits[i] / r : logits[i] * r;
+    }
+
+    static int argmax(float[] logits, int offset, int vocab) {
+        int best = 0;
+        float max = logits[offset];
+        for (int i = 1; i < vocab; i++) {
+            if (logits[offset + i] > max) {
+                max = logits[offset + i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private int sampleTemperature(float[] logits, int offset, int vocab, SamplingParams p, SamplingState state) {
+        if (probs.length < vocab) probs = new float[vocab];
+        float invT = (float) (1.0 / p.temperature());
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]);
+        double total = 0;
+        for (int i = 0; i < vocab; i++) {
+            float e = (float) Math.exp((logits[offset + i] - max) * invT);
+            probs[i] = e;
+            total += e;
+        }
+        boolean filtered = p.topK() > 0 && p.topK() < vocab || p.topP() < 1 || p.minP() > 0;
+        double u = state.nextUniform();
+        if (!filtered) {
+            double target = u * total, acc = 0;
+            for (int i = 0; i < vocab; i++) {
+                acc += probs[i];
+                if (acc > target) return i;
+            }
+            return argmax(logits, offset, vocab);
+        }
+        // The most likely token has probability 1 before normalisation (exp(0)); thresholds are relative to it.
+        int n = collectCandidates(vocab, p, total);
+        // candidates[0..n) sorted by descending probability; cut by top-k, top-p, min-p.
+        int keep = n;
+        if (p.topK() > 0) keep = Math.min(keep, p.topK());
+        if (p.topP() < 1) {
+            double acc = 0, need = p.topP() * total;
+            for (int i = 0; i < keep; i++) {
+                acc += probOf(candidates[i]);
+                if (acc >= need) {
+                    keep = i + 1;
+                    break;
+                }
+            }
+        }
+        if (p.minP() > 0) {
+            float floor = (float) p.minP(); // relative to the top probability, which is 1
+            int i = 1;
+            while (i < keep && probOf(candidates[i]) >= floor) i++;
+            keep = i;
+        }
+        double kept = 0;
+        for (int i = 0; i < keep; i++) kept += probOf(candidates[i]);
+        double target = u * kept, acc = 0;
+        for (int i = 0; i < keep; i++) {
+            acc += probOf(candidates[i]);
+            if (acc > target) return idOf(candidates[i]);
+        }
+        return idOf(candidates[keep - 1]);
+    }
+
+    /**
+     * Gathers, sorted by descending probability, every token above a threshold that halves until the set surely
+     * contains what the filters keep: at least top-k tokens, enough mass for top-p, everything above min-p. A
+     * set of all tokens above a threshold is a prefix of the sorted vocabulary, so the cuts made on it are exact.
+     */
+    private int collectCandidates(int vocab, SamplingParams p, double total) {
+        float threshold = p.minP() > 0 ? (float) p.minP() : 0.5f;
+        int needCount = p.topK() > 0 ? Math.min(p.topK(), vocab) : 1;
+        double needMass = p.topP() < 1 ? p.topP() * total : 0;
+        while (true) {
+            int n = 0;
+            double mass = 0;
+            for (int i = 0; i < vocab; i++) {
+                if (probs[i] >= threshold) {
+                    n++;
+                    mass += probs[i];
+                }
+            }
+            // With min-p every kept token is above the min-p floor, so that first set always suffices.
+            boolean enough = p.minP() > 0 || (n >= needCount && mass >= needMass) || threshold == 0f;
+            if (enough) {
+                if (candidates.length < n) candidates = new long[Math.max(n, 64)];
+                int j = 0;
+                for (int i = 0; i < vocab; i++) {
+                    if (probs[i] >= threshold) candidates[j++] = ((long) Float.floatToRawIntBits(probs[i]) << 32) | i;
+                }
+                Arrays.sort(candidates, 0, n); // positive floats order like their bits: ascending
+                for (int a = 0, b = n - 1; a < b; a++, b--) {
+                    long tmp = candidates[a];
+                    candidates[a] = candidates[b];
+                    candidates[b] = tmp;
+                }
+                return n;
+            }
+            threshold = threshold < 1e-30f ? 0f : threshold * 0.25f;
+        }
+    }
+
+    private static float probOf(long packed) {
+        return Float.intBitsToFloat((int) (packed >>> 32));
+    }
+
+    private static int idOf(long packed) {
+        return (int) packed;
+    }
+
+    private static double logSumExp(float[] logits, int offset, int vocab) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]);
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
+        return max + Math.log(sum);
+    }
+
+    /** The k most likely tokens with their logprobs, most likely first (insertion into a small sorted list). */
+    private static void topK(float[] logits, int offset, int vocab, int[] ids, float[] lps, double lse) {
+        int k = ids.length;
+        if (k == 0) return;
+        float[] vals = new float[k];
+        Arrays.fill(vals, Float.NEGATIVE_INFINITY);
+        Arrays.fill(ids, -1);
+        for (int i = 0; i < vocab; i++) {
+            float v = logits[offset + i];
+            if (v <= vals[k - 1]) continue;
+            int j = k - 1;
+            while (j > 0 && vals[j - 1] < v) {
+                vals[j] = vals[j - 1];
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            vals[j] = v;
+            ids[j] = i;
+        }
+        for (int j = 0; j < k; j++) lps[j] = (float) (vals[j] - lse);
+    }
+}

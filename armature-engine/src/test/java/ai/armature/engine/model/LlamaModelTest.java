@@ -1,0 +1,162 @@
+package ai.armature.engine.model;
+
+import ai.armature.engine.demo.DemoModel;
+import ai.armature.engine.gguf.GgufFile;
+import ai.armature.engine.gguf.GgufReader;
+import ai.armature.engine.tensor.GgmlType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The engine's forward pass against {@link ReferenceLlama} on small random models of every architecture and
+ * weight type, and its batch- and chunk-independence (bit for bit).
+ */
+class LlamaModelTest {
+
+    @TempDir
+    Path dir;
+
+    /** dim 256 so K-quant rows (256-element super-blocks) fit; 2 layers keep the double-precision reference fast. */
+    static DemoModel.Spec spec(Architecture arch, GgmlType type, String scaling, boolean tied) {
+        int heads = arch == Architecture.QWEN3 ? 8 : 4; // Qwen3: heads * headDim (512) != dim (256), as in real Qwen3
+        return new DemoModel.Spec("test", arch, 256, 512, 2, heads, 2, 64, 300, 64, type, tied, 10000f, scaling, 7);
+    }
+
+    static Stream<Arguments> cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (GgmlType t : new GgmlType[]{GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            b.add(Arguments.of(Architecture.LLAMA, t, null, false));
+        }
+        b.add(Arguments.of(Architecture.LLAMA, GgmlType.Q8_0, "llama3", true));
+        b.add(Arguments.of(Architecture.QWEN2, GgmlType.Q8_0, null, true));
+        b.add(Arguments.of(Architecture.QWEN2, GgmlType.F32, null, false));
+        b.add(Arguments.of(Architecture.QWEN3, GgmlType.Q8_0, null, true));
+        b.add(Arguments.of(Architecture.QWEN3, GgmlType.F16, null, false));
+        return b.build();
+    }
+
+    /**
+     * Tolerance on max |engine - reference| relative to the reference logits' RMS. Float weights: only float vs
+     * double rounding (~1e-6 per op over a few thousand-term sums). Quantized weights: the kernels quantize each
+     * activation vector to int8 blocks (relative error up to 1/254 per element), which after two layers and the
+     * output projection stays within a few percent; the reference uses the same dequantized weights, so weight
+     * quantization itself is not part of the error.
+     */
+    static double tolerance(GgmlType t) {
+        return switch (t) {
+            case F32, F16, BF16 -> 2e-3;
+            default -> 5e-2;
+        };
+    }
+
+    @ParameterizedTest(name = "{0} {1} scaling={2} tied={3}")
+    @MethodSource("cases")
+    void matchesReferenceForPromptAndDecode(Architecture arch, GgmlType type, String scaling, boolean tied) throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(arch, type, scaling, tied), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            ReferenceLlama ref = new ReferenceLlama(f);
+            int[] prompt = {1, 17, 42, 299, 5, 100, 250, 3, 77};
+            int[] continuation = {9, 210, 33, 64};
+            double[] expected = null;
+            for (int t : prompt) expected = ref.next(t);
+            try (SingleSequence seq = new SingleSequence(model, 64, 4, KvDtype.F32)) { // chunks of 4: 3 forward passes
+                assertClose(seq.prefill(prompt), expected, tolerance(type), "after prompt");
+                for (int t : continuation) {
+                    expected = ref.next(t);
+                    assertClose(seq.decode(t), expected, tolerance(type), "decode at " + seq.position());
+                }
+            }
+        }
+    }
+
+    @Test
+    void f16AndBf16KvCachesStayCloseToF32() throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(Architecture.LLAMA, GgmlType.F32, null, false), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            int[] prompt = new SplittableRandom(3).ints(40, 0, 300).toArray();
+            float[] exact = run(model, prompt, KvDtype.F32, 64);
+            // F16 keeps 11 significant bits (relative error 2^-11 per stored element); BF16 keeps 8 (2^-8).
+            assertClose(run(model, prompt, KvDtype.F16, 64), toDouble(exact), 5e-3, "f16 kv");
+            assertClose(run(model, prompt, KvDtype.BF16, 64), toDouble(exact), 3e-2, "bf16 kv");
+        }
+    }
+
+    @Test
+    void chunkingAndBatchingDoNotChangeAnyBit() throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(Architecture.LLAMA, GgmlType.Q8_0, null, false), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            int[] prompt = new SplittableRandom(5).ints(37, 0, 300).toArray();
+            float[] whole = run(model, prompt, KvDtype.F16, 64);
+            assertThat(run(model, prompt, KvDtype.F16, 5)).containsExactly(whole);
+            assertThat(run(model, prompt, KvDtype.F16, 1)).containsExactly(whole);
+
+            // The same prompt as sequence 1 of a batch, beside an unrelated sequence 0, in a shared paged cache.
+            ForwardPass pass = new ForwardPass(model);
+            try (KvCache cache = new KvCache(model.config(), 8, 16, KvDtype.F16)) {
+                int[] other = new SplittableRandom(6).ints(20, 0, 300).toArray();
+                int[] tokens = new int[other.length + prompt.length];
+                System.arraycopy(other, 0, tokens, 0, other.length);
+                System.arraycopy(prompt, 0, tokens, other.length, prompt.length);
+                ForwardBatch batch = new ForwardBatch(tokens, new int[]{0, other.length, tokens.length}, new int[]{0, 0},
+                        new int[][]{{7, 6}, {0, 3, 5}}, new boolean[]{true, true});
+                float[] logits = new float[2 * 300];
+                pass.forward(batch, cache, logits);
+                assertThat(Arrays.copyOfRange(logits, 300, 600)).containsExactly(whole);
+            }
+        }
+    }
+
+    @Test
+    void rejectsTokensOutsideTheVocabularyAndPositionsBeyondTheContext() throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(Architecture.LLAMA, GgmlType.Q8_0, null, false), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            try (SingleSequence seq = new SingleSequence(model, 64, 16, KvDtype.F16)) {
+                assertThatThrownBy(() -> seq.prefill(new int[]{1, 300})).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("token id 300");
+            }
+            assertThatThrownBy(() -> new SingleSequence(model, 65, 16, KvDtype.F16)).hasMessageContaining("context of 64");
+        }
+    }
+
+    private static float[] run(LlamaModel model, int[] prompt, KvDtype dtype, int chunk) {
+        try (SingleSequence seq = new SingleSequence(model, 64, chunk, dtype)) {
+            return seq.prefill(prompt).clone();
+        }
+    }
+
+    private static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
+    private static void assertClose(float[] actual, double[] expected, double relTol, String what) {
+        double ss = 0, maxErr = 0;
+        for (int i = 0; i < expected.length; i++) {
+            ss += expected[i] * expected[i];
+            maxErr = Math.max(maxErr, Math.abs(actual[i] - expected[i]));
+        }
+        double rms = Math.sqrt(ss / expected.length);
+        assertThat(rms).as("reference logits are not degenerate").isGreaterThan(1e-3);
+        assertThat(maxErr / rms).as(what + ": max error relative to logit RMS " + rms).isLessThan(relTol);
+    }
+}
