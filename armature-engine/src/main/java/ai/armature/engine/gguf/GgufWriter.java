@@ -186,7 +186,8 @@ public final class GgufWriter {
             out.u32(t.type().id());
             out.u64(t.offset());
         }
-        out.padTo(alignment);
+        // A file without tensors ends after its infos, as llama.cpp's converter writes vocab-only files.
+        if (!tensors.isEmpty()) out.padTo(alignment);
         long dataStart = out.position();
         for (int i = 0; i < tensors.size(); i++) {
             PendingTensor t = tensors.get(i);
