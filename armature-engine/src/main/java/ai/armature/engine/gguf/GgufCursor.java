@@ -115,9 +115,8 @@ final class GgufCursor {
     int checkCount(long count, long at, long minBytesEach, String what) {
         long left = remaining();
         if (count < 0 || count > MAX_JAVA_ARRAY || (minBytesEach > 0 && count > left / minBytesEach)) {
-            throw error("truncated or corrupt: " + context + " declares an absurd count of " + Long.toUnsignedString(count) + " " + what
-                    + " (at least " + minBytesEach + " bytes each) at offset " + at + " but only " + left
-                    + " bytes are left in the file");
+            throw error("truncated or absurd count: " + context + " declares " + Long.toUnsignedString(count) + " " + what
+                    + " at offset " + at + " (at least " + minBytesEach + " bytes each) but only " + left + " bytes are left in the file");
         }
         return (int) count;
     }
@@ -126,7 +125,7 @@ final class GgufCursor {
         long at = pos;
         long length = u64();
         if (length < 0 || length > remaining() || length > MAX_JAVA_ARRAY) {
-            throw error("truncated or corrupt: " + context + " has a string of absurd length " + Long.toUnsignedString(length)
+            throw error("truncated or absurd length: " + context + " has a string of length " + Long.toUnsignedString(length)
                     + " at offset " + at + " (" + remaining() + " bytes are left in the file)");
         }
         byte[] bytes = new byte[(int) length];
