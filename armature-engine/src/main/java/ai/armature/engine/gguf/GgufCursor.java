@@ -128,6 +128,7 @@ final class GgufCursor {
             throw error("truncated or absurd length: " + context + " has a string of length " + Long.toUnsignedString(length)
                     + " at offset " + at + " (" + remaining() + " bytes are left in the file)");
         }
+        if (length == 0) return ""; // shared: many empty strings must not cost an object each
         byte[] bytes = new byte[(int) length];
         MemorySegment.copy(file, ValueLayout.JAVA_BYTE, pos, bytes, 0, bytes.length);
         pos += length;

@@ -21,6 +21,7 @@ import java.util.regex.Pattern;
  * header, metadata and tensor infos, and returns a {@link GgufFile}. A file named {@code NAME-0000i-of-0000n.gguf}
  * whose metadata says {@code split.count = n} is one part of a split model; opening any part opens them all. Every
  * problem with a file, including I/O errors, is a {@link GgufFormatException} whose message starts with the path.
+ * Metadata is copied into the heap (in proportion to its size in the file); tensor data stays in the mapping.
  */
 public final class GgufReader {
 
@@ -91,6 +92,9 @@ public final class GgufReader {
         }
         String prefix = m.group(1);
         int givenNo = Integer.parseInt(m.group(2));
+        if (givenNo < 1 || givenNo > count) {
+            throw new GgufFormatException(path + ": its name says part " + givenNo + " but the model has parts 1 to " + count);
+        }
         List<GgufParser.Part> parts = new ArrayList<>(count);
         for (int no = 1; no <= count; no++) {
             Path partPath = path.resolveSibling(splitFileName(prefix, no, count));
