@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 RunCommand.class,
                 DemoModelCommand.class,
                 BenchCommand.class,
+                InspectCommand.class,
         })
 public final class ArmatureCli implements Runnable {
 
