@@ -1,0 +1,239 @@
+package ai.armature.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The shared half of every weight matrix: argument checks, splitting products over {@link Parallel}, and the
+ * tiled matmul. A subclass supplies two kernels over one stored row: a fused dequantize-and-dot for the decode
+ * path ({@link #dot}) and a dequantize into floats ({@link #dequantize}) that the matmul runs once per row tile
+ * and reuses for every activation vector.
+ */
+abstract sealed class BaseMatrix implements WeightMatrix
+        permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4KMatrix, Q6KMatrix {
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+    static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    static final int L = F.length();
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+
+    /** Rows per matmul tile: each tile is dequantized once and multiplied with TILE_N vectors at a time. */
+    static final int TILE_R = 4;
+    static final int TILE_N = 4;
+
+    final GgmlType type;
+    final MemorySegment data;
+    final int rows;
+    final int cols;
+    final long rowBytes;
+
+    BaseMatrix(GgmlType type, MemorySegment data, int rows, int cols) {
+        if (rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException("a " + type + " matrix needs positive dimensions, got " + rows + " x " + cols);
+        }
+        this.type = type;
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = type.bytesFor(cols);
+        long expected = Math.multiplyExact(rowBytes, (long) rows);
+        if (data.byteSize() != expected) {
+            throw new IllegalArgumentException("a " + rows + " x " + cols + " " + type + " matrix takes " + expected
+                    + " bytes, but the data holds " + data.byteSize());
+        }
+    }
+
+    /** The dot product of the row stored at byte {@code rowOffset} with {@code x[xOff .. xOff + cols)}. */
+    abstract float dot(long rowOffset, float[] x, int xOff);
+
+    /** Writes the row stored at byte {@code rowOffset} as {@code cols} floats into {@code out[off ..]}. */
+    abstract void dequantize(long rowOffset, float[] out, int off);
+
+    @Override
+    public final GgmlType type() {
+        return type;
+    }
+
+    @Override
+    public final int rows() {
+        return rows;
+    }
+
+    @Override
+    public final int cols() {
+        return cols;
+    }
+
+    @Override
+    public final MemorySegment data() {
+        return data;
+    }
+
+    @Override
+    public final void dequantizeRow(int row, float[] out, int offset) {
+        java.util.Objects.checkIndex(row, rows);
+        java.util.Objects.checkFromIndexSize(offset, cols, out.length);
+        dequantize(row * rowBytes, out, offset);
+    }
+
+    @Override
+    public final void matvec(float[] x, int xOffset, float[] y, int yOffset) {
+        java.util.Objects.checkFromIndexSize(xOffset, cols, x.length);
+        java.util.Objects.checkFromIndexSize(yOffset, rows, y.length);
+        MatvecTask t = MATVEC.get();
+        t.m = this;
+        t.x = x;
+        t.xOff = xOffset;
+        t.y = y;
+        t.yOff = yOffset;
+        try {
+            Parallel.forRange(0, rows, matvecGrain(), t);
+        } finally {
+            t.m = null;
+            t.x = null;
+            t.y = null;
+        }
+    }
+
+    /** Rows per chunk: a few chunks per thread so a late worker is absorbed, but not so many that claims cost. */
+    private int matvecGrain() {
+        int chunks = Parallel.threads() * 4;
+        int grain = (rows + chunks - 1) / chunks;
+        // Tiny matrices are not worth waking workers for: keep at least ~64K weights per chunk.
+        int minRows = Math.max(1, (1 << 16) / cols);
+        return Math.max(grain, minRows);
+    }
+
+    @Override
+    public final void matmul(float[] x, float[] y, int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("matmul needs at least one vector, got n = " + n);
+        }
+        if ((long) n * cols > x.length || (long) n * rows > y.length) {
+            throw new IllegalArgumentException("matmul of a " + rows + " x " + cols + " matrix with " + n
+                    + " vectors needs x of " + (long) n * cols + " and y of " + (long) n * rows + " floats, got "
+                    + x.length + " and " + y.length);
+        }
+        if (n == 1) {
+            matvec(x, 0, y, 0);
+            return;
+        }
+        MatmulTask t = MATMUL.get();
+        t.m = this;
+        t.x = x;
+        t.y = y;
+        t.n = n;
+        try {
+            int tiles = (rows + TILE_R - 1) / TILE_R;
+            int tilesPerChunk = Math.max(1, Math.min(8, tiles / (Parallel.threads() * 4)));
+            Parallel.forRange(0, rows, tilesPerChunk * TILE_R, t);
+        } finally {
+            t.m = null;
+            t.x = null;
+            t.y = null;
+        }
+    }
+
+    private static final ThreadLocal<MatvecTask> MATVEC = ThreadLocal.withInitial(MatvecTask::new);
+    private static final ThreadLocal<MatmulTask> MATMUL = ThreadLocal.withInitial(MatmulTask::new);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static final class MatvecTask implements Parallel.RangeTask {
+        BaseMatrix m;
+        float[] x;
+        int xOff;
+        float[] y;
+        int yOff;
+
+        @Override
+        public void run(int from, int to) {
+            BaseMatrix mm = m;
+            float[] xx = x;
+            float[] yy = y;
+            int xo = xOff;
+            int yo = yOff;
+            long rb = mm.rowBytes;
+            for (int r = from; r < to; r++) {
+                yy[yo + r] = mm.dot(r * rb, xx, xo);
+            }
+        }
+    }
+
+    private static final class MatmulTask implements Parallel.RangeTask {
+        BaseMatrix m;
+        float[] x;
+        float[] y;
+        int n;
+
+        @Override
+        public void run(int from, int to) {
+            m.matmulRows(from, to, x, y, n);
+        }
+    }
+
+    /** A per-thread float scratch of at least {@code size} elements (grown, never shrunk). */
+    static float[] scratch(int size) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < size) {
+            holder[0] = new float[size];
+        }
+        return holder[0];
+    }
+
+    /**
+     * Rows {@code [from, to)} of the product with {@code n} vectors: each tile of TILE_R rows is dequantized once
+     * into a per-thread scratch (rows stored {@code cols} apart), then multiplied with the vectors TILE_N at a time.
+     */
+    final void matmulRows(int from, int to, float[] x, float[] y, int n) {
+        int c = cols;
+        float[] w = scratch(TILE_R * c);
+        for (int r0 = from; r0 < to; r0 += TILE_R) {
+            int nr = Math.min(TILE_R, to - r0);
+            for (int i = 0; i < TILE_R; i++) {
+                if (i < nr) {
+                    dequantize((long) (r0 + i) * rowBytes, w, i * c);
+                } else {
+                    java.util.Arrays.fill(w, i * c, (i + 1) * c, 0f);
+                }
+            }
+            int v = 0;
+            for (; v + TILE_N <= n; v += TILE_N) {
+                FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr);
+            }
+            for (; v < n; v++) {
+                FloatGemm.kernel4x1(w, c, x, v * c, y, v * rows + r0, nr);
+            }
+        }
+    }
+
+    // ---- helpers shared by the kernels ----
+
+    static float f16(MemorySegment s, long off) {
+        return Float.float16ToFloat(s.get(SHORT_LE, off));
+    }
+
+    static FloatVector bc(float v) {
+        return FloatVector.broadcast(F, v);
+    }
+
+    static FloatVector bytesToFloats(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** Shifts each byte right by {@code bits} (unsigned) via 16-bit lanes; the caller masks away borrowed bits. */
+    static ByteVector shrBytes(ByteVector v, int bits) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHR, bits).reinterpretAsBytes();
+    }
+
+    /** Shifts each byte left by {@code bits} via 16-bit lanes; the caller masks away borrowed bits. */
+    static ByteVector shlBytes(ByteVector v, int bits) {
+        return v.reinterpretAsShorts().lanewise(VectorOperators.LSHL, bits).reinterpretAsBytes();
+    }
+}

@@ -1,0 +1,184 @@
+package ai.armature.engine.tensor;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Runs index ranges on a persistent pool of worker threads sized to the cores (override with the system property
+ * {@code armature.threads}). Decode calls ~150 small products per token, so the handoff must be cheap: a call
+ * publishes the task by bumping a volatile generation, workers that spun recently pick it up without a system
+ * call, and the others are unparked; chunks of {@code grain} indices are claimed from one atomic counter, so a
+ * slow or descheduled worker never holds the rest back. Nothing is allocated per call.
+ *
+ * <p>One call uses the pool at a time: concurrent callers from different threads are serialized, and a call made
+ * from inside a running task (nested) runs inline on the calling thread.
+ */
+public final class Parallel {
+
+    /** A body over the half-open index range {@code [from, to)}. */
+    @FunctionalInterface
+    public interface RangeTask {
+        void run(int from, int to);
+    }
+
+    private static final int THREADS = Integer.getInteger("armature.threads",
+            Math.max(1, Runtime.getRuntime().availableProcessors()));
+    /** How long an idle worker spins before parking; decode calls come back-to-back within microseconds. */
+    private static final long SPIN_NANOS = 50_000;
+
+    private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
+
+    private Parallel() {
+    }
+
+    /** Number of threads a call may use (the caller plus the pool's workers). */
+    public static int threads() {
+        return THREADS;
+    }
+
+    /**
+     * Runs {@code task} over {@code [start, end)} in chunks of {@code grain} indices (the last may be shorter), each
+     * chunk starting at {@code start + k * grain}, on all threads; returns when every chunk is done. An exception
+     * thrown by the task is rethrown here after all chunks finished.
+     */
+    public static void forRange(int start, int end, int grain, RangeTask task) {
+        if (grain < 1) {
+            throw new IllegalArgumentException("grain must be positive: " + grain);
+        }
+        if (end <= start) {
+            return;
+        }
+        if (POOL == null || end - start <= grain || POOL.mustRunInline()) {
+            runInline(start, end, grain, task);
+            return;
+        }
+        POOL.run(start, end, grain, task);
+    }
+
+    private static void runInline(int start, int end, int grain, RangeTask task) {
+        for (int from = start; from < end; from += grain) {
+            task.run(from, Math.min(end, from + grain));
+            if (from > end - grain) {
+                break; // avoid int overflow of from + grain near Integer.MAX_VALUE
+            }
+        }
+    }
+
+    private static final class Pool {
+        private final Worker[] workers;
+        private final ReentrantLock callLock = new ReentrantLock();
+        private final AtomicInteger next = new AtomicInteger();
+        private final AtomicInteger pending = new AtomicInteger();
+        private volatile int generation;
+        // Written before the volatile generation bump, read after reading it: safely published.
+        private RangeTask task;
+        private int end;
+        private int grain;
+        private volatile Throwable failure;
+
+        Pool(int workerCount) {
+            workers = new Worker[workerCount];
+            for (int i = 0; i < workerCount; i++) {
+                workers[i] = new Worker(this, i);
+                workers[i].start();
+            }
+        }
+
+        boolean mustRunInline() {
+            return Thread.currentThread() instanceof Worker || callLock.isHeldByCurrentThread();
+        }
+
+        void run(int start, int end, int grain, RangeTask task) {
+            callLock.lock();
+            try {
+                this.task = task;
+                this.end = end;
+                this.grain = grain;
+                this.failure = null;
+                next.set(start);
+                pending.set(workers.length);
+                generation++;
+                for (Worker w : workers) {
+                    if (w.parked) {
+                        LockSupport.unpark(w);
+                    }
+                }
+                work();
+                int spins = 0;
+                while (pending.get() != 0) {
+                    if (++spins < 20_000) {
+                        Thread.onSpinWait();
+                    } else {
+                        Thread.yield(); // a worker was descheduled (shared machine): give it the core
+                    }
+                }
+                this.task = null;
+                Throwable t = failure;
+                if (t != null) {
+                    failure = null;
+                    if (t instanceof RuntimeException re) throw re;
+                    if (t instanceof Error e) throw e;
+                    throw new IllegalStateException(t);
+                }
+            } finally {
+                callLock.unlock();
+            }
+        }
+
+        /** Claims and runs chunks until none are left. */
+        void work() {
+            RangeTask t = task;
+            int e = end;
+            int g = grain;
+            try {
+                while (true) {
+                    int from = next.getAndAdd(g);
+                    if (from >= e || from < 0) {
+                        return;
+                    }
+                    t.run(from, (int) Math.min(e, (long) from + g));
+                }
+            } catch (Throwable ex) {
+                failure = ex;
+                next.set(e); // stop everyone claiming more chunks
+            }
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final Pool pool;
+        volatile boolean parked;
+
+        Worker(Pool pool, int index) {
+            super("armature-parallel-" + index);
+            this.pool = pool;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            int seen = pool.generation;
+            while (true) {
+                int g;
+                long spinStart = System.nanoTime();
+                int spins = 0;
+                while ((g = pool.generation) == seen) {
+                    if ((++spins & 63) != 0 || System.nanoTime() - spinStart < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;
+                        if (pool.generation == seen) {
+                            LockSupport.park(this);
+                        }
+                        parked = false;
+                        spinStart = System.nanoTime();
+                    }
+                }
+                seen = g;
+                pool.work();
+                pool.pending.decrementAndGet();
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package ai.armature.engine.tensor;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Q8_0 weights: blocks of 32 elements, each an f16 scale {@code d} and 32 signed bytes {@code q}, value
+ * {@code q * d}. The dot widens 16 quants at a time straight to floats and folds the block scale in with one
+ * multiply-add per block, so each weight byte is touched once.
+ */
+final class Q8_0Matrix extends BaseMatrix {
+    private static final int BLOCK = 32;
+    private static final int BYTES = 34;
+
+    Q8_0Matrix(MemorySegment data, int rows, int cols) {
+        super(GgmlType.Q8_0, data, rows, cols);
+    }
+
+    @Override
+    float dot(long rowOffset, float[] x, int xOff) {
+        MemorySegment s = data;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        int blocks = cols / BLOCK;
+        int b = 0;
+        long o = rowOffset;
+        int xi = xOff;
+        // Two blocks per iteration into two accumulators to hide the FMA latency.
+        for (; b + 1 < blocks; b += 2, o += 2 * BYTES, xi += 2 * BLOCK) {
+            FloatVector q0 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 2, LE));
+            FloatVector q1 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 18, LE));
+            FloatVector q2 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + BYTES + 2, LE));
+            FloatVector q3 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + BYTES + 18, LE));
+            FloatVector t0 = q1.fma(FloatVector.fromArray(F, x, xi + 16), q0.mul(FloatVector.fromArray(F, x, xi)));
+            FloatVector t1 = q3.fma(FloatVector.fromArray(F, x, xi + 48), q2.mul(FloatVector.fromArray(F, x, xi + 32)));
+            acc0 = t0.fma(bc(f16(s, o)), acc0);
+            acc1 = t1.fma(bc(f16(s, o + BYTES)), acc1);
+        }
+        if (b < blocks) {
+            FloatVector q0 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 2, LE));
+            FloatVector q1 = bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 18, LE));
+            FloatVector t0 = q1.fma(FloatVector.fromArray(F, x, xi + 16), q0.mul(FloatVector.fromArray(F, x, xi)));
+            acc0 = t0.fma(bc(f16(s, o)), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void dequantize(long rowOffset, float[] out, int off) {
+        MemorySegment s = data;
+        int blocks = cols / BLOCK;
+        long o = rowOffset;
+        for (int b = 0; b < blocks; b++, o += BYTES, off += BLOCK) {
+            float d = f16(s, o);
+            bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 2, LE)).mul(d).intoArray(out, off);
+            bytesToFloats(ByteVector.fromMemorySegment(B128, s, o + 18, LE)).mul(d).intoArray(out, off + 16);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+package ai.armature.engine.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every kernel against {@link Reference}'s scalar dequantization on random data. Shapes are chosen to hit the
+ * edges: row counts that are not multiples of the matmul tile (4) or the thread count, matrices large enough to be
+ * split over the pool, odd column counts for the float types, and 1, 3, 7 and 17 vectors in matmul (tile of 4
+ * plus remainders).
+ *
+ * <p>Tolerance: the kernels dequantize exactly as the reference (up to one rounding where Q4_K fuses
+ * {@code d*sc*q - dmin*m} into an FMA) and accumulate in float in a different order than the double reference. A
+ * float sum of k terms in any order is within about {@code k * 2^-24 * sum|w x|} of the exact value; the kernels
+ * keep 16 lanes (and 2 accumulators), so each lane adds at most cols/16 terms and the final reduction adds 16-32
+ * more. With cols <= 1024 that is at most ~100 sequential additions, i.e. 6e-6 relative to {@code sum|w x|};
+ * we allow 2e-5 (plus 1e-6 absolute for rows whose products nearly cancel).
+ */
+class WeightMatrixTest {
+    private static final double REL = 2e-5;
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> list = new ArrayList<>();
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            list.add(Arguments.of(t, 1, 1));
+            list.add(Arguments.of(t, 5, 15));
+            list.add(Arguments.of(t, 13, 17));
+            list.add(Arguments.of(t, 37, 100));
+            list.add(Arguments.of(t, 301, 259)); // split over the pool, vector body + scalar tail
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            list.add(Arguments.of(t, 1, 32));
+            list.add(Arguments.of(t, 7, 96)); // odd block count: the unrolled loop's remainder block
+            list.add(Arguments.of(t, 37, 320));
+            list.add(Arguments.of(t, 517, 256)); // split over the pool
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            list.add(Arguments.of(t, 1, 256));
+            list.add(Arguments.of(t, 11, 512));
+            list.add(Arguments.of(t, 299, 768)); // split over the pool
+        }
+        return list.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void dequantizeRowMatchesReference(GgmlType type, int rows, int cols) {
+        Random rnd = new Random(type.ordinal() * 1000L + rows * 31L + cols);
+        byte[] data = Reference.randomMatrix(type, rows, cols, rnd);
+        WeightMatrix m = WeightMatrix.of(type, MemorySegment.ofArray(data), rows, cols);
+        float[] out = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            m.dequantizeRow(r, out, 3);
+            float[] ref = Reference.dequantizeRow(type, data, r, cols);
+            for (int k = 0; k < cols; k++) {
+                // Exact except Q4_K, where the kernel fuses the scale-and-subtract into one FMA (one rounding fewer):
+                // a difference of at most one ulp of the larger term, d * scale * q <= 63 * 15 * d.
+                float tol = type == GgmlType.Q4_K ? Math.ulp(Math.abs(ref[k]) + 1e-3f) * 2 : 0f;
+                assertThat(out[3 + k]).as("row %d col %d", r, k).isCloseTo(ref[k], org.assertj.core.data.Offset.offset(tol));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void matvecMatchesReference(GgmlType type, int rows, int cols) {
+        Random rnd = new Random(type.ordinal() * 7919L + rows * 17L + cols);
+        byte[] data = Reference.randomMatrix(type, rows, cols, rnd);
+        // Off-heap like a mapped file (the heap-array path is covered by the other tests).
+        try (Arena arena = Arena.ofShared()) { // the pool's threads read it: a confined arena would refuse them
+            MemorySegment seg = arena.allocate(data.length, 64);
+            seg.copyFrom(MemorySegment.ofArray(data));
+            WeightMatrix m = WeightMatrix.of(type, seg, rows, cols);
+            float[] x = Reference.randomFloats(cols + 5, rnd);
+            float[] y = new float[rows + 2];
+            y[0] = 42f;
+            y[rows + 1] = 43f;
+            m.matvec(x, 3, y, 1);
+            for (int r = 0; r < rows; r++) {
+                float[] w = Reference.dequantizeRow(type, data, r, cols);
+                double expected = Reference.dot(w, x, 3);
+                double tol = REL * Reference.absDot(w, x, 3) + 1e-6;
+                assertThat((double) y[1 + r]).as("row %d", r).isCloseTo(expected, org.assertj.core.data.Offset.offset(tol));
+            }
+            assertThat(y[0]).as("untouched before yOffset").isEqualTo(42f);
+            assertThat(y[rows + 1]).as("untouched after the rows").isEqualTo(43f);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("shapes")
+    void matmulMatchesReference(GgmlType type, int rows, int cols) {
+        Random rnd = new Random(type.ordinal() * 104729L + rows * 13L + cols);
+        byte[] data = Reference.randomMatrix(type, rows, cols, rnd);
+        WeightMatrix m = WeightMatrix.of(type, MemorySegment.ofArray(data), rows, cols);
+        float[][] refRows = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            refRows[r] = Reference.dequantizeRow(type, data, r, cols);
+        }
+        for (int n : new int[] {1, 3, 7, 17}) {
+            float[] x = Reference.randomFloats(n * cols, rnd);
+            float[] y = new float[n * rows];
+            m.matmul(x, y, n);
+            for (int v = 0; v < n; v++) {
+                for (int r = 0; r < rows; r++) {
+                    double expected = Reference.dot(refRows[r], x, v * cols);
+                    double tol = REL * Reference.absDot(refRows[r], x, v * cols) + 1e-6;
+                    assertThat((double) y[v * rows + r]).as("n=%d vector %d row %d", n, v, r)
+                            .isCloseTo(expected, org.assertj.core.data.Offset.offset(tol));
+                }
+            }
+        }
+    }
+
+    @Test
+    void f16WidensEveryBitPatternExactly() {
+        int cols = 1 << 16;
+        byte[] data = new byte[2 * cols];
+        for (int h = 0; h < cols; h++) {
+            data[2 * h] = (byte) h;
+            data[2 * h + 1] = (byte) (h >> 8);
+        }
+        WeightMatrix m = WeightMatrix.of(GgmlType.F16, MemorySegment.ofArray(data), 1, cols);
+        float[] out = new float[cols];
+        m.dequantizeRow(0, out, 0);
+        for (int h = 0; h < cols; h++) {
+            float expected = Float.float16ToFloat((short) h);
+            if (Float.isNaN(expected)) {
+                assertThat(out[h]).as("half 0x%04x", h).isNaN();
+            } else {
+                assertThat(Float.floatToRawIntBits(out[h])).as("half 0x%04x", h).isEqualTo(Float.floatToRawIntBits(expected));
+            }
+        }
+    }
+
+    @Test
+    void rejectsWrongSizesWithClearMessages() {
+        MemorySegment seg = MemorySegment.ofArray(new byte[34 * 2]);
+        assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q8_0, seg, 3, 32))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("102 bytes");
+        assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q8_0, seg, 2, 33))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number");
+        assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q5_K, MemorySegment.ofArray(new byte[176]), 1, 256))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Q5_K");
+        WeightMatrix m = WeightMatrix.of(GgmlType.Q8_0, seg, 2, 32);
+        assertThatThrownBy(() -> m.matvec(new float[31], 0, new float[2], 0)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> m.matmul(new float[64], new float[3], 2)).isInstanceOf(IllegalArgumentException.class);
+    }
+}
