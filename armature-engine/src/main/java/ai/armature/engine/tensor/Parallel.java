@@ -148,20 +148,17 @@ public final class Parallel {
 
     private static final class Worker extends Thread {
         private final Pool pool;
-        // Read here, before start(): read in run(), a call made before the thread first runs would be missed forever.
-        private final int initialGeneration;
         volatile boolean parked;
 
         Worker(Pool pool, int index) {
             super("armature-parallel-" + index);
             this.pool = pool;
-            this.initialGeneration = pool.generation;
             setDaemon(true);
         }
 
         @Override
         public void run() {
-            int seen = initialGeneration;
+            int seen = pool.generation;
             while (true) {
                 int g;
                 long spinStart = System.nanoTime();
