@@ -158,7 +158,9 @@ public final class Parallel {
 
         @Override
         public void run() {
-            int seen = pool.generation;
+            // Generation 0 is the pool's state before any call. Reading pool.generation here instead would race
+            // with a first call made before this thread got scheduled, and the worker would miss that call.
+            int seen = 0;
             while (true) {
                 int g;
                 long spinStart = System.nanoTime();
