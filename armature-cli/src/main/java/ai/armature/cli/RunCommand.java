@@ -4,7 +4,6 @@ import ai.armature.engine.demo.DemoModel;
 import ai.armature.engine.model.KvDtype;
 import ai.armature.engine.model.SingleSequence;
 import ai.armature.engine.sampling.Sampler;
-import ai.armature.engine.sampling.SamplingState;
 import ai.armature.engine.tokenizer.StreamingDetokenizer;
 import ai.armature.protocol.SamplingParams;
 import picocli.CommandLine.Command;
@@ -67,7 +66,9 @@ final class RunCommand implements Callable<Integer> {
             PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
             try (SingleSequence seq = new SingleSequence(m.model(), capacity, 512, KvDtype.parse(kvType))) {
                 Sampler sampler = new Sampler();
-                SamplingState state = new SamplingState(params, promptTokens);
+                java.util.SplittableRandom random = new java.util.SplittableRandom(params.seed());
+                int[] history = java.util.Arrays.copyOf(promptTokens, capacity + 1);
+                int length = promptTokens.length;
                 StreamingDetokenizer detok = m.tokenizer().streamingDetokenizer(false);
                 int vocab = m.model().config().vocabSize();
 
@@ -77,7 +78,8 @@ final class RunCommand implements Callable<Integer> {
                 int generated = 0, decodes = 0;
                 long decodeNanos = 0;
                 while (true) {
-                    int token = sampler.sample(logits, 0, vocab, state, null);
+                    int token = sampler.sample(logits, 0, vocab, params, random, history, promptTokens.length, length, null);
+                    history[length++] = token;
                     generated++;
                     if (m.tokenizer().isEndOfGeneration(token)) break;
                     out.print(detok.accept(token));

@@ -4,26 +4,32 @@ import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.TokenLogprob;
 
 import java.util.Arrays;
+import java.util.random.RandomGenerator;
 
 /**
  * Picks the next token from one row of logits: penalties (repetition over prompt and output tokens, presence
  * and frequency over output tokens, as vLLM and OpenAI define them), then greedy argmax or temperature sampling
  * with top-k, top-p and min-p. Candidates for the filters are found by thresholds over the probabilities, so
- * only the handful of likely tokens is ever sorted, not the whole vocabulary. One instance per thread: it
- * keeps scratch buffers.
+ * only the handful of likely tokens is ever sorted, not the whole vocabulary. The sequence's history is passed
+ * in on each call and every random number comes from the caller's generator, so results depend only on the
+ * request, never on what else is batched. One instance per thread: it keeps scratch buffers.
  */
 public final class Sampler {
 
     private float[] probs = new float[0];
     private long[] candidates = new long[0];
+    private final TokenCounts promptCounts = new TokenCounts();
+    private final TokenCounts generatedCounts = new TokenCounts();
 
     /**
-     * Samples a token from {@code logits[offset .. offset + vocab)}, which it may modify. Records the token in
-     * {@code state}. If {@code state.params().logprobs() >= 0}, returns its logprob (from the unmodified logits)
-     * through {@code logprobOut[0]}; otherwise leaves it alone.
+     * Samples a token from {@code logits[offset .. offset + vocab)}, which it may modify. {@code history[0, length)}
+     * is the sequence so far, its first {@code promptLength} tokens the prompt (for penalties). If
+     * {@code p.logprobs() >= 0}, returns the chosen token's logprob (under the unpenalised logits) and the top
+     * alternatives through {@code logprobOut[0]}.
      */
-    public int sample(float[] logits, int offset, int vocab, SamplingState state, TokenLogprob[] logprobOut) {
-        SamplingParams p = state.params();
+    public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
+                      int[] history, int promptLength, int length, TokenLogprob[] logprobOut) {
+        SamplingState state = countHistory(p, history, promptLength, length);
         double logSumExp = 0;
         int[] topIds = null;
         float[] topLps = null;
@@ -40,15 +46,29 @@ public final class Sampler {
         if (p.greedy()) {
             token = argmax(logits, offset, vocab);
         } else {
-            token = sampleTemperature(logits, offset, vocab, p, state);
+            token = sampleTemperature(logits, offset, vocab, p, random);
         }
         if (p.logprobs() >= 0) {
             // Report the model's own distribution, before penalties: recompute from the saved top list or raw value.
             chosenRaw = rawLogit(token, topIds, topLps, logits, offset, state, logSumExp);
             logprobOut[0] = new TokenLogprob(token, chosenRaw, topIds, topLps);
         }
-        state.accept(token);
         return token;
+    }
+
+    /** What penalties need to know of a sequence: its parameters and token counts. */
+    record SamplingState(SamplingParams params, TokenCounts promptTokens, TokenCounts generatedTokens) {
+    }
+
+    private SamplingState countHistory(SamplingParams p, int[] history, int promptLength, int length) {
+        promptCounts.clear();
+        generatedCounts.clear();
+        boolean repetition = p.repetitionPenalty() != 1.0;
+        if (repetition || p.presencePenalty() != 0 || p.frequencyPenalty() != 0) {
+            if (repetition) for (int i = 0; i < promptLength; i++) promptCounts.add(history[i]);
+            for (int i = promptLength; i < length; i++) generatedCounts.add(history[i]);
+        }
+        return new SamplingState(p, promptCounts, generatedCounts);
     }
 
     /** The chosen token's logprob under the unpenalised logits; penalties are undone for that one entry. */
@@ -105,7 +125,7 @@ public final class Sampler {
         return best;
     }
 
-    private int sampleTemperature(float[] logits, int offset, int vocab, SamplingParams p, SamplingState state) {
+    private int sampleTemperature(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random) {
         if (probs.length < vocab) probs = new float[vocab];
         float invT = (float) (1.0 / p.temperature());
         float max = Float.NEGATIVE_INFINITY;
@@ -117,7 +137,7 @@ public final class Sampler {
             total += e;
         }
         boolean filtered = p.topK() > 0 && p.topK() < vocab || p.topP() < 1 || p.minP() > 0;
-        double u = state.nextUniform();
+        double u = random.nextDouble();
         if (!filtered) {
             double target = u * total, acc = 0;
             for (int i = 0; i < vocab; i++) {

@@ -27,6 +27,15 @@ final class TokenCounts {
         counts[i]++;
     }
 
+    /** Forgets every count. */
+    void clear() {
+        if (size == 0) return;
+        // Clearing slot by slot would break the probe chains of keys not yet cleared; the table is small.
+        Arrays.fill(keys, -1);
+        Arrays.fill(counts, 0);
+        size = 0;
+    }
+
     int count(int token) {
         int i = slot(token);
         return keys[i] == token ? counts[i] : 0;
