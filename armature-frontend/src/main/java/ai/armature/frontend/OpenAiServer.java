@@ -101,6 +101,11 @@ public final class OpenAiServer implements AutoCloseable {
         return admission.inFlightSequences();
     }
 
+    /** Waits until no generation request is in flight (or {@code timeout} passes); returns whether it became idle. */
+    public boolean awaitIdle(Duration timeout) throws InterruptedException {
+        return admission.awaitIdle(timeout);
+    }
+
     /**
      * Stops accepting generation requests (they get 503, /health too), waits up to {@code grace} for in-flight
      * requests to finish, then cancels what is left and waits briefly for those to end. Returns whether everything
