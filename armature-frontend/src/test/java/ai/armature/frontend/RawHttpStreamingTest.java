@@ -253,6 +253,20 @@ class RawHttpStreamingTest {
     }
 
     @Test
+    void streamsOverHttp2() throws Exception {
+        java.net.http.HttpClient h2 = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_2).build();
+        java.net.http.HttpRequest warmUp = java.net.http.HttpRequest.newBuilder(s.uri("/live")).GET().build();
+        h2.send(warmUp, HttpResponse.BodyHandlers.ofString()); // h2c upgrade happens on a body-less request
+        HttpResponse<String> r = h2.send(s.post("/v1/completions", "{\"prompt\":\"x\",\"stream\":true,\"max_tokens\":5}").build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> events = TestServer.events(r.body());
+        assertThat(events.getLast()).isEqualTo("[DONE]");
+        assertThat(text(events, "/text")).isEqualTo("The q");
+    }
+
+    @Test
     void modelsHealthLiveAndMetrics() throws Exception {
         JsonNode models = TestServer.json(s.get("/v1/models").body());
         assertThat(models.get("object").asText()).isEqualTo("list");
