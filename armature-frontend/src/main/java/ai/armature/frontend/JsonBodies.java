@@ -17,6 +17,8 @@ import java.util.List;
 final class JsonBodies {
 
     private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final com.fasterxml.jackson.core.io.JsonStringEncoder ENCODER =
+            com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
     private static final byte[] EVENT_END = "\n\n".getBytes(StandardCharsets.US_ASCII);
 
     /** A ByteArrayOutputStream whose array can be written out without a copy. */
@@ -36,6 +38,10 @@ final class JsonBodies {
     private final String id;
     private final long created;
     private final String model;
+    private JsonGenerator eventGenerator;
+    private byte[] textChunkPrefix;
+    private byte[] textChunkAfterIndex;
+    private byte[] textChunkSuffix;
 
     JsonBodies(JsonFactory factory, Endpoint endpoint, String id, long created, String model) {
         this.factory = factory;
@@ -58,6 +64,10 @@ final class JsonBodies {
     /** A streamed chunk for one choice: the role (first chat chunk), text, logprobs and/or finish reason. */
     void chunk(int index, boolean role, CharSequence text, List<ChoiceDecoder.LogprobEntry> logprobs, String finishReason,
                boolean usageField) {
+        if (!role && finishReason == null && (logprobs == null || logprobs.isEmpty())) {
+            textChunk(index, text, usageField);
+            return;
+        }
         try (JsonGenerator g = event()) {
             header(g, endpoint.chunkObject);
             g.writeArrayFieldStart("choices");
@@ -83,6 +93,40 @@ final class JsonBodies {
             throw new UncheckedIOException(e);
         }
         endEvent();
+    }
+
+    /**
+     * The per-token hot path: a text-only chunk assembled from bytes fixed for the request and the JSON-escaped
+     * text, with no generator work. Produces exactly what {@link #chunk} would.
+     */
+    private void textChunk(int index, CharSequence text, boolean usageField) {
+        if (textChunkPrefix == null) {
+            String head = "data: {\"id\":\"" + escape(id) + "\",\"object\":\"" + endpoint.chunkObject + "\",\"created\":" + created
+                    + ",\"model\":\"" + escape(model) + "\",\"system_fingerprint\":null,\"choices\":[{\"index\":";
+            textChunkPrefix = head.getBytes(StandardCharsets.UTF_8);
+            textChunkAfterIndex = (endpoint == Endpoint.CHAT ? ",\"delta\":{\"content\":\"" : ",\"text\":\"")
+                    .getBytes(StandardCharsets.UTF_8);
+            textChunkSuffix = ((endpoint == Endpoint.CHAT ? "\"}" : "\"") + ",\"logprobs\":null,\"finish_reason\":null}]"
+                    + (usageField ? ",\"usage\":null" : "") + "}\n\n").getBytes(StandardCharsets.UTF_8);
+        }
+        buf.reset();
+        buf.writeBytes(textChunkPrefix);
+        writeInt(index);
+        buf.writeBytes(textChunkAfterIndex);
+        buf.writeBytes(ENCODER.quoteAsUTF8(text.toString()));
+        buf.writeBytes(textChunkSuffix);
+    }
+
+    private void writeInt(int v) {
+        if (v >= 0 && v < 10) {
+            buf.write('0' + v);
+        } else {
+            buf.writeBytes(Integer.toString(v).getBytes(StandardCharsets.US_ASCII));
+        }
+    }
+
+    private static String escape(String s) {
+        return new String(ENCODER.quoteAsString(s));
     }
 
     /** The final usage chunk of {@code stream_options.include_usage}: no choices, the whole request's usage. */
@@ -179,10 +223,31 @@ final class JsonBodies {
         }
     }
 
+    /**
+     * Starts an SSE event: the buffer holds "data: " and the returned generator (one per request, reused for every
+     * chunk so a token does not allocate generator buffers) writes after it. Closing the returned view flushes.
+     */
     private JsonGenerator event() throws IOException {
+        if (eventGenerator == null) {
+            eventGenerator = factory.createGenerator(buf);
+            eventGenerator.setRootValueSeparator(null);
+            eventGenerator.disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        }
         buf.reset();
         buf.writeBytes(DATA);
-        return factory.createGenerator(buf);
+        return new FlushOnClose(eventGenerator);
+    }
+
+    /** A view of the shared generator whose close() only flushes, so try-with-resources works per chunk. */
+    private static final class FlushOnClose extends com.fasterxml.jackson.core.util.JsonGeneratorDelegate {
+        FlushOnClose(JsonGenerator d) {
+            super(d, false);
+        }
+
+        @Override
+        public void close() throws IOException {
+            delegate.flush();
+        }
     }
 
     private void endEvent() {
