@@ -122,6 +122,24 @@ class RawHttpErrorsTest {
     }
 
     @Test
+    void featuresThatDoNotExistYetAreRefusedNotIgnored() throws Exception {
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"echo\":true}", true), 400).get("param").asText()).isEqualTo("echo");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"logit_bias\":{\"50\":-100}}", true), 400)
+                .get("param").asText()).isEqualTo("logit_bias");
+        assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
+                + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}", true), 400).get("param").asText())
+                .isEqualTo("messages[0].content");
+    }
+
+    @Test
+    void withoutConfiguredKeysNoAuthIsNeeded() throws Exception {
+        try (TestServer open = new TestServer(c -> c.withApiKeys(java.util.Set.of()))) {
+            HttpResponse<String> r = open.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2}", false);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void bodyOverTheLimitIs413() throws Exception {
         String big = "{\"prompt\":\"" + "y".repeat(100 * 1024) + "\"}";
         JsonNode e = error(s.post("/v1/completions", big, true), 413);
