@@ -110,6 +110,7 @@ final class GenerationHandler {
             mux = new OutputMux(streams);
             JsonBodies json = new JsonBodies(jsonFactory, endpoint, id, System.currentTimeMillis() / 1000,
                     config.servedModelName());
+            res.header("X-Request-Id", id);
             Run run = new Run(endpoint, params, streams, decoders, mux, json, startNanos);
             return params.stream() ? run.stream(res) : run.collect(res);
         } catch (InterruptedException e) {

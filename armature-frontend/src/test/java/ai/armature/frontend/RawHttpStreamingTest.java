@@ -61,6 +61,7 @@ class RawHttpStreamingTest {
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));
         assertThat(r.body()).endsWith("data: [DONE]\n\n");
+        assertThat(r.headers().firstValue("x-request-id")).hasValueSatisfying(v -> assertThat(v).startsWith("cmpl-"));
         List<String> events = TestServer.events(r.body());
         assertThat(events.getLast()).isEqualTo("[DONE]");
         JsonNode usageChunk = TestServer.json(events.get(events.size() - 2));
