@@ -26,7 +26,6 @@ final class ByteTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos, boolean parseSpecial) {
-        ByteArrayOutputStream ids = new ByteArrayOutputStream();
         java.util.List<Integer> out = new java.util.ArrayList<>();
         if (addBos) out.add(BOS);
         int i = 0;
