@@ -73,20 +73,20 @@ public final class ServingEngine implements GenerationEngine {
                     "this worker is shutting down: send the request to another worker");
         }
         core.validate(request);
+        EngineStream stream = new EngineStream(request.requestId(), this::cancel);
+        if (streams.putIfAbsent(request.requestId(), stream) != null) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
+                    "a request with id " + request.requestId() + " is already in flight: use a unique request id");
+        }
         int q;
         do {
             q = queued.get();
             if (q >= maxQueued) {
+                streams.remove(request.requestId(), stream);
                 throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL,
                         "this worker already has " + q + " requests waiting (the limit is " + maxQueued + "): retry later");
             }
         } while (!queued.compareAndSet(q, q + 1));
-        EngineStream stream = new EngineStream(request.requestId(), this::cancel);
-        if (streams.putIfAbsent(request.requestId(), stream) != null) {
-            queued.decrementAndGet();
-            throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
-                    "a request with id " + request.requestId() + " is already in flight: use a unique request id");
-        }
         inboxSubmits.incrementAndGet();
         inbox.add(new Submit(request, stream));
         if (closed && !loop.isAlive()) drainInbox(); // raced with close(): nobody else will answer it
@@ -127,18 +127,15 @@ public final class ServingEngine implements GenerationEngine {
         if (closed) return;
         closed = true;
         inbox.add(new Shutdown());
-        boolean interrupted = false;
-        while (true) {
-            try {
-                loop.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            // Give up waiting; the engine thread still finishes its step, fails what is in flight and stops.
+            Thread.currentThread().interrupt();
+            return;
         }
         drainInbox();
         runner.close();
-        if (interrupted) Thread.currentThread().interrupt();
     }
 
     private void run() {

@@ -84,23 +84,24 @@ public record MockProfile(
      * Example: {@code h100-llama3-8b,eos_probability=0.01,kv_cache=8GiB}.
      */
     public static MockProfile parse(String spec) {
-        MockProfile p = H100_LLAMA3_8B;
-        if (spec == null || spec.isBlank()) return p;
+        if (spec == null || spec.isBlank()) return H100_LLAMA3_8B;
         String[] parts = spec.split(",");
+        Builder b = null;
         for (int i = 0; i < parts.length; i++) {
             String part = parts[i].trim();
             if (part.isEmpty()) continue;
             int eq = part.indexOf('=');
             if (eq < 0) {
                 if (i == 0) {
-                    p = builtIn(part);
+                    b = new Builder(builtIn(part));
                     continue;
                 }
                 throw new IllegalArgumentException("mock profile: '" + part + "' is not key=value (built-in names go first)");
             }
-            p = p.with(part.substring(0, eq).trim().toLowerCase(Locale.ROOT), part.substring(eq + 1).trim());
+            if (b == null) b = new Builder(H100_LLAMA3_8B);
+            b.set(part.substring(0, eq).trim().toLowerCase(Locale.ROOT), part.substring(eq + 1).trim());
         }
-        return p;
+        return b == null ? H100_LLAMA3_8B : b.build();
     }
 
     /** A built-in profile by name. */
@@ -111,40 +112,56 @@ public record MockProfile(
         };
     }
 
-    private MockProfile with(String key, String value) {
-        try {
-            return switch (key) {
-                case "name" -> new MockProfile(value, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "vocab_size" -> new MockProfile(name, Integer.parseInt(value), maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "max_context" -> new MockProfile(name, vocabSize, Integer.parseInt(value), eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "eos_token_ids" -> new MockProfile(name, vocabSize, maxContextTokens,
-                        Arrays.stream(value.split(":")).mapToInt(v -> Integer.parseInt(v.trim())).toArray(), kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "kv_bytes_per_token" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, Long.parseLong(value), kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "kv_cache" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, ByteSize.parse(value),
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "step_overhead_ms" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        Double.parseDouble(value) * 1e-3, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "weight_read_ms" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, Double.parseDouble(value) * 1e-3, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "token_compute_us" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, Double.parseDouble(value) * 1e-6, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
-                case "attention_pair_ns" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, Double.parseDouble(value) * 1e-9, kvReadSecondsPerToken, eosProbability);
-                case "kv_read_ns_per_token" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, Double.parseDouble(value) * 1e-9, eosProbability);
-                case "eos_probability" -> new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
-                        stepOverheadSeconds, weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, Double.parseDouble(value));
-                default -> throw new IllegalArgumentException("mock profile: unknown key '" + key + "'; known keys: name, vocab_size, max_context, "
-                        + "eos_token_ids, kv_bytes_per_token, kv_cache, step_overhead_ms, weight_read_ms, token_compute_us, "
-                        + "attention_pair_ns, kv_read_ns_per_token, eos_probability");
-            };
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("mock profile: cannot read " + key + "=" + value + " as a number");
+    /** Collects overrides so the profile is validated once, with all of them applied. */
+    private static final class Builder {
+        String name;
+        int vocabSize, maxContextTokens;
+        int[] eosTokenIds;
+        long kvBytesPerToken, kvCacheBytes;
+        double stepOverhead, weightRead, tokenCompute, attentionPair, kvRead, eosProbability;
+
+        Builder(MockProfile p) {
+            name = p.name;
+            vocabSize = p.vocabSize;
+            maxContextTokens = p.maxContextTokens;
+            eosTokenIds = p.eosTokenIds;
+            kvBytesPerToken = p.kvBytesPerToken;
+            kvCacheBytes = p.kvCacheBytes;
+            stepOverhead = p.stepOverheadSeconds;
+            weightRead = p.weightReadSeconds;
+            tokenCompute = p.tokenComputeSeconds;
+            attentionPair = p.attentionPairSeconds;
+            kvRead = p.kvReadSecondsPerToken;
+            eosProbability = p.eosProbability;
+        }
+
+        void set(String key, String value) {
+            try {
+                switch (key) {
+                    case "name" -> name = value;
+                    case "vocab_size" -> vocabSize = Integer.parseInt(value);
+                    case "max_context" -> maxContextTokens = Integer.parseInt(value);
+                    case "eos_token_ids" -> eosTokenIds = Arrays.stream(value.split(":")).mapToInt(v -> Integer.parseInt(v.trim())).toArray();
+                    case "kv_bytes_per_token" -> kvBytesPerToken = Long.parseLong(value);
+                    case "kv_cache" -> kvCacheBytes = ByteSize.parse(value);
+                    case "step_overhead_ms" -> stepOverhead = Double.parseDouble(value) * 1e-3;
+                    case "weight_read_ms" -> weightRead = Double.parseDouble(value) * 1e-3;
+                    case "token_compute_us" -> tokenCompute = Double.parseDouble(value) * 1e-6;
+                    case "attention_pair_ns" -> attentionPair = Double.parseDouble(value) * 1e-9;
+                    case "kv_read_ns_per_token" -> kvRead = Double.parseDouble(value) * 1e-9;
+                    case "eos_probability" -> eosProbability = Double.parseDouble(value);
+                    default -> throw new IllegalArgumentException("mock profile: unknown key '" + key + "'; known keys: name, vocab_size, "
+                            + "max_context, eos_token_ids, kv_bytes_per_token, kv_cache, step_overhead_ms, weight_read_ms, "
+                            + "token_compute_us, attention_pair_ns, kv_read_ns_per_token, eos_probability");
+                }
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("mock profile: cannot read " + key + "=" + value + " as a number");
+            }
+        }
+
+        MockProfile build() {
+            return new MockProfile(name, vocabSize, maxContextTokens, eosTokenIds, kvBytesPerToken, kvCacheBytes,
+                    stepOverhead, weightRead, tokenCompute, attentionPair, kvRead, eosProbability);
         }
     }
 
