@@ -49,8 +49,9 @@ public final class EngineCore {
     private final List<Runnable> deliveries = new ArrayList<>();
     private Runnable queueSlotReleased = () -> { };
     private long nextSequenceId = 1;
-    private long steps;
+    private long steps, prefillTokens, generatedTokens, finishedRequests;
     private volatile EngineStats snapshot;
+    private volatile ServingCounters counters = new ServingCounters(0, 0, 0, 0, 0);
 
     /**
      * Sizes the KV pool (see {@link KvCacheSizing}), allocates it in the runner and logs its size. Throws
@@ -111,6 +112,11 @@ public final class EngineCore {
     /** Whether any request is waiting or running. */
     public boolean hasWork() {
         return !scheduler.running.isEmpty() || !scheduler.waiting.isEmpty();
+    }
+
+    /** Cumulative activity counters as of the end of the last step or change; thread-safe. */
+    public ServingCounters counters() {
+        return counters;
     }
 
     /** A snapshot of load and cache counters as of the end of the last step or change; thread-safe. */
@@ -219,6 +225,7 @@ public final class EngineCore {
         for (int i = 0; i < batch.size(); i++) {
             Sequence s = batch.get(i);
             s.scheduled = false;
+            if (!s.decoding()) prefillTokens += s.stepCount;
             s.computed += s.stepCount;
             registerFullBlocks(s);
             if (work.get(i).sample()) {
@@ -248,6 +255,7 @@ public final class EngineCore {
     private void accept(Sequence s, SampledToken t) {
         int token = t.tokenId();
         s.append(token);
+        generatedTokens++;
         if (t.logprob() != null) s.addLogprob(t.logprob());
         var stop = s.request.stop();
         if (stop.isStopToken(token) || (!stop.ignoreEos() && isEos(token))) {
@@ -275,6 +283,7 @@ public final class EngineCore {
         else scheduler.waiting.remove(s);
         scheduler.releaseBlocks(s);
         s.status = Sequence.Status.FINISHED;
+        finishedRequests++;
         live.remove(s.requestId());
         if (s.holdsQueueSlot) {
             s.holdsQueueSlot = false;
@@ -309,5 +318,6 @@ public final class EngineCore {
     private void publishStats() {
         snapshot = new EngineStats(scheduler.waiting.size(), scheduler.running.size(), blocks.totalBlocks(),
                 blocks.usedBlocks(), blocks.cachedFreeBlocks(), blocks.prefixQueryTokens(), blocks.prefixHitTokens());
+        counters = new ServingCounters(steps, scheduler.preemptions(), prefillTokens, generatedTokens, finishedRequests);
     }
 }

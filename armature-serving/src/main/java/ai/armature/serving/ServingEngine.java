@@ -112,6 +112,11 @@ public final class ServingEngine implements GenerationEngine {
         return core.maxContextTokens();
     }
 
+    /** Cumulative steps, preemptions, computed and generated tokens (thread-safe snapshot). */
+    public ServingCounters counters() {
+        return core.counters();
+    }
+
     /** The number of KV blocks and their size, as sized at start. */
     public int kvBlocksTotal() {
         return core.totalBlocks();

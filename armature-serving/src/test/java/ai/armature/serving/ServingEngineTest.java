@@ -155,6 +155,23 @@ class ServingEngineTest {
     }
 
     @Test
+    void theMockerServesThroughTheEngineInRealTime() throws Exception {
+        var profile = ai.armature.serving.mock.MockProfile.parse("h100-llama3-8b,kv_cache=256MiB");
+        var runner = new ai.armature.serving.mock.MockModelRunner(profile, ai.armature.serving.mock.MockClock.realTime());
+        try (ServingEngine engine = new ServingEngine(runner, ServingConfig.defaults())) {
+            assertThat(engine.kvBlocksTotal()).isEqualTo(128); // 256 MiB / (128 KiB per token * 16)
+            long start = System.nanoTime();
+            List<GenerateOutput> out = drain(engine.submit(greedy("m", new int[] {1, 2, 3, 4}, 5)));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(out.stream().mapToInt(o -> o.tokenIds().length).sum()).isEqualTo(5);
+            assertThat(seconds).isGreaterThanOrEqualTo(runner.busySeconds()).isGreaterThan(5 * 6e-3);
+            assertThat(engine.counters().generatedTokens()).isEqualTo(5);
+            assertThat(engine.counters().steps()).isEqualTo(5);
+            assertThat(engine.counters().finishedRequests()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void oversizedPromptsAreRejectedAtSubmit() {
         try (ServingEngine engine = new ServingEngine(new CheckingRunner(VOCAB, 4096), config(10))) {
             assertThatThrownBy(() -> engine.submit(greedy("big", new int[2000], 2)))

@@ -28,6 +28,11 @@ import java.util.List;
  * </ol>
  * Every weight matrix should be read once per step for all the step's tokens (matrix times matrix over the batch).
  * The result for one sequence must not depend on which other sequences share the step.
+ *
+ * <p>Shapes to expect: a decode is {@code count == 1, sample == true}; a prompt is computed in one or more chunks
+ * ({@code count >= 1}), only the last of which samples; a preempted sequence comes back as a prefill over its
+ * prompt and generated tokens. A sequence appears at most once per step. The arrays in a {@link ScheduledSequence}
+ * are the engine's live arrays: read them during {@link #execute} only, never keep or modify them.
  */
 public interface ModelRunner extends AutoCloseable {
 

@@ -50,6 +50,31 @@ class MockModelRunnerTest {
     }
 
     @Test
+    void aCachedPrefixCutsTimeToFirstTokenInVirtualTime() {
+        SimClock clock = new SimClock();
+        MockProfile h100 = MockProfile.parse("h100-llama3-8b,kv_cache=1GiB");
+        EngineCore core = new EngineCore(new MockModelRunner(h100, clock), config(8192), KvEventPublisher.NONE);
+        int[] prefix = new int[2048];
+        for (int i = 0; i < prefix.length; i++) prefix[i] = 1000 + i;
+        double uncached = ttft(core, clock, "cold", prefix, 16, 1);
+        double cached = ttft(core, clock, "warm", prefix, 16, 2);
+        assertThat(cached).isLessThan(0.15 * uncached);
+        assertThat(core.stats().prefixCacheHitTokens()).isEqualTo(2048);
+        assertThat(core.counters().prefillTokensComputed()).isEqualTo(2064 + 16);
+    }
+
+    private static double ttft(EngineCore core, SimClock clock, String id, int[] prefix, int suffix, int salt) {
+        int[] prompt = java.util.Arrays.copyOf(prefix, prefix.length + suffix);
+        for (int i = prefix.length; i < prompt.length; i++) prompt[i] = salt * 100 + i;
+        long start = clock.nanoTime();
+        long[] first = {-1};
+        core.add(new GenerateRequest(id, prompt, SamplingParams.GREEDY, StopConditions.maxTokens(2)),
+                o -> { if (first[0] < 0 && o.tokenIds().length > 0) first[0] = clock.nanoTime(); });
+        while (core.hasWork()) core.step();
+        return (first[0] - start) / 1e9;
+    }
+
+    @Test
     void batchedDecodesShareTheWeightRead() {
         SimClock clock = new SimClock();
         EngineCore core = new EngineCore(new MockModelRunner(SIMPLE, clock), config(512), KvEventPublisher.NONE);
