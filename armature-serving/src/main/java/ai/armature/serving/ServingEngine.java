@@ -154,7 +154,10 @@ public final class ServingEngine implements GenerationEngine {
                     }
                     handle(c);
                 }
-                if (core.hasWork()) core.step();
+                if (core.hasWork() && !core.step() && core.hasWork()) {
+                    // The scheduler guarantees progress; failing loudly beats spinning silently.
+                    throw new IllegalStateException("the scheduler planned an empty step with requests pending");
+                }
             }
         } catch (InterruptedException e) {
             shutdown();
