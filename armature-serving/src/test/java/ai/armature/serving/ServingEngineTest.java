@@ -141,10 +141,14 @@ class ServingEngineTest {
     void closingTheEngineEndsRequestsInFlightAndRefusesNewOnes() throws Exception {
         GatedRunner runner = new GatedRunner();
         ServingEngine engine = new ServingEngine(runner, config(10));
-        GenerationStream s = engine.submit(greedy("inflight", new int[] {1, 2, 3}, 1000));
-        runner.permits.release(Integer.MAX_VALUE / 2);
+        GenerationStream s = engine.submit(greedy("inflight", new int[] {1, 2, 3}, 3000));
+        runner.permits.release(2);
         assertThat(s.next()).isNotNull();
-        engine.close();
+        // Close while the engine thread waits inside a step; let steps run only once close() waits for the thread.
+        Thread closer = Thread.ofVirtual().start(engine::close);
+        while (closer.getState() != Thread.State.WAITING && closer.isAlive()) Thread.onSpinWait();
+        runner.permits.release(Integer.MAX_VALUE / 2);
+        closer.join();
         GenerateOutput last = null;
         for (GenerateOutput o; (o = s.next()) != null; ) last = o;
         assertThat(last.finishReason()).isEqualTo(FinishReason.ERROR);
