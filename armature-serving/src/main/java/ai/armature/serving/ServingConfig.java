@@ -1,6 +1,6 @@
 package ai.armature.serving;
 
-import ai.armature.serving.runner.KvDtype;
+import ai.armature.engine.model.KvDtype;
 
 /**
  * A worker's scheduling and KV-cache settings. {@code blockSize}: tokens per KV block (16). {@code maxBatchedTokens}:

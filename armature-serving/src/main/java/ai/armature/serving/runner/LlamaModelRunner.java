@@ -1,0 +1,112 @@
+package ai.armature.serving.runner;
+
+import ai.armature.engine.model.ForwardBatch;
+import ai.armature.engine.model.ForwardPass;
+import ai.armature.engine.model.KvCache;
+import ai.armature.engine.model.KvDtype;
+import ai.armature.engine.model.LlamaModel;
+import ai.armature.engine.sampling.Sampler;
+import ai.armature.protocol.TokenLogprob;
+
+import java.util.List;
+
+/**
+ * The real runner: one batched forward pass of the built-in engine per step over a paged {@link KvCache}, then
+ * sampling for the sequences that asked for a token. The model's weights are shared (several runners may use
+ * one {@link LlamaModel}); the KV cache and the activation buffers are this runner's own.
+ */
+public final class LlamaModelRunner implements ModelRunner {
+
+    private final LlamaModel model;
+    private final String modelName;
+    private final int[] endOfGeneration;
+    private final KvDtype dtype;
+    private final ForwardPass pass;
+    private final Sampler sampler = new Sampler();
+    private final TokenLogprob[] logprobOut = new TokenLogprob[1];
+    private KvCache cache;
+    private float[] logits = new float[0];
+
+    public LlamaModelRunner(LlamaModel model, String modelName, int[] endOfGenerationTokenIds, KvDtype dtype) {
+        this.model = model;
+        this.modelName = modelName;
+        this.endOfGeneration = endOfGenerationTokenIds.clone();
+        this.dtype = dtype;
+        this.pass = new ForwardPass(model);
+    }
+
+    @Override
+    public String modelName() {
+        return modelName;
+    }
+
+    @Override
+    public int vocabSize() {
+        return model.config().vocabSize();
+    }
+
+    @Override
+    public int maxContextTokens() {
+        return model.config().contextLength();
+    }
+
+    @Override
+    public int[] endOfGenerationTokenIds() {
+        return endOfGeneration.clone();
+    }
+
+    @Override
+    public long kvBytesPerToken() {
+        return KvCache.bytesPerBlock(model.config(), 1, dtype);
+    }
+
+    @Override
+    public void allocateKvCache(int numBlocks, int blockSize) {
+        if (cache != null) throw new IllegalStateException("the KV cache is already allocated");
+        cache = new KvCache(model.config(), numBlocks, blockSize, dtype);
+    }
+
+    @Override
+    public SampledToken[] execute(List<ScheduledSequence> batch) {
+        int seqs = batch.size();
+        int total = 0, sampling = 0;
+        for (ScheduledSequence s : batch) {
+            total += s.count();
+            if (s.sample()) sampling++;
+        }
+        int[] tokens = new int[total];
+        int[] tokenStart = new int[seqs + 1];
+        int[] startPosition = new int[seqs];
+        int[][] tables = new int[seqs][];
+        boolean[] wantLogits = new boolean[seqs];
+        for (int i = 0, t = 0; i < seqs; i++) {
+            ScheduledSequence s = batch.get(i);
+            System.arraycopy(s.tokens(), s.start(), tokens, t, s.count());
+            tokenStart[i] = t;
+            t += s.count();
+            startPosition[i] = s.start();
+            tables[i] = s.blockTable();
+            wantLogits[i] = s.sample();
+        }
+        tokenStart[seqs] = total;
+        int vocab = vocabSize();
+        if (logits.length < sampling * vocab) logits = new float[sampling * vocab];
+        pass.forward(new ForwardBatch(tokens, tokenStart, startPosition, tables, wantLogits), cache, logits);
+
+        SampledToken[] out = new SampledToken[seqs];
+        for (int i = 0, row = 0; i < seqs; i++) {
+            ScheduledSequence s = batch.get(i);
+            if (!s.sample()) continue;
+            logprobOut[0] = null;
+            int token = sampler.sample(logits, row * vocab, vocab, s.sampling(), s.random(), s.tokens(), s.promptLength(), s.length(), logprobOut);
+            out[i] = new SampledToken(token, logprobOut[0]);
+            row++;
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        if (cache != null) cache.close();
+    }
+}
