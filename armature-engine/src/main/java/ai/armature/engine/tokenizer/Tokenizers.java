@@ -93,9 +93,18 @@ public final class Tokenizers {
         }
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
         if (path.getFileName().toString().toLowerCase().endsWith(".gguf")) {
-            return fromGguf(GgufFiles.metadata(path));
+            return fromGguf(ggufMetadata(path));
         }
         return HfTokenizerLoader.load(path);
+    }
+
+    /**
+     * The metadata of a GGUF file (reads only the header, not the tensors).
+     *
+     * @throws IOException when the file cannot be read
+     */
+    public static GgufMetadata ggufMetadata(Path path) throws IOException {
+        return GgufFiles.metadata(path);
     }
 
     static int[] concat(int[] a, int[] b) {
