@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
+                InspectCommand.class,
         })
 public final class ArmatureCli implements Runnable {
 
