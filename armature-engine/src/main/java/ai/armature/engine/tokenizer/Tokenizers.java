@@ -1,6 +1,8 @@
 package ai.armature.engine.tokenizer;
 
+import ai.armature.engine.gguf.GgufFile;
 import ai.armature.engine.gguf.GgufMetadata;
+import ai.armature.engine.gguf.GgufReader;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -99,12 +101,14 @@ public final class Tokenizers {
     }
 
     /**
-     * The metadata of a GGUF file (reads only the header, not the tensors).
+     * The metadata of a GGUF file, read with the engine's GGUF reader.
      *
      * @throws IOException when the file cannot be read
      */
     public static GgufMetadata ggufMetadata(Path path) throws IOException {
-        return GgufFiles.metadata(path);
+        try (GgufFile f = GgufReader.open(path)) {
+            return f.metadata();
+        }
     }
 
     static int[] concat(int[] a, int[] b) {
