@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
+                TokenizeCommand.class,
+                DetokenizeCommand.class,
         })
 public final class ArmatureCli implements Runnable {
 

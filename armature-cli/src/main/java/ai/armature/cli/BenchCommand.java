@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         description = "Benchmarks: engine, tokenizer, serving, and load against any OpenAI-compatible server.",
         subcommands = {
+                TokenizerBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
 

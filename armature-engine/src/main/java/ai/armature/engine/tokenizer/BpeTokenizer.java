@@ -17,6 +17,8 @@ final class BpeTokenizer extends BaseTokenizer {
 
     private static final int CACHE_MAX_WORD = 32;
     private static final int CACHE_MAX_ENTRIES = 1 << 16;
+    /** Words up to this many bytes are merged with a flat scan; longer ones with the priority queue. */
+    private static final int SMALL_WORD = 24;
 
     private final PreTokenizer preTokenizer;
     private final BpeMerges merges;
@@ -162,6 +164,10 @@ final class BpeTokenizer extends BaseTokenizer {
             if (sym[0] >= 0) out.add(sym[0]);
             return;
         }
+        if (n <= SMALL_WORD) {
+            mergeSmall(ws, n, out);
+            return;
+        }
         long[] heap = ws.heap;
         int hn = 0;
         for (int k = 0; k + 1 < n; k++) {
@@ -208,6 +214,41 @@ final class BpeTokenizer extends BaseTokenizer {
         for (int k = 0; k >= 0; k = next[k]) {
             if (sym[k] >= 0) out.add(sym[k]);
         }
+    }
+
+    /**
+     * The same merge order for short words with a flat scan instead of the heap: the lowest rank wins, the
+     * leftmost on ties (strict comparison), and only the neighbours of a merge are re-ranked.
+     */
+    private void mergeSmall(Workspace ws, int n, IntList out) {
+        int[] sym = ws.sym;
+        int[] rank = ws.prev; // rank of pair (k, k+1), or MAX_VALUE
+        for (int k = 0; k + 1 < n; k++) rank[k] = rankOf(sym[k], sym[k + 1]);
+        int m = n;
+        while (m > 1) {
+            int best = -1;
+            int bestRank = Integer.MAX_VALUE;
+            for (int k = 0; k + 1 < m; k++) {
+                if (rank[k] < bestRank) {
+                    bestRank = rank[k];
+                    best = k;
+                }
+            }
+            if (best < 0) break;
+            sym[best] = (int) merges.get(sym[best], sym[best + 1]);
+            System.arraycopy(sym, best + 2, sym, best + 1, m - best - 2);
+            System.arraycopy(rank, best + 2, rank, best + 1, Math.max(0, m - best - 3));
+            m--;
+            if (best > 0) rank[best - 1] = rankOf(sym[best - 1], sym[best]);
+            if (best + 1 < m) rank[best] = rankOf(sym[best], sym[best + 1]);
+        }
+        for (int k = 0; k < m; k++) if (sym[k] >= 0) out.add(sym[k]);
+    }
+
+    private int rankOf(int l, int r) {
+        if (l < 0 || r < 0) return Integer.MAX_VALUE;
+        long v = merges.get(l, r);
+        return v < 0 ? Integer.MAX_VALUE : (int) (v >>> 32);
     }
 
     private long pairRank(int l, int r) {
