@@ -9,7 +9,7 @@ import java.util.BitSet;
  * per-token byte pieces (full and streaming, with one rule for both so they always agree). Subclasses encode
  * plain text fragments and say what bytes each token stands for.
  */
-abstract sealed class BaseTokenizer implements Tokenizer permits BpeTokenizer, SentencePieceTokenizer {
+abstract sealed class BaseTokenizer implements Tokenizer permits BpeTokenizer, SentencePieceTokenizer, WordPieceTokenizer {
 
     protected final Vocabulary vocab;
     private final SpecialTokenMatcher matcher;

@@ -30,6 +30,10 @@ final class IntList {
         return a[i];
     }
 
+    void removeLast() {
+        n--;
+    }
+
     void clear() {
         n = 0;
     }

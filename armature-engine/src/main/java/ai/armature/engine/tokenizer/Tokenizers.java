@@ -12,8 +12,8 @@ import java.util.Arrays;
 
 /**
  * Builds the {@link Tokenizer} of a model: from GGUF metadata ({@code tokenizer.ggml.*}: the {@code llama}
- * SentencePiece kind and the {@code gpt2} byte-level BPE kind with the pre-tokenizer {@code tokenizer.ggml.pre}
- * names), or from a Hugging Face {@code tokenizer.json} (+ {@code tokenizer_config.json}). Loading errors say which
+ * SentencePiece kind, the {@code gpt2} byte-level BPE kind with the pre-tokenizer {@code tokenizer.ggml.pre}
+ * names, and the {@code bert} WordPiece kind), or from a Hugging Face {@code tokenizer.json} (+ {@code tokenizer_config.json}). Loading errors say which
  * key or file is wrong.
  */
 public final class Tokenizers {
@@ -62,8 +62,13 @@ public final class Tokenizers {
                 boolean ignoreMerges = "llama-bpe".equals(pre) || "llama3".equals(pre);
                 yield new BpeTokenizer(v, splitMerges(mergeLines), preTokenizer, ignoreMerges, false, null, null);
             }
+            case "bert" -> new WordPieceTokenizer(new Vocabulary(tokens, types, null,
+                    md.getInt("tokenizer.ggml.cls_token_id", md.getInt("tokenizer.ggml.bos_token_id", -1)),
+                    md.getInt("tokenizer.ggml.seperator_token_id", md.getInt("tokenizer.ggml.eos_token_id", -1)),
+                    md.getInt("tokenizer.ggml.unknown_token_id", -1), extraEnd,
+                    md.getBoolean("tokenizer.ggml.add_bos_token", true), md.getBoolean("tokenizer.ggml.add_eos_token", true)));
             default -> throw new IllegalArgumentException("unsupported tokenizer kind '" + model
-                    + "' (tokenizer.ggml.model); supported: llama (SentencePiece), gpt2 (byte-level BPE)");
+                    + "' (tokenizer.ggml.model); supported: llama (SentencePiece), gpt2 (byte-level BPE), bert (WordPiece)");
         };
     }
 

@@ -20,7 +20,7 @@ class FixtureVectorsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt-2", "llama-spm", "phi-3", "deepseek-llm", "deepseek-coder", "falcon", "starcoder",
-            "refact", "mpt"})
+            "refact", "mpt", "bert-bge"})
     void ggufVocabularyMatchesReference(String name) throws Exception {
         Path dir = Fixtures.tokenizers().resolve("gguf");
         Tokenizer tok = Tokenizers.load(dir.resolve("ggml-vocab-" + name + ".gguf"));
@@ -91,7 +91,7 @@ class FixtureVectorsTest {
             }
             String full = tok.decode(ids, false);
             String lossless = java.text.Normalizer.normalize(c.input(), java.text.Normalizer.Form.NFC);
-            if (!full.equals(c.input()) && !(name.contains("qwen") && full.equals(lossless))) {
+            if (!name.equals("bert-bge") && !full.equals(c.input()) && !(name.contains("qwen") && full.equals(lossless))) {
                 failures.add(name + ": decode(encode(s)) != s for " + quote(c.input()) + ": " + quote(full));
             }
             StreamingDetokenizer sd = tok.streamingDetokenizer(false);
