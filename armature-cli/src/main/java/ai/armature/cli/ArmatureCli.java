@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
                 DemoModelCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
+                TokenizeCommand.class,
+                DetokenizeCommand.class,
         })
 public final class ArmatureCli implements Runnable {
 

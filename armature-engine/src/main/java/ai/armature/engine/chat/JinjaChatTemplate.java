@@ -1,0 +1,292 @@
+package ai.armature.engine.chat;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.AdvancedFilter;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import jinjava.javax.el.CompositeELResolver;
+
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Hugging Face style Jinja chat template rendered with Jinjava, configured like transformers' environment
+ * ({@code trim_blocks}, {@code lstrip_blocks}, loop controls) and given the Python-isms real templates use:
+ * {@code raise_exception(msg)} (becomes a {@link ChatTemplateException} with the template's message),
+ * {@code strftime_now(fmt)}, Python-style {@code tojson}, Python {@code str} methods, and {@code [a:b]} /
+ * {@code [::-1]} slices. Thread-safe.
+ */
+public final class JinjaChatTemplate implements ChatTemplate {
+
+    private static final Pattern SLICE = Pattern.compile("\\[\\s*(-?\\w*)\\s*:\\s*(-?\\w*)\\s*(?::\\s*(-?\\d+)\\s*)?]");
+
+    private final String source;
+    private final String bosToken;
+    private final String eosToken;
+    private final boolean fallback;
+    private final Jinjava jinjava;
+    private final String prepared;
+
+    /**
+     * @param source   the template text
+     * @param bosToken text of the BOS token ({@code bos_token} in the template), or "" if none
+     * @param eosToken text of the EOS token, or ""
+     * @param fallback whether this is the built-in ChatML fallback rather than the model's own template
+     */
+    public JinjaChatTemplate(String source, String bosToken, String eosToken, boolean fallback) {
+        this.source = source;
+        this.bosToken = bosToken == null ? "" : bosToken;
+        this.eosToken = eosToken == null ? "" : eosToken;
+        this.fallback = fallback;
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PyStringMethods());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withFailOnUnknownTokens(false)
+                .withElResolver(resolver)
+                .build();
+        this.jinjava = new Jinjava(config);
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
+                JinjaChatTemplate.class, "raiseException", Object.class));
+        jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "strftime_now",
+                JinjaChatTemplate.class, "strftimeNow", String.class));
+        jinjava.getGlobalContext().registerFilter(new ToJson());
+        jinjava.getGlobalContext().registerFilter(new PySlice());
+        this.prepared = wrapNamespaceArguments(rewriteSlices(applyExpressionWhitespaceControl(source)));
+    }
+
+    /** The template text as given. */
+    public String source() {
+        return source;
+    }
+
+    /** Whether this is the ChatML fallback used because the model has no template. */
+    public boolean isFallback() {
+        return fallback;
+    }
+
+    @Override
+    public String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
+        if (messages == null) throw new ChatTemplateException("messages must be given");
+        Map<String, Object> ctx = new HashMap<>();
+        ctx.put("messages", messages);
+        if (tools != null && !tools.isEmpty()) ctx.put("tools", tools);
+        ctx.put("add_generation_prompt", addGenerationPrompt);
+        ctx.put("bos_token", bosToken);
+        ctx.put("eos_token", eosToken);
+        RenderResult r;
+        try {
+            r = jinjava.renderForResult(prepared, ctx);
+        } catch (TemplateRaised e) {
+            throw new ChatTemplateException(e.getMessage());
+        } catch (RuntimeException e) {
+            TemplateRaised raised = findRaised(e);
+            if (raised != null) throw new ChatTemplateException(raised.getMessage());
+            throw new ChatTemplateException("chat template failed: " + e.getMessage(), e);
+        }
+        for (TemplateError err : r.getErrors()) {
+            if (err.getException() != null) {
+                TemplateRaised raised = findRaised(err.getException());
+                if (raised != null) throw new ChatTemplateException(raised.getMessage());
+            }
+            String msg = err.getMessage() == null ? "" : err.getMessage();
+            int at = msg.indexOf(TemplateRaised.MARK);
+            if (at >= 0) throw new ChatTemplateException(msg.substring(at + TemplateRaised.MARK.length()).strip());
+        }
+        for (TemplateError err : r.getErrors()) {
+            if (err.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new ChatTemplateException("chat template failed at line " + err.getLineno() + ": " + err.getMessage());
+            }
+        }
+        return r.getOutput();
+    }
+
+    private static TemplateRaised findRaised(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) if (c instanceof TemplateRaised tr) return tr;
+        return null;
+    }
+
+    /** {@code raise_exception(msg)}: aborts rendering with the template's own message. */
+    public static Object raiseException(Object message) {
+        throw new TemplateRaised(String.valueOf(message));
+    }
+
+    /** {@code strftime_now(fmt)}: today's date with a (subset of) strftime format. */
+    public static String strftimeNow(String format) {
+        LocalDate d = LocalDate.now();
+        String f = format.replace("%d", "dd").replace("%B", "MMMM").replace("%b", "MMM").replace("%Y", "yyyy")
+                .replace("%m", "MM").replace("%y", "yy");
+        return d.format(DateTimeFormatter.ofPattern(f, Locale.ENGLISH));
+    }
+
+    /**
+     * Applies Jinja's {@code {{-} and {@code -}}} (strip all whitespace before / after an expression) in the text,
+     * since Jinjava honours whitespace control only on statement tags.
+     */
+    static String applyExpressionWhitespaceControl(String template) {
+        String s = Pattern.compile("\\s*\\{\\{-").matcher(template).replaceAll("{{");
+        return Pattern.compile("-}}\\s*").matcher(s).replaceAll("}}");
+    }
+
+    /** Rewrites Python slices, which Jinjava cannot parse, into the {@code py_slice} filter. */
+    static String rewriteSlices(String template) {
+        Matcher m = SLICE.matcher(template);
+        StringBuilder b = new StringBuilder();
+        while (m.find()) {
+            String start = m.group(1).isEmpty() ? "none" : m.group(1);
+            String stop = m.group(2).isEmpty() ? "none" : m.group(2);
+            String step = m.group(3) == null ? "none" : m.group(3);
+            m.appendReplacement(b, Matcher.quoteReplacement("|py_slice(" + start + ", " + stop + ", " + step + ")"));
+        }
+        m.appendTail(b);
+        return b.toString();
+    }
+
+    /**
+     * Puts each {@code name=value} argument of {@code namespace(...)} in parentheses: Jinjava binds {@code =} tighter
+     * than filters and arithmetic, so {@code namespace(i=messages|length - 1)} would otherwise misparse.
+     */
+    static String wrapNamespaceArguments(String template) {
+        StringBuilder b = new StringBuilder();
+        int from = 0;
+        while (true) {
+            int at = template.indexOf("namespace(", from);
+            if (at < 0) break;
+            int open = at + "namespace(".length();
+            int close = matchingParen(template, open);
+            if (close < 0) break;
+            b.append(template, from, open);
+            List<String> args = topLevelSplit(template.substring(open, close));
+            for (int i = 0; i < args.size(); i++) {
+                String a = args.get(i);
+                Matcher m = Pattern.compile("^(\\s*\\w+\\s*)=(?!=)(.*)$", Pattern.DOTALL).matcher(a);
+                b.append(i > 0 ? "," : "").append(m.matches() ? m.group(1) + "=(" + m.group(2) + ")" : a);
+            }
+            b.append(')');
+            from = close + 1;
+        }
+        return b.append(template.substring(from)).toString();
+    }
+
+    private static int matchingParen(String s, int from) {
+        int depth = 0;
+        char quote = 0;
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+            } else if (c == '\'' || c == '"') quote = c;
+            else if (c == '(' || c == '[' || c == '{') depth++;
+            else if (c == ')' || c == ']' || c == '}') {
+                if (depth == 0) return c == ')' ? i : -1;
+                depth--;
+            }
+        }
+        return -1;
+    }
+
+    private static List<String> topLevelSplit(String s) {
+        List<String> out = new ArrayList<>();
+        int depth = 0, start = 0;
+        char quote = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+            } else if (c == '\'' || c == '"') quote = c;
+            else if (c == '(' || c == '[' || c == '{') depth++;
+            else if (c == ')' || c == ']' || c == '}') depth--;
+            else if (c == ',' && depth == 0) {
+                out.add(s.substring(start, i));
+                start = i + 1;
+            }
+        }
+        out.add(s.substring(start));
+        return out;
+    }
+
+    /** The exception raise_exception throws; the mark lets the message be recovered from a wrapped error text. */
+    static final class TemplateRaised extends RuntimeException {
+        static final String MARK = "[raise_exception]";
+
+        TemplateRaised(String message) {
+            super(message);
+        }
+
+        @Override
+        public String toString() {
+            return MARK + " " + getMessage();
+        }
+    }
+
+    /** Python-style {@code tojson}, with an optional {@code indent}. */
+    private static final class ToJson implements AdvancedFilter {
+        @Override
+        public String getName() {
+            return "tojson";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
+            return PyJson.dumps(var, indent instanceof Number n ? n.intValue() : 0);
+        }
+    }
+
+    /** Python list/string slicing with optional negative bounds and step. */
+    static final class PySlice implements AdvancedFilter {
+        @Override
+        public String getName() {
+            return "py_slice";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            List<Object> items = new ArrayList<>();
+            boolean isString = var instanceof String;
+            if (var instanceof String s) s.codePoints().forEach(cp -> items.add(new String(Character.toChars(cp))));
+            else if (var instanceof Iterable<?> it) it.forEach(items::add);
+            else if (var != null) throw new ChatTemplateException("cannot slice " + var.getClass().getSimpleName());
+            int n = items.size();
+            int step = args.length > 2 && args[2] instanceof Number s ? s.intValue() : 1;
+            if (step == 0) throw new ChatTemplateException("slice step cannot be zero");
+            Integer a = args.length > 0 && args[0] instanceof Number x ? x.intValue() : null;
+            Integer z = args.length > 1 && args[1] instanceof Number x ? x.intValue() : null;
+            List<Object> out = new ArrayList<>();
+            if (step > 0) {
+                int from = a == null ? 0 : clamp(a < 0 ? a + n : a, 0, n);
+                int to = z == null ? n : clamp(z < 0 ? z + n : z, 0, n);
+                for (int i = from; i < to; i += step) out.add(items.get(i));
+            } else {
+                int from = a == null ? n - 1 : clamp(a < 0 ? a + n : a, -1, n - 1);
+                int to = z == null ? -1 : clamp(z < 0 ? z + n : z, -1, n - 1);
+                for (int i = from; i > to; i += step) out.add(items.get(i));
+            }
+            if (isString) {
+                StringBuilder b = new StringBuilder();
+                out.forEach(b::append);
+                return b.toString();
+            }
+            return out;
+        }
+
+        private static int clamp(int v, int lo, int hi) {
+            return Math.max(lo, Math.min(hi, v));
+        }
+    }
+}
