@@ -1,0 +1,106 @@
+package ai.armature.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+
+/**
+ * Manual benchmark of the kernels against the machine's limits (not a test; never asserted). Run after
+ * {@code mvn -pl armature-engine test-compile}:
+ * <pre>
+ * java --add-modules jdk.incubator.vector -cp armature-engine/target/classes:armature-engine/target/test-classes \
+ *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul]
+ * </pre>
+ */
+public final class KernelBench {
+    private KernelBench() {
+    }
+
+    public static void main(String[] args) {
+        String which = args.length == 0 ? "probe matvec matmul" : String.join(" ", args);
+        System.out.printf("threads=%d%n", Parallel.threads());
+        double bw = 0;
+        if (which.contains("probe")) {
+            bw = MachineProbe.memoryReadBandwidthBytesPerSecond();
+            double peak = MachineProbe.fmaPeakFlopsPerSecond();
+            System.out.printf("MachineProbe: read bandwidth %.2f GB/s, FP32 FMA peak %.1f GFLOP/s%n", bw / 1e9, peak / 1e9);
+        }
+        if (which.contains("matvec")) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16}) {
+                if (!which.contains("matvec:") || which.contains("matvec:" + t)) {
+                    matvec(t, 2048, 5632, bw);
+                }
+            }
+        }
+        if (which.contains("matmul")) {
+            for (int[] shape : new int[][] {{2048, 2048}, {5632, 2048}}) {
+                for (int n : new int[] {64, 8}) {
+                    matmul(GgmlType.Q8_0, shape[0], shape[1], n);
+                }
+            }
+            matmul(GgmlType.Q4_0, 5632, 2048, 64);
+        }
+    }
+
+    /** Random matrices in a shared arena; {@code copies} distinct ones so a rotation can defeat the caches. */
+    private static WeightMatrix[] matrices(GgmlType t, int rows, int cols, int copies) {
+        Random rnd = new Random(7);
+        byte[] data = Reference.randomMatrix(t, rows, cols, rnd);
+        WeightMatrix[] ms = new WeightMatrix[copies];
+        for (int i = 0; i < copies; i++) {
+            MemorySegment seg = Arena.global().allocate(data.length, 64);
+            seg.copyFrom(MemorySegment.ofArray(data));
+            ms[i] = WeightMatrix.of(t, seg, rows, cols);
+        }
+        return ms;
+    }
+
+    private static void matvec(GgmlType t, int rows, int cols, double bw) {
+        // 10 distinct matrices (over 100 MB for Q8_0) so each call streams from DRAM, as in a model's decode.
+        WeightMatrix[] ms = matrices(t, rows, cols, 10);
+        float[] x = Reference.randomFloats(cols, new Random(1));
+        float[] y = new float[rows];
+        long bytes = ms[0].data().byteSize();
+        for (int i = 0; i < 300; i++) {
+            ms[i % ms.length].matvec(x, 0, y, 0);
+        }
+        double best = 0;
+        double bestHot = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            int calls = 200;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                ms[i % ms.length].matvec(x, 0, y, 0);
+            }
+            long t1 = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                ms[0].matvec(x, 0, y, 0);
+            }
+            long t2 = System.nanoTime();
+            best = Math.max(best, bytes * (double) calls / ((t1 - t0) * 1e-9));
+            bestHot = Math.max(bestHot, bytes * (double) calls / ((t2 - t1) * 1e-9));
+        }
+        System.out.printf("matvec %-5s %dx%d: %.2f GB/s streaming (%.0f%% of probe), %.2f GB/s one matrix (L3-resident), %.1f us/call%n",
+                t, rows, cols, best / 1e9, bw > 0 ? 100 * best / bw : Double.NaN, bestHot / 1e9, bytes / best * 1e6);
+    }
+
+    private static void matmul(GgmlType t, int rows, int cols, int n) {
+        WeightMatrix m = matrices(t, rows, cols, 1)[0];
+        float[] x = Reference.randomFloats(n * cols, new Random(2));
+        float[] y = new float[n * rows];
+        for (int i = 0; i < 20; i++) {
+            m.matmul(x, y, n);
+        }
+        double best = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            int calls = 10;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                m.matmul(x, y, n);
+            }
+            long t1 = System.nanoTime();
+            best = Math.max(best, 2.0 * rows * cols * n * calls / ((t1 - t0) * 1e-9));
+        }
+        System.out.printf("matmul %-5s %dx%d n=%d: %.1f GFLOP/s%n", t, rows, cols, n, best / 1e9);
+    }
+}
