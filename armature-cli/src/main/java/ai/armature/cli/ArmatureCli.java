@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
+                ServeCommand.class,
                 DemoModelCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
@@ -27,8 +28,21 @@ public final class ArmatureCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        configureLogging();
         System.exit(commandLine().execute(args));
     }
+
+    /** One line per log event for operators; libraries' start-up chatter only at WARNING and above. */
+    private static void configureLogging() {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT %4$s %3$s: %5$s%6$s%n");
+        }
+        java.util.logging.Logger.getLogger("io.helidon").setLevel(java.util.logging.Level.WARNING);
+        KEEP.add(java.util.logging.Logger.getLogger("io.helidon"));
+    }
+
+    /** Loggers are weakly held: keep the configured ones alive. */
+    private static final java.util.List<java.util.logging.Logger> KEEP = new java.util.ArrayList<>();
 
     /** The configured command line; tests execute it in-process. */
     public static CommandLine commandLine() {

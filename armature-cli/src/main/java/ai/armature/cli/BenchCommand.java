@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Benchmarks: engine, tokenizer, serving, and load against any OpenAI-compatible server.",
         subcommands = {
                 EngineBenchCommand.class,
+                ServingBenchCommand.class,
                 TokenizerBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {

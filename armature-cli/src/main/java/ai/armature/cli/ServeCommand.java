@@ -1,0 +1,132 @@
+package ai.armature.cli;
+
+import ai.armature.engine.demo.DemoModel;
+import ai.armature.frontend.FrontendConfig;
+import ai.armature.frontend.OpenAiServer;
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerationEngine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code armature serve}: the OpenAI-compatible server with its workers in one JVM. Ctrl-C or SIGTERM drains it:
+ * new requests get 503, in-flight ones may finish within the grace period, the rest are cancelled, exit 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serves a model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,",
+                "/v1/models, /health, /live, /metrics) with continuous batching and prefix caching.",
+                "Without --model it serves the demo model."})
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json).")
+    Path model;
+
+    @Option(names = "--served-model-name", description = "The model id clients use. Default: the file name without .gguf.")
+    String servedModelName;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--api-key", description = "Require this key (Authorization: Bearer KEY).")
+    String apiKey;
+
+    @Option(names = "--api-keys-file", description = "Require one of the keys in this file (one per line; # comments).")
+    Path apiKeysFile;
+
+    @Option(names = "--max-queued", defaultValue = "4096",
+            description = "Most requests in flight (running or waiting) before new ones get 429. Default: ${DEFAULT-VALUE}.")
+    int maxQueued;
+
+    @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, least-loaded dispatch. Default: ${DEFAULT-VALUE}.")
+    int workers;
+
+    @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
+    long maxBodyBytes;
+
+    @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
+    int shutdownGraceSeconds;
+
+    @Option(names = "--mock-profile",
+            description = {"Serve with the simulated runner instead of the engine (no model math; the model gives only the tokenizer).",
+                    "A built-in profile (h100-llama3-8b) with optional key=value overrides."})
+    String mockProfile;
+
+    @Mixin
+    WorkerOptions workerOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        Path path = model;
+        if (path == null) {
+            System.err.println(DemoModels.BANNER);
+            path = DemoModels.cached(DemoModel.Preset.SMALL);
+        }
+        Set<String> keys = apiKeys();
+        try (LoadedModel m = LoadedModel.open(path)) {
+            String name = servedModelName != null ? servedModelName : defaultName(path);
+            if (model != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
+            GenerationEngine engine = Workers.start(m, name, workers, workerOptions.config(workers, maxQueued), mockProfile);
+            try {
+                FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
+                        .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
+                        .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
+                OpenAiServer server = new OpenAiServer(config, engine, m.tokenizer(), m.chatTemplate());
+                CountDownLatch stop = new CountDownLatch(1);
+                Signal.handle(new Signal("INT"), s -> stop.countDown());
+                Signal.handle(new Signal("TERM"), s -> stop.countDown());
+                int bound = server.start();
+                EngineStats stats = engine.stats();
+                String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
+                System.err.printf("armature: serving '%s' (%s%s) with %d worker(s)%n", name, path,
+                        mockProfile != null ? ", simulated runner " + mockProfile : "", workers);
+                System.err.printf("armature: KV cache: %d blocks of %d tokens (%d tokens); context %d tokens%n",
+                        stats.kvBlocksTotal(), workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize,
+                        engine.maxContextTokens());
+                System.err.printf("armature: ready: http://%s:%d/v1 (Ctrl-C to stop)%n", shownHost, bound);
+                stop.await();
+                System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
+                boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
+                server.close();
+                System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
+            } finally {
+                engine.close();
+            }
+        }
+        return 0;
+    }
+
+    private Set<String> apiKeys() throws IOException {
+        Set<String> keys = new LinkedHashSet<>();
+        if (apiKey != null) {
+            if (apiKey.isBlank()) throw new IllegalArgumentException("--api-key must not be empty");
+            keys.add(apiKey);
+        }
+        if (apiKeysFile != null) {
+            for (String line : Files.readAllLines(apiKeysFile)) {
+                String k = line.strip();
+                if (!k.isEmpty() && !k.startsWith("#")) keys.add(k);
+            }
+            if (keys.isEmpty()) throw new IllegalArgumentException("--api-keys-file " + apiKeysFile + " holds no keys");
+        }
+        return keys;
+    }
+
+    private static String defaultName(Path path) {
+        String f = path.getFileName().toString();
+        return f.endsWith(".gguf") ? f.substring(0, f.length() - 5) : f;
+    }
+}

@@ -1,0 +1,34 @@
+package ai.armature.cli;
+
+import ai.armature.engine.model.KvDtype;
+import ai.armature.serving.ByteSize;
+import ai.armature.serving.ServingConfig;
+import picocli.CommandLine.Option;
+
+/** The serving worker's options, shared by the commands that run workers ({@code serve}, {@code bench serving}). */
+final class WorkerOptions {
+
+    @Option(names = "--max-batched-tokens", defaultValue = "512",
+            description = "Token budget of one scheduler step (decodes first, then prompt chunks). Default: ${DEFAULT-VALUE}.")
+    int maxBatchedTokens;
+
+    @Option(names = "--max-seqs", defaultValue = "128", description = "Most sequences running at once per worker. Default: ${DEFAULT-VALUE}.")
+    int maxSeqs;
+
+    @Option(names = "--kv-cache-memory",
+            description = "KV cache size over all workers, e.g. 2GiB or 512MiB. Default: 40% of free memory.")
+    String kvCacheMemory;
+
+    @Option(names = "--kv-type", defaultValue = "f16", description = "KV cache element type: f16, bf16 or f32. Default: ${DEFAULT-VALUE}.")
+    String kvType;
+
+    @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
+    int blockSize;
+
+    /** The per-worker config when {@code workers} replicas share the KV budget. */
+    ServingConfig config(int workers, int maxQueued) {
+        Long total = kvCacheMemory == null ? null : ByteSize.parse(kvCacheMemory);
+        Long perWorker = total == null ? null : total / workers;
+        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, perWorker, maxQueued, KvDtype.parse(kvType));
+    }
+}
