@@ -9,9 +9,10 @@ import ai.armature.engine.tensor.WeightMatrix;
  * each weight matrix is read once per step for the whole batch. Holds the activation buffers (reused across
  * calls, grown when a batch is larger), so one instance serves one thread; create one per worker.
  *
- * <p>Every token's arithmetic is independent of which other tokens share its batch and of how a prompt is
- * chunked: matrix products treat each token's vector on its own, and attention for a token reads exactly the
- * positions up to its own. So greedy output is the same alone or batched.
+ * <p>Every token's result is independent of which other tokens share its batch and of how a prompt is chunked:
+ * matrix products treat each token's vector on its own, and attention for a token reads exactly the positions up
+ * to its own. Only rounding can differ (a single vector takes the kernels' fused path, several take the tiled
+ * one), far below what changes a greedy choice in practice.
  */
 public final class ForwardPass {
 

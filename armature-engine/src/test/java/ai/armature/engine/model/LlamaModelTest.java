@@ -20,7 +20,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The engine's forward pass against {@link ReferenceLlama} on small random models of every architecture and
- * weight type, and its batch- and chunk-independence (bit for bit).
+ * weight type, and its independence of batching and chunking.
  */
 class LlamaModelTest {
 
@@ -96,16 +96,22 @@ class LlamaModelTest {
         }
     }
 
+    /**
+     * Each token's arithmetic is the same whatever shares its batch, except that the kernels take a different
+     * path for one vector (fused dequantize-dot) than for several (dequantized tiles), and JIT-compiled lane
+     * reductions may sum in another order than interpreted ones: differences stay at float rounding level.
+     */
     @Test
-    void chunkingAndBatchingDoNotChangeAnyBit() throws Exception {
+    void chunkingAndBatchingChangeLogitsOnlyByRounding() throws Exception {
         Path file = dir.resolve("m.gguf");
         DemoModel.write(spec(Architecture.LLAMA, GgmlType.Q8_0, null, false), file);
         try (GgufFile f = GgufReader.open(file)) {
             LlamaModel model = LlamaModel.load(f);
             int[] prompt = new SplittableRandom(5).ints(37, 0, 300).toArray();
             float[] whole = run(model, prompt, KvDtype.F16, 64);
-            assertThat(run(model, prompt, KvDtype.F16, 5)).containsExactly(whole);
-            assertThat(run(model, prompt, KvDtype.F16, 1)).containsExactly(whole);
+            double[] expected = toDouble(whole);
+            assertClose(run(model, prompt, KvDtype.F16, 5), expected, 1e-4, "chunks of 5");
+            assertClose(run(model, prompt, KvDtype.F16, 1), expected, 1e-4, "one token per pass");
 
             // The same prompt as sequence 1 of a batch, beside an unrelated sequence 0, in a shared paged cache.
             ForwardPass pass = new ForwardPass(model);
@@ -118,7 +124,7 @@ class LlamaModelTest {
                         new int[][]{{7, 6}, {0, 3, 5}}, new boolean[]{true, true});
                 float[] logits = new float[2 * 300];
                 pass.forward(batch, cache, logits);
-                assertThat(Arrays.copyOfRange(logits, 300, 600)).containsExactly(whole);
+                assertClose(Arrays.copyOfRange(logits, 300, 600), expected, 1e-4, "inside a batch");
             }
         }
     }

@@ -1,0 +1,85 @@
+package ai.armature.serving;
+
+import ai.armature.engine.demo.DemoModel;
+import ai.armature.engine.gguf.GgufFile;
+import ai.armature.engine.gguf.GgufReader;
+import ai.armature.engine.model.KvDtype;
+import ai.armature.engine.model.LlamaModel;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.SamplingParams;
+import ai.armature.protocol.StopConditions;
+import ai.armature.serving.runner.LlamaModelRunner;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+import static ai.armature.serving.Harness.greedy;
+import static ai.armature.serving.Harness.randomPrompt;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The determinism requirement with the real engine: a greedy request yields the same tokens alone and inside a
+ * batch of 8 random requests (greedy and sampled), with and without a prefix-cache hit, with chunked prefill on
+ * and off, through the real scheduler, paged KV cache and batched forward passes.
+ */
+class LlamaRunnerDeterminismTest {
+
+    @TempDir
+    static Path dir;
+    private static GgufFile file;
+    private static LlamaModel model;
+    private static int vocab;
+
+    @BeforeAll
+    static void writeModel() throws Exception {
+        Path path = dir.resolve("tiny.gguf");
+        DemoModel.write(DemoModel.Preset.TINY.spec(), path);
+        file = GgufReader.open(path);
+        model = LlamaModel.load(file);
+        vocab = model.config().vocabSize();
+    }
+
+    @AfterAll
+    static void close() {
+        file.close();
+    }
+
+    @ParameterizedTest(name = "chunked={0} prefixHit={1}")
+    @CsvSource({"false,false", "true,false", "false,true", "true,true"})
+    void greedyRequestIsTheSameAloneAndInABatch(boolean chunked, boolean prefixHit) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        int[] prompt = randomPrompt(rnd, 70, vocab);
+        GenerateRequest target = greedy("target", prompt, 24);
+        // Chunked: a 24-token budget splits every prompt; unchunked: a step holds all prompts at once.
+        ServingConfig cfg = new ServingConfig(16, chunked ? 24 : 1024, 16, 2048L * runner().kvBytesPerToken(), 1000, KvDtype.F16);
+
+        Harness alone = new Harness(runner(), cfg);
+        alone.add(target);
+        alone.runToIdle();
+
+        Harness batch = new Harness(runner(), cfg);
+        if (prefixHit) {
+            batch.add(greedy("warm", Harness.concat(java.util.Arrays.copyOf(prompt, 48), randomPrompt(rnd, 5, vocab)), 2));
+            batch.runToIdle();
+        }
+        for (int i = 0; i < 8; i++) {
+            if (i == 4) batch.add(target);
+            SamplingParams p = i % 2 == 0 ? SamplingParams.GREEDY : new SamplingParams(0.8, 0.9, 40, 0, 1.1, 0, 0, rnd.nextLong(), -1);
+            batch.add(new GenerateRequest("other" + i, randomPrompt(rnd, 10 + rnd.nextInt(90), vocab), p,
+                    new StopConditions(5 + rnd.nextInt(20), null, true, false)));
+        }
+        batch.runToIdle();
+
+        assertThat(batch.tokens("target")).hasSize(24).containsExactly(alone.tokens("target"));
+        assertThat(batch.last("target").usage().cachedPromptTokens()).isEqualTo(prefixHit ? 48 : 0);
+    }
+
+    private static LlamaModelRunner runner() {
+        return new LlamaModelRunner(model, "tiny", new int[0], KvDtype.F16);
+    }
+}
