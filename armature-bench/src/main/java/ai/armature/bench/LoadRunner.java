@@ -59,6 +59,12 @@ public final class LoadRunner {
         }
 
         RunResult execute(LoadShape shape) {
+            // Start the virtual-thread scheduler before the clock, or the first request pays for it.
+            try {
+                Thread.ofVirtual().start(() -> { }).join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             long epoch = System.currentTimeMillis();
             startNanos = System.nanoTime();
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
