@@ -166,10 +166,12 @@ class LoadBenchmarkTest {
             }
             assertThat(run.records().stream().map(RequestRecord::scheduledOffsetNanos).sorted().toList())
                     .isEqualTo(expected);
-            for (RequestRecord r : run.records()) {
-                // Sent on time give or take scheduling on a busy machine.
-                assertThat(r.startOffsetNanos() - r.scheduledOffsetNanos()).isBetween(0L, 30 * MS);
-            }
+            List<Long> lags = run.records().stream().map(r -> r.startOffsetNanos() - r.scheduledOffsetNanos())
+                    .sorted().toList();
+            // Sent on time: the median within a few ms, none early, none held back long even on a busy machine.
+            assertThat(lags.getFirst()).isGreaterThanOrEqualTo(0);
+            assertThat(lags.get(lags.size() / 2)).isLessThan(10 * MS);
+            assertThat(lags.getLast()).isLessThan(100 * MS);
         }
     }
 }

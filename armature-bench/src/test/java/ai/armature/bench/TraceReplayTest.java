@@ -47,18 +47,25 @@ class TraceReplayTest {
                 arrivals.add(s.arrivalNanos() - first);
             }
             arrivals.sort(null);
-            // Each arrival's offset from its due time; they must agree (one common delay, not a drifting one).
-            long minDelta = Long.MAX_VALUE;
-            long maxDelta = Long.MIN_VALUE;
+            // Each arrival's offset from its due time: they must agree (one common delay, not a drift). Most must
+            // be within a few ms of the median; a loaded machine may hold back a single one for longer.
+            List<Long> deltas = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
-                long delta = arrivals.get(i) - expected[i] * MS;
-                minDelta = Math.min(minDelta, delta);
-                maxDelta = Math.max(maxDelta, delta);
+                deltas.add(arrivals.get(i) - expected[i] * MS);
             }
-            assertThat(maxDelta - minDelta).as("spread of arrival errors %s", arrivals).isLessThan(20 * MS);
+            List<Long> sorted = new ArrayList<>(deltas);
+            sorted.sort(null);
+            long median = sorted.get(2);
+            long close = deltas.stream().filter(d -> Math.abs(d - median) <= 5 * MS).count();
+            assertThat(close).as("arrivals within 5 ms of the common delay: %s", arrivals).isGreaterThanOrEqualTo(4);
+            assertThat(deltas).allMatch(d -> Math.abs(d - median) <= 60 * MS);
+            List<Long> lags = new ArrayList<>();
             for (RequestRecord r : run.records()) {
-                assertThat(r.startOffsetNanos() - r.scheduledOffsetNanos()).isBetween(0L, 15 * MS);
+                lags.add(r.startOffsetNanos() - r.scheduledOffsetNanos());
             }
+            lags.sort(null);
+            assertThat(lags.getFirst()).isGreaterThanOrEqualTo(0);
+            assertThat(lags.get(2)).as("median send lag").isLessThan(10 * MS);
             // Output lengths from the trace; input lengths as words = tokens on this server.
             assertThat(seen.stream().map(s -> s.body().get("max_tokens").asInt()).sorted().toList())
                     .containsExactly(2, 2, 3, 3, 4);
