@@ -48,7 +48,7 @@ class TraceReplayTest {
             }
             arrivals.sort(null);
             // Each arrival's offset from its due time: they must agree (one common delay, not a drift). Most must
-            // be within a few ms of the median; a loaded machine may hold back a single one for longer.
+            // be within 10 ms of the median (request set-up on a busy two-core machine); a loaded machine may hold back a single one for longer.
             List<Long> deltas = new ArrayList<>();
             for (int i = 0; i < 5; i++) {
                 deltas.add(arrivals.get(i) - expected[i] * MS);
@@ -56,8 +56,8 @@ class TraceReplayTest {
             List<Long> sorted = new ArrayList<>(deltas);
             sorted.sort(null);
             long median = sorted.get(2);
-            long close = deltas.stream().filter(d -> Math.abs(d - median) <= 5 * MS).count();
-            assertThat(close).as("arrivals within 5 ms of the common delay: %s", arrivals).isGreaterThanOrEqualTo(4);
+            long close = deltas.stream().filter(d -> Math.abs(d - median) <= 10 * MS).count();
+            assertThat(close).as("arrivals within 10 ms of the common delay: %s", arrivals).isGreaterThanOrEqualTo(4);
             assertThat(deltas).allMatch(d -> Math.abs(d - median) <= 60 * MS);
             List<Long> lags = new ArrayList<>();
             for (RequestRecord r : run.records()) {
