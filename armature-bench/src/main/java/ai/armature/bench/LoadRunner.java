@@ -40,6 +40,20 @@ public final class LoadRunner {
         return run.execute(shape);
     }
 
+    /** One unit for the virtual threads; a class rather than a lambda so that nothing links on the clock. */
+    private record Task(Run owner, Conversation conversation, long due) implements Runnable {
+        @Override
+        public void run() {
+            if (conversation != null) {
+                owner.converse(conversation, due);
+            } else if (due == -1) {
+                owner.closedLoopClient();
+            } else {
+                owner.stopAfterDuration();
+            }
+        }
+    }
+
     private final class Run {
         private final Workload workload;
         private final long maxRequests;
@@ -50,6 +64,7 @@ public final class LoadRunner {
         private final boolean keepText;
         private long startNanos;
         private volatile boolean stopped;
+        private Conversation prefetched;
 
         Run(Workload workload, long maxRequests, long durationNanos) {
             this.workload = workload;
@@ -65,25 +80,30 @@ public final class LoadRunner {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            long epoch = System.currentTimeMillis();
-            startNanos = System.nanoTime();
+            // Timed shapes build their first conversation before the clock starts, so it leaves on time.
+            if (!(shape instanceof LoadShape.Closed)) {
+                prefetched = workload.next();
+            }
+            long epoch;
             try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                switch (shape) {
-                    case LoadShape.Closed c -> {
+                // Everything that links call sites (pattern switch, lambdas) happens before the clock starts, so
+                // the first request is not held back by one-time JVM work.
+                Runnable dispatch = switch (shape) {
+                    case LoadShape.Closed c -> () -> {
                         activeClients.set(c.concurrency());
                         for (int i = 0; i < c.concurrency(); i++) {
-                            pool.submit(this::closedLoopClient);
+                            pool.submit(new Task(this, null, -1));
                         }
                         if (durationNanos >= 0) {
-                            pool.submit(() -> {
-                                parkUntil(startNanos + durationNanos);
-                                stopped = true;
-                            });
+                            pool.submit(new Task(this, null, -2));
                         }
-                    }
-                    case LoadShape.Poisson p -> dispatchPoisson(pool, p);
-                    case LoadShape.Scheduled s -> dispatchScheduled(pool);
-                }
+                    };
+                    case LoadShape.Poisson p -> () -> dispatchPoisson(pool, p);
+                    case LoadShape.Scheduled s -> () -> dispatchScheduled(pool);
+                };
+                epoch = System.currentTimeMillis();
+                startNanos = System.nanoTime();
+                dispatch.run();
             }
             List<RequestRecord> list = new ArrayList<>(records);
             list.sort(Comparator.comparingLong(RequestRecord::startOffsetNanos));
@@ -117,11 +137,17 @@ public final class LoadRunner {
             }
         }
 
+        private Conversation nextTimed() {
+            Conversation c = prefetched;
+            prefetched = null;
+            return c != null ? c : workload.next();
+        }
+
         private void dispatchPoisson(ExecutorService pool, LoadShape.Poisson p) {
             SplittableRandom rnd = new SplittableRandom(p.seed());
             double t = 0;
             while (!expired()) {
-                Conversation c = workload.next();
+                Conversation c = nextTimed();
                 if (c == null) {
                     return;
                 }
@@ -130,7 +156,7 @@ public final class LoadRunner {
                 if (expired()) {
                     return;
                 }
-                pool.submit(() -> converse(c, due));
+                pool.submit(new Task(this, c, due));
                 t += -Math.log(1.0 - rnd.nextDouble()) / p.rate();
             }
         }
@@ -138,7 +164,7 @@ public final class LoadRunner {
         private void dispatchScheduled(ExecutorService pool) {
             long base = -1;
             while (!expired()) {
-                Conversation c = workload.next();
+                Conversation c = nextTimed();
                 if (c == null) {
                     return;
                 }
@@ -151,7 +177,7 @@ public final class LoadRunner {
                 if (expired()) {
                     return;
                 }
-                pool.submit(() -> converse(c, due));
+                pool.submit(new Task(this, c, due));
             }
         }
 
@@ -179,6 +205,11 @@ public final class LoadRunner {
                     parkUntil(System.nanoTime() + think);
                 }
             }
+        }
+
+        private void stopAfterDuration() {
+            parkUntil(startNanos + durationNanos);
+            stopped = true;
         }
 
         private void parkUntil(long deadline) {
