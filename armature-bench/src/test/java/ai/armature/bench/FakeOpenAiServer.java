@@ -180,7 +180,9 @@ final class FakeOpenAiServer implements AutoCloseable {
             chunk(out, "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n");
             out.flush();
         }
-        while (sent < b.tokens()) {
+        // A negative token count means: as many as the request asked for.
+        int tokens = b.tokens() >= 0 ? b.tokens() : req.path("max_tokens").asInt(16);
+        while (sent < tokens) {
             if (b.dropAfterChunks() >= 0 && chunks == b.dropAfterChunks()) {
                 out.flush();
                 s.setSoLinger(true, 0);
@@ -188,7 +190,7 @@ final class FakeOpenAiServer implements AutoCloseable {
                 return false;
             }
             waitUntil(t);
-            int n = Math.min(b.tokensPerChunk(), b.tokens() - sent);
+            int n = Math.min(b.tokensPerChunk(), tokens - sent);
             String text = " tok".repeat(n);
             chunk(out, "data: " + piece.formatted(text) + "\n\n");
             out.flush();

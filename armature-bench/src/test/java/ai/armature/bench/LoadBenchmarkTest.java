@@ -132,6 +132,19 @@ class LoadBenchmarkTest {
     }
 
     @Test
+    void aDurationStopsAnUnboundedWorkload() throws Exception {
+        try (FakeOpenAiServer server = new FakeOpenAiServer(i -> FakeOpenAiServer.Behavior.ok(5 * MS, MS, 4));
+             OpenAiClient client = BenchTestSupport.client(server, Duration.ofSeconds(5))) {
+            Workload w = new SyntheticWorkload(1, 8, 0, 4, 0, PromptText.uncalibrated(), -1);
+            RunResult run = new LoadRunner(client, null, ProgressListener.NONE)
+                    .run(w, new LoadShape.Closed(2), -1, 300 * MS);
+            assertThat(run.records()).isNotEmpty().allMatch(RequestRecord::ok)
+                    .allMatch(r -> r.startOffsetNanos() < 300 * MS);
+            assertThat(run.durationNanos()).isBetween(250 * MS, 2_000 * MS);
+        }
+    }
+
+    @Test
     void sharedPrefixGroupsShareTheirPrefixOnly() {
         SharedPrefixWorkload w = new SharedPrefixWorkload(3, 4, 5, 64, 8, 16, PromptText.uncalibrated());
         Set<String> prefixes = new HashSet<>();
