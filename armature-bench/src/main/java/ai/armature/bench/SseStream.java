@@ -1,6 +1,7 @@
 package ai.armature.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
@@ -25,6 +26,7 @@ final class SseStream implements Flow.Subscriber<String> {
     private long firstNanos = -1;
     private long lastNanos;
     private long completeNanos = -1;
+    private boolean eventHadContent;
     private long[] gaps = new long[64];
     private int chunks;
     private int promptTokens = -1;
@@ -86,68 +88,144 @@ final class SseStream implements Flow.Subscriber<String> {
             done = true;
             return;
         }
-        JsonNode n;
-        try {
-            n = json.readTree(line.substring(from));
+        try (JsonParser p = json.getFactory().createParser(line.substring(from))) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                fail(ErrorKind.MALFORMED, "not a JSON object: " + abbreviate(line));
+                return;
+            }
+            eventHadContent = false;
+            parseEvent(p, now);
         } catch (IOException e) {
             fail(ErrorKind.MALFORMED, "not JSON: " + abbreviate(line));
-            return;
         }
-        if (n == null || !n.isObject()) {
-            fail(ErrorKind.MALFORMED, "not a JSON object: " + abbreviate(line));
-            return;
-        }
-        JsonNode err = n.get("error");
-        if (err != null && !err.isNull()) {
-            fail(ErrorKind.STREAM_ERROR, err.isObject() ? err.path("message").asText(err.toString()) : err.asText());
-            return;
-        }
-        JsonNode choices = n.get("choices");
-        if (choices != null && choices.isArray() && !choices.isEmpty()) {
-            String piece = content(choices.get(0));
-            if (piece != null && !piece.isEmpty()) {
-                if (firstNanos < 0) {
-                    firstNanos = now;
-                } else {
-                    if (chunks - 1 == gaps.length) {
-                        gaps = Arrays.copyOf(gaps, gaps.length * 2);
+    }
+
+    /**
+     * Walks one event object with the streaming parser, which allocates far less per token than a tree: only
+     * choices[0] (text, delta.content, delta.reasoning_content), usage and error are looked at.
+     */
+    private void parseEvent(JsonParser p, long now) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (field) {
+                case "choices" -> {
+                    if (value == JsonToken.START_ARRAY) {
+                        boolean first = true;
+                        JsonToken t;
+                        while ((t = p.nextToken()) != JsonToken.END_ARRAY && t != null) {
+                            if (first && t == JsonToken.START_OBJECT) {
+                                parseChoice(p, now);
+                            } else {
+                                p.skipChildren();
+                            }
+                            first = false;
+                        }
+                    } else {
+                        p.skipChildren();
                     }
-                    gaps[chunks - 1] = now - lastNanos;
                 }
-                lastNanos = now;
-                chunks++;
-                if (keepText) {
-                    text.append(piece);
+                case "usage" -> {
+                    if (value == JsonToken.START_OBJECT) {
+                        parseUsage(p);
+                    } else {
+                        p.skipChildren();
+                    }
                 }
-            }
-        }
-        JsonNode usage = n.get("usage");
-        if (usage != null && usage.isObject()) {
-            promptTokens = usage.path("prompt_tokens").asInt(-1);
-            completionTokens = usage.path("completion_tokens").asInt(-1);
-            JsonNode cached = usage.path("prompt_tokens_details").path("cached_tokens");
-            if (cached.isNumber()) {
-                cachedTokens = cached.asInt();
+                case "error" -> {
+                    if (value == JsonToken.START_OBJECT) {
+                        String message = "error";
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String f = p.currentName();
+                            JsonToken v = p.nextToken();
+                            if (f.equals("message") && v == JsonToken.VALUE_STRING) {
+                                message = p.getText();
+                            } else {
+                                p.skipChildren();
+                            }
+                        }
+                        fail(ErrorKind.STREAM_ERROR, message);
+                        return;
+                    } else if (value != JsonToken.VALUE_NULL) {
+                        fail(ErrorKind.STREAM_ERROR, p.getText());
+                        return;
+                    }
+                }
+                default -> p.skipChildren();
             }
         }
     }
 
-    private static String content(JsonNode choice) {
-        JsonNode t = choice.get("text");
-        if (t != null && t.isTextual()) {
-            return t.asText();
+    private void parseChoice(JsonParser p, long now) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            if (field.equals("text") && value == JsonToken.VALUE_STRING) {
+                content(p, now);
+            } else if (field.equals("delta") && value == JsonToken.START_OBJECT) {
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String f = p.currentName();
+                    JsonToken v = p.nextToken();
+                    // Reasoning models stream their thinking first; those are output tokens too.
+                    if ((f.equals("content") || f.equals("reasoning_content")) && v == JsonToken.VALUE_STRING) {
+                        content(p, now);
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            } else {
+                p.skipChildren();
+            }
         }
-        JsonNode delta = choice.get("delta");
-        if (delta == null) {
-            return null;
+    }
+
+    private void parseUsage(JsonParser p) throws IOException {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            switch (field) {
+                case "prompt_tokens" -> promptTokens = value == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : -1;
+                case "completion_tokens" -> completionTokens = value == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : -1;
+                case "prompt_tokens_details" -> {
+                    if (value == JsonToken.START_OBJECT) {
+                        while (p.nextToken() == JsonToken.FIELD_NAME) {
+                            String f = p.currentName();
+                            JsonToken v = p.nextToken();
+                            if (f.equals("cached_tokens") && v == JsonToken.VALUE_NUMBER_INT) {
+                                cachedTokens = p.getIntValue();
+                            } else {
+                                p.skipChildren();
+                            }
+                        }
+                    }
+                }
+                default -> p.skipChildren();
+            }
         }
-        JsonNode c = delta.get("content");
-        if (c != null && c.isTextual() && !c.asText().isEmpty()) {
-            return c.asText();
+    }
+
+    /** One content string of one event; empty strings (role-only chunks) are not tokens. */
+    private void content(JsonParser p, long now) throws IOException {
+        if (p.getTextLength() == 0) {
+            return;
         }
-        // Reasoning models stream their thinking first; those are output tokens too.
-        JsonNode r = delta.get("reasoning_content");
-        return r != null && r.isTextual() ? r.asText() : null;
+        if (keepText) {
+            text.append(p.getText());
+        }
+        if (eventHadContent) {
+            return; // reasoning and content in one event are one chunk
+        }
+        eventHadContent = true;
+        if (firstNanos < 0) {
+            firstNanos = now;
+        } else {
+            if (chunks - 1 == gaps.length) {
+                gaps = Arrays.copyOf(gaps, gaps.length * 2);
+            }
+            gaps[chunks - 1] = now - lastNanos;
+        }
+        lastNanos = now;
+        chunks++;
     }
 
     private void fail(ErrorKind kind, String message) {
