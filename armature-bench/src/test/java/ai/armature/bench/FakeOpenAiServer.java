@@ -32,36 +32,42 @@ final class FakeOpenAiServer implements AutoCloseable {
 
     /** What the server does for one request. */
     record Behavior(long ttftNanos, long itlNanos, int tokens, int tokensPerChunk, boolean usage, int cachedTokens,
-                    int httpStatus, int dropAfterChunks, boolean hang, boolean malformed) {
+                    int httpStatus, int dropAfterChunks, int stallAfterChunks, boolean malformed) {
 
         static Behavior ok(long ttftNanos, long itlNanos, int tokens) {
-            return new Behavior(ttftNanos, itlNanos, tokens, 1, true, -1, 200, -1, false, false);
+            return new Behavior(ttftNanos, itlNanos, tokens, 1, true, -1, 200, -1, -1, false);
         }
 
         Behavior withTokensPerChunk(int n) {
-            return new Behavior(ttftNanos, itlNanos, tokens, n, usage, cachedTokens, httpStatus, dropAfterChunks, hang,
-                    malformed);
+            return new Behavior(ttftNanos, itlNanos, tokens, n, usage, cachedTokens, httpStatus, dropAfterChunks,
+                    stallAfterChunks, malformed);
         }
 
         Behavior withCached(int n) {
             return new Behavior(ttftNanos, itlNanos, tokens, tokensPerChunk, usage, n, httpStatus, dropAfterChunks,
-                    hang, malformed);
+                    stallAfterChunks, malformed);
         }
 
         static Behavior status(int status) {
-            return new Behavior(0, 0, 0, 1, true, -1, status, -1, false, false);
+            return new Behavior(0, 0, 0, 1, true, -1, status, -1, -1, false);
         }
 
         static Behavior dropAfter(int chunks) {
-            return new Behavior(0, 1_000_000, 100, 1, true, -1, 200, chunks, false, false);
+            return new Behavior(0, 1_000_000, 100, 1, true, -1, 200, chunks, -1, false);
         }
 
+        /** Streams {@code chunks} chunks, then goes silent with the connection open. */
+        static Behavior stallAfter(int chunks) {
+            return new Behavior(0, 1_000_000, 100, 1, true, -1, 200, -1, chunks, false);
+        }
+
+        /** Never answers (not even the headers). */
         static Behavior hanging() {
-            return new Behavior(0, 0, 0, 1, true, -1, 200, -1, true, false);
+            return new Behavior(0, 0, 0, 1, true, -1, 200, -1, -2, false);
         }
 
         static Behavior garbage() {
-            return new Behavior(0, 0, 3, 1, true, -1, 200, -1, false, true);
+            return new Behavior(0, 0, 3, 1, true, -1, 200, -1, -1, true);
         }
     }
 
@@ -152,7 +158,7 @@ final class FakeOpenAiServer implements AutoCloseable {
                     + "\"param\":null,\"code\":" + b.httpStatus() + "}}");
             return true;
         }
-        if (b.hang()) {
+        if (b.stallAfterChunks() == -2) {
             try {
                 closing.await();
             } catch (InterruptedException e) {
@@ -183,6 +189,15 @@ final class FakeOpenAiServer implements AutoCloseable {
         // A negative token count means: as many as the request asked for.
         int tokens = b.tokens() >= 0 ? b.tokens() : req.path("max_tokens").asInt(16);
         while (sent < tokens) {
+            if (chunks == b.stallAfterChunks()) {
+                out.flush();
+                try {
+                    closing.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return false;
+            }
             if (b.dropAfterChunks() >= 0 && chunks == b.dropAfterChunks()) {
                 out.flush();
                 s.setSoLinger(true, 0);
