@@ -112,40 +112,48 @@ public final class Charts {
         return c;
     }
 
-    /** Output tokens/s per second of the run, from each token's arrival time (chunk gaps spread evenly). */
+    /**
+     * Output tokens/s over the run, from each token's arrival time (chunk gaps spread evenly), in about 50 buckets
+     * of 0.1 s to 10 s.
+     */
     private static XYChart throughputOverTime(RunResult run) {
-        int seconds = (int) Math.ceil(run.durationNanos() / 1e9);
-        if (seconds <= 0) {
+        double duration = run.durationNanos() / 1e9;
+        if (duration <= 0) {
             return null;
         }
-        double[] perSecond = new double[seconds + 1];
+        double width = Math.clamp(duration / 50, 0.1, 10.0);
+        long widthNanos = Math.round(width * 1e9);
+        int n = (int) Math.ceil(run.durationNanos() / (double) widthNanos);
+        double[] tokens = new double[Math.max(1, n)];
         for (RequestRecord r : run.records()) {
             if (!r.ok() || r.ttftNanos() < 0) {
                 continue;
             }
             long t = r.startOffsetNanos() + r.ttftNanos();
-            double tokensFirst = 1;
-            add(perSecond, t, tokensFirst);
+            add(tokens, t / widthNanos, 1);
             double perGap = r.tokensPerGap();
             for (long g : r.chunkGapsNanos()) {
                 t += g;
-                add(perSecond, t, perGap);
+                add(tokens, t / widthNanos, perGap);
             }
         }
-        double[] x = new double[perSecond.length];
+        double[] x = new double[tokens.length];
+        double[] y = new double[tokens.length];
         for (int i = 0; i < x.length; i++) {
-            x[i] = i;
+            x[i] = (i + 0.5) * width;
+            // The last bucket may be partial: divide by the time it covers.
+            double covered = Math.min(width, duration - i * width);
+            y[i] = covered > 0 ? tokens[i] / covered : 0;
         }
         XYChart c = new XYChartBuilder().width(W).height(H).title("Output throughput over time ("
                 + run.shape().label() + ")").xAxisTitle("time (s)").yAxisTitle("output tokens/s").build();
         c.getStyler().setLegendVisible(false);
-        c.addSeries("tokens/s", x, perSecond).setMarker(SeriesMarkers.NONE);
+        c.addSeries("tokens/s", x, y).setMarker(SeriesMarkers.NONE);
         return c;
     }
 
-    private static void add(double[] perSecond, long nanos, double tokens) {
-        int i = (int) Math.min(perSecond.length - 1, Math.max(0, nanos / 1_000_000_000L));
-        perSecond[i] += tokens;
+    private static void add(double[] buckets, long index, double tokens) {
+        buckets[(int) Math.min(buckets.length - 1, Math.max(0, index))] += tokens;
     }
 
     private static Path save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) throws IOException {
