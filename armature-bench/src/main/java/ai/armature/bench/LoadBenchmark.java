@@ -156,15 +156,26 @@ public final class LoadBenchmark {
         List<Path> files = new ArrayList<>();
         files.add(file);
         if (cfg.charts()) {
-            Path dir = file.getParent();
-            String base = file.getFileName().toString().replaceFirst("\\.json$", "");
-            for (int i = 0; i < runs.size(); i++) {
-                String prefix = runs.size() == 1 ? base : base + "-" + slug(runs.get(i).shape().label());
-                files.addAll(Charts.writePoint(dir, prefix, runs.get(i)));
+            try {
+                files.addAll(charts(file, runs, summaries));
+            } catch (IOException | RuntimeException | LinkageError | InternalError e) {
+                // A machine without fonts or AWT libraries still gets its JSON and Markdown.
+                err.println("armature bench: charts skipped (" + e + ")");
             }
-            if (runs.size() > 1) {
-                files.add(Charts.writeSweep(dir, base, summaries));
-            }
+        }
+        return files;
+    }
+
+    private static List<Path> charts(Path file, List<RunResult> runs, List<Summary> summaries) throws IOException {
+        List<Path> files = new ArrayList<>();
+        Path dir = file.getParent();
+        String base = file.getFileName().toString().replaceFirst("\\.json$", "");
+        for (int i = 0; i < runs.size(); i++) {
+            String prefix = runs.size() == 1 ? base : base + "-" + slug(runs.get(i).shape().label());
+            files.addAll(Charts.writePoint(dir, prefix, runs.get(i)));
+        }
+        if (runs.size() > 1) {
+            files.add(Charts.writeSweep(dir, base, summaries));
         }
         return files;
     }
