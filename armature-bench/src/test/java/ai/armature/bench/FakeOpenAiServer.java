@@ -83,11 +83,20 @@ final class FakeOpenAiServer implements AutoCloseable {
     private final List<Socket> connections = Collections.synchronizedList(new ArrayList<>());
     private final ObjectMapper json = new ObjectMapper();
     private final Thread acceptor;
+    /** How the fake tokenizer counts a prompt: tokens = overhead + perWord * words. */
+    private volatile int promptTokensPerWord = 1;
+    private volatile int promptOverhead;
 
     FakeOpenAiServer(IntFunction<Behavior> behaviors) throws IOException {
         this.behaviors = behaviors;
         this.socket = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
         this.acceptor = Thread.ofPlatform().daemon().name("fake-openai-accept").start(this::accept);
+    }
+
+    /** Makes the server count prompts as {@code overhead + perWord * words} tokens (a different tokenizer). */
+    void countPromptsAs(int perWord, int overhead) {
+        this.promptTokensPerWord = perWord;
+        this.promptOverhead = overhead;
     }
 
     String url() {
@@ -167,7 +176,7 @@ final class FakeOpenAiServer implements AutoCloseable {
             return false;
         }
         boolean chat = path.equals("/v1/chat/completions");
-        int promptTokens = countPromptWords(req, chat);
+        int promptTokens = promptOverhead + promptTokensPerWord * countPromptWords(req, chat);
         out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
