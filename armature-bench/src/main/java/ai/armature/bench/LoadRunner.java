@@ -184,11 +184,21 @@ public final class LoadRunner {
         private void converse(Conversation c, long dueOffset) {
             String reply = null;
             long scheduled = dueOffset;
+            boolean first = true;
             while (!expired()) {
                 RequestSpec spec = c.next(reply);
                 if (spec == null) {
                     return;
                 }
+                // The user thinks before each later turn (not after the last one, which would hold a client slot).
+                long think = c.thinkTimeNanos();
+                if (!first && think > 0) {
+                    parkUntil(System.nanoTime() + think);
+                    if (expired()) {
+                        return;
+                    }
+                }
+                first = false;
                 long index = started.getAndIncrement();
                 if (maxRequests >= 0 && index >= maxRequests) {
                     stopped = true;
@@ -200,10 +210,6 @@ public final class LoadRunner {
                 progress.requestDone(r.record());
                 reply = r.record().ok() ? r.text() : null;
                 scheduled = -1;
-                long think = c.thinkTimeNanos();
-                if (think > 0) {
-                    parkUntil(System.nanoTime() + think);
-                }
             }
         }
 

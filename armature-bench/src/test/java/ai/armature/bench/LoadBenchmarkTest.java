@@ -128,6 +128,17 @@ class LoadBenchmarkTest {
             // prompt tokens grow turn by turn: 6 + 10, then + 3 + 10, then + 3 + 10.
             assertThat(o.runs().getFirst().records().stream().map(RequestRecord::promptTokens).sorted().toList())
                     .containsExactly(16, 16, 29, 29, 42, 42);
+            // Each user waits its think time between a reply and its next turn.
+            for (String user : List.of("user-0/", "user-1/")) {
+                List<RequestRecord> turns = o.runs().getFirst().records().stream()
+                        .filter(r -> r.tag().startsWith(user)).toList();
+                assertThat(turns).hasSize(3);
+                for (int i = 1; i < 3; i++) {
+                    RequestRecord prev = turns.get(i - 1);
+                    assertThat(turns.get(i).startOffsetNanos() - prev.startOffsetNanos() - prev.e2eNanos())
+                            .isGreaterThanOrEqualTo(5 * MS);
+                }
+            }
         }
     }
 
