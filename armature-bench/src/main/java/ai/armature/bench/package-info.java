@@ -28,6 +28,13 @@
  * armature-engine, which this module must not depend on; exact sizing can be added by the CLI constructing a
  * {@link ai.armature.bench.PromptText} from it (not done yet).
  *
+ * <h2>Throughput of the tool itself</h2>
+ * Against the test-scope fake server streaming one token per SSE event with no delay ({@code FakeServerMain},
+ * pinned with {@code taskset -c 0}), the client pinned to one core ({@code taskset -c 1 java ... bench load
+ * --isl 16 --osl 20000 --concurrency 16 --max-requests 64 --warmup 16 --no-calibrate}) consumed 98,000-122,000
+ * streamed tokens/s on a shared two-core machine (load average 7) while using only about half of its core: the
+ * server was the limit. The JDK HttpClient is therefore kept.
+ *
  * <h2>JSON report</h2>
  * {@code {schema, created, config{url, model, workload, endpoint, seed, warmup, max_requests, duration_seconds,
  * request_timeout_seconds, ignore_eos, calibration{calibrated, tokens_per_word, overhead_tokens, note}},
