@@ -43,10 +43,12 @@ class TimingMeasurementTest {
                     long serverGap = s.chunkNanos().get(i + 1) - s.chunkNanos().get(i);
                     gapErrors.add(Math.abs(r.itlNanos(i) - serverGap));
                 }
-                // Against the nominal timing: 40 ms to the first token, 8 ms per token after it.
-                assertThat(r.ttftNanos()).isBetween(40 * MS, 40 * MS + 25 * MS);
-                assertThat(r.meanItlNanos()).isBetween(8 * MS, 8 * MS + 4 * MS);
-                assertThat(r.e2eNanos()).isBetween(40 * MS + 15 * 8 * MS, 40 * MS + 15 * 8 * MS + 60 * MS);
+                // Never below the nominal timing: 40 ms to the first token, 8 ms per token after it. (Above it the
+                // fake server itself can be late on a busy machine; the medians below and the comparison with
+                // what the server recorded are the tight checks.)
+                assertThat(r.ttftNanos()).isGreaterThanOrEqualTo(40 * MS);
+                assertThat(r.meanItlNanos()).isGreaterThanOrEqualTo(8 * MS);
+                assertThat(r.e2eNanos()).isGreaterThanOrEqualTo(40 * MS + 15 * 8 * MS);
                 e2eErrors.add(r.e2eNanos() - (s.chunkNanos().getLast() - s.arrivalNanos()));
             }
             System.out.println("ttft errors " + ttftErrors + " e2e errors " + e2eErrors);
@@ -64,8 +66,8 @@ class TimingMeasurementTest {
 
             Summary s = Summaries.of(run, -1, -1);
             assertThat(s.requestsCompleted()).isEqualTo(6);
-            assertThat(s.itl().p50()).isBetween(0.0075, 0.012);
-            assertThat(s.ttft().mean()).isBetween(0.040, 0.065);
+            assertThat(s.itl().p50()).isBetween(0.0075, 0.011);
+            assertThat(s.ttft().p50()).isBetween(0.040, 0.052);
             assertThat(s.outputTokens()).isEqualTo(96);
         }
     }
