@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
                 EngineBenchCommand.class,
                 ServingBenchCommand.class,
                 TokenizerBenchCommand.class,
+                LoadBenchCommand.class,
+                CompareBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
 
