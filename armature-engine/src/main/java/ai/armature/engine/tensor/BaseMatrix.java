@@ -145,7 +145,8 @@ abstract sealed class BaseMatrix implements WeightMatrix
 
     private static final ThreadLocal<MatvecTask> MATVEC = ThreadLocal.withInitial(MatvecTask::new);
     private static final ThreadLocal<MatmulTask> MATMUL = ThreadLocal.withInitial(MatmulTask::new);
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** Per-thread matmul scratch: [0] the dequantized row tile (grown on demand), [1] the 4x4 kernel's 16 sums. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[16]});
 
     private static final class MatvecTask implements Parallel.RangeTask {
         BaseMatrix m;
@@ -180,22 +181,18 @@ abstract sealed class BaseMatrix implements WeightMatrix
         }
     }
 
-    /** A per-thread float scratch of at least {@code size} elements (grown, never shrunk). */
-    static float[] scratch(int size) {
-        float[][] holder = SCRATCH.get();
-        if (holder[0].length < size) {
-            holder[0] = new float[size];
-        }
-        return holder[0];
-    }
-
     /**
      * Rows {@code [from, to)} of the product with {@code n} vectors: each tile of TILE_R rows is dequantized once
      * into a per-thread scratch (rows stored {@code cols} apart), then multiplied with the vectors TILE_N at a time.
      */
     final void matmulRows(int from, int to, float[] x, float[] y, int n) {
         int c = cols;
-        float[] w = scratch(TILE_R * c);
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < TILE_R * c) {
+            holder[0] = new float[TILE_R * c];
+        }
+        float[] w = holder[0];
+        float[] sums = holder[1];
         for (int r0 = from; r0 < to; r0 += TILE_R) {
             int nr = Math.min(TILE_R, to - r0);
             for (int i = 0; i < TILE_R; i++) {
@@ -207,7 +204,7 @@ abstract sealed class BaseMatrix implements WeightMatrix
             }
             int v = 0;
             for (; v + TILE_N <= n; v += TILE_N) {
-                FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr);
+                FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr, sums);
             }
             for (; v < n; v++) {
                 FloatGemm.kernel4x1(w, c, x, v * c, y, v * rows + r0, nr);
