@@ -13,6 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * tiled matmul. A subclass supplies two kernels over one stored row: a fused dequantize-and-dot for the decode
  * path ({@link #dot}) and a dequantize into floats ({@link #dequantize}) that the matmul runs once per row tile
  * and reuses for every activation vector.
+ *
+ * <p>The kernels are written for 512-bit vectors (16 floats; one Q8_0/Q4_0 block is two vectors), which is what
+ * the target machines (AVX-512) run natively. On a CPU without AVX-512 they still compute the right result, but
+ * the JIT emulates the wide vectors and they are slow.
  */
 abstract sealed class BaseMatrix implements WeightMatrix
         permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4KMatrix, Q6KMatrix {
@@ -145,7 +149,8 @@ abstract sealed class BaseMatrix implements WeightMatrix
 
     private static final ThreadLocal<MatvecTask> MATVEC = ThreadLocal.withInitial(MatvecTask::new);
     private static final ThreadLocal<MatmulTask> MATMUL = ThreadLocal.withInitial(MatmulTask::new);
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** Per-thread matmul scratch: [0] the dequantized row tile (grown on demand), [1] the 4x4 kernel's 16 sums. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[16]});
 
     private static final class MatvecTask implements Parallel.RangeTask {
         BaseMatrix m;
@@ -180,39 +185,47 @@ abstract sealed class BaseMatrix implements WeightMatrix
         }
     }
 
-    /** A per-thread float scratch of at least {@code size} elements (grown, never shrunk). */
-    static float[] scratch(int size) {
-        float[][] holder = SCRATCH.get();
-        if (holder[0].length < size) {
-            holder[0] = new float[size];
-        }
-        return holder[0];
-    }
-
     /**
-     * Rows {@code [from, to)} of the product with {@code n} vectors: each tile of TILE_R rows is dequantized once
-     * into a per-thread scratch (rows stored {@code cols} apart), then multiplied with the vectors TILE_N at a time.
+     * Rows {@code [from, to)} of the product with {@code n} vectors: each tile of TILE_R rows is dequantized into a
+     * per-thread scratch (rows stored {@code cols} apart), then multiplied with the vectors TILE_N at a time. Many
+     * vectors are taken in blocks small enough to stay in L2 while every row tile of the chunk passes over them
+     * (a tile is then dequantized once per block: cheap next to the block's multiply-adds).
      */
     final void matmulRows(int from, int to, float[] x, float[] y, int n) {
         int c = cols;
-        float[] w = scratch(TILE_R * c);
-        for (int r0 = from; r0 < to; r0 += TILE_R) {
-            int nr = Math.min(TILE_R, to - r0);
-            for (int i = 0; i < TILE_R; i++) {
-                if (i < nr) {
-                    dequantize((long) (r0 + i) * rowBytes, w, i * c);
-                } else {
-                    java.util.Arrays.fill(w, i * c, (i + 1) * c, 0f);
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < TILE_R * c) {
+            holder[0] = new float[TILE_R * c];
+        }
+        float[] w = holder[0];
+        float[] sums = holder[1];
+        int block = vectorBlock(c);
+        for (int v0 = 0; v0 < n; v0 += block) {
+            int v1 = Math.min(n, v0 + block);
+            for (int r0 = from; r0 < to; r0 += TILE_R) {
+                int nr = Math.min(TILE_R, to - r0);
+                for (int i = 0; i < TILE_R; i++) {
+                    if (i < nr) {
+                        dequantize((long) (r0 + i) * rowBytes, w, i * c);
+                    } else {
+                        java.util.Arrays.fill(w, i * c, (i + 1) * c, 0f);
+                    }
+                }
+                int v = v0;
+                for (; v + TILE_N <= v1; v += TILE_N) {
+                    FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr, sums);
+                }
+                for (; v < v1; v++) {
+                    FloatGemm.kernel4x1(w, c, x, v * c, y, v * rows + r0, nr);
                 }
             }
-            int v = 0;
-            for (; v + TILE_N <= n; v += TILE_N) {
-                FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr);
-            }
-            for (; v < n; v++) {
-                FloatGemm.kernel4x1(w, c, x, v * c, y, v * rows + r0, nr);
-            }
         }
+    }
+
+    /** Vectors per block: about 512 KiB of activations (half of this machine's per-core L2), a multiple of TILE_N. */
+    private static int vectorBlock(int cols) {
+        int fit = (512 * 1024 / 4) / cols;
+        return Math.max(TILE_N, Math.min(64, fit) / TILE_N * TILE_N);
     }
 
     // ---- helpers shared by the kernels ----

@@ -18,9 +18,9 @@ final class FloatGemm {
 
     /**
      * {@code y[yOff + j * rows + i] = dot(w row i, x vector j)} for i < nr, j < 4; weight row i starts at
-     * {@code w[i * c]}, vector j at {@code x[xOff + j * c]}.
+     * {@code w[i * c]}, vector j at {@code x[xOff + j * c]}; {@code s} is a scratch of at least 16 floats.
      */
-    static void kernel4x4(float[] w, int c, float[] x, int xOff, float[] y, int yOff, int rows, int nr) {
+    static void kernel4x4(float[] w, int c, float[] x, int xOff, float[] y, int yOff, int rows, int nr, float[] s) {
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
@@ -55,15 +55,23 @@ final class FloatGemm {
             a32 = r.fma(v2, a32);
             a33 = r.fma(v3, a33);
         }
-        float[] s = {
-                a00.reduceLanes(VectorOperators.ADD), a01.reduceLanes(VectorOperators.ADD),
-                a02.reduceLanes(VectorOperators.ADD), a03.reduceLanes(VectorOperators.ADD),
-                a10.reduceLanes(VectorOperators.ADD), a11.reduceLanes(VectorOperators.ADD),
-                a12.reduceLanes(VectorOperators.ADD), a13.reduceLanes(VectorOperators.ADD),
-                a20.reduceLanes(VectorOperators.ADD), a21.reduceLanes(VectorOperators.ADD),
-                a22.reduceLanes(VectorOperators.ADD), a23.reduceLanes(VectorOperators.ADD),
-                a30.reduceLanes(VectorOperators.ADD), a31.reduceLanes(VectorOperators.ADD),
-                a32.reduceLanes(VectorOperators.ADD), a33.reduceLanes(VectorOperators.ADD)};
+        // s is a per-thread array of 16 sums (no allocation per tile).
+        s[0] = a00.reduceLanes(VectorOperators.ADD);
+        s[1] = a01.reduceLanes(VectorOperators.ADD);
+        s[2] = a02.reduceLanes(VectorOperators.ADD);
+        s[3] = a03.reduceLanes(VectorOperators.ADD);
+        s[4] = a10.reduceLanes(VectorOperators.ADD);
+        s[5] = a11.reduceLanes(VectorOperators.ADD);
+        s[6] = a12.reduceLanes(VectorOperators.ADD);
+        s[7] = a13.reduceLanes(VectorOperators.ADD);
+        s[8] = a20.reduceLanes(VectorOperators.ADD);
+        s[9] = a21.reduceLanes(VectorOperators.ADD);
+        s[10] = a22.reduceLanes(VectorOperators.ADD);
+        s[11] = a23.reduceLanes(VectorOperators.ADD);
+        s[12] = a30.reduceLanes(VectorOperators.ADD);
+        s[13] = a31.reduceLanes(VectorOperators.ADD);
+        s[14] = a32.reduceLanes(VectorOperators.ADD);
+        s[15] = a33.reduceLanes(VectorOperators.ADD);
         for (; k < c; k++) { // only F32/F16/BF16 rows have a length that is not a multiple of the vector
             for (int i = 0; i < 4; i++) {
                 float wk = w[i * c + k];

@@ -1,6 +1,7 @@
 package ai.armature.engine.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -65,16 +66,23 @@ public final class Parallel {
         }
     }
 
+    /**
+     * The pool's state is one atomic word, {@code (generation << 32) | next chunk}: a claim is a compare-and-set that
+     * only succeeds for the call the claimer read, so a worker that wakes late (the machine is shared and it may
+     * have been descheduled) can never take a chunk of a later call. The caller waits for chunks, not workers:
+     * once every chunk is done it returns, even if some worker never woke up for this call.
+     */
     private static final class Pool {
         private final Worker[] workers;
         private final ReentrantLock callLock = new ReentrantLock();
-        private final AtomicInteger next = new AtomicInteger();
-        private final AtomicInteger pending = new AtomicInteger();
-        private volatile int generation;
-        // Written before the volatile generation bump, read after reading it: safely published.
+        private final AtomicLong state = new AtomicLong();
+        private final AtomicInteger done = new AtomicInteger();
+        // Written before the state is published (volatile), read after reading it: safely published.
         private RangeTask task;
+        private int start;
         private int end;
         private int grain;
+        private int chunks;
         private volatile Throwable failure;
 
         Pool(int workerCount) {
@@ -89,28 +97,35 @@ public final class Parallel {
             return Thread.currentThread() instanceof Worker || callLock.isHeldByCurrentThread();
         }
 
+        int generation() {
+            return (int) (state.get() >>> 32);
+        }
+
         void run(int start, int end, int grain, RangeTask task) {
             callLock.lock();
             try {
                 this.task = task;
+                this.start = start;
                 this.end = end;
                 this.grain = grain;
+                int n = (int) (((long) end - start + grain - 1) / grain);
+                this.chunks = n;
                 this.failure = null;
-                next.set(start);
-                pending.set(workers.length);
-                generation++;
+                done.set(0);
+                int gen = generation() + 1;
+                state.set((long) gen << 32);
                 for (Worker w : workers) {
                     if (w.parked) {
                         LockSupport.unpark(w);
                     }
                 }
-                work();
+                work(gen);
                 int spins = 0;
-                while (pending.get() != 0) {
+                while (done.get() < n) {
                     if (++spins < 20_000) {
                         Thread.onSpinWait();
                     } else {
-                        Thread.yield(); // a worker was descheduled (shared machine): give it the core
+                        Thread.yield(); // a worker is mid-chunk but descheduled (shared machine): let it run
                     }
                 }
                 this.task = null;
@@ -126,22 +141,34 @@ public final class Parallel {
             }
         }
 
-        /** Claims and runs chunks until none are left. */
-        void work() {
+        /** Claims and runs chunks of call {@code gen} until none are left (or the pool has moved on). */
+        void work(int gen) {
             RangeTask t = task;
+            int s = start;
             int e = end;
             int g = grain;
-            try {
-                while (true) {
-                    int from = next.getAndAdd(g);
-                    if (from >= e || from < 0) {
-                        return;
-                    }
-                    t.run(from, (int) Math.min(e, (long) from + g));
+            int n = chunks;
+            while (true) {
+                long st = state.get();
+                if ((int) (st >>> 32) != gen) {
+                    return;
                 }
-            } catch (Throwable ex) {
-                failure = ex;
-                next.set(e); // stop everyone claiming more chunks
+                int k = (int) st;
+                if (k >= n) {
+                    return;
+                }
+                if (!state.compareAndSet(st, st + 1)) {
+                    continue;
+                }
+                if (failure == null) {
+                    try {
+                        long from = s + (long) k * g;
+                        t.run((int) from, (int) Math.min(e, from + g));
+                    } catch (Throwable ex) {
+                        failure = ex; // the remaining chunks are skipped but still counted, so the caller returns
+                    }
+                }
+                done.incrementAndGet();
             }
         }
     }
@@ -158,19 +185,19 @@ public final class Parallel {
 
         @Override
         public void run() {
-            // Generation 0 is the pool's state before any call. Reading pool.generation here instead would race
-            // with a first call made before this thread got scheduled, and the worker would miss that call.
+            // Generation 0 is the pool's state before any call. Reading the generation here instead would race
+            // with a first call made before this thread got scheduled, and the worker would sleep through it.
             int seen = 0;
             while (true) {
                 int g;
                 long spinStart = System.nanoTime();
                 int spins = 0;
-                while ((g = pool.generation) == seen) {
+                while ((g = pool.generation()) == seen) {
                     if ((++spins & 63) != 0 || System.nanoTime() - spinStart < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
                         parked = true;
-                        if (pool.generation == seen) {
+                        if (pool.generation() == seen) {
                             LockSupport.park(this);
                         }
                         parked = false;
@@ -178,8 +205,7 @@ public final class Parallel {
                     }
                 }
                 seen = g;
-                pool.work();
-                pool.pending.decrementAndGet();
+                pool.work(g);
             }
         }
     }

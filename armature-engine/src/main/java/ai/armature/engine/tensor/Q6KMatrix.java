@@ -3,7 +3,9 @@ package ai.armature.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Q6_K weights: super-blocks of 256 elements (210 bytes): 128 bytes {@code ql} (low 4 bits), 64 bytes {@code qh}
@@ -22,9 +24,20 @@ final class Q6KMatrix extends BaseMatrix {
         super(GgmlType.Q6_K, data, rows, cols);
     }
 
-    /** 16 quants of one quarter as floats in [-32, 31]: low 4 bits from ql, high 2 bits already masked to 0x30. */
-    private static FloatVector quarter(ByteVector ql, ByteVector qhBits) {
-        return bytesToFloats(ql.or(qhBits).sub((byte) 32));
+    private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
+
+    /** 16 bytes widened to int lanes (sign-extended; callers mask the bits they use). */
+    private static IntVector widen(MemorySegment s, long offset) {
+        return (IntVector) ByteVector.fromMemorySegment(B128, s, offset, LE).convertShape(VectorOperators.B2I, I512, 0);
+    }
+
+    /**
+     * 16 quants as floats in [-32, 31]: low 4 bits from {@code ql}, high 2 bits already masked into 0x30. Bit
+     * work happens on int lanes: byte-lane shifts go through reinterpretations whose node count makes C2 give up
+     * inlining the vector intrinsics in this kernel.
+     */
+    private static FloatVector quarter(IntVector ql, IntVector qhBits) {
+        return (FloatVector) ql.or(qhBits).sub(32).convertShape(VectorOperators.I2F, F, 0);
     }
 
     /** Signed scale byte i (0..7) of the 8 scales packed in {@code scales}. */
@@ -44,25 +57,33 @@ final class Q6KMatrix extends BaseMatrix {
 
     private static float blockDot(MemorySegment s, long o, float[] x, int xi) {
         float d = f16(s, o + 208);
-        FloatVector acc = FloatVector.zero(F);
+        float sum = 0;
         for (int h = 0; h < 2; h++) {
             long scales = s.get(LONG_LE, o + 192 + 8 * h);
-            for (int c = 0; c < 2; c++) {
-                long ql = o + 64 * h + 16 * c;
-                ByteVector qlA = ByteVector.fromMemorySegment(B128, s, ql, LE);
-                ByteVector qlB = ByteVector.fromMemorySegment(B128, s, ql + 32, LE);
-                ByteVector qhv = ByteVector.fromMemorySegment(B128, s, o + 128 + 32 * h + 16 * c, LE);
-                int xc = xi + 128 * h + 16 * c;
-                FloatVector q1 = quarter(qlA.and((byte) 0x0F), shlBytes(qhv, 4).and((byte) 0x30));
-                FloatVector q2 = quarter(qlB.and((byte) 0x0F), shlBytes(qhv, 2).and((byte) 0x30));
-                FloatVector q3 = quarter(shrBytes(qlA, 4).and((byte) 0x0F), qhv.and((byte) 0x30));
-                FloatVector q4 = quarter(shrBytes(qlB, 4).and((byte) 0x0F), shrBytes(qhv, 2).and((byte) 0x30));
-                acc = q1.mul(FloatVector.fromArray(F, x, xc)).fma(bc(d * scale(scales, c)), acc);
-                acc = q2.mul(FloatVector.fromArray(F, x, xc + 32)).fma(bc(d * scale(scales, c + 2)), acc);
-                acc = q3.mul(FloatVector.fromArray(F, x, xc + 64)).fma(bc(d * scale(scales, c + 4)), acc);
-                acc = q4.mul(FloatVector.fromArray(F, x, xc + 96)).fma(bc(d * scale(scales, c + 6)), acc);
+            for (int k = 0; k < 4; k++) {
+                sum += pairDot(s, o, h, k & 1, k >> 1, scales, d, x, xi);
             }
         }
+        return sum;
+    }
+
+    /**
+     * Two of the four quarters of chunk {@code c} (16 lanes) of half {@code h}: pair 0 is elements l and l+32 (low
+     * nibbles, qh bits 0-3), pair 1 is l+64 and l+96 (high nibbles, qh bits 4-7). Kept this small on purpose: the
+     * Vector API expands into many compiler nodes, and with a whole chunk or super-block in one method C2 hits its
+     * node limit, stops inlining the vector intrinsics and boxes every vector (two orders of magnitude slower).
+     */
+    private static float pairDot(MemorySegment s, long o, int h, int c, int pair, long scales, float d, float[] x, int xi) {
+        long ql = o + 64 * h + 16 * c;
+        int shift = 4 * pair;
+        IntVector a = widen(s, ql).lanewise(VectorOperators.ASHR, shift).and(0x0F);
+        IntVector b = widen(s, ql + 32).lanewise(VectorOperators.ASHR, shift).and(0x0F);
+        IntVector hv = widen(s, o + 128 + 32 * h + 16 * c).lanewise(VectorOperators.ASHR, shift);
+        int xq = xi + 128 * h + 16 * c + 64 * pair;
+        FloatVector first = quarter(a, hv.lanewise(VectorOperators.LSHL, 4).and(0x30));
+        FloatVector second = quarter(b, hv.lanewise(VectorOperators.LSHL, 2).and(0x30));
+        FloatVector acc = first.mul(FloatVector.fromArray(F, x, xq)).mul(d * scale(scales, c + 4 * pair));
+        acc = second.mul(FloatVector.fromArray(F, x, xq + 32)).fma(bc(d * scale(scales, c + 4 * pair + 2)), acc);
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
@@ -78,17 +99,21 @@ final class Q6KMatrix extends BaseMatrix {
         float d = f16(s, o + 208);
         for (int h = 0; h < 2; h++) {
             long scales = s.get(LONG_LE, o + 192 + 8 * h);
-            for (int c = 0; c < 2; c++) {
-                long ql = o + 64 * h + 16 * c;
-                ByteVector qlA = ByteVector.fromMemorySegment(B128, s, ql, LE);
-                ByteVector qlB = ByteVector.fromMemorySegment(B128, s, ql + 32, LE);
-                ByteVector qhv = ByteVector.fromMemorySegment(B128, s, o + 128 + 32 * h + 16 * c, LE);
-                int oc = off + 128 * h + 16 * c;
-                quarter(qlA.and((byte) 0x0F), shlBytes(qhv, 4).and((byte) 0x30)).mul(d * scale(scales, c)).intoArray(out, oc);
-                quarter(qlB.and((byte) 0x0F), shlBytes(qhv, 2).and((byte) 0x30)).mul(d * scale(scales, c + 2)).intoArray(out, oc + 32);
-                quarter(shrBytes(qlA, 4).and((byte) 0x0F), qhv.and((byte) 0x30)).mul(d * scale(scales, c + 4)).intoArray(out, oc + 64);
-                quarter(shrBytes(qlB, 4).and((byte) 0x0F), shrBytes(qhv, 2).and((byte) 0x30)).mul(d * scale(scales, c + 6)).intoArray(out, oc + 96);
+            for (int k = 0; k < 4; k++) {
+                pairDequantize(s, o, h, k & 1, k >> 1, scales, d, out, off);
             }
         }
+    }
+
+    /** Dequantizes the quarters {@link #pairDot} multiplies (kept small for the same reason). */
+    private static void pairDequantize(MemorySegment s, long o, int h, int c, int pair, long scales, float d, float[] out, int off) {
+        long ql = o + 64 * h + 16 * c;
+        int shift = 4 * pair;
+        IntVector a = widen(s, ql).lanewise(VectorOperators.ASHR, shift).and(0x0F);
+        IntVector b = widen(s, ql + 32).lanewise(VectorOperators.ASHR, shift).and(0x0F);
+        IntVector hv = widen(s, o + 128 + 32 * h + 16 * c).lanewise(VectorOperators.ASHR, shift);
+        int oq = off + 128 * h + 16 * c + 64 * pair;
+        quarter(a, hv.lanewise(VectorOperators.LSHL, 4).and(0x30)).mul(d * scale(scales, c + 4 * pair)).intoArray(out, oq);
+        quarter(b, hv.lanewise(VectorOperators.LSHL, 2).and(0x30)).mul(d * scale(scales, c + 4 * pair + 2)).intoArray(out, oq + 32);
     }
 }

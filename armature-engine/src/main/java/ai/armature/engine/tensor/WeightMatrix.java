@@ -31,7 +31,14 @@ public interface WeightMatrix {
     /** Writes row {@code row} as floats into {@code out[offset .. offset + cols)}. */
     void dequantizeRow(int row, float[] out, int offset);
 
-    /** A matrix over {@code data}, which must hold exactly {@code rows * type.bytesFor(cols)} bytes. */
+    /**
+     * A matrix over {@code data}, which must hold exactly {@code rows * type.bytesFor(cols)} bytes and be readable
+     * from any thread (a mapped file or a global, automatic or shared arena; products run on the pool's threads).
+     * Quantized types need {@code cols} to be a multiple of their block size (32 for Q8_0/Q4_0, 256 for Q4_K/Q6_K).
+     *
+     * @throws IllegalArgumentException if the sizes do not match
+     * @throws UnsupportedOperationException if Armature has no kernels for {@code type}
+     */
     static WeightMatrix of(GgmlType type, MemorySegment data, int rows, int cols) {
         return Kernels.matrix(type, data, rows, cols);
     }

@@ -2,7 +2,11 @@ package ai.armature.engine.tensor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Manual benchmark of the kernels against the machine's limits (not a test; never asserted). Run after
@@ -13,7 +17,14 @@ import java.util.Random;
  * </pre>
  */
 public final class KernelBench {
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
     private KernelBench() {
+    }
+
+    /** CPU time of this thread: on a shared machine it excludes time other processes held the core. */
+    private static long cpu() {
+        return THREADS.getCurrentThreadCpuTime();
     }
 
     public static void main(String[] args) {
@@ -31,6 +42,19 @@ public final class KernelBench {
                     matvec(t, 2048, 5632, bw);
                 }
             }
+        }
+        if (which.contains("cpufma")) {
+            // Single-thread FMA peak per CPU second (run with -Darmature.threads=1 alongside the matmul figures).
+            VectorSpecies<Float> fs = FloatVector.SPECIES_512;
+            double best = 0;
+            for (int rep = 0; rep < 5; rep++) {
+                long t0 = cpu();
+                float r = fma(fs, 2_000_000);
+                long t1 = cpu();
+                best = Math.max(best, 2.0 * 12 * fs.length() * 2_000_000 / ((t1 - t0) * 1e-9));
+                if (r == 42) System.out.print("");
+            }
+            System.out.printf("single-thread FMA peak: %.1f GFLOP/s per CPU second%n", best / 1e9);
         }
         if (which.contains("matmul")) {
             for (int[] shape : new int[][] {{2048, 2048}, {5632, 2048}}) {
@@ -92,15 +116,44 @@ public final class KernelBench {
             m.matmul(x, y, n);
         }
         double best = 0;
+        double bestCpu = 0;
         for (int rep = 0; rep < 5; rep++) {
             int calls = 10;
+            long c0 = cpu();
             long t0 = System.nanoTime();
             for (int i = 0; i < calls; i++) {
                 m.matmul(x, y, n);
             }
             long t1 = System.nanoTime();
+            long c1 = cpu();
             best = Math.max(best, 2.0 * rows * cols * n * calls / ((t1 - t0) * 1e-9));
+            bestCpu = Math.max(bestCpu, 2.0 * rows * cols * n * calls / ((c1 - c0) * 1e-9));
         }
-        System.out.printf("matmul %-5s %dx%d n=%d: %.1f GFLOP/s%n", t, rows, cols, n, best / 1e9);
+        System.out.printf("matmul %-5s %dx%d n=%d: %.1f GFLOP/s wall%s%n", t, rows, cols, n, best / 1e9,
+                Parallel.threads() == 1 ? String.format(" (%.1f per CPU second)", bestCpu / 1e9) : "");
+    }
+
+    private static float fma(VectorSpecies<Float> fs, int iterations) {
+        FloatVector m = FloatVector.broadcast(fs, 0.999999f);
+        FloatVector c = FloatVector.broadcast(fs, 1e-7f);
+        FloatVector a0 = FloatVector.broadcast(fs, 1f), a1 = a0.add(1), a2 = a0.add(2), a3 = a0.add(3);
+        FloatVector a4 = a0.add(4), a5 = a0.add(5), a6 = a0.add(6), a7 = a0.add(7);
+        FloatVector a8 = a0.add(8), a9 = a0.add(9), a10 = a0.add(10), a11 = a0.add(11);
+        for (int i = 0; i < iterations; i++) {
+            a0 = a0.fma(m, c);
+            a1 = a1.fma(m, c);
+            a2 = a2.fma(m, c);
+            a3 = a3.fma(m, c);
+            a4 = a4.fma(m, c);
+            a5 = a5.fma(m, c);
+            a6 = a6.fma(m, c);
+            a7 = a7.fma(m, c);
+            a8 = a8.fma(m, c);
+            a9 = a9.fma(m, c);
+            a10 = a10.fma(m, c);
+            a11 = a11.fma(m, c);
+        }
+        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
+                .reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
     }
 }

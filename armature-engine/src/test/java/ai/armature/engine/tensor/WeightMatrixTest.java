@@ -129,6 +129,31 @@ class WeightMatrixTest {
         }
     }
 
+    /** Wide rows make the matmul take the vectors in L2-sized blocks (16 vectors at 8192 columns): 17 = 16 + 1. */
+    @Test
+    void matmulOverWideRowsUsesVectorBlocks() {
+        int rows = 9;
+        int cols = 8192;
+        int n = 17;
+        Random rnd = new Random(99);
+        byte[] data = Reference.randomMatrix(GgmlType.Q8_0, rows, cols, rnd);
+        WeightMatrix m = WeightMatrix.of(GgmlType.Q8_0, MemorySegment.ofArray(data), rows, cols);
+        float[] x = Reference.randomFloats(n * cols, rnd);
+        float[] y = new float[n * rows];
+        m.matmul(x, y, n);
+        for (int r = 0; r < rows; r++) {
+            float[] w = Reference.dequantizeRow(GgmlType.Q8_0, data, r, cols);
+            for (int v = 0; v < n; v++) {
+                double expected = Reference.dot(w, x, v * cols);
+                // 8192 columns: up to 512 additions per lane plus the reduction, so 8x the 1024-column bound.
+                double tol = 8 * REL * Reference.absDot(w, x, v * cols) + 1e-6;
+                if (!(Math.abs(y[v * rows + r] - expected) <= tol)) {
+                    fail("vector %d row %d: got %s, expected %s +- %s", v, r, y[v * rows + r], expected, tol);
+                }
+            }
+        }
+    }
+
     @Test
     void f16WidensEveryBitPatternExactly() {
         int cols = 1 << 16;
