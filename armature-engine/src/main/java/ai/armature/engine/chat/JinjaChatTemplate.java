@@ -83,7 +83,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         if (messages == null) throw new ChatTemplateException("messages must be given");
         Map<String, Object> ctx = new HashMap<>();
         ctx.put("messages", messages);
-        if (tools != null && !tools.isEmpty()) ctx.put("tools", tools);
+        ctx.put("tools", tools); // None when absent, as transformers passes it
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
