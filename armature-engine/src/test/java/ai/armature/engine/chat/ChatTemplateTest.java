@@ -117,6 +117,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void toolsAreNoneWhenAbsentAndTojsonIndents() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% if tools is not none %}{{ tools[0] | tojson(indent=2) }}{% else %}none{% endif %}", "", "", false);
+        assertThat(t.render(List.of(), null, false)).isEqualTo("none");
+        assertThat(t.render(List.of(), List.of(msg("name", "f", "args", List.of(1, 2))), false))
+                .isEqualTo("{\n  \"name\": \"f\",\n  \"args\": [\n    1,\n    2\n  ]\n}");
+    }
+
+    @Test
     void pythonismsWork() {
         String src = "{{ messages[0]['content'].strip('\\n') }}|{{ messages[0]['content'].startswith('\\nab') }}|{{ 'a.b.c'.split('.')[-1] }}"
                 + "|{{ (messages|map(attribute='role')|list)[::-1]|join(',') }}|{{ messages[1:]|length }}|{{ 'x'.upper() }}"
