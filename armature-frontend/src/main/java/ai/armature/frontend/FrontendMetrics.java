@@ -1,0 +1,105 @@
+package ai.armature.frontend;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerationEngine;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * The frontend's Prometheus metrics (prefix {@code armature_}, times in seconds): requests by endpoint and status,
+ * time to first token, inter-token latency and end-to-end latency histograms, prompt and completion token counters,
+ * and gauges read from {@link GenerationEngine#stats()} at scrape time (queued and running requests, KV blocks,
+ * prefix-cache hit rate). One registry per server, so several servers in one JVM (tests) do not clash.
+ */
+final class FrontendMetrics {
+
+    private static final double[] LATENCY_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25,
+            0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
+    private static final double[] ITL_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03,
+            0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+    private final Counter requests;
+    private final Histogram ttft;
+    private final Histogram itl;
+    private final Histogram e2e;
+    private final Counter promptTokens;
+    private final Counter completionTokens;
+
+    FrontendMetrics(GenerationEngine engine) {
+        requests = Counter.builder().name("armature_requests_total")
+                .help("HTTP requests by endpoint and status code").labelNames("endpoint", "status").register(registry);
+        ttft = Histogram.builder().name("armature_time_to_first_token_seconds")
+                .help("Time from request arrival to the first generated token").classicOnly()
+                .classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        itl = Histogram.builder().name("armature_inter_token_latency_seconds")
+                .help("Time between consecutive generated tokens of a request").classicOnly()
+                .classicUpperBounds(ITL_BUCKETS).register(registry);
+        e2e = Histogram.builder().name("armature_request_duration_seconds")
+                .help("End-to-end latency of generation requests").classicOnly()
+                .classicUpperBounds(LATENCY_BUCKETS).register(registry);
+        promptTokens = Counter.builder().name("armature_prompt_tokens_total")
+                .help("Prompt tokens of finished requests").register(registry);
+        completionTokens = Counter.builder().name("armature_generation_tokens_total")
+                .help("Generated tokens of finished requests").register(registry);
+        GaugeWithCallback.builder().name("armature_requests_waiting").help("Requests queued in the engine")
+                .callback(cb -> cb.call(engine.stats().waitingRequests())).register(registry);
+        GaugeWithCallback.builder().name("armature_requests_running").help("Requests running in the engine")
+                .callback(cb -> cb.call(engine.stats().runningRequests())).register(registry);
+        GaugeWithCallback.builder().name("armature_kv_blocks_total").help("KV cache blocks in the pool")
+                .callback(cb -> cb.call(engine.stats().kvBlocksTotal())).register(registry);
+        GaugeWithCallback.builder().name("armature_kv_blocks_used").help("KV cache blocks held by running sequences")
+                .callback(cb -> cb.call(engine.stats().kvBlocksUsed())).register(registry);
+        GaugeWithCallback.builder().name("armature_kv_blocks_cached").help("Free KV cache blocks kept for prefix reuse")
+                .callback(cb -> cb.call(engine.stats().kvBlocksCached())).register(registry);
+        GaugeWithCallback.builder().name("armature_prefix_cache_hit_rate")
+                .help("Prompt tokens served from the prefix cache over prompt tokens looked up (0 before any lookup)")
+                .callback(cb -> cb.call(hitRate(engine.stats()))).register(registry);
+        CounterWithCallback.builder().name("armature_prefix_cache_queries_tokens_total")
+                .help("Prompt tokens looked up in the prefix cache")
+                .callback(cb -> cb.call(engine.stats().prefixCacheQueryTokens())).register(registry);
+        CounterWithCallback.builder().name("armature_prefix_cache_hits_tokens_total")
+                .help("Prompt tokens found in the prefix cache")
+                .callback(cb -> cb.call(engine.stats().prefixCacheHitTokens())).register(registry);
+    }
+
+    private static double hitRate(EngineStats s) {
+        return s.prefixCacheQueryTokens() == 0 ? 0 : (double) s.prefixCacheHitTokens() / s.prefixCacheQueryTokens();
+    }
+
+    void request(String endpoint, int status) {
+        requests.labelValues(endpoint, Integer.toString(status)).inc();
+    }
+
+    void firstToken(long nanos) {
+        ttft.observe(nanos / 1e9);
+    }
+
+    /** One gap between outputs that carried {@code tokens} tokens: each counts as gap/tokens. */
+    void interToken(long nanos, int tokens) {
+        double each = nanos / 1e9 / tokens;
+        for (int i = 0; i < tokens; i++) itl.observe(each);
+    }
+
+    void finished(long nanos, int prompt, int completion) {
+        e2e.observe(nanos / 1e9);
+        promptTokens.inc(prompt);
+        completionTokens.inc(completion);
+    }
+
+    String contentType() {
+        return writer.getContentType();
+    }
+
+    void write(OutputStream out) throws IOException {
+        writer.write(out, registry.scrape());
+    }
+}

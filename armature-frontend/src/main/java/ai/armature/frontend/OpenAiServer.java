@@ -1,0 +1,318 @@
+package ai.armature.frontend;
+
+import ai.armature.engine.chat.ChatTemplate;
+import ai.armature.engine.tokenizer.Tokenizer;
+import ai.armature.protocol.GenerationEngine;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.HttpRouting;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.OptionalLong;
+
+/**
+ * The OpenAI-compatible HTTP server (Helidon SE on virtual threads, HTTP/1.1 and HTTP/2): chat and text
+ * completions (streaming over SSE or not), models, health, liveness and Prometheus metrics, in front of one
+ * {@link GenerationEngine}. Text is turned into tokens here (chat template, tokenizer) and tokens back into text
+ * (streaming detokenizer, stop strings). Lifecycle: {@link #start()} binds and returns the port; {@link #drain}
+ * stops accepting work, lets in-flight requests finish within a grace period and cancels the rest;
+ * {@link #close()} drains with the configured grace period and stops the server. The engine belongs to the caller
+ * and is not closed here.
+ */
+public final class OpenAiServer implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
+    /** How long a drain waits for serving threads to notice a cancel before interrupting them. */
+    private static final Duration CANCEL_SETTLE = Duration.ofSeconds(5);
+
+    private final FrontendConfig config;
+    private final GenerationEngine engine;
+    private final ObjectMapper mapper = new ObjectMapper();
+    private final JsonFactory jsonFactory = mapper.getFactory();
+    private final Admission admission;
+    private final FrontendMetrics metrics;
+    private final GenerationHandler generation;
+    private final byte[][] apiKeyDigests;
+    private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
+    private volatile WebServer server;
+    private volatile boolean ready;
+    private boolean closed;
+
+    public OpenAiServer(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.engine = Objects.requireNonNull(engine, "engine");
+        Objects.requireNonNull(tokenizer, "tokenizer");
+        Objects.requireNonNull(chatTemplate, "chatTemplate");
+        this.admission = new Admission(config.maxInFlightRequests());
+        this.metrics = new FrontendMetrics(engine);
+        this.generation = new GenerationHandler(config, engine, tokenizer, new PromptBuilder(tokenizer, chatTemplate, mapper),
+                admission, metrics, jsonFactory);
+        this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
+    }
+
+    /** Binds the listener and starts serving; returns the bound port (useful with port 0). */
+    public synchronized int start() {
+        if (server != null) throw new IllegalStateException("the server is already started");
+        if (closed) throw new IllegalStateException("the server is closed");
+        server = WebServer.builder()
+                .host(config.host())
+                .port(config.port())
+                .shutdownGracePeriod(Duration.ofMillis(500))
+                .routing(this::routes)
+                .build()
+                .start();
+        ready = true;
+        return server.port();
+    }
+
+    /** The bound port; only valid after {@link #start()}. */
+    public int port() {
+        WebServer s = server;
+        if (s == null) throw new IllegalStateException("the server is not started");
+        return s.port();
+    }
+
+    /** The context length requests are checked against (configured, or the engine's). */
+    public int contextTokens() {
+        return generation.contextTokens();
+    }
+
+    /** Whether /health reports ready: started and not draining. */
+    public boolean ready() {
+        return ready && !admission.draining();
+    }
+
+    /** Generation sequences currently admitted (for tests and the CLI's shutdown message). */
+    public int inFlightSequences() {
+        return admission.inFlightSequences();
+    }
+
+    /** Waits until no generation request is in flight (or {@code timeout} passes); returns whether it became idle. */
+    public boolean awaitIdle(Duration timeout) throws InterruptedException {
+        return admission.awaitIdle(timeout);
+    }
+
+    /**
+     * Stops accepting generation requests (they get 503, /health too), waits up to {@code grace} for in-flight
+     * requests to finish, then cancels what is left and waits briefly for those to end. Returns whether everything
+     * finished within the grace period. The listener stays up (so clients get 503 rather than refused connections)
+     * until {@link #close()}.
+     */
+    public boolean drain(Duration grace) {
+        admission.startDraining();
+        try {
+            if (admission.awaitIdle(grace)) return true;
+            LOG.log(System.Logger.Level.INFO, "Grace period over: cancelling " + admission.inFlightSequences() + " in-flight sequences");
+            admission.cancelAll(engine);
+            if (!admission.awaitIdle(CANCEL_SETTLE)) {
+                admission.interruptAll();
+                admission.awaitIdle(CANCEL_SETTLE);
+            }
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            admission.cancelAll(engine);
+            return false;
+        }
+    }
+
+    /** Drains with the configured grace period, then stops the HTTP server. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        drain(config.shutdownGracePeriod());
+        ready = false;
+        if (server != null) server.stop();
+    }
+
+    // ---- routing ----
+
+    private void routes(HttpRouting.Builder r) {
+        r.post(Endpoint.CHAT.path, (req, res) -> generate(Endpoint.CHAT, req, res))
+                .post(Endpoint.COMPLETIONS.path, (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
+                .get("/v1/models", (req, res) -> guarded("/v1/models", req, res, () -> models(res, null)))
+                .get("/v1/models/*", (req, res) -> guarded("/v1/models", req, res,
+                        () -> models(res, req.path().path().substring("/v1/models/".length()))))
+                .get("/health", this::health)
+                .get("/live", (req, res) -> sendJson(res, 200, "{\"status\":\"alive\"}"))
+                .get("/metrics", this::metrics)
+                .any((req, res) -> guarded("other", req, res, () -> {
+                    throw ApiException.notFound(null, "unknown_url", "Unknown request URL: " + req.prologue().method().text()
+                            + " " + req.path().path() + ". Please check the URL for typos, or see the API reference.");
+                }));
+    }
+
+    private void generate(Endpoint endpoint, ServerRequest req, ServerResponse res) {
+        long start = System.nanoTime();
+        int status;
+        try {
+            admission.checkOpen();
+            authorize(req);
+            JsonNode body = parse(readBody(req));
+            status = generation.serve(endpoint, body, res, start);
+        } catch (ApiException e) {
+            status = sendError(res, e);
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "Unexpected failure serving " + endpoint.path, e);
+            status = sendError(res, ApiException.internal("internal error: " + e));
+        }
+        metrics.request(endpoint.path, status);
+    }
+
+    /** Runs a non-generation API handler with authentication and uniform error handling. */
+    private void guarded(String metricName, ServerRequest req, ServerResponse res, Runnable action) {
+        int status = 200;
+        try {
+            authorize(req);
+            action.run();
+        } catch (ApiException e) {
+            status = sendError(res, e);
+        }
+        metrics.request(metricName, status);
+    }
+
+    private void models(ServerResponse res, String id) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+            try (JsonGenerator g = jsonFactory.createGenerator(out)) {
+                if (id == null) {
+                    g.writeStartObject();
+                    g.writeStringField("object", "list");
+                    g.writeArrayFieldStart("data");
+                    writeModel(g);
+                    g.writeEndArray();
+                    g.writeEndObject();
+                } else if (id.equals(config.servedModelName())) {
+                    writeModel(g);
+                } else {
+                    throw ApiException.notFound("model", "model_not_found", "The model '" + id + "' does not exist; this server serves '"
+                            + config.servedModelName() + "'");
+                }
+            }
+            sendJson(res, 200, out.toByteArray());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void writeModel(JsonGenerator g) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", config.servedModelName());
+        g.writeStringField("object", "model");
+        g.writeNumberField("created", createdEpochSeconds);
+        g.writeStringField("owned_by", "armature");
+        g.writeNumberField("max_model_len", generation.contextTokens());
+        g.writeEndObject();
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        if (ready()) {
+            sendJson(res, 200, "{\"status\":\"ready\"}");
+        } else {
+            sendJson(res, 503, admission.draining() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}");
+        }
+    }
+
+    private void metrics(ServerRequest req, ServerResponse res) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
+        metrics.write(out);
+        res.status(200);
+        res.header(HeaderNames.CONTENT_TYPE, metrics.contentType());
+        res.send(out.toByteArray());
+    }
+
+    // ---- request plumbing ----
+
+    private void authorize(ServerRequest req) {
+        if (apiKeyDigests.length == 0) return;
+        String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
+        if (header == null) {
+            throw ApiException.unauthorized("You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.");
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw ApiException.unauthorized("The Authorization header must be 'Bearer YOUR_KEY'.");
+        }
+        byte[] given = sha256(header.substring(7).trim());
+        boolean ok = false;
+        for (byte[] key : apiKeyDigests) ok |= MessageDigest.isEqual(key, given); // constant time, no early exit
+        if (!ok) throw ApiException.unauthorized("Incorrect API key provided.");
+    }
+
+    private byte[] readBody(ServerRequest req) {
+        long limit = config.maxBodyBytes();
+        OptionalLong declared = req.headers().contentLength();
+        if (declared.isPresent() && declared.getAsLong() > limit) {
+            throw ApiException.tooLarge("The request body is " + declared.getAsLong() + " bytes; the limit is " + limit + " bytes.");
+        }
+        try (InputStream in = req.content().inputStream()) {
+            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+            if (body.length > limit) {
+                throw ApiException.tooLarge("The request body is larger than the limit of " + limit + " bytes.");
+            }
+            return body;
+        } catch (IOException | UncheckedIOException e) {
+            throw ApiException.badRequest(null, "Could not read the request body: " + e.getMessage());
+        }
+    }
+
+    private JsonNode parse(byte[] body) {
+        if (body.length == 0) throw ApiException.badRequest(null, "The request body is empty; send a JSON object.");
+        JsonNode node;
+        try {
+            node = mapper.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(null, "We could not parse the JSON body of your request: " + e.getOriginalMessage()
+                    + ". Send valid JSON (Content-Type: application/json).");
+        } catch (IOException e) {
+            throw ApiException.badRequest(null, "Could not read the request body: " + e.getMessage());
+        }
+        if (node == null || !node.isObject()) throw ApiException.badRequest(null, "The request body must be a JSON object.");
+        return node;
+    }
+
+    private int sendError(ServerResponse res, ApiException e) {
+        if (res.isSent()) return e.status();
+        res.status(e.status());
+        if (e.retryAfterSeconds() > 0) res.header(HeaderNames.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
+        if (e.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        try {
+            sendJson(res, e.status(), JsonBodies.errorBody(jsonFactory, e));
+        } catch (RuntimeException ignored) {
+            // the client is gone; nothing left to tell it
+        }
+        return e.status();
+    }
+
+    private static void sendJson(ServerResponse res, int status, String json) {
+        sendJson(res, status, json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void sendJson(ServerResponse res, int status, byte[] json) {
+        res.status(status);
+        res.header(HeaderNames.CONTENT_TYPE, "application/json");
+        res.send(json);
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+package ai.armature.frontend;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Every error the API promises, over raw HTTP: status, OpenAI error body, and nothing left in flight afterwards. */
+class RawHttpErrorsTest {
+
+    private static TestServer s;
+
+    @BeforeAll
+    static void start() {
+        s = new TestServer(c -> c.withMaxBodyBytes(64 * 1024));
+    }
+
+    @AfterAll
+    static void stop() {
+        s.close();
+    }
+
+    @AfterEach
+    void nothingLeaks() throws Exception {
+        assertThat(s.engine.awaitIdle(Duration.ofSeconds(5))).as("engine idle").isTrue();
+        assertThat(s.server.awaitIdle(Duration.ofSeconds(5))).as("frontend idle").isTrue();
+    }
+
+    private static JsonNode error(HttpResponse<String> r, int status) throws Exception {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("application/json"));
+        JsonNode e = TestServer.json(r.body()).get("error");
+        assertThat(e).as(r.body()).isNotNull();
+        assertThat(e.has("message") && e.has("type") && e.has("param") && e.has("code")).as(r.body()).isTrue();
+        assertThat(e.get("message").asText()).isNotBlank();
+        return e;
+    }
+
+    @Test
+    void malformedJsonIs400() throws Exception {
+        JsonNode e = error(s.post("/v1/chat/completions", "{\"model\": \"test-model\", \"messages\": [", true), 400);
+        assertThat(e.get("type").asText()).isEqualTo("invalid_request_error");
+        assertThat(e.get("message").asText()).contains("parse");
+        error(s.post("/v1/completions", "[1, 2]", true), 400);
+        error(s.post("/v1/completions", "", true), 400);
+    }
+
+    @Test
+    void missingOrInvalidParametersNameTheParameter() throws Exception {
+        assertThat(error(s.post("/v1/chat/completions", "{\"model\":\"test-model\"}", true), 400).get("param").asText()).isEqualTo("messages");
+        assertThat(error(s.post("/v1/completions", "{\"model\":\"test-model\"}", true), 400).get("param").asText()).isEqualTo("prompt");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"temperature\":3}", true), 400).get("param").asText()).isEqualTo("temperature");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":0}", true), 400).get("param").asText()).isEqualTo("max_tokens");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"n\":0}", true), 400).get("param").asText()).isEqualTo("n");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"top_p\":\"high\"}", true), 400).get("param").asText()).isEqualTo("top_p");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":[1, 99999]}", true), 400).get("param").asText()).isEqualTo("prompt");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"stop\":[\"\"]}", true), 400).get("param").asText()).isEqualTo("stop");
+        assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"content\":\"hi\"}]}", true), 400).get("param").asText())
+                .isEqualTo("messages[0].role");
+        assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"top_logprobs\":2}", true), 400)
+                .get("param").asText()).isEqualTo("top_logprobs");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"stream_options\":{\"include_usage\":true}}", true), 400)
+                .get("param").asText()).isEqualTo("stream_options");
+    }
+
+    @Test
+    void structuredOutputIsRefusedClearly() throws Exception {
+        JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"response_format\":{\"type\":\"json_object\"}}", true), 400);
+        assertThat(e.get("param").asText()).isEqualTo("response_format");
+        assertThat(e.get("message").asText()).contains("json_object").contains("not supported");
+        HttpResponse<String> ok = s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"response_format\":{\"type\":\"text\"},\"max_tokens\":2}", true);
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    }
+
+    @Test
+    void chatTemplateRejectionIs400() throws Exception {
+        JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", true), 400);
+        assertThat(e.get("param").asText()).isEqualTo("messages");
+        assertThat(e.get("message").asText()).contains("wizard");
+    }
+
+    @Test
+    void unknownModelIs404() throws Exception {
+        JsonNode e = error(s.post("/v1/completions", "{\"model\":\"gpt-17\",\"prompt\":\"x\"}", true), 404);
+        assertThat(e.get("code").asText()).isEqualTo("model_not_found");
+        assertThat(e.get("message").asText()).contains("gpt-17").contains(TestServer.MODEL);
+        error(s.get("/v1/models/gpt-17"), 404);
+    }
+
+    @Test
+    void promptPlusMaxTokensBeyondContextIs400WithBothNumbers() throws Exception {
+        JsonNode e = error(s.post("/v1/completions", "{\"prompt\":\"hello\",\"max_tokens\":4095}", true), 400);
+        // "hello" is 5 bytes + BOS = 6 prompt tokens; the fake engine's context is 4096.
+        assertThat(e.get("message").asText()).contains("4096").contains("6 in the prompt").contains("4095");
+        assertThat(e.get("param").asText()).isEqualTo("max_tokens");
+        String longPrompt = "x".repeat(4100);
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"" + longPrompt + "\"}", true), 400).get("message").asText())
+                .contains("4096").contains("4101");
+    }
+
+    @Test
+    void missingOrWrongApiKeyIs401() throws Exception {
+        int submittedBefore = s.engine.submittedCount();
+        JsonNode e = error(s.post("/v1/completions", "{\"prompt\":\"x\"}", false), 401);
+        assertThat(e.get("code").asText()).isEqualTo("invalid_api_key");
+        HttpResponse<String> wrong = s.send(HttpRequest.newBuilder(s.uri("/v1/completions")).header("Authorization", "Bearer nope")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"x\"}")).build());
+        error(wrong, 401);
+        error(s.send(HttpRequest.newBuilder(s.uri("/v1/models")).GET().build()), 401);
+        assertThat(s.engine.submittedCount()).isEqualTo(submittedBefore);
+    }
+
+    @Test
+    void featuresThatDoNotExistYetAreRefusedNotIgnored() throws Exception {
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"echo\":true}", true), 400).get("param").asText()).isEqualTo("echo");
+        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"logit_bias\":{\"50\":-100}}", true), 400)
+                .get("param").asText()).isEqualTo("logit_bias");
+        assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
+                + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}", true), 400).get("param").asText())
+                .isEqualTo("messages[0].content");
+    }
+
+    @Test
+    void withoutConfiguredKeysNoAuthIsNeeded() throws Exception {
+        try (TestServer open = new TestServer(c -> c.withApiKeys(java.util.Set.of()))) {
+            HttpResponse<String> r = open.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":2}", false);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() throws Exception {
+        String big = "{\"prompt\":\"" + "y".repeat(100 * 1024) + "\"}";
+        JsonNode e = error(s.post("/v1/completions", big, true), 413);
+        assertThat(e.get("message").asText()).contains("65536");
+        // the connection stays usable for the next request
+        assertThat(s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1}", true).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void unknownUrlIs404InOpenAiShape() throws Exception {
+        error(s.get("/v1/engines"), 404);
+        error(s.get("/v1/chat/completions"), 404);
+    }
+
+    @Test
+    void unknownFieldsAreIgnored() throws Exception {
+        HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3,\"frobnicate\":{\"a\":[1]},\"user\":\"u1\"}", true);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(TestServer.json(r.body()).at("/choices/0/text").asText()).isEqualTo("The");
+    }
+
+    @Test
+    void engineQueueFullIs429WithRetryAfter() throws Exception {
+        s.engine.maxActive = 0;
+        try {
+            HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":\"x\"}", true);
+            error(r, 429);
+            assertThat(r.headers().firstValue("retry-after")).isPresent();
+        } finally {
+            s.engine.maxActive = Integer.MAX_VALUE;
+        }
+    }
+
+    @Test
+    void frontendLimitIs429AndReleasesItsSlot() throws Exception {
+        try (TestServer one = new TestServer(c -> c.withMaxInFlightRequests(1))) {
+            one.engine.gate = new Semaphore(0);
+            CompletableFuture<HttpResponse<String>> first = one.http.sendAsync(
+                    one.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3}").build(), HttpResponse.BodyHandlers.ofString());
+            while (one.engine.submittedCount() == 0) Thread.onSpinWait(); // the first request holds the only slot
+            HttpResponse<String> second = one.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3}", true);
+            error(second, 429);
+            assertThat(second.headers().firstValue("retry-after")).hasValue("1");
+            one.engine.gate.release(100);
+            assertThat(first.get().statusCode()).isEqualTo(200);
+            assertThat(one.server.awaitIdle(Duration.ofSeconds(5))).isTrue();
+            assertThat(one.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3}", true).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void engineErrorIs500OrAnErrorEvent() throws Exception {
+        s.engine.failWith = "simulated device failure";
+        try {
+            JsonNode e = error(s.post("/v1/completions", "{\"prompt\":\"x\"}", true), 500);
+            assertThat(e.get("message").asText()).contains("simulated device failure");
+            HttpResponse<String> r = s.post("/v1/completions", "{\"prompt\":\"x\",\"stream\":true}", true);
+            assertThat(r.statusCode()).isEqualTo(200);
+            var events = TestServer.events(r.body());
+            assertThat(events.getLast()).contains("\"error\"").contains("simulated device failure");
+        } finally {
+            s.engine.failWith = null;
+        }
+    }
+
+    @Test
+    void drainingServerAnswers503AndFinishesInFlightWork() throws Exception {
+        try (TestServer d = new TestServer()) {
+            d.engine.gate = new Semaphore(0);
+            CompletableFuture<HttpResponse<String>> inFlight = d.http.sendAsync(
+                    d.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":4}").build(), HttpResponse.BodyHandlers.ofString());
+            while (d.engine.submittedCount() == 0) Thread.onSpinWait();
+            CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> d.server.drain(Duration.ofSeconds(10)));
+            while (d.server.ready()) Thread.onSpinWait();
+            JsonNode e = error(d.post("/v1/completions", "{\"prompt\":\"x\"}", true), 503);
+            assertThat(e.get("type").asText()).isEqualTo("server_error");
+            assertThat(d.get("/health").statusCode()).isEqualTo(503);
+            d.engine.gate.release(100);
+            assertThat(inFlight.get().statusCode()).isEqualTo(200);
+            assertThat(TestServer.json(inFlight.get().body()).at("/choices/0/text").asText()).isEqualTo("The ");
+            assertThat(drained.get()).isTrue();
+        }
+    }
+
+    @Test
+    void drainCancelsWhatOutlivesTheGracePeriod() throws Exception {
+        try (TestServer d = new TestServer()) {
+            d.engine.gate = new Semaphore(0);
+            CompletableFuture<HttpResponse<String>> inFlight = d.http.sendAsync(
+                    d.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":4}").build(), HttpResponse.BodyHandlers.ofString());
+            while (d.engine.submittedCount() == 0) Thread.onSpinWait();
+            assertThat(d.server.drain(Duration.ofMillis(50))).isFalse();
+            error(inFlight.get(), 503);
+            assertThat(d.engine.awaitIdle(Duration.ofSeconds(5))).isTrue();
+            assertThat(d.engine.cancelledCount()).isEqualTo(1);
+            assertThat(d.server.inFlightSequences()).isZero();
+        }
+    }
+}

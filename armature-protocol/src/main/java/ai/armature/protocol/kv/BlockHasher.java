@@ -1,0 +1,68 @@
+package ai.armature.protocol.kv;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+import net.openhft.hashing.LongHashFunction;
+
+/**
+ * The chained hash that names a full KV block, shared by workers (prefix cache) and routers (KV indexer) so their
+ * views agree exactly. Definition (stable; a router in another language can reproduce it):
+ * <ul>
+ *   <li>H = XXH3 64-bit with seed {@link #SEED};</li>
+ *   <li>the root of a chain is {@code H(utf8("armature-kv-v1\0" + modelName + "\0" + salt))}, salt being the
+ *       request's cache salt or the empty string when it has none: different models or salts never share blocks;</li>
+ *   <li>block i (tokens {@code [i*B, (i+1)*B)}) hashes to {@code H(le64(h[i-1]) ++ le32(t0) ++ le32(t1) ...)}, with
+ *       {@code h[-1]} the root: two blocks hash equal only if their whole prefixes are equal.</li>
+ * </ul>
+ * Only full blocks are hashed. Thread-safe.
+ */
+public final class BlockHasher {
+
+    /** The XXH3 seed of every Armature block hash. */
+    public static final long SEED = 0x41524D4154555245L; // "ARMATURE"
+
+    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE_INT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final LongHashFunction XXH3 = LongHashFunction.xx3(SEED);
+
+    private final String modelName;
+
+    public BlockHasher(String modelName) {
+        this.modelName = Objects.requireNonNull(modelName, "modelName");
+    }
+
+    public String modelName() {
+        return modelName;
+    }
+
+    /** The parent hash of a chain's first block for this model and cache salt (null salt = no salt). */
+    public long rootHash(String cacheSalt) {
+        String key = "armature-kv-v1\0" + modelName + "\0" + (cacheSalt == null ? "" : cacheSalt);
+        return XXH3.hashBytes(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The hash of one full block of {@code count} tokens {@code tokens[from, from+count)} whose parent hashes to {@code parentHash}. */
+    public long hashBlock(long parentHash, int[] tokens, int from, int count) {
+        Objects.checkFromIndexSize(from, count, tokens.length);
+        byte[] bytes = new byte[8 + 4 * count];
+        LE_LONG.set(bytes, 0, parentHash);
+        for (int i = 0; i < count; i++) LE_INT.set(bytes, 8 + 4 * i, tokens[from + i]);
+        return XXH3.hashBytes(bytes);
+    }
+
+    /** The chained hashes of all full blocks of {@code tokens[0, length)}: {@code length / blockSize} values. */
+    public long[] hashFullBlocks(String cacheSalt, int[] tokens, int length, int blockSize) {
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
+        long[] hashes = new long[length / blockSize];
+        long parent = rootHash(cacheSalt);
+        for (int i = 0; i < hashes.length; i++) {
+            parent = hashBlock(parent, tokens, i * blockSize, blockSize);
+            hashes[i] = parent;
+        }
+        return hashes;
+    }
+}

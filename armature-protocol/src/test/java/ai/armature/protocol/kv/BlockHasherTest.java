@@ -1,0 +1,50 @@
+package ai.armature.protocol.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+import org.junit.jupiter.api.Test;
+
+import net.openhft.hashing.LongHashFunction;
+
+class BlockHasherTest {
+
+    private final BlockHasher hasher = new BlockHasher("model-a");
+
+    @Test
+    void blockHashIsXxh3OverTheParentAndTheTokensInLittleEndian() {
+        int[] tokens = {5, 6, 7, 8};
+        ByteBuffer bytes = ByteBuffer.allocate(8 + 16).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.putLong(42L);
+        for (int t : tokens) bytes.putInt(t);
+        long expected = LongHashFunction.xx3(BlockHasher.SEED).hashBytes(bytes.array());
+        assertThat(hasher.hashBlock(42L, tokens, 0, 4)).isEqualTo(expected);
+    }
+
+    @Test
+    void equalPrefixesGiveEqualChainsAndAnyDifferenceChangesEveryLaterHash() {
+        int[] a = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+        int[] b = {1, 2, 3, 4, 5, 6, 7, 8, 0};
+        int[] c = {9, 2, 3, 4, 5, 6, 7, 8};
+        long[] ha = hasher.hashFullBlocks(null, a, a.length, 4);
+        long[] hb = hasher.hashFullBlocks(null, b, b.length, 4);
+        long[] hc = hasher.hashFullBlocks(null, c, c.length, 4);
+        assertThat(ha).hasSize(2).containsExactly(hb);
+        assertThat(hc[0]).isNotEqualTo(ha[0]);
+        assertThat(hc[1]).as("same tokens, different parent").isNotEqualTo(ha[1]);
+        assertThat(ha[1]).isEqualTo(hasher.hashBlock(ha[0], a, 4, 4));
+        assertThat(ha[0]).isEqualTo(hasher.hashBlock(hasher.rootHash(null), a, 0, 4));
+    }
+
+    @Test
+    void modelAndSaltSeparateNamespaces() {
+        int[] t = {1, 2, 3, 4};
+        long plain = hasher.hashFullBlocks(null, t, 4, 4)[0];
+        assertThat(hasher.hashFullBlocks("", t, 4, 4)[0]).isEqualTo(plain);
+        assertThat(hasher.hashFullBlocks("tenant-1", t, 4, 4)[0]).isNotEqualTo(plain);
+        assertThat(new BlockHasher("model-b").hashFullBlocks(null, t, 4, 4)[0]).isNotEqualTo(plain);
+        assertThat(new BlockHasher("model-a").hashFullBlocks(null, t, 4, 4)[0]).isEqualTo(plain);
+    }
+}

@@ -1,0 +1,323 @@
+package ai.armature.serving;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.FinishReason;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.TokenLogprob;
+import ai.armature.protocol.Usage;
+import ai.armature.protocol.kv.BlockHasher;
+import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.serving.kv.KvBlockManager;
+import ai.armature.serving.kv.KvCacheSizing;
+import ai.armature.serving.runner.ModelRunner;
+import ai.armature.serving.runner.SampledToken;
+import ai.armature.serving.runner.ScheduledSequence;
+
+/**
+ * One worker's single-threaded core: requests, the scheduler, the KV block manager and the model runner. Each
+ * {@link #step()} plans a batch, runs it through the runner, appends sampled tokens, applies stop conditions,
+ * registers newly full blocks in the prefix cache and sends outputs. {@link ServingEngine} drives it from its
+ * engine thread; a simulation may drive it directly (e.g. many workers on one virtual clock).
+ *
+ * <p>Every method except {@link #validate}, {@link #stats()}, {@link #maxContextTokens()} and the other getters of
+ * immutable facts must be called from one thread. Outputs go to each request's sink on that thread, after the
+ * stats snapshot reflects the step (so a consumer that sees a final output also sees its blocks released).
+ */
+public final class EngineCore {
+
+    private static final Logger LOG = Logger.getLogger(EngineCore.class.getName());
+
+    private final ModelRunner runner;
+    private final KvBlockManager blocks;
+    private final BlockHasher hasher;
+    private final Scheduler scheduler;
+    private final int blockSize;
+    private final int maxContext;
+    private final int vocabSize;
+    private final int[] eosIds;
+    private final Map<String, Sequence> live = new HashMap<>();
+    private final List<Runnable> deliveries = new ArrayList<>();
+    private Runnable queueSlotReleased = () -> { };
+    private long nextSequenceId = 1;
+    private long steps, prefillTokens, generatedTokens, finishedRequests;
+    private volatile EngineStats snapshot;
+    private volatile ServingCounters counters = new ServingCounters(0, 0, 0, 0, 0);
+
+    /**
+     * Sizes the KV pool (see {@link KvCacheSizing}), allocates it in the runner and logs its size. Throws
+     * IllegalArgumentException with a clear message when the budget does not hold one block.
+     */
+    public EngineCore(ModelRunner runner, ServingConfig config, KvEventPublisher events) {
+        this.runner = runner;
+        this.blockSize = config.blockSize();
+        this.maxContext = runner.maxContextTokens();
+        this.vocabSize = runner.vocabSize();
+        this.eosIds = runner.endOfGenerationTokenIds().clone();
+        long perToken = runner.kvBytesPerToken();
+        long budget = config.kvCacheMemoryBytes() != null ? config.kvCacheMemoryBytes()
+                : runner.suggestedKvCacheBytes() > 0 ? runner.suggestedKvCacheBytes()
+                : KvCacheSizing.defaultBudgetBytes();
+        int numBlocks = KvCacheSizing.blocksFor(budget, perToken, blockSize);
+        runner.allocateKvCache(numBlocks, blockSize);
+        this.blocks = new KvBlockManager(numBlocks, blockSize, events);
+        this.hasher = new BlockHasher(runner.modelName());
+        this.scheduler = new Scheduler(blocks, hasher, config.maxBatchedTokens(), config.maxSeqs());
+        LOG.info(() -> "KV cache: " + numBlocks + " blocks of " + blockSize + " tokens = " + (long) numBlocks * blockSize
+                + " tokens, " + (long) numBlocks * blockSize * perToken + " bytes (" + perToken + " bytes per token)");
+        publishStats();
+    }
+
+    /** Called (on the engine thread) whenever a request leaves the waiting queue for the first time or ends there. */
+    void onQueueSlotReleased(Runnable r) {
+        this.queueSlotReleased = r;
+    }
+
+    public int maxContextTokens() {
+        return maxContext;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int totalBlocks() {
+        return blocks.totalBlocks();
+    }
+
+    /** The block manager, for counters and tests (engine thread only). */
+    public KvBlockManager blockManager() {
+        return blocks;
+    }
+
+    /** Steps run so far. */
+    public long steps() {
+        return steps;
+    }
+
+    /** Preemptions so far. */
+    public long preemptions() {
+        return scheduler.preemptions();
+    }
+
+    /** Whether any request is waiting or running. */
+    public boolean hasWork() {
+        return !scheduler.running.isEmpty() || !scheduler.waiting.isEmpty();
+    }
+
+    /** Cumulative activity counters as of the end of the last step or change; thread-safe. */
+    public ServingCounters counters() {
+        return counters;
+    }
+
+    /** A snapshot of load and cache counters as of the end of the last step or change; thread-safe. */
+    public EngineStats stats() {
+        return snapshot;
+    }
+
+    /** Checks a request against this worker's limits; thread-safe. Throws {@link RequestRejectedException}. */
+    public void validate(GenerateRequest r) {
+        int n = r.promptTokens().length;
+        for (int t : r.promptTokens()) {
+            if (t < 0 || t >= vocabSize) {
+                throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
+                        "prompt token id " + t + " is outside the model's vocabulary [0, " + vocabSize + ")");
+            }
+        }
+        if (n >= maxContext) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.PROMPT_TOO_LONG,
+                    "the prompt has " + n + " tokens but the model's context is " + maxContext
+                            + " tokens, which must also hold at least one generated token: shorten the prompt");
+        }
+        long capacity = (long) blocks.totalBlocks() * blockSize;
+        if (n > capacity) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.PROMPT_TOO_LONG,
+                    "the prompt has " + n + " tokens but this worker's whole KV cache holds " + capacity + " tokens ("
+                            + blocks.totalBlocks() + " blocks of " + blockSize + "): shorten the prompt or give the worker more --kv-cache-memory");
+        }
+    }
+
+    /** Accepts a validated request; its outputs go to {@code sink} (on the engine thread). */
+    public void add(GenerateRequest r, Consumer<GenerateOutput> sink) {
+        if (live.containsKey(r.requestId())) {
+            sink.accept(new GenerateOutput(r.requestId(), new int[0], null, FinishReason.ERROR,
+                    new Usage(r.promptTokens().length, 0, 0), "a request with id " + r.requestId() + " is already running"));
+            queueSlotReleased.run();
+            return;
+        }
+        long capacity = (long) blocks.totalBlocks() * blockSize + 1;
+        long cap = Math.min(Math.min((long) r.promptTokens().length + r.stop().maxTokens(), maxContext), capacity);
+        Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, hasher.rootHash(r.cacheSalt()));
+        nextSequenceId++;
+        live.put(r.requestId(), s);
+        scheduler.waiting.add(s);
+        publishStats();
+    }
+
+    /** Cancels a request: frees its blocks now and sends its final CANCELLED output. Returns false if unknown. */
+    public boolean cancel(String requestId) {
+        Sequence s = live.get(requestId);
+        if (s == null) return false;
+        finish(s, FinishReason.CANCELLED, null);
+        publishStats();
+        flush();
+        return true;
+    }
+
+    /** Ends every request with an ERROR output carrying {@code message} (shutdown or a fatal failure). */
+    public void failAll(String message) {
+        for (Sequence s : List.copyOf(live.values())) finish(s, FinishReason.ERROR, message);
+        publishStats();
+        flush();
+    }
+
+    /** Drops every cached block not in use (a prefix-cache reset), publishing AllBlocksCleared. */
+    public void resetPrefixCache() {
+        blocks.clearCache();
+        publishStats();
+    }
+
+    /** Runs one step; returns false if there was nothing to do. */
+    public boolean step() {
+        List<Sequence> planned = scheduler.schedule();
+        if (planned.isEmpty()) {
+            publishStats();
+            flush();
+            return false;
+        }
+        steps++;
+        List<Sequence> batch = List.copyOf(planned);
+        List<ScheduledSequence> work = new ArrayList<>(batch.size());
+        for (Sequence s : batch) {
+            if (s.holdsQueueSlot) {
+                s.holdsQueueSlot = false;
+                queueSlotReleased.run();
+            }
+            boolean sample = s.stepStart + s.stepCount == s.length;
+            work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.promptLength, s.stepStart, s.stepCount,
+                    s.blockTable, sample, s.request.sampling(), s.random));
+        }
+        SampledToken[] sampled;
+        try {
+            sampled = runner.execute(work);
+            if (sampled.length != batch.size()) {
+                throw new IllegalStateException("the runner returned " + sampled.length + " results for " + batch.size() + " sequences");
+            }
+        } catch (RuntimeException e) {
+            LOG.warning(() -> "model runner failed a step of " + batch.size() + " sequences: " + e);
+            for (Sequence s : batch) {
+                s.scheduled = false;
+                finish(s, FinishReason.ERROR, "the model failed: " + e.getMessage());
+            }
+            publishStats();
+            flush();
+            return true;
+        }
+        for (int i = 0; i < batch.size(); i++) {
+            Sequence s = batch.get(i);
+            s.scheduled = false;
+            if (!s.decoding()) prefillTokens += s.stepCount;
+            s.computed += s.stepCount;
+            registerFullBlocks(s);
+            if (work.get(i).sample()) {
+                SampledToken t = sampled[i];
+                if (t == null) {
+                    finish(s, FinishReason.ERROR, "the model returned no token");
+                    continue;
+                }
+                accept(s, t);
+            }
+        }
+        publishStats();
+        flush();
+        return true;
+    }
+
+    private void registerFullBlocks(Sequence s) {
+        int full = s.computed / blockSize;
+        if (s.registered >= full) return;
+        s.ensureHashes(full, blockSize, hasher);
+        for (int b = s.registered; b < full; b++) {
+            blocks.register(s.blockTable[b], s.hashes[b], s.parentHash(b), s.tokens, b * blockSize);
+        }
+        s.registered = full;
+    }
+
+    private void accept(Sequence s, SampledToken t) {
+        int token = t.tokenId();
+        s.append(token);
+        generatedTokens++;
+        if (t.logprob() != null) s.addLogprob(t.logprob());
+        var stop = s.request.stop();
+        if (stop.isStopToken(token) || (!stop.ignoreEos() && isEos(token))) {
+            // The stop token counts as generated (usage) but is sent only if the request asked for it.
+            finish(s, FinishReason.STOP, null, !stop.includeStopToken());
+        } else if (s.length >= s.maxLength) {
+            finish(s, FinishReason.LENGTH, null, false);
+        } else {
+            emit(s, null, null, false);
+        }
+    }
+
+    private boolean isEos(int token) {
+        for (int e : eosIds) if (e == token) return true;
+        return false;
+    }
+
+    private void finish(Sequence s, FinishReason reason, String error) {
+        finish(s, reason, error, false);
+    }
+
+    private void finish(Sequence s, FinishReason reason, String error, boolean dropLastToken) {
+        if (s.status == Sequence.Status.FINISHED) return;
+        if (s.status == Sequence.Status.RUNNING) scheduler.running.remove(s);
+        else scheduler.waiting.remove(s);
+        scheduler.releaseBlocks(s);
+        s.status = Sequence.Status.FINISHED;
+        finishedRequests++;
+        live.remove(s.requestId());
+        if (s.holdsQueueSlot) {
+            s.holdsQueueSlot = false;
+            queueSlotReleased.run();
+        }
+        emit(s, reason, error, dropLastToken);
+    }
+
+    /** Queues the tokens generated since the last output (and the finish reason, if any) for delivery. */
+    private void emit(Sequence s, FinishReason reason, String error, boolean dropLastToken) {
+        int to = dropLastToken ? s.length - 1 : s.length;
+        int from = Math.min(s.sent, to);
+        int[] ids = Arrays.copyOfRange(s.tokens, from, to);
+        s.sent = s.length;
+        List<TokenLogprob> logprobs = null;
+        if (s.pendingLogprobs != null && !s.pendingLogprobs.isEmpty()) {
+            if (dropLastToken) s.pendingLogprobs.removeLast();
+            if (!s.pendingLogprobs.isEmpty()) logprobs = List.copyOf(s.pendingLogprobs);
+            s.pendingLogprobs.clear();
+        }
+        var out = new GenerateOutput(s.requestId(), ids, logprobs, reason,
+                new Usage(s.promptLength, Math.max(0, s.cachedPromptTokens), s.generated), error);
+        Consumer<GenerateOutput> sink = s.sink;
+        deliveries.add(() -> sink.accept(out));
+    }
+
+    private void flush() {
+        for (Runnable r : deliveries) r.run();
+        deliveries.clear();
+    }
+
+    private void publishStats() {
+        snapshot = new EngineStats(scheduler.waiting.size(), scheduler.running.size(), blocks.totalBlocks(),
+                blocks.usedBlocks(), blocks.cachedFreeBlocks(), blocks.prefixQueryTokens(), blocks.prefixHitTokens());
+        counters = new ServingCounters(steps, scheduler.preemptions(), prefillTokens, generatedTokens, finishedRequests);
+    }
+}

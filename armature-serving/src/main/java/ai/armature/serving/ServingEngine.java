@@ -1,0 +1,203 @@
+package ai.armature.serving;
+
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.FinishReason;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.GenerationEngine;
+import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.Usage;
+import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.serving.runner.ModelRunner;
+
+/**
+ * One serving worker as a {@link GenerationEngine}: an {@link EngineCore} driven by its own platform thread, which
+ * runs steps while there is work and blocks when idle. {@link #submit} validates the request on the caller's
+ * thread (prompt too long, bad token ids, queue full, shutting down are refused at once) and returns a blocking
+ * stream; cancellation and new requests reach the engine thread through one queue and take effect at the next step.
+ * The engine owns the runner and closes it. Thread-safe.
+ */
+public final class ServingEngine implements GenerationEngine {
+
+    private static final Logger LOG = Logger.getLogger(ServingEngine.class.getName());
+    private static final String SHUTDOWN_MESSAGE = "the worker shut down before the request finished: retry it";
+
+    private sealed interface Command {
+    }
+
+    private record Submit(GenerateRequest request, EngineStream stream) implements Command {
+    }
+
+    private record Cancel(String requestId) implements Command {
+    }
+
+    private record Shutdown() implements Command {
+    }
+
+    private final EngineCore core;
+    private final ModelRunner runner;
+    private final int maxQueued;
+    private final LinkedBlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
+    private final ConcurrentHashMap<String, EngineStream> streams = new ConcurrentHashMap<>();
+    /** Requests accepted that have not started running yet (inbox + never-run waiting). */
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger inboxSubmits = new AtomicInteger();
+    private final Thread loop;
+    private volatile boolean closed;
+
+    /** Sizes the KV cache, allocates it in the runner and starts the engine thread. */
+    public ServingEngine(ModelRunner runner, ServingConfig config, KvEventPublisher events) {
+        this.runner = runner;
+        this.core = new EngineCore(runner, config, events);
+        this.maxQueued = config.maxQueued();
+        core.onQueueSlotReleased(queued::decrementAndGet);
+        this.loop = Thread.ofPlatform().name("armature-engine-" + runner.modelName()).daemon(true).unstarted(this::run);
+        loop.start();
+    }
+
+    public ServingEngine(ModelRunner runner, ServingConfig config) {
+        this(runner, config, KvEventPublisher.NONE);
+    }
+
+    @Override
+    public GenerationStream submit(GenerateRequest request) {
+        if (closed) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
+                    "this worker is shutting down: send the request to another worker");
+        }
+        core.validate(request);
+        EngineStream stream = new EngineStream(request.requestId(), this::cancel);
+        if (streams.putIfAbsent(request.requestId(), stream) != null) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
+                    "a request with id " + request.requestId() + " is already in flight: use a unique request id");
+        }
+        int q;
+        do {
+            q = queued.get();
+            if (q >= maxQueued) {
+                streams.remove(request.requestId(), stream);
+                throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL,
+                        "this worker already has " + q + " requests waiting (the limit is " + maxQueued + "): retry later");
+            }
+        } while (!queued.compareAndSet(q, q + 1));
+        inboxSubmits.incrementAndGet();
+        inbox.add(new Submit(request, stream));
+        if (closed && !loop.isAlive()) drainInbox(); // raced with close(): nobody else will answer it
+        return stream;
+    }
+
+    @Override
+    public void cancel(String requestId) {
+        if (streams.containsKey(requestId)) inbox.add(new Cancel(requestId));
+    }
+
+    @Override
+    public EngineStats stats() {
+        EngineStats s = core.stats();
+        int pending = inboxSubmits.get();
+        if (pending == 0) return s;
+        return new EngineStats(s.waitingRequests() + pending, s.runningRequests(), s.kvBlocksTotal(), s.kvBlocksUsed(),
+                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens());
+    }
+
+    @Override
+    public int maxContextTokens() {
+        return core.maxContextTokens();
+    }
+
+    /** Cumulative steps, preemptions, computed and generated tokens (thread-safe snapshot). */
+    public ServingCounters counters() {
+        return core.counters();
+    }
+
+    /** The number of KV blocks and their size, as sized at start. */
+    public int kvBlocksTotal() {
+        return core.totalBlocks();
+    }
+
+    public int blockSize() {
+        return core.blockSize();
+    }
+
+    /** Stops the engine thread: requests in flight end with an ERROR output; then closes the runner. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        inbox.add(new Shutdown());
+        try {
+            loop.join();
+        } catch (InterruptedException e) {
+            // Give up waiting; the engine thread still finishes its step, fails what is in flight and stops.
+            Thread.currentThread().interrupt();
+            return;
+        }
+        drainInbox();
+        runner.close();
+    }
+
+    private void run() {
+        try {
+            while (true) {
+                Command c = core.hasWork() ? inbox.poll() : inbox.take();
+                for (; c != null; c = inbox.poll()) {
+                    if (c instanceof Shutdown) {
+                        shutdown();
+                        return;
+                    }
+                    handle(c);
+                }
+                if (core.hasWork() && !core.step() && core.hasWork()) {
+                    // The scheduler guarantees progress; failing loudly beats spinning silently.
+                    throw new IllegalStateException("the scheduler planned an empty step with requests pending");
+                }
+            }
+        } catch (InterruptedException e) {
+            shutdown();
+        } catch (Throwable t) {
+            LOG.log(Level.SEVERE, "the engine thread failed; failing every request in flight", t);
+            closed = true;
+            shutdown();
+        }
+    }
+
+    private void handle(Command c) {
+        switch (c) {
+            case Submit(GenerateRequest request, EngineStream stream) -> {
+                core.add(request, out -> deliver(stream, out));
+                inboxSubmits.decrementAndGet();
+            }
+            case Cancel(String requestId) -> core.cancel(requestId);
+            case Shutdown() -> throw new IllegalStateException("handled by the loop");
+        }
+    }
+
+    private void deliver(EngineStream stream, GenerateOutput out) {
+        if (out.finished()) streams.remove(stream.requestId(), stream);
+        stream.accept(out);
+    }
+
+    private void shutdown() {
+        core.failAll(SHUTDOWN_MESSAGE);
+        drainInbox();
+    }
+
+    /** Answers submits still queued after the engine thread stopped. */
+    private synchronized void drainInbox() {
+        for (Command c; (c = inbox.poll()) != null; ) {
+            if (c instanceof Submit(GenerateRequest request, EngineStream stream)) {
+                inboxSubmits.decrementAndGet();
+                queued.decrementAndGet();
+                deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
+                        new Usage(request.promptTokens().length, 0, 0), SHUTDOWN_MESSAGE));
+            }
+        }
+    }
+}

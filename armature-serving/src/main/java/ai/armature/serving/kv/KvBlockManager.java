@@ -1,0 +1,223 @@
+package ai.armature.serving.kv;
+
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.protocol.kv.KvEventPublisher;
+
+/**
+ * Owns the ids of a worker's KV blocks (the storage itself belongs to the model runner): which blocks are free,
+ * how many sequences use each one, and which full blocks are cached under a chained hash for prefix reuse.
+ *
+ * <p>A block is in exactly one of three states: <em>used</em> (reference count &gt; 0), <em>cached</em> (count 0,
+ * registered under a hash, kept for reuse in an LRU list) or <em>free</em> (count 0, no hash). {@link #allocate()}
+ * takes a free block first and evicts the least recently released cached block only when no free one is left.
+ * Registering and evicting publish {@link KvEvent}s with per-manager ids 1, 2, 3, ...
+ *
+ * <p>Not thread-safe: used by the engine thread only. Allocation-free except for the hash map of cached blocks.
+ */
+public final class KvBlockManager {
+
+    private static final int NONE = -1;
+
+    private final int numBlocks;
+    private final int blockSize;
+    private final KvEventPublisher events;
+
+    private final int[] refCount;
+    private final long[] hash;
+    private final boolean[] hashed;
+    private final Map<Long, Integer> blockByHash = new HashMap<>();
+
+    private final int[] freeStack;
+    private int freeTop;
+
+    // Intrusive doubly-linked LRU list of cached blocks with count 0: head is evicted first.
+    private final int[] prev;
+    private final int[] next;
+    private final boolean[] inLru;
+    private int lruHead = NONE, lruTail = NONE, lruSize;
+
+    private int used;
+    private long nextEventId = 1;
+    private long prefixQueryTokens, prefixHitTokens;
+
+    public KvBlockManager(int numBlocks, int blockSize, KvEventPublisher events) {
+        if (numBlocks < 1) throw new IllegalArgumentException("the KV cache needs at least one block, got " + numBlocks);
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
+        this.numBlocks = numBlocks;
+        this.blockSize = blockSize;
+        this.events = Objects.requireNonNull(events, "events");
+        refCount = new int[numBlocks];
+        hash = new long[numBlocks];
+        hashed = new boolean[numBlocks];
+        freeStack = new int[numBlocks];
+        prev = new int[numBlocks];
+        next = new int[numBlocks];
+        inLru = new boolean[numBlocks];
+        // Lowest ids on top so allocation order is predictable (0, 1, 2, ...).
+        for (int i = 0; i < numBlocks; i++) freeStack[i] = numBlocks - 1 - i;
+        freeTop = numBlocks;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public int totalBlocks() {
+        return numBlocks;
+    }
+
+    /** Blocks with at least one user. */
+    public int usedBlocks() {
+        return used;
+    }
+
+    /** Blocks nobody uses that are kept for prefix reuse (evictable). */
+    public int cachedFreeBlocks() {
+        return lruSize;
+    }
+
+    /** Blocks {@link #allocate()} can still hand out: free ones plus evictable cached ones. */
+    public int allocatableBlocks() {
+        return freeTop + lruSize;
+    }
+
+    public int refCount(int block) {
+        return refCount[block];
+    }
+
+    /** The block cached under {@code blockHash}, or -1. */
+    public int lookup(long blockHash) {
+        Integer b = blockByHash.get(blockHash);
+        return b == null ? NONE : b;
+    }
+
+    /** How many of {@code hashes[0, n)}, from the first, are cached (the longest reusable prefix, in blocks). */
+    public int cachedPrefixBlocks(long[] hashes, int n) {
+        int i = 0;
+        while (i < n && blockByHash.containsKey(hashes[i])) i++;
+        return i;
+    }
+
+    /** Takes one more reference to a block (a prefix-cache hit); a cached free block leaves the LRU list. */
+    public void acquire(int block) {
+        if (refCount[block]++ == 0) {
+            if (!inLru[block]) throw new IllegalStateException("block " + block + " is free, not cached: cannot acquire it");
+            lruRemove(block);
+            used++;
+        }
+    }
+
+    /** A block for a new user (count 1), or -1 if every block is in use. May evict the LRU cached block. */
+    public int allocate() {
+        int block;
+        if (freeTop > 0) {
+            block = freeStack[--freeTop];
+        } else if (lruHead != NONE) {
+            block = lruHead;
+            lruRemove(block);
+            evict(block);
+        } else {
+            return NONE;
+        }
+        refCount[block] = 1;
+        used++;
+        return block;
+    }
+
+    /** Drops one reference; at zero a registered block becomes cached (most recently used), else free. */
+    public void release(int block) {
+        if (refCount[block] <= 0) throw new IllegalStateException("block " + block + " released more often than acquired");
+        if (--refCount[block] == 0) {
+            used--;
+            if (hashed[block]) lruAppend(block);
+            else freeStack[freeTop++] = block;
+        }
+    }
+
+    /**
+     * Registers a full, computed block under its chained hash so later sequences can reuse it, publishing
+     * {@link KvEvent.BlockStored}. Returns false (and changes nothing) if the block is already registered or
+     * another block already holds this hash (two sequences computed the same prefix at once: this copy stays private).
+     */
+    public boolean register(int block, long blockHash, long parentHash, int[] tokens, int from) {
+        if (refCount[block] <= 0) throw new IllegalStateException("block " + block + " is not in use: cannot register it");
+        if (hashed[block] || blockByHash.containsKey(blockHash)) return false;
+        hashed[block] = true;
+        hash[block] = blockHash;
+        blockByHash.put(blockHash, block);
+        int[] blockTokens = new int[blockSize];
+        System.arraycopy(tokens, from, blockTokens, 0, blockSize);
+        events.publish(new KvEvent.BlockStored(nextEventId++, blockHash, parentHash, blockSize, blockTokens));
+        return true;
+    }
+
+    /** Forgets every hash (cached blocks become free, used ones private) and publishes {@link KvEvent.AllBlocksCleared}. */
+    public void clearCache() {
+        while (lruHead != NONE) {
+            int b = lruHead;
+            lruRemove(b);
+            freeStack[freeTop++] = b;
+        }
+        for (int b = 0; b < numBlocks; b++) hashed[b] = false;
+        blockByHash.clear();
+        events.publish(new KvEvent.AllBlocksCleared(nextEventId++));
+    }
+
+    /** Counts one prefix-cache lookup of {@code queryTokens} prompt tokens of which {@code hitTokens} were cached. */
+    public void recordPrefixLookup(int queryTokens, int hitTokens) {
+        prefixQueryTokens += queryTokens;
+        prefixHitTokens += hitTokens;
+    }
+
+    public long prefixQueryTokens() {
+        return prefixQueryTokens;
+    }
+
+    public long prefixHitTokens() {
+        return prefixHitTokens;
+    }
+
+    /** The hashes of all registered blocks (used or cached): what a router should believe this worker holds. */
+    public Set<Long> registeredHashes() {
+        return new HashSet<>(blockByHash.keySet());
+    }
+
+    /** The LRU order of cached free blocks, first evicted first (for tests and diagnostics). */
+    public int[] evictionOrder() {
+        int[] order = new int[lruSize];
+        int i = 0;
+        for (int b = lruHead; b != NONE; b = next[b]) order[i++] = b;
+        return order;
+    }
+
+    private void evict(int block) {
+        hashed[block] = false;
+        blockByHash.remove(hash[block]);
+        events.publish(new KvEvent.BlockRemoved(nextEventId++, hash[block]));
+    }
+
+    private void lruAppend(int b) {
+        prev[b] = lruTail;
+        next[b] = NONE;
+        if (lruTail != NONE) next[lruTail] = b;
+        else lruHead = b;
+        lruTail = b;
+        inLru[b] = true;
+        lruSize++;
+    }
+
+    private void lruRemove(int b) {
+        if (prev[b] != NONE) next[prev[b]] = next[b];
+        else lruHead = next[b];
+        if (next[b] != NONE) prev[next[b]] = prev[b];
+        else lruTail = prev[b];
+        inLru[b] = false;
+        lruSize--;
+    }
+}

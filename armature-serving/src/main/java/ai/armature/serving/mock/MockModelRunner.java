@@ -1,0 +1,147 @@
+package ai.armature.serving.mock;
+
+import java.util.List;
+
+import ai.armature.protocol.TokenLogprob;
+import ai.armature.serving.runner.ModelRunner;
+import ai.armature.serving.runner.SampledToken;
+import ai.armature.serving.runner.ScheduledSequence;
+
+/**
+ * A simulated model ("mocker"): does no math, takes the time its {@link MockProfile} predicts for each step (really
+ * waiting, or advancing a {@link SimClock}), and emits deterministic pseudo-random tokens. Used with the real
+ * scheduler and KV block manager, it stands in for a GPU worker in tests and cluster simulations.
+ *
+ * <p>Tokens: the token after position p is a hash of (the token at p, p, and for non-greedy requests one draw
+ * from the request's generator), so the same request gives the same tokens alone or in any batch, greedy requests
+ * depend only on their context, and seeded requests on their seed. With probability
+ * {@code profile.eosProbability()} (decided by the same hash) the token is the first end-of-generation id; other
+ * tokens are never end-of-generation ids. Logprobs, when asked, are those of a model that is certain: the chosen
+ * token has logprob 0 and is its own only alternative.
+ */
+public final class MockModelRunner implements ModelRunner {
+
+    private final MockProfile profile;
+    private final MockClock clock;
+    private int numBlocks = -1;
+    private long steps;
+    private double busySeconds;
+
+    public MockModelRunner(MockProfile profile, MockClock clock) {
+        this.profile = profile;
+        this.clock = clock;
+    }
+
+    public MockProfile profile() {
+        return profile;
+    }
+
+    public MockClock clock() {
+        return clock;
+    }
+
+    /** Steps executed so far. */
+    public long steps() {
+        return steps;
+    }
+
+    /** Simulated seconds spent in steps so far. */
+    public double busySeconds() {
+        return busySeconds;
+    }
+
+    @Override
+    public String modelName() {
+        return "mock:" + profile.name();
+    }
+
+    @Override
+    public int vocabSize() {
+        return profile.vocabSize();
+    }
+
+    @Override
+    public int maxContextTokens() {
+        return profile.maxContextTokens();
+    }
+
+    @Override
+    public int[] endOfGenerationTokenIds() {
+        return profile.eosTokenIds().clone();
+    }
+
+    @Override
+    public long kvBytesPerToken() {
+        return profile.kvBytesPerToken();
+    }
+
+    @Override
+    public long suggestedKvCacheBytes() {
+        return profile.kvCacheBytes();
+    }
+
+    @Override
+    public void allocateKvCache(int numBlocks, int blockSize) {
+        if (this.numBlocks >= 0) throw new IllegalStateException("the KV cache is already allocated");
+        this.numBlocks = numBlocks; // a simulated GPU stores nothing
+    }
+
+    @Override
+    public SampledToken[] execute(List<ScheduledSequence> batch) {
+        if (numBlocks < 0) throw new IllegalStateException("allocateKvCache was not called");
+        long start = clock.nanoTime();
+        long tokens = 0, pairs = 0, kvRead = 0;
+        SampledToken[] out = new SampledToken[batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            ScheduledSequence s = batch.get(i);
+            long c = s.count();
+            tokens += c;
+            pairs += c * s.start() + c * (c + 1) / 2;
+            kvRead += s.start() + c;
+            if (s.sample()) out[i] = sample(s);
+        }
+        double seconds = profile.stepSeconds(tokens, pairs, kvRead);
+        steps++;
+        busySeconds += seconds;
+        clock.sleepUntil(start + (long) (seconds * 1e9));
+        return out;
+    }
+
+    private SampledToken sample(ScheduledSequence s) {
+        int pos = s.start() + s.count(); // the position of the token being chosen
+        long h = mix(s.tokens()[pos - 1] * 0x9E3779B97F4A7C15L + pos);
+        if (!s.sampling().greedy()) h = mix(h ^ s.random().nextLong());
+        int token;
+        double u = (mix(h ^ 0x5DEECE66DL) >>> 11) * 0x1.0p-53;
+        int[] eos = profile.eosTokenIds();
+        if (u < profile.eosProbability()) {
+            token = eos[0];
+        } else {
+            token = (int) Long.remainderUnsigned(h, profile.vocabSize());
+            while (isEos(token, eos)) token = (token + 1) % profile.vocabSize();
+        }
+        TokenLogprob lp = null;
+        if (s.logprobs() >= 0) {
+            lp = s.logprobs() == 0 ? new TokenLogprob(token, 0f, new int[0], new float[0])
+                    : new TokenLogprob(token, 0f, new int[] {token}, new float[] {0f});
+        }
+        return new SampledToken(token, lp);
+    }
+
+    private static boolean isEos(int token, int[] eos) {
+        for (int e : eos) if (e == token) return true;
+        return false;
+    }
+
+    /** SplitMix64's finaliser: a fast, well-mixed 64-bit hash. */
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    @Override
+    public void close() {
+        numBlocks = -1;
+    }
+}

@@ -1,0 +1,76 @@
+package ai.armature.serving.runner;
+
+import java.util.List;
+
+/**
+ * The model behind a serving worker: the real batched forward pass, or a simulation. The worker's scheduler
+ * decides what to compute and where its K/V lives; the runner owns the K/V storage and the math.
+ *
+ * <h2>Life cycle</h2>
+ * The engine reads the description ({@link #modelName()} ... {@link #kvBytesPerToken()}), sizes the cache, calls
+ * {@link #allocateKvCache} exactly once, then calls {@link #execute} once per step, always from the same thread,
+ * and {@link #close} at the end. The runner keeps no per-sequence state between steps other than the K/V in the
+ * cache (a sequence may be preempted and recomputed, and blocks are reused by other sequences).
+ *
+ * <h2>What {@link #execute} must do, for every {@link ScheduledSequence} s of the step</h2>
+ * <ol>
+ *   <li>For each position {@code p} in {@code [s.start(), s.start() + s.count())}, with token {@code s.tokens()[p]}:
+ *       compute its K and V at every layer and write them into KV slot
+ *       {@code slot(p) = s.blockTable()[p / B] * B + p % B} (B = block size). Slots of other positions must not be
+ *       written. The scheduler guarantees these slots belong to this sequence alone for the step.</li>
+ *   <li>Position {@code p} attends over positions {@code [0, p]} of the same sequence, reading their K/V through the
+ *       same block table (positions {@code < s.start()} were written in earlier steps; those in
+ *       {@code [s.start(), p]} in this step: write before you read, per layer).</li>
+ *   <li>If {@code s.sample()}: compute logits for the last position {@code s.start() + s.count() - 1} only, apply
+ *       {@code s.sampling()} (temperature, top-k/p, min-p, penalties over {@code s.tokens()}, see
+ *       {@link ScheduledSequence}) with randomness from {@code s.random()} only, and return the chosen token, with
+ *       its {@link ai.armature.protocol.TokenLogprob} when {@code s.logprobs() >= 0} (that many alternatives).</li>
+ * </ol>
+ * Every weight matrix should be read once per step for all the step's tokens (matrix times matrix over the batch).
+ * The result for one sequence must not depend on which other sequences share the step.
+ *
+ * <p>Shapes to expect: a decode is {@code count == 1, sample == true}; a prompt is computed in one or more chunks
+ * ({@code count >= 1}), only the last of which samples; a preempted sequence comes back as a prefill over its
+ * prompt and generated tokens. A sequence appears at most once per step. The arrays in a {@link ScheduledSequence}
+ * are the engine's live arrays: read them during {@link #execute} only, never keep or modify them.
+ */
+public interface ModelRunner extends AutoCloseable {
+
+    /** The model's name; it salts the prefix-cache block hashes, so two different models never share blocks. */
+    String modelName();
+
+    int vocabSize();
+
+    /** The longest sequence (prompt + generated) the model supports, in tokens. */
+    int maxContextTokens();
+
+    /** Token ids that end generation (EOS, end-of-turn), unless a request ignores EOS. */
+    int[] endOfGenerationTokenIds();
+
+    /** Bytes of KV cache one token takes over all layers (K and V), in the runner's KV dtype: sizes the pool. */
+    long kvBytesPerToken();
+
+    /**
+     * The KV budget in bytes this runner picks when none is configured (a simulated GPU knows its free HBM), or -1
+     * to let the engine apply its default rule (see {@code KvCacheSizing}).
+     */
+    default long suggestedKvCacheBytes() {
+        return -1;
+    }
+
+    /**
+     * Allocates (once) the KV storage for {@code numBlocks} blocks of {@code blockSize} token slots each: slot ids
+     * run from 0 to {@code numBlocks * blockSize - 1}. The block manager owns which block belongs to whom.
+     */
+    void allocateKvCache(int numBlocks, int blockSize);
+
+    /**
+     * Runs one step (see the class comment). Returns an array as long as {@code batch}: element i is the token
+     * sampled for {@code batch.get(i)} when it samples, else null. An exception fails the step's sequences only.
+     */
+    SampledToken[] execute(List<ScheduledSequence> batch);
+
+    /** Frees the KV storage and anything else the runner holds. */
+    @Override
+    void close();
+}
