@@ -87,6 +87,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void qwen3ThinkingCanBeSwitchedOffThroughExtraContext() throws Exception {
+        JinjaChatTemplate t = ChatTemplates.load(hf("qwen3"));
+        String out = t.render(List.of(msg("role", "user", "content", "Hi")), null, true, Map.of("enable_thinking", false));
+        assertThat(out).isEqualTo("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    }
+
+    @Test
     void qwen3SplitsReasoningOfTheLastTurn() throws Exception {
         JinjaChatTemplate t = ChatTemplates.load(hf("qwen3"));
         String out = t.render(List.of(
