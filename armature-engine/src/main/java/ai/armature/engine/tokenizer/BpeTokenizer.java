@@ -1,6 +1,5 @@
 package ai.armature.engine.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -292,10 +291,5 @@ final class BpeTokenizer extends BaseTokenizer {
             i = c;
         }
         h[i] = x;
-    }
-
-    /** The bytes of {@code text} as byte-level characters (for tests and diagnostics). */
-    static String byteLevel(String text) {
-        return ByteLevel.encode(text.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -16,6 +16,8 @@ final class SentencePieceTokenizer extends BaseTokenizer {
 
     private static final int CACHE_MAX_WORD = 32;
     private static final int CACHE_MAX_ENTRIES = 1 << 16;
+    /** Words of up to this many characters are merged with a flat scan; longer ones with the priority queue. */
+    private static final int SMALL_WORD = 24;
 
     private final boolean addSpacePrefix;
     private final int[] byteTokens = new int[256];
@@ -188,6 +190,10 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             i += cpLen;
         }
         next[n - 1] = -1;
+        if (n <= SMALL_WORD) {
+            mergeSmall(s, n, out, ws);
+            return;
+        }
         long[] heap = ws.heap;
         int hn = 0;
         for (int k = 0; k + 1 < n; k++) {
@@ -227,17 +233,54 @@ final class SentencePieceTokenizer extends BaseTokenizer {
                 siftUp(heap, hn++);
             }
         }
-        for (int k = 0; k >= 0; k = next[k]) {
-            int id = table.id(s, startOf[k], endOf[k]);
-            if (id >= 0) {
-                out.add(id);
-            } else {
-                for (byte b : s.substring(startOf[k], endOf[k]).getBytes(StandardCharsets.UTF_8)) {
-                    int bt = byteTokens[b & 0xFF];
-                    if (bt >= 0) out.add(bt);
-                    else if (vocab.unk >= 0) out.add(vocab.unk);
+        for (int k = 0; k >= 0; k = next[k]) emitPiece(s, startOf[k], endOf[k], out);
+    }
+
+    /**
+     * The same merge order for short words with a flat scan of compacted arrays: the best score wins, the leftmost
+     * on ties (strict comparison), and only the neighbours of a merge are looked up again.
+     */
+    private void mergeSmall(String s, int n, IntList out, Workspace ws) {
+        int[] startOf = ws.startOf, endOf = ws.endOf, rank = ws.pairRank;
+        for (int k = 0; k + 1 < n; k++) rank[k] = rankOrMax(s, startOf[k], endOf[k + 1]);
+        int m = n;
+        while (m > 1) {
+            int best = -1;
+            int bestRank = Integer.MAX_VALUE;
+            for (int k = 0; k + 1 < m; k++) {
+                if (rank[k] < bestRank) {
+                    bestRank = rank[k];
+                    best = k;
                 }
             }
+            if (best < 0) break;
+            endOf[best] = endOf[best + 1];
+            System.arraycopy(startOf, best + 2, startOf, best + 1, m - best - 2);
+            System.arraycopy(endOf, best + 2, endOf, best + 1, m - best - 2);
+            System.arraycopy(rank, best + 2, rank, best + 1, Math.max(0, m - best - 3));
+            m--;
+            if (best > 0) rank[best - 1] = rankOrMax(s, startOf[best - 1], endOf[best]);
+            if (best + 1 < m) rank[best] = rankOrMax(s, startOf[best], endOf[best + 1]);
+        }
+        for (int k = 0; k < m; k++) emitPiece(s, startOf[k], endOf[k], out);
+    }
+
+    private int rankOrMax(String s, int from, int to) {
+        int r = rankOf(s, from, to);
+        return r < 0 ? Integer.MAX_VALUE : r;
+    }
+
+    /** The token of a final piece, or its UTF-8 bytes as byte tokens when it has none. */
+    private void emitPiece(String s, int from, int to, IntList out) {
+        int id = table.id(s, from, to);
+        if (id >= 0) {
+            out.add(id);
+            return;
+        }
+        for (byte b : s.substring(from, to).getBytes(StandardCharsets.UTF_8)) {
+            int bt = byteTokens[b & 0xFF];
+            if (bt >= 0) out.add(bt);
+            else if (vocab.unk >= 0) out.add(vocab.unk);
         }
     }
 
