@@ -5,7 +5,9 @@ import java.util.SplittableRandom;
 
 /**
  * Deterministic benchmark text in the proportions a chat service sees: English prose, source code, Chinese and
- * Japanese, and emoji, assembled from fragments written for this project and shuffled with a seed.
+ * Japanese, and emoji, assembled from fragments written for this project and shuffled with a seed. A third of
+ * the prose words are invented (and identifiers in code renamed, CJK characters reshuffled) so that word caches
+ * cannot make the text look easier than real text.
  */
 final class MixedText {
 
@@ -39,6 +41,26 @@ final class MixedText {
     private MixedText() {
     }
 
+    private static final String[] ONSETS = {"b", "c", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v",
+            "w", "z", "br", "cr", "st", "tr", "pl", "sh", "ch", "th", "gr", "qu"};
+    private static final String[] VOWELS = {"a", "e", "i", "o", "u", "y", "ai", "ea", "ou", "io"};
+
+    /** A common word most of the time, otherwise an invented one, so the vocabulary of the text stays large. */
+    private static String word(SplittableRandom rnd) {
+        int r = rnd.nextInt(10);
+        if (r < 6) return WORDS[rnd.nextInt(WORDS.length)];
+        if (r < 9) return pseudoWord(rnd);
+        return String.valueOf(rnd.nextInt(1_000_000));
+    }
+
+    private static String pseudoWord(SplittableRandom rnd) {
+        StringBuilder w = new StringBuilder();
+        int syllables = 1 + rnd.nextInt(4);
+        for (int i = 0; i < syllables; i++) w.append(ONSETS[rnd.nextInt(ONSETS.length)]).append(VOWELS[rnd.nextInt(VOWELS.length)]);
+        if (rnd.nextBoolean()) w.append(ONSETS[rnd.nextInt(ONSETS.length)]);
+        return w.toString();
+    }
+
     /** About {@code bytes} bytes of UTF-8 text generated from {@code seed}. */
     static String generate(long bytes, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -52,7 +74,7 @@ final class MixedText {
                 for (int s = 0; s < sentences; s++) {
                     int n = 6 + rnd.nextInt(14);
                     for (int w = 0; w < n; w++) {
-                        String word = WORDS[rnd.nextInt(WORDS.length)];
+                        String word = word(rnd);
                         if (w == 0) word = Character.toUpperCase(word.charAt(0)) + word.substring(1);
                         b.append(word);
                         if (w + 1 < n) b.append(rnd.nextInt(12) == 0 ? ", " : " ");
@@ -62,10 +84,20 @@ final class MixedText {
                 }
                 b.append("\n\n");
             } else if (kind < 8) {
-                b.append(CODE[rnd.nextInt(CODE.length)]).append('\n');
+                // Rename identifiers so code is not one repeated block.
+                b.append(CODE[rnd.nextInt(CODE.length)].replace("ids", pseudoWord(rnd)).replace("out", pseudoWord(rnd))
+                        .replace("128", String.valueOf(rnd.nextInt(100_000)))).append('\n');
             } else {
                 int n = 1 + rnd.nextInt(4);
-                for (int s = 0; s < n; s++) b.append(CJK[rnd.nextInt(CJK.length)]);
+                for (int s = 0; s < n; s++) {
+                    if (rnd.nextBoolean()) {
+                        b.append(CJK[rnd.nextInt(CJK.length)]);
+                    } else {
+                        String line = CJK[rnd.nextInt(CJK.length)];
+                        for (int c = 0; c < 12; c++) b.append(line.charAt(rnd.nextInt(line.length())));
+                        b.append('。');
+                    }
+                }
                 if (rnd.nextBoolean()) b.append(EMOJI[rnd.nextInt(EMOJI.length)]);
                 b.append('\n');
             }

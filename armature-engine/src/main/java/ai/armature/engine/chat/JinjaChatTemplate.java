@@ -80,10 +80,19 @@ public final class JinjaChatTemplate implements ChatTemplate {
 
     @Override
     public String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
+        return render(messages, tools, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * Renders with extra template variables (OpenAI-style {@code chat_template_kwargs}, e.g. Qwen3's
+     * {@code enable_thinking}); they cannot replace messages, tools, add_generation_prompt or the BOS/EOS texts.
+     */
+    public String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
+                         Map<String, Object> extraContext) {
         if (messages == null) throw new ChatTemplateException("messages must be given");
-        Map<String, Object> ctx = new HashMap<>();
+        Map<String, Object> ctx = new HashMap<>(extraContext == null ? Map.of() : extraContext);
         ctx.put("messages", messages);
-        if (tools != null && !tools.isEmpty()) ctx.put("tools", tools);
+        ctx.put("tools", tools); // None when absent, as transformers passes it
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);

@@ -1,6 +1,5 @@
 package ai.armature.engine.tokenizer;
 
-import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -81,6 +80,8 @@ final class BpeTokenizer extends BaseTokenizer {
         int[] sym = new int[64];
         int[] prev = new int[64];
         int[] next = new int[64];
+        int[] pairRank = new int[64];
+        int[] pairMerged = new int[64];
         long[] heap = new long[128];
 
         void ensure(int n) {
@@ -90,6 +91,8 @@ final class BpeTokenizer extends BaseTokenizer {
                 sym = new int[cap];
                 prev = new int[cap];
                 next = new int[cap];
+                pairRank = new int[cap];
+                pairMerged = new int[cap];
             }
         }
     }
@@ -168,51 +171,64 @@ final class BpeTokenizer extends BaseTokenizer {
             mergeSmall(ws, n, out);
             return;
         }
+        // pairRank[k] / pairMerged[k]: the merge of symbol k with its right neighbour (rank -1: none). A queued
+        // entry is live only while its rank still matches, so popping needs no hash lookup.
+        int[] pairRank = ws.pairRank;
+        int[] pairMerged = ws.pairMerged;
         long[] heap = ws.heap;
+        if (heap.length < n) heap = ws.heap = new long[Math.max(n, heap.length * 2)];
         int hn = 0;
         for (int k = 0; k + 1 < n; k++) {
-            long m = pairRank(sym[k], sym[k + 1]);
-            if (m >= 0) {
-                if (hn == heap.length) heap = ws.heap = Arrays.copyOf(heap, hn * 2);
-                heap[hn] = (m << 32) | k;
-                siftUp(heap, hn++);
-            }
+            setPair(sym, pairRank, pairMerged, k, k + 1);
+            if (pairRank[k] >= 0) heap[hn++] = ((long) pairRank[k] << 32) | k;
         }
+        pairRank[n - 1] = -1;
+        for (int i = (hn >>> 1) - 1; i >= 0; i--) siftDown(heap, hn, i);
         while (hn > 0) {
             long top = heap[0];
             heap[0] = heap[--hn];
             siftDown(heap, hn, 0);
             int left = (int) top;
             int rank = (int) (top >>> 32);
-            if (sym[left] < 0) continue; // merged away
+            if (sym[left] < 0 || pairRank[left] != rank) continue; // merged away, or the pair changed
             int right = next[left];
-            if (right < 0) continue;
-            long m = merges.get(sym[left], sym[right]);
-            if (m < 0 || (int) (m >>> 32) != rank) continue; // stale entry
-            sym[left] = (int) m;
+            sym[left] = pairMerged[left];
             sym[right] = -2;
             int after = next[right];
             next[left] = after;
             if (after >= 0) prev[after] = left;
-            int before = prev[left];
             if (heap.length < hn + 2) heap = ws.heap = Arrays.copyOf(heap, heap.length * 2 + 2);
+            int before = prev[left];
             if (before >= 0) {
-                long r = pairRank(sym[before], sym[left]);
-                if (r >= 0) {
-                    heap[hn] = (r << 32) | before;
+                setPair(sym, pairRank, pairMerged, before, left);
+                if (pairRank[before] >= 0) {
+                    heap[hn] = ((long) pairRank[before] << 32) | before;
                     siftUp(heap, hn++);
                 }
             }
             if (after >= 0) {
-                long r = pairRank(sym[left], sym[after]);
-                if (r >= 0) {
-                    heap[hn] = (r << 32) | left;
+                setPair(sym, pairRank, pairMerged, left, after);
+                if (pairRank[left] >= 0) {
+                    heap[hn] = ((long) pairRank[left] << 32) | left;
                     siftUp(heap, hn++);
                 }
+            } else {
+                pairRank[left] = -1;
             }
         }
         for (int k = 0; k >= 0; k = next[k]) {
             if (sym[k] >= 0) out.add(sym[k]);
+        }
+    }
+
+    private void setPair(int[] sym, int[] pairRank, int[] pairMerged, int k, int right) {
+        int l = sym[k], r = sym[right];
+        long m = l < 0 || r < 0 ? -1 : merges.get(l, r);
+        if (m < 0) {
+            pairRank[k] = -1;
+        } else {
+            pairRank[k] = (int) (m >>> 32);
+            pairMerged[k] = (int) m;
         }
     }
 
@@ -251,11 +267,6 @@ final class BpeTokenizer extends BaseTokenizer {
         return v < 0 ? Integer.MAX_VALUE : (int) (v >>> 32);
     }
 
-    private long pairRank(int l, int r) {
-        if (l < 0 || r < 0) return -1;
-        long m = merges.get(l, r);
-        return m < 0 ? -1 : m >>> 32;
-    }
 
     private static void siftUp(long[] h, int i) {
         long x = h[i];
@@ -280,10 +291,5 @@ final class BpeTokenizer extends BaseTokenizer {
             i = c;
         }
         h[i] = x;
-    }
-
-    /** The bytes of {@code text} as byte-level characters (for tests and diagnostics). */
-    static String byteLevel(String text) {
-        return ByteLevel.encode(text.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -16,6 +16,8 @@ final class SentencePieceTokenizer extends BaseTokenizer {
 
     private static final int CACHE_MAX_WORD = 32;
     private static final int CACHE_MAX_ENTRIES = 1 << 16;
+    /** Words of up to this many characters are merged with a flat scan; longer ones with the priority queue. */
+    private static final int SMALL_WORD = 24;
 
     private final boolean addSpacePrefix;
     private final int[] byteTokens = new int[256];
@@ -94,22 +96,23 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             cs[n++] = c == ' ' ? SPACE_MARK : c;
         }
         String s = new String(cs);
+        Workspace ws = new Workspace(n);
         if (!wordwise) {
-            encodeLong(s, 0, n, out);
+            encodeLong(s, 0, n, out, ws);
             return;
         }
         int from = 0;
         for (int i = 1; i <= n; i++) {
             if (i == n || (cs[i] == SPACE_MARK && cs[i - 1] != SPACE_MARK)) {
-                encodeWord(s, from, i, out);
+                encodeWord(s, from, i, out, ws);
                 from = i;
             }
         }
     }
 
-    private void encodeWord(String s, int from, int to, IntList out) {
+    private void encodeWord(String s, int from, int to, IntList out, Workspace ws) {
         if (to - from > CACHE_MAX_WORD) {
-            encodeLong(s, from, to, out);
+            encodeLong(s, from, to, out, ws);
             return;
         }
         String key = s.substring(from, to);
@@ -119,11 +122,26 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             return;
         }
         int before = out.size();
-        encodeEscaped(s, from, to, out);
+        encodeEscaped(s, from, to, out, ws);
         if (cache.size() >= CACHE_MAX_ENTRIES) cache.clear();
         int[] ids = new int[out.size() - before];
         for (int k = 0; k < ids.length; k++) ids[k] = out.get(before + k);
         cache.put(key, ids);
+    }
+
+    /** Arrays for the merge loop, allocated once per fragment and reused for each of its words. */
+    private static final class Workspace {
+        final int[] startOf, endOf, prev, next, pairRank;
+        long[] heap;
+
+        Workspace(int len) {
+            startOf = new int[len];
+            endOf = new int[len];
+            prev = new int[len];
+            next = new int[len];
+            pairRank = new int[len];
+            heap = new long[Math.max(16, len)];
+        }
     }
 
     /**
@@ -132,20 +150,20 @@ final class SentencePieceTokenizer extends BaseTokenizer {
      * run splits there with exactly the same result. This keeps pathological inputs (megabytes without a space)
      * fast and cache-friendly.
      */
-    private void encodeLong(String s, int from, int to, IntList out) {
+    private void encodeLong(String s, int from, int to, IntList out, Workspace ws) {
         int segStart = from;
         int i = from;
         int prevCp = -1;
         while (i < to) {
             int cp = s.codePointAt(i);
             if (prevCp >= 0 && adjacentPairs.get(prevCp, cp) < 0) {
-                encodeEscaped(s, segStart, i, out);
+                encodeEscaped(s, segStart, i, out, ws);
                 segStart = i;
             }
             prevCp = cp;
             i += Character.charCount(cp);
         }
-        encodeEscaped(s, segStart, to, out);
+        encodeEscaped(s, segStart, to, out, ws);
     }
 
     /**
@@ -153,14 +171,14 @@ final class SentencePieceTokenizer extends BaseTokenizer {
      * is the score rank of merging symbol k with its right neighbour (-1: not a token); a queued entry is live
      * only while that rank is unchanged, so popping needs no vocabulary lookup.
      */
-    private void encodeEscaped(String s, int from, int to, IntList out) {
+    private void encodeEscaped(String s, int from, int to, IntList out, Workspace ws) {
         int len = to - from;
         if (len == 0) return;
-        int[] startOf = new int[len];
-        int[] endOf = new int[len];
-        int[] prev = new int[len];
-        int[] next = new int[len];
-        int[] pairRank = new int[len];
+        int[] startOf = ws.startOf;
+        int[] endOf = ws.endOf;
+        int[] prev = ws.prev;
+        int[] next = ws.next;
+        int[] pairRank = ws.pairRank;
         int n = 0;
         for (int i = from; i < to; ) {
             int cpLen = Character.isHighSurrogate(s.charAt(i)) && i + 1 < to && Character.isLowSurrogate(s.charAt(i + 1)) ? 2 : 1;
@@ -172,7 +190,11 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             i += cpLen;
         }
         next[n - 1] = -1;
-        long[] heap = new long[Math.max(16, n)];
+        if (n <= SMALL_WORD) {
+            mergeSmall(s, n, out, ws);
+            return;
+        }
+        long[] heap = ws.heap;
         int hn = 0;
         for (int k = 0; k + 1 < n; k++) {
             int r = rankOf(s, startOf[k], endOf[k + 1]);
@@ -194,7 +216,7 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             int after = next[right];
             next[left] = after;
             if (after >= 0) prev[after] = left;
-            if (heap.length < hn + 2) heap = Arrays.copyOf(heap, heap.length * 2 + 2);
+            if (heap.length < hn + 2) heap = ws.heap = Arrays.copyOf(heap, heap.length * 2 + 2);
             int before = prev[left];
             if (before >= 0) {
                 int r = rankOf(s, startOf[before], endOf[left]);
@@ -211,17 +233,54 @@ final class SentencePieceTokenizer extends BaseTokenizer {
                 siftUp(heap, hn++);
             }
         }
-        for (int k = 0; k >= 0; k = next[k]) {
-            int id = table.id(s, startOf[k], endOf[k]);
-            if (id >= 0) {
-                out.add(id);
-            } else {
-                for (byte b : s.substring(startOf[k], endOf[k]).getBytes(StandardCharsets.UTF_8)) {
-                    int bt = byteTokens[b & 0xFF];
-                    if (bt >= 0) out.add(bt);
-                    else if (vocab.unk >= 0) out.add(vocab.unk);
+        for (int k = 0; k >= 0; k = next[k]) emitPiece(s, startOf[k], endOf[k], out);
+    }
+
+    /**
+     * The same merge order for short words with a flat scan of compacted arrays: the best score wins, the leftmost
+     * on ties (strict comparison), and only the neighbours of a merge are looked up again.
+     */
+    private void mergeSmall(String s, int n, IntList out, Workspace ws) {
+        int[] startOf = ws.startOf, endOf = ws.endOf, rank = ws.pairRank;
+        for (int k = 0; k + 1 < n; k++) rank[k] = rankOrMax(s, startOf[k], endOf[k + 1]);
+        int m = n;
+        while (m > 1) {
+            int best = -1;
+            int bestRank = Integer.MAX_VALUE;
+            for (int k = 0; k + 1 < m; k++) {
+                if (rank[k] < bestRank) {
+                    bestRank = rank[k];
+                    best = k;
                 }
             }
+            if (best < 0) break;
+            endOf[best] = endOf[best + 1];
+            System.arraycopy(startOf, best + 2, startOf, best + 1, m - best - 2);
+            System.arraycopy(endOf, best + 2, endOf, best + 1, m - best - 2);
+            System.arraycopy(rank, best + 2, rank, best + 1, Math.max(0, m - best - 3));
+            m--;
+            if (best > 0) rank[best - 1] = rankOrMax(s, startOf[best - 1], endOf[best]);
+            if (best + 1 < m) rank[best] = rankOrMax(s, startOf[best], endOf[best + 1]);
+        }
+        for (int k = 0; k < m; k++) emitPiece(s, startOf[k], endOf[k], out);
+    }
+
+    private int rankOrMax(String s, int from, int to) {
+        int r = rankOf(s, from, to);
+        return r < 0 ? Integer.MAX_VALUE : r;
+    }
+
+    /** The token of a final piece, or its UTF-8 bytes as byte tokens when it has none. */
+    private void emitPiece(String s, int from, int to, IntList out) {
+        int id = table.id(s, from, to);
+        if (id >= 0) {
+            out.add(id);
+            return;
+        }
+        for (byte b : s.substring(from, to).getBytes(StandardCharsets.UTF_8)) {
+            int bt = byteTokens[b & 0xFF];
+            if (bt >= 0) out.add(bt);
+            else if (vocab.unk >= 0) out.add(vocab.unk);
         }
     }
 

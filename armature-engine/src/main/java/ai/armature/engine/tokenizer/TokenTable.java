@@ -20,15 +20,8 @@ final class TokenTable {
         for (int id = 0; id < texts.length; id++) {
             String t = texts[id];
             int s = hash(t, 0, t.length()) & mask;
-            boolean dup = false;
-            while (slots[s] >= 0) {
-                if (texts[slots[s]].equals(t)) {
-                    dup = true; // the first id wins, as in Vocabulary
-                    break;
-                }
-                s = (s + 1) & mask;
-            }
-            if (!dup) slots[s] = id;
+            while (slots[s] >= 0 && !texts[slots[s]].equals(t)) s = (s + 1) & mask;
+            slots[s] = id; // the last id wins on duplicates, as in Vocabulary
         }
     }
 

@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * Builds the {@link Tokenizer} of a model: from GGUF metadata ({@code tokenizer.ggml.*}: the {@code llama}
@@ -114,11 +113,5 @@ public final class Tokenizers {
         try (GgufFile f = GgufReader.open(path)) {
             return f.metadata();
         }
-    }
-
-    static int[] concat(int[] a, int[] b) {
-        int[] r = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
-        return r;
     }
 }

@@ -42,8 +42,8 @@ final class Vocabulary {
         this.scores = scores;
         this.ids = new HashMap<>(texts.length * 2);
         for (int i = 0; i < texts.length; i++) {
-            // The first entry wins on duplicates, so that tokenText(tokenId(t)) is stable.
-            ids.putIfAbsent(texts[i], i);
+            // The last entry wins on duplicates, as in llama.cpp's text-to-token map.
+            ids.put(texts[i], i);
         }
         this.bos = validOrMinus(bos);
         this.eos = validOrMinus(eos);

@@ -87,6 +87,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void qwen3ThinkingCanBeSwitchedOffThroughExtraContext() throws Exception {
+        JinjaChatTemplate t = ChatTemplates.load(hf("qwen3"));
+        String out = t.render(List.of(msg("role", "user", "content", "Hi")), null, true, Map.of("enable_thinking", false));
+        assertThat(out).isEqualTo("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
+    }
+
+    @Test
     void qwen3SplitsReasoningOfTheLastTurn() throws Exception {
         JinjaChatTemplate t = ChatTemplates.load(hf("qwen3"));
         String out = t.render(List.of(
@@ -114,6 +121,14 @@ class ChatTemplateTest {
         String out = t.render(List.of(msg("role", "system", "content", "S"),
                 msg("role", "user", "content", List.of(msg("type", "text", "text", "a"), msg("type", "image_url", "image_url", "x"), msg("type", "text", "text", "b")))), null, true);
         assertThat(out).isEqualTo("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nab<|im_end|>\n<|im_start|>assistant\n");
+    }
+
+    @Test
+    void toolsAreNoneWhenAbsentAndTojsonIndents() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% if tools is not none %}{{ tools[0] | tojson(indent=2) }}{% else %}none{% endif %}", "", "", false);
+        assertThat(t.render(List.of(), null, false)).isEqualTo("none");
+        assertThat(t.render(List.of(), List.of(msg("name", "f", "args", List.of(1, 2))), false))
+                .isEqualTo("{\n  \"name\": \"f\",\n  \"args\": [\n    1,\n    2\n  ]\n}");
     }
 
     @Test
