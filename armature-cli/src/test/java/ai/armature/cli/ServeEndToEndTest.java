@@ -1,0 +1,161 @@
+package ai.armature.cli;
+
+import ai.armature.engine.demo.DemoModel;
+import ai.armature.frontend.FrontendConfig;
+import ai.armature.frontend.OpenAiServer;
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerationEngine;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code armature serve}'s wiring end to end: the real engine (tiny generated model, scheduler, paged KV cache)
+ * behind the HTTP frontend, driven by the official OpenAI Java SDK and raw HTTP.
+ */
+class ServeEndToEndTest {
+
+    @TempDir
+    static Path dir;
+    private static LoadedModel model;
+    private static GenerationEngine engine;
+    private static OpenAiServer server;
+    private static OpenAIClient client;
+    private static int port;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path file = dir.resolve("tiny.gguf");
+        DemoModel.write(DemoModel.Preset.TINY.spec(), file);
+        model = LoadedModel.open(file);
+        WorkerOptions options = new WorkerOptions();
+        options.maxBatchedTokens = 64;
+        options.maxSeqs = 32;
+        options.kvCacheMemory = "8MiB";
+        options.kvType = "f16";
+        options.blockSize = 16;
+        engine = Workers.start(model, "tiny", 2, options.config(2, 256), null);
+        server = new OpenAiServer(FrontendConfig.defaults("tiny").withHost("127.0.0.1").withPort(0), engine,
+                model.tokenizer(), model.chatTemplate());
+        port = server.start();
+        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + port + "/v1").apiKey("unused")
+                .maxRetries(0).timeout(Duration.ofSeconds(60)).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        client.close();
+        server.close();
+        engine.close();
+        model.close();
+    }
+
+    @AfterEach
+    void everythingIsFreed() throws InterruptedException {
+        assertThat(server.awaitIdle(Duration.ofSeconds(10))).isTrue();
+        EngineStats stats = engine.stats();
+        assertThat(stats.runningRequests() + stats.waitingRequests()).isZero();
+        assertThat(stats.kvBlocksUsed()).isZero();
+    }
+
+    @Test
+    void greedyStreamingEqualsNonStreaming() {
+        CompletionCreateParams params = CompletionCreateParams.builder().model("tiny").prompt("the model token cache")
+                .maxTokens(12).temperature(0.0).build();
+        Completion whole = client.completions().create(params);
+        StringBuilder streamed = new StringBuilder();
+        try (StreamResponse<Completion> stream = client.completions().createStreaming(params)) {
+            stream.stream().forEach(c -> c.choices().forEach(ch -> streamed.append(ch.text())));
+        }
+        assertThat(streamed.toString()).isEqualTo(whole.choices().getFirst().text());
+        assertThat(whole.usage().orElseThrow().completionTokens()).isBetween(1L, 12L);
+    }
+
+    @Test
+    void chatWithTheModelsTemplateAndPrefixCacheHits() {
+        String longSystem = "you are a worker in a batch of many tokens. ".repeat(12);
+        ChatCompletionCreateParams params = ChatCompletionCreateParams.builder().model("tiny")
+                .addSystemMessage(longSystem).addUserMessage("hello there").maxCompletionTokens(4).temperature(0.0).build();
+        ChatCompletion first = client.chat().completions().create(params);
+        ChatCompletion second = client.chat().completions().create(params);
+        assertThat(first.choices().getFirst().message().content()).isEqualTo(second.choices().getFirst().message().content());
+        long prompt = second.usage().orElseThrow().promptTokens();
+        long cached = second.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElse(0L);
+        // Both requests may land on different workers (least loaded); a third on the first's worker must hit.
+        ChatCompletion third = client.chat().completions().create(params);
+        long cachedThird = third.usage().orElseThrow().promptTokensDetails().orElseThrow().cachedTokens().orElse(0L);
+        assertThat(Math.max(cached, cachedThird)).isGreaterThanOrEqualTo(prompt / 16 * 16 - 16).isPositive();
+    }
+
+    @Test
+    void clientThatDisconnectsMidStreamFreesItsBlocks() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                .header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"tiny\",\"prompt\":\"go on and on\",\"max_tokens\":900,"
+                        + "\"stream\":true,\"ignore_eos\":true}"))
+                .build();
+        HttpResponse<InputStream> resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+        InputStream body = resp.body();
+        byte[] buf = new byte[256];
+        assertThat(body.read(buf)).isPositive(); // the stream has started: the request holds KV blocks
+        body.close();
+        http.close();
+        // @AfterEach checks that the engine went back to idle with no KV block in use.
+    }
+
+    @Test
+    void manyConcurrentStreamsAllCompleteWithMatchingUsage() throws Exception {
+        int clients = 64;
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<long[]>> results = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                int n = i;
+                results.add(pool.submit(() -> {
+                    long chunks = 0, usage = -1;
+                    try (StreamResponse<Completion> stream = client.completions().createStreaming(CompletionCreateParams.builder()
+                            .model("tiny").prompt("request number " + n).maxTokens(16).seed(n)
+                            .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+                        for (Completion c : (Iterable<Completion>) stream.stream()::iterator) {
+                            if (c.usage().isPresent()) usage = c.usage().get().completionTokens();
+                            if (!c.choices().isEmpty() && !c.choices().getFirst().text().isEmpty()) chunks++;
+                        }
+                    }
+                    return new long[]{chunks, usage};
+                }));
+            }
+            for (Future<long[]> f : results) {
+                long[] r = f.get();
+                assertThat(r[1]).isBetween(1L, 16L);
+                // At most one content chunk per generated token: a token that ends inside a UTF-8 character, or a
+                // stop token, sends no text of its own.
+                assertThat(r[0]).isBetween(1L, r[1]);
+            }
+        }
+    }
+}
