@@ -9,6 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         description = "Benchmarks: engine, tokenizer, serving, and load against any OpenAI-compatible server.",
         subcommands = {
+                LoadBenchCommand.class,
+                CompareBenchCommand.class,
                 TokenizerBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
