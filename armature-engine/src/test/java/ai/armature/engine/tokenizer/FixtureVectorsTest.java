@@ -36,6 +36,17 @@ class FixtureVectorsTest {
         check(tok, Fixtures.vectors(root.resolve("gguf"), "ggml-vocab-" + p[0] + ".gguf"), pair);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"baichuan", "gpt-neox"})
+    void vocabulariesWithoutVectorsLoadAndRoundTrip(String name) throws Exception {
+        // baichuan is SentencePiece without byte tokens for every byte; gpt-neox has no tokenizer.ggml.pre (GPT-2 fallback).
+        Tokenizer tok = Tokenizers.load(Fixtures.tokenizers().resolve("gguf/ggml-vocab-" + name + ".gguf"));
+        String text = "Hello world, this is a test.\n  Indented code();";
+        int[] ids = tok.encode(text, false, false);
+        assertThat(ids).isNotEmpty();
+        assertThat(tok.decode(ids, false)).isEqualTo(text);
+    }
+
     @Test
     void llama3SpecialTokensAreParsedOnlyOnRequestAndEndGeneration() throws Exception {
         Tokenizer tok = Tokenizers.load(Fixtures.tokenizers().resolve("hf/llama3"));
