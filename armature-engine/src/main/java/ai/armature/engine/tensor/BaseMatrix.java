@@ -59,16 +59,6 @@ abstract sealed class BaseMatrix implements WeightMatrix
     /** The dot product of the row stored at byte {@code rowOffset} with {@code x[xOff .. xOff + cols)}. */
     abstract float dot(long rowOffset, float[] x, int xOff);
 
-    /**
-     * Dot products of the two rows stored at {@code rowOffset} and {@code rowOffset + rowBytes} with {@code x}, into
-     * {@code y[yIndex]} and {@code y[yIndex + 1]}. Kernels override this to read both rows in one pass: two
-     * interleaved streams keep more memory reads in flight than one, which is what a decode matvec is bound by.
-     */
-    void dot2(long rowOffset, float[] x, int xOff, float[] y, int yIndex) {
-        y[yIndex] = dot(rowOffset, x, xOff);
-        y[yIndex + 1] = dot(rowOffset + rowBytes, x, xOff);
-    }
-
     /** Writes the row stored at byte {@code rowOffset} as {@code cols} floats into {@code out[off ..]}. */
     abstract void dequantize(long rowOffset, float[] out, int off);
 
@@ -177,11 +167,7 @@ abstract sealed class BaseMatrix implements WeightMatrix
             int xo = xOff;
             int yo = yOff;
             long rb = mm.rowBytes;
-            int r = from;
-            for (; r + 1 < to; r += 2) {
-                mm.dot2(r * rb, xx, xo, yy, yo + r);
-            }
-            if (r < to) {
+            for (int r = from; r < to; r++) {
                 yy[yo + r] = mm.dot(r * rb, xx, xo);
             }
         }

@@ -52,28 +52,6 @@ final class Q4_0Matrix extends BaseMatrix {
     }
 
     @Override
-    void dot2(long rowOffset, float[] x, int xOff, float[] y, int yIndex) {
-        MemorySegment s = data;
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = acc0;
-        long o0 = rowOffset;
-        long o1 = rowOffset + rowBytes;
-        int blocks = cols / BLOCK;
-        for (int b = 0, xi = xOff; b < blocks; b++, o0 += BYTES, o1 += BYTES, xi += BLOCK) {
-            FloatVector x0 = FloatVector.fromArray(F, x, xi);
-            FloatVector x1 = FloatVector.fromArray(F, x, xi + 16);
-            ByteVector v0 = ByteVector.fromMemorySegment(B128, s, o0 + 2, LE);
-            ByteVector v1 = ByteVector.fromMemorySegment(B128, s, o1 + 2, LE);
-            FloatVector p0 = high(v0).fma(x1, low(v0).mul(x0));
-            FloatVector p1 = high(v1).fma(x1, low(v1).mul(x0));
-            acc0 = p0.fma(bc(f16(s, o0)), acc0);
-            acc1 = p1.fma(bc(f16(s, o1)), acc1);
-        }
-        y[yIndex] = acc0.reduceLanes(VectorOperators.ADD);
-        y[yIndex + 1] = acc1.reduceLanes(VectorOperators.ADD);
-    }
-
-    @Override
     void dequantize(long rowOffset, float[] out, int off) {
         MemorySegment s = data;
         int blocks = cols / BLOCK;
