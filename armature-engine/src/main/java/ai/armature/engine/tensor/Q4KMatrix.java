@@ -22,21 +22,26 @@ final class Q4KMatrix extends BaseMatrix {
         super(GgmlType.Q4_K, data, rows, cols);
     }
 
-    /** Byte i (0..11) of the packed scales, given bytes 0..7 as {@code lo} and 8..11 as {@code hi}. */
-    private static int scaleByte(long lo, int hi, int i) {
-        return (i < 8 ? (int) (lo >>> (8 * i)) : hi >>> (8 * (i - 8))) & 0xFF;
+    /**
+     * The eight 6-bit scales, one per byte, from the 12 packed bytes (bytes 0..7 in {@code lo}, 8..11 in {@code hi}),
+     * unpacked with whole-word bit operations as ggml's get_scale_min_k4 does per byte: scales 0-3 are the low 6
+     * bits of bytes 0-3; scales 4-7 take their low 4 bits from bytes 8-11 and their top 2 bits from bytes 0-3.
+     */
+    static long scales(long lo, int hi) {
+        long first = lo & 0x3F3F3F3FL;
+        int second = (hi & 0x0F0F0F0F) | ((int) (lo >>> 2) & 0x30303030);
+        return first | ((long) second << 32);
     }
 
-    /** Sub-block j's 6-bit scale, as ggml's get_scale_min_k4 unpacks it. */
-    private static int scale(long lo, int hi, int j) {
-        return j < 4 ? scaleByte(lo, hi, j) & 63
-                : (scaleByte(lo, hi, j + 4) & 0x0F) | ((scaleByte(lo, hi, j - 4) >> 6) << 4);
+    /** The eight 6-bit mins: bytes 4-7 low 6 bits; then high nibbles of bytes 8-11 with the top 2 bits of bytes 4-7. */
+    static long mins(long lo, int hi) {
+        long first = (lo >>> 32) & 0x3F3F3F3FL;
+        int second = ((hi >>> 4) & 0x0F0F0F0F) | ((int) (lo >>> 34) & 0x30303030);
+        return first | ((long) second << 32);
     }
 
-    /** Sub-block j's 6-bit min. */
-    private static int min(long lo, int hi, int j) {
-        return j < 4 ? scaleByte(lo, hi, j + 4) & 63
-                : (scaleByte(lo, hi, j + 4) >> 4) | ((scaleByte(lo, hi, j) >> 6) << 4);
+    private static int byteAt(long packed, int i) {
+        return (int) (packed >>> (8 * i)) & 0xFF;
     }
 
     @Override
@@ -55,6 +60,8 @@ final class Q4KMatrix extends BaseMatrix {
         float dmin = Float.float16ToFloat((short) (dd >>> 16));
         long lo = s.get(LONG_LE, o + 4);
         int hi = s.get(INT_LE, o + 12);
+        long sc = scales(lo, hi);
+        long mn = mins(lo, hi);
         FloatVector acc = FloatVector.zero(F);
         FloatVector accMin = acc;
         for (int j = 0; j < 4; j++) {
@@ -69,10 +76,10 @@ final class Q4KMatrix extends BaseMatrix {
             FloatVector lo4 = bytesToFloats(vb.and((byte) 0x0F)).fma(x1, bytesToFloats(va.and((byte) 0x0F)).mul(x0));
             FloatVector hi4 = bytesToFloats(shrBytes(vb, 4).and((byte) 0x0F))
                     .fma(x3, bytesToFloats(shrBytes(va, 4).and((byte) 0x0F)).mul(x2));
-            acc = lo4.fma(bc(d * scale(lo, hi, 2 * j)), acc);
-            acc = hi4.fma(bc(d * scale(lo, hi, 2 * j + 1)), acc);
-            accMin = x0.add(x1).fma(bc(dmin * min(lo, hi, 2 * j)), accMin);
-            accMin = x2.add(x3).fma(bc(dmin * min(lo, hi, 2 * j + 1)), accMin);
+            acc = lo4.fma(bc(d * byteAt(sc, 2 * j)), acc);
+            acc = hi4.fma(bc(d * byteAt(sc, 2 * j + 1)), acc);
+            accMin = x0.add(x1).fma(bc(dmin * byteAt(mn, 2 * j)), accMin);
+            accMin = x2.add(x3).fma(bc(dmin * byteAt(mn, 2 * j + 1)), accMin);
         }
         return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
     }
@@ -91,11 +98,13 @@ final class Q4KMatrix extends BaseMatrix {
         float dmin = Float.float16ToFloat((short) (dd >>> 16));
         long lo = s.get(LONG_LE, o + 4);
         int hi = s.get(INT_LE, o + 12);
+        long sc = scales(lo, hi);
+        long mn = mins(lo, hi);
         for (int j = 0; j < 4; j++) {
-            FloatVector d0 = bc(d * scale(lo, hi, 2 * j));
-            FloatVector m0 = bc(-dmin * min(lo, hi, 2 * j));
-            FloatVector d1 = bc(d * scale(lo, hi, 2 * j + 1));
-            FloatVector m1 = bc(-dmin * min(lo, hi, 2 * j + 1));
+            FloatVector d0 = bc(d * byteAt(sc, 2 * j));
+            FloatVector m0 = bc(-dmin * byteAt(mn, 2 * j));
+            FloatVector d1 = bc(d * byteAt(sc, 2 * j + 1));
+            FloatVector m1 = bc(-dmin * byteAt(mn, 2 * j + 1));
             long q = o + 16 + 32 * j;
             ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
             ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);

@@ -43,6 +43,13 @@ public final class KernelBench {
                 }
             }
         }
+        if (which.contains("percore")) {
+            // One thread, CPU time: what a core sustains streaming a 64 MiB matrix, unaffected by other processes
+            // taking the core (the machine is shared); compare twice this with the probe's bandwidth.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
+                perCore(t);
+            }
+        }
         if (which.contains("cpufma")) {
             // Single-thread FMA peak per CPU second (run with -Darmature.threads=1 alongside the matmul figures).
             VectorSpecies<Float> fs = FloatVector.SPECIES_512;
@@ -106,6 +113,25 @@ public final class KernelBench {
         }
         System.out.printf("matvec %-5s %dx%d: %.2f GB/s streaming (%.0f%% of probe), %.2f GB/s one matrix (L3-resident), %.1f us/call%n",
                 t, rows, cols, best / 1e9, bw > 0 ? 100 * best / bw : Double.NaN, bestHot / 1e9, bytes / best * 1e6);
+    }
+
+    private static void perCore(GgmlType t) {
+        int cols = 2048;
+        int rows = (int) ((64L << 20) / t.bytesFor(cols));
+        BaseMatrix m = (BaseMatrix) matrices(t, rows, cols, 1)[0];
+        float[] x = Reference.randomFloats(cols, new Random(2));
+        float[] y = new float[rows];
+        double best = 0;
+        for (int rep = 0; rep < 6; rep++) {
+            long c0 = cpu();
+            for (int r = 0; r < rows; r++) {
+                y[r] = m.dot(r * m.rowBytes, x, 0);
+            }
+            long c1 = cpu();
+            best = Math.max(best, m.data().byteSize() / ((c1 - c0) * 1e-9));
+        }
+        System.out.printf("per core %-5s: %.2f GB/s per CPU second (%.3f ns per weight)%n", t, best / 1e9,
+                1e9 * t.bytesFor(cols) / cols / best);
     }
 
     private static void matmul(GgmlType t, int rows, int cols, int n) {
