@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = ArmatureCli.Version.class,
         description = "Armature: an inference-serving system with a built-in pure-Java engine.",
+        footer = {"", "./armature test runs the test suite (the launcher handles it; it is not a subcommand)."},
         subcommands = {
                 CommandLine.HelpCommand.class,
                 RunCommand.class,

@@ -9,8 +9,9 @@ import java.util.concurrent.Callable;
 
 /** {@code armature demo-model}: writes a synthetic Llama model with seeded random weights. */
 @Command(name = "demo-model", mixinStandardHelpOptions = true,
-        description = {"Writes a synthetic Llama GGUF model with seeded random weights and Armature's own byte-level",
-                "BPE tokenizer. Its text is meaningless; it exists to run, serve and benchmark without downloads."})
+        description = {"Writes a synthetic Llama GGUF model with seeded random weights.",
+                "It carries Armature's own byte-level BPE tokenizer. Its text is meaningless; it exists to run,",
+                "serve and benchmark without downloads."})
 final class DemoModelCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "small",

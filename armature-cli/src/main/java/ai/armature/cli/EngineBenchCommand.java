@@ -21,8 +21,8 @@ import java.util.concurrent.Callable;
  * figures read as fractions of what the hardware allows.
  */
 @Command(name = "engine", mixinStandardHelpOptions = true,
-        description = {"Measures single-stream prompt processing (pp) and generation (tg) tokens/s of a GGUF model,",
-                "the machine's memory read bandwidth and FP32 FMA peak, and the roofline fractions."})
+        description = {"Single-stream prompt (pp) and generation (tg) tokens/s against the machine's limits.",
+                "Also measures the memory read bandwidth and FP32 FMA peak, and prints roofline fractions."})
 final class EngineBenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "A GGUF model (e.g. from: armature demo-model --preset 1b).")

@@ -16,8 +16,9 @@ import java.util.concurrent.Callable;
 
 /** {@code armature run}: completes one prompt with the built-in engine, streaming the text to stdout. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Completes a prompt with the built-in engine and streams the completion (not the prompt) to stdout;",
-                "prompt and generation speed go to stderr. Without --model it uses the demo model."})
+        description = {"Completes a prompt with the built-in engine, streaming the completion to stdout.",
+                "Only the completion is printed, not the prompt; prompt and generation speed go to stderr.",
+                "Without --model it uses the demo model."})
 final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "A GGUF model file (llama, qwen2 or qwen3 architecture).")

@@ -24,8 +24,9 @@ import java.util.concurrent.CountDownLatch;
  * new requests get 503, in-flight ones may finish within the grace period, the rest are cancelled, exit 0.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serves a model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions,",
-                "/v1/models, /health, /live, /metrics) with continuous batching and prefix caching.",
+        description = {"Serves a model over an OpenAI-compatible HTTP API.",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
+                "Workers use continuous batching, a paged KV cache and prefix caching.",
                 "Without --model it serves the demo model."})
 final class ServeCommand implements Callable<Integer> {
 

@@ -28,8 +28,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * passes; no HTTP) at several concurrency levels, and time to first token with a cached vs an uncached prefix.
  */
 @Command(name = "serving", mixinStandardHelpOptions = true,
-        description = {"Runs concurrent requests through one serving worker (no HTTP) and reports aggregate generation",
-                "and prompt tokens/s per concurrency level, and TTFT with a cached 1024-token prefix vs uncached."})
+        description = {"Throughput of one serving worker (no HTTP) by concurrency, and TTFT with a cached prefix.",
+                "Reports aggregate generation and prompt tokens/s per level, and TTFT with a cached",
+                "1024-token prefix vs uncached."})
 final class ServingBenchCommand implements Callable<Integer> {
 
     @Option(names = "--model", required = true, description = "A GGUF model (e.g. from: armature demo-model --preset 1b).")
