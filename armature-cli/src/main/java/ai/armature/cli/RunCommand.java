@@ -9,8 +9,7 @@ import ai.armature.protocol.SamplingParams;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -20,6 +19,9 @@ import java.util.concurrent.Callable;
                 "Only the completion is printed, not the prompt; prompt and generation speed go to stderr.",
                 "Without --model it uses the demo model."})
 final class RunCommand implements Callable<Integer> {
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--model", description = "A GGUF model file (llama, qwen2 or qwen3 architecture).")
     Path model;
@@ -48,15 +50,16 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < 1) throw new IllegalArgumentException("--max-tokens must be at least 1");
+        PrintWriter err = spec.commandLine().getErr();
         Path path = model;
         if (path == null) {
-            System.err.println(DemoModels.BANNER);
+            err.println(DemoModels.BANNER);
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
         SamplingParams params = new SamplingParams(temperature, topP, topK, 0, 1, 0, 0,
                 seed != null ? seed : System.nanoTime(), -1);
         try (LoadedModel m = LoadedModel.open(path)) {
-            if (model != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
+            if (model != null && m.demo()) err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
             int[] promptTokens = m.tokenizer().encode(prompt, m.tokenizer().addBosByDefault(), false);
             if (promptTokens.length == 0) throw new IllegalArgumentException("the prompt is empty");
             int context = m.model().config().contextLength();
@@ -64,7 +67,7 @@ final class RunCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens; the model's context is " + context);
             }
             int capacity = Math.min(context, promptTokens.length + maxTokens);
-            PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
+            PrintWriter out = spec.commandLine().getOut();
             try (SingleSequence seq = new SingleSequence(m.model(), capacity, 512, KvDtype.parse(kvType))) {
                 Sampler sampler = new Sampler();
                 java.util.SplittableRandom random = new java.util.SplittableRandom(params.seed());
@@ -96,7 +99,7 @@ final class RunCommand implements Callable<Integer> {
                 out.flush();
                 double promptSeconds = (t1 - t0) / 1e9;
                 // Generation speed counts forward passes per second of decode, as llama.cpp reports it.
-                System.err.printf("prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %s tokens/s%n",
+                err.printf("prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %s tokens/s%n",
                         promptTokens.length, promptTokens.length / promptSeconds, generated,
                         decodes == 0 ? "n/a" : String.format("%.1f", decodes / (decodeNanos / 1e9)));
             }
