@@ -45,17 +45,23 @@ final class EngineBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads != null) System.setProperty("armature.threads", Integer.toString(threads));
+        if (threads != null) {
+            if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+            System.setProperty("armature.threads", Integer.toString(threads));
+        }
         if (runs < 1 || promptTokens < 1 || genTokens < 1) throw new IllegalArgumentException("--runs, --prompt-tokens and --gen-tokens must be >= 1");
         try (LoadedModel m = LoadedModel.open(model)) {
             LlamaModel lm = m.model();
             int vocab = lm.config().vocabSize();
             int capacity = Math.min(lm.config().contextLength(), Math.max(promptTokens, genTokens + 1));
-            if (promptTokens > lm.config().contextLength()) throw new IllegalArgumentException("--prompt-tokens exceeds the model's context");
+            if (promptTokens > lm.config().contextLength() || genTokens + 1 > lm.config().contextLength()) {
+                throw new IllegalArgumentException("--prompt-tokens and --gen-tokens + 1 must fit the model's context of " + lm.config().contextLength());
+            }
             SplittableRandom random = new SplittableRandom(42);
             int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
             double[] pp = new double[runs], tg = new double[runs];
-            try (SingleSequence seq = new SingleSequence(lm, capacity, promptTokens, KvDtype.F16)) {
+            // Chunks of at most 512 tokens, as llama.cpp's default micro-batch: activations stay bounded.
+            try (SingleSequence seq = new SingleSequence(lm, capacity, Math.min(promptTokens, 512), KvDtype.F16)) {
                 for (int r = -1; r < runs; r++) { // run -1 is the warm-up
                     seq.reset();
                     long t0 = System.nanoTime();

@@ -5,6 +5,7 @@ import ai.armature.protocol.GenerateOutput;
 import ai.armature.protocol.GenerateRequest;
 import ai.armature.protocol.GenerationEngine;
 import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.RequestRejectedException;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,11 +27,37 @@ final class LeastLoadedDispatcher implements GenerationEngine {
         this.workers = List.copyOf(workers);
     }
 
+    /**
+     * Sends the request to the least-loaded worker. A worker that refuses because it is shutting down (its engine
+     * thread died) is skipped and the next least-loaded one tried, so one dead worker cannot absorb all traffic.
+     */
     @Override
     public GenerationStream submit(GenerateRequest request) {
-        GenerationEngine target = workers.getFirst();
+        List<GenerationEngine> candidates = new ArrayList<>(workers);
+        RequestRejectedException last = null;
+        while (!candidates.isEmpty()) {
+            GenerationEngine target = leastLoaded(candidates);
+            // Registered before submitting, so a cancel racing with the submit still finds the owner.
+            owners.put(request.requestId(), target);
+            try {
+                return new Tracked(target.submit(request));
+            } catch (RequestRejectedException e) {
+                owners.remove(request.requestId());
+                if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) throw e;
+                last = e;
+                candidates.remove(target);
+            } catch (RuntimeException e) {
+                owners.remove(request.requestId());
+                throw e;
+            }
+        }
+        throw last;
+    }
+
+    private static GenerationEngine leastLoaded(List<GenerationEngine> candidates) {
+        GenerationEngine target = candidates.getFirst();
         int best = Integer.MAX_VALUE;
-        for (GenerationEngine w : workers) {
+        for (GenerationEngine w : candidates) {
             EngineStats s = w.stats();
             int load = s.waitingRequests() + s.runningRequests();
             if (load < best) {
@@ -38,9 +65,7 @@ final class LeastLoadedDispatcher implements GenerationEngine {
                 target = w;
             }
         }
-        GenerationStream stream = target.submit(request);
-        owners.put(request.requestId(), target);
-        return new Tracked(stream);
+        return target;
     }
 
     @Override
@@ -65,7 +90,15 @@ final class LeastLoadedDispatcher implements GenerationEngine {
 
     @Override
     public void close() {
-        for (GenerationEngine w : workers) w.close();
+        RuntimeException first = null;
+        for (GenerationEngine w : workers) {
+            try {
+                w.close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
     }
 
     /** Forgets the request's owner once its stream has ended or been closed. */

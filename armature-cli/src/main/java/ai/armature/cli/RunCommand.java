@@ -66,7 +66,7 @@ final class RunCommand implements Callable<Integer> {
             if (promptTokens.length >= context) {
                 throw new IllegalArgumentException("the prompt has " + promptTokens.length + " tokens; the model's context is " + context);
             }
-            int capacity = Math.min(context, promptTokens.length + maxTokens);
+            int capacity = (int) Math.min(context, (long) promptTokens.length + maxTokens);
             PrintWriter out = spec.commandLine().getOut();
             try (SingleSequence seq = new SingleSequence(m.model(), capacity, 512, KvDtype.parse(kvType))) {
                 Sampler sampler = new Sampler();
@@ -97,6 +97,9 @@ final class RunCommand implements Callable<Integer> {
                 out.print(detok.flush());
                 out.println();
                 out.flush();
+                if (generated < maxTokens && seq.position() >= capacity && !m.tokenizer().isEndOfGeneration(history[length - 1])) {
+                    err.println("armature: stopped at the model's context of " + context + " tokens");
+                }
                 double promptSeconds = (t1 - t0) / 1e9;
                 // Generation speed counts forward passes per second of decode, as llama.cpp reports it.
                 err.printf("prompt: %d tokens, %.1f tokens/s; generated: %d tokens, %s tokens/s%n",

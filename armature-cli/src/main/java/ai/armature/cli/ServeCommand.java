@@ -36,7 +36,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--served-model-name", description = "The model id clients use. Default: the file name without .gguf.")
     String servedModelName;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--host", defaultValue = "0.0.0.0",
+            description = "Address to listen on. Default: ${DEFAULT-VALUE} (every interface: use --api-key, or 127.0.0.1).")
     String host;
 
     @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
@@ -71,6 +72,12 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
+        if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
+        if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
+        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        workerOptions.config(workers, maxQueued); // checks the worker options before the model is loaded
         Path path = model;
         if (path == null) {
             System.err.println(DemoModels.BANNER);
@@ -87,8 +94,8 @@ final class ServeCommand implements Callable<Integer> {
                         .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
                 OpenAiServer server = new OpenAiServer(config, engine, m.tokenizer(), m.chatTemplate());
                 CountDownLatch stop = new CountDownLatch(1);
-                Signal.handle(new Signal("INT"), s -> stop.countDown());
-                Signal.handle(new Signal("TERM"), s -> stop.countDown());
+                Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
+                Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
                 int bound = server.start();
                 EngineStats stats = engine.stats();
                 String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
@@ -108,6 +115,15 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The first signal drains; a second one, during the drain, exits at once. */
+    private static void stopOrForce(CountDownLatch stop) {
+        if (stop.getCount() == 0) {
+            System.err.println("armature: second signal: exiting now without draining");
+            Runtime.getRuntime().halt(130);
+        }
+        stop.countDown();
     }
 
     private Set<String> apiKeys() throws IOException {

@@ -98,6 +98,7 @@ final class ServingBenchCommand implements Callable<Integer> {
     }
 
     private Level runLevel(ServingEngine engine, int c, SplittableRandom random, int vocab) throws InterruptedException {
+        java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
         long[] firstToken = new long[c];
         long[] done = new long[c];
         int[] generated = new int[c];
@@ -112,7 +113,10 @@ final class ServingBenchCommand implements Callable<Integer> {
                     while ((out = stream.next()) != null) {
                         if (out.tokenIds().length > 0 && firstToken[idx] == 0) firstToken[idx] = System.nanoTime();
                         generated[idx] += out.tokenIds().length;
-                        if (out.finished()) break;
+                        if (out.finished()) {
+                            if (out.finishReason() == ai.armature.protocol.FinishReason.ERROR) failures.add(out.error());
+                            break;
+                        }
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -121,6 +125,7 @@ final class ServingBenchCommand implements Callable<Integer> {
             });
         }
         for (Thread t : threads) t.join();
+        if (!failures.isEmpty()) throw new IllegalStateException("a benchmark request failed: " + failures.peek());
         long lastFirst = 0, end = 0, ttftSum = 0;
         int decoded = 0;
         for (int i = 0; i < c; i++) {

@@ -16,7 +16,8 @@ final class WorkerOptions {
     int maxSeqs;
 
     @Option(names = "--kv-cache-memory",
-            description = "KV cache size over all workers, e.g. 2GiB or 512MiB. Default: 40% of free memory.")
+            description = {"KV cache size over all workers, e.g. 2GiB or 512MiB. Default: 40% of free memory, but no more",
+                    "than --max-seqs sequences at full context need (with --mock-profile: the profile's memory)."})
     String kvCacheMemory;
 
     @Option(names = "--kv-type", defaultValue = "f16", description = "KV cache element type: f16, bf16 or f32. Default: ${DEFAULT-VALUE}.")
@@ -25,8 +26,15 @@ final class WorkerOptions {
     @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
     int blockSize;
 
+    /** The most tokens one step may hold: activations grow with it (about 200 KB per token for an 8B model). */
+    static final int MAX_BATCHED_TOKENS_LIMIT = 16384;
+
     /** The per-worker config when {@code workers} replicas share the KV budget. */
     ServingConfig config(int workers, int maxQueued) {
+        if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1");
+        if (maxBatchedTokens > MAX_BATCHED_TOKENS_LIMIT) {
+            throw new IllegalArgumentException("--max-batched-tokens must be at most " + MAX_BATCHED_TOKENS_LIMIT + ", got " + maxBatchedTokens);
+        }
         Long total = kvCacheMemory == null ? null : ByteSize.parse(kvCacheMemory);
         Long perWorker = total == null ? null : total / workers;
         return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, perWorker, maxQueued, KvDtype.parse(kvType));

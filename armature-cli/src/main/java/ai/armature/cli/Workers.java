@@ -29,6 +29,12 @@ final class Workers {
     static GenerationEngine start(LoadedModel model, String servedName, int count, ServingConfig perWorker, String mockProfile) {
         if (count < 1) throw new IllegalArgumentException("--workers must be at least 1");
         ServingConfig config = perWorker;
+        long physical = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                .getTotalMemorySize();
+        if (config.kvCacheMemoryBytes() != null && config.kvCacheMemoryBytes() > physical / count) {
+            throw new IllegalArgumentException("--kv-cache-memory asks for " + config.kvCacheMemoryBytes() * count
+                    + " bytes, more than this machine's " + physical + " bytes of memory");
+        }
         if (config.kvCacheMemoryBytes() == null && mockProfile == null) {
             // The default rule (a fraction of free memory), but never more than every sequence slot can use at full
             // context: a small model would otherwise pin gigabytes it never touches.

@@ -1,7 +1,7 @@
 package ai.armature.protocol;
 
 /**
- * How the next token is chosen from the logits. A temperature of 0 means greedy decoding (every other knob is
+ * How the next token is chosen from the logits. A temperature of 0 (below 1e-5) means greedy decoding (every other knob is
  * then irrelevant). {@code topK <= 0}, {@code topP >= 1} and {@code minP <= 0} disable those filters; penalties
  * of 0 (presence, frequency) or 1 (repetition) disable those. {@code seed} makes sampling reproducible: the same
  * request with the same seed yields the same tokens, alone or inside a batch. {@code logprobs} is the number of
@@ -28,8 +28,9 @@ public record SamplingParams(
         if (logprobs < -1) throw new IllegalArgumentException("logprobs must be >= -1, got " + logprobs);
     }
 
+    /** Temperatures below 1e-5 are greedy too: dividing logits by them would overflow to infinity. */
     public boolean greedy() {
-        return temperature == 0;
+        return temperature < 1e-5;
     }
 
     public SamplingParams withSeed(long newSeed) {

@@ -51,6 +51,7 @@ public final class ServingEngine implements GenerationEngine {
     private final AtomicInteger inboxSubmits = new AtomicInteger();
     private final Thread loop;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean closeCalled = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Sizes the KV cache, allocates it in the runner and starts the engine thread. */
     public ServingEngine(ModelRunner runner, ServingConfig config, KvEventPublisher events) {
@@ -126,10 +127,14 @@ public final class ServingEngine implements GenerationEngine {
         return core.blockSize();
     }
 
-    /** Stops the engine thread: requests in flight end with an ERROR output; then closes the runner. */
+    /**
+     * Stops the engine thread: requests in flight end with an ERROR output; then closes the runner. Also frees the
+     * runner of an engine whose thread already died (it set {@code closed} itself but cannot close the runner from
+     * inside a failing step).
+     */
     @Override
     public void close() {
-        if (closed) return;
+        if (!closeCalled.compareAndSet(false, true)) return;
         closed = true;
         inbox.add(new Shutdown());
         try {
@@ -162,7 +167,7 @@ public final class ServingEngine implements GenerationEngine {
         } catch (InterruptedException e) {
             shutdown();
         } catch (Throwable t) {
-            LOG.log(Level.SEVERE, "the engine thread failed; failing every request in flight", t);
+            LOG.log(Level.SEVERE, "the engine thread failed; failing every request in flight and refusing new ones", t);
             closed = true;
             shutdown();
         }

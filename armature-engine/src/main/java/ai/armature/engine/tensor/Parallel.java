@@ -1,7 +1,6 @@
 package ai.armature.engine.tensor;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -10,7 +9,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code armature.threads}). Decode calls ~150 small products per token, so the handoff must be cheap: a call
  * publishes the task by bumping a volatile generation, workers that spun recently pick it up without a system
  * call, and the others are unparked; chunks of {@code grain} indices are claimed from one atomic counter, so a
- * slow or descheduled worker never holds the rest back. Nothing is allocated per call.
+ * slow or descheduled worker never holds the rest back. A call allocates one small descriptor, nothing else.
  *
  * <p>One call uses the pool at a time: concurrent callers from different threads are serialized, and a call made
  * from inside a running task (nested) runs inline on the calling thread.
@@ -23,8 +22,8 @@ public final class Parallel {
         void run(int from, int to);
     }
 
-    private static final int THREADS = Integer.getInteger("armature.threads",
-            Math.max(1, Runtime.getRuntime().availableProcessors()));
+    private static final int THREADS = Math.max(1, Integer.getInteger("armature.threads",
+            Runtime.getRuntime().availableProcessors()));
     /** How long an idle worker spins before parking; decode calls come back-to-back within microseconds. */
     private static final long SPIN_NANOS = 50_000;
 
@@ -67,23 +66,16 @@ public final class Parallel {
     }
 
     /**
-     * The pool's state is one atomic word, {@code (generation << 32) | next chunk}: a claim is a compare-and-set that
-     * only succeeds for the call the claimer read, so a worker that wakes late (the machine is shared and it may
-     * have been descheduled) can never take a chunk of a later call. The caller waits for chunks, not workers:
-     * once every chunk is done it returns, even if some worker never woke up for this call.
+     * Each call is published as one immutable {@link Call} through a volatile field, with its own claim and done
+     * counters: a worker that wakes late (the machine is shared and it may have been descheduled) only ever
+     * touches the call it read, so it can neither run a chunk of a later call nor count towards one. The caller
+     * waits for chunks, not workers: once every chunk of its call is done it returns, even if some worker never
+     * woke up for it.
      */
     private static final class Pool {
         private final Worker[] workers;
         private final ReentrantLock callLock = new ReentrantLock();
-        private final AtomicLong state = new AtomicLong();
-        private final AtomicInteger done = new AtomicInteger();
-        // Written before the state is published (volatile), read after reading it: safely published.
-        private RangeTask task;
-        private int start;
-        private int end;
-        private int grain;
-        private int chunks;
-        private volatile Throwable failure;
+        private volatile Call current;
 
         Pool(int workerCount) {
             workers = new Worker[workerCount];
@@ -98,40 +90,32 @@ public final class Parallel {
         }
 
         int generation() {
-            return (int) (state.get() >>> 32);
+            Call c = current;
+            return c == null ? 0 : c.generation;
         }
 
         void run(int start, int end, int grain, RangeTask task) {
             callLock.lock();
             try {
-                this.task = task;
-                this.start = start;
-                this.end = end;
-                this.grain = grain;
                 int n = (int) (((long) end - start + grain - 1) / grain);
-                this.chunks = n;
-                this.failure = null;
-                done.set(0);
-                int gen = generation() + 1;
-                state.set((long) gen << 32);
+                Call call = new Call(generation() + 1, task, start, end, grain, n);
+                current = call;
                 for (Worker w : workers) {
                     if (w.parked) {
                         LockSupport.unpark(w);
                     }
                 }
-                work(gen);
+                call.work();
                 int spins = 0;
-                while (done.get() < n) {
+                while (call.done.get() < n) {
                     if (++spins < 20_000) {
                         Thread.onSpinWait();
                     } else {
                         Thread.yield(); // a worker is mid-chunk but descheduled (shared machine): let it run
                     }
                 }
-                this.task = null;
-                Throwable t = failure;
+                Throwable t = call.failure;
                 if (t != null) {
-                    failure = null;
                     if (t instanceof RuntimeException re) throw re;
                     if (t instanceof Error e) throw e;
                     throw new IllegalStateException(t);
@@ -140,30 +124,40 @@ public final class Parallel {
                 callLock.unlock();
             }
         }
+    }
 
-        /** Claims and runs chunks of call {@code gen} until none are left (or the pool has moved on). */
-        void work(int gen) {
-            RangeTask t = task;
-            int s = start;
-            int e = end;
-            int g = grain;
-            int n = chunks;
+    /** One call's range and task, and the counters of its chunks: claimed, and done. */
+    private static final class Call {
+        final int generation;
+        final RangeTask task;
+        final int start;
+        final int end;
+        final int grain;
+        final int chunks;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Call(int generation, RangeTask task, int start, int end, int grain, int chunks) {
+            this.generation = generation;
+            this.task = task;
+            this.start = start;
+            this.end = end;
+            this.grain = grain;
+            this.chunks = chunks;
+        }
+
+        /** Claims and runs chunks until none are left. */
+        void work() {
             while (true) {
-                long st = state.get();
-                if ((int) (st >>> 32) != gen) {
+                int k = next.getAndIncrement();
+                if (k >= chunks) {
                     return;
-                }
-                int k = (int) st;
-                if (k >= n) {
-                    return;
-                }
-                if (!state.compareAndSet(st, st + 1)) {
-                    continue;
                 }
                 if (failure == null) {
                     try {
-                        long from = s + (long) k * g;
-                        t.run((int) from, (int) Math.min(e, from + g));
+                        long from = start + (long) k * grain;
+                        task.run((int) from, (int) Math.min(end, from + grain));
                     } catch (Throwable ex) {
                         failure = ex; // the remaining chunks are skipped but still counted, so the caller returns
                     }
@@ -205,7 +199,10 @@ public final class Parallel {
                     }
                 }
                 seen = g;
-                pool.work(g);
+                Call call = pool.current;
+                if (call != null && call.generation == g) {
+                    call.work();
+                }
             }
         }
     }
