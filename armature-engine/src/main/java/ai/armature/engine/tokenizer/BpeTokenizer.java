@@ -183,11 +183,11 @@ final class BpeTokenizer extends BaseTokenizer {
             if (pairRank[k] >= 0) heap[hn++] = ((long) pairRank[k] << 32) | k;
         }
         pairRank[n - 1] = -1;
-        for (int i = (hn >>> 1) - 1; i >= 0; i--) siftDown(heap, hn, i);
+        for (int i = (hn >>> 1) - 1; i >= 0; i--) LongMinHeap.siftDown(heap, hn, i);
         while (hn > 0) {
             long top = heap[0];
             heap[0] = heap[--hn];
-            siftDown(heap, hn, 0);
+            LongMinHeap.siftDown(heap, hn, 0);
             int left = (int) top;
             int rank = (int) (top >>> 32);
             if (sym[left] < 0 || pairRank[left] != rank) continue; // merged away, or the pair changed
@@ -203,14 +203,14 @@ final class BpeTokenizer extends BaseTokenizer {
                 setPair(sym, pairRank, pairMerged, before, left);
                 if (pairRank[before] >= 0) {
                     heap[hn] = ((long) pairRank[before] << 32) | before;
-                    siftUp(heap, hn++);
+                    LongMinHeap.siftUp(heap, hn++);
                 }
             }
             if (after >= 0) {
                 setPair(sym, pairRank, pairMerged, left, after);
                 if (pairRank[left] >= 0) {
                     heap[hn] = ((long) pairRank[left] << 32) | left;
-                    siftUp(heap, hn++);
+                    LongMinHeap.siftUp(heap, hn++);
                 }
             } else {
                 pairRank[left] = -1;
@@ -265,31 +265,5 @@ final class BpeTokenizer extends BaseTokenizer {
         if (l < 0 || r < 0) return Integer.MAX_VALUE;
         long v = merges.get(l, r);
         return v < 0 ? Integer.MAX_VALUE : (int) (v >>> 32);
-    }
-
-
-    private static void siftUp(long[] h, int i) {
-        long x = h[i];
-        while (i > 0) {
-            int p = (i - 1) >>> 1;
-            if (h[p] <= x) break;
-            h[i] = h[p];
-            i = p;
-        }
-        h[i] = x;
-    }
-
-    private static void siftDown(long[] h, int n, int i) {
-        if (n == 0) return;
-        long x = h[i];
-        while (true) {
-            int c = 2 * i + 1;
-            if (c >= n) break;
-            if (c + 1 < n && h[c + 1] < h[c]) c++;
-            if (h[c] >= x) break;
-            h[i] = h[c];
-            i = c;
-        }
-        h[i] = x;
     }
 }

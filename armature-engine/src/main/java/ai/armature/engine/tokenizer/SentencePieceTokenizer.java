@@ -202,11 +202,11 @@ final class SentencePieceTokenizer extends BaseTokenizer {
             if (r >= 0) heap[hn++] = ((long) r << 32) | k;
         }
         pairRank[n - 1] = -1;
-        for (int i = (hn >>> 1) - 1; i >= 0; i--) siftDown(heap, hn, i);
+        for (int i = (hn >>> 1) - 1; i >= 0; i--) LongMinHeap.siftDown(heap, hn, i);
         while (hn > 0) {
             long top = heap[0];
             heap[0] = heap[--hn];
-            siftDown(heap, hn, 0);
+            LongMinHeap.siftDown(heap, hn, 0);
             int left = (int) top;
             int rank = (int) (top >>> 32);
             if (endOf[left] < 0 || pairRank[left] != rank) continue; // merged away, or the pair changed
@@ -223,14 +223,14 @@ final class SentencePieceTokenizer extends BaseTokenizer {
                 pairRank[before] = r;
                 if (r >= 0) {
                     heap[hn] = ((long) r << 32) | before;
-                    siftUp(heap, hn++);
+                    LongMinHeap.siftUp(heap, hn++);
                 }
             }
             int r = after >= 0 ? rankOf(s, startOf[left], endOf[after]) : -1;
             pairRank[left] = r;
             if (r >= 0) {
                 heap[hn] = ((long) r << 32) | left;
-                siftUp(heap, hn++);
+                LongMinHeap.siftUp(heap, hn++);
             }
         }
         for (int k = 0; k >= 0; k = next[k]) emitPiece(s, startOf[k], endOf[k], out);
@@ -290,28 +290,4 @@ final class SentencePieceTokenizer extends BaseTokenizer {
         return id < 0 ? -1 : scoreRank[id];
     }
 
-    private static void siftUp(long[] h, int i) {
-        long x = h[i];
-        while (i > 0) {
-            int p = (i - 1) >>> 1;
-            if (h[p] <= x) break;
-            h[i] = h[p];
-            i = p;
-        }
-        h[i] = x;
-    }
-
-    private static void siftDown(long[] h, int n, int i) {
-        if (n == 0) return;
-        long x = h[i];
-        while (true) {
-            int c = 2 * i + 1;
-            if (c >= n) break;
-            if (c + 1 < n && h[c + 1] < h[c]) c++;
-            if (h[c] >= x) break;
-            h[i] = h[c];
-            i = c;
-        }
-        h[i] = x;
-    }
 }
