@@ -81,6 +81,13 @@ final class LeastLoadedDispatcher implements GenerationEngine {
         return EngineStats.sum(parts);
     }
 
+    /** Healthy while at least one worker is. */
+    @Override
+    public boolean healthy() {
+        for (GenerationEngine w : workers) if (w.healthy()) return true;
+        return false;
+    }
+
     @Override
     public int maxContextTokens() {
         int min = Integer.MAX_VALUE;

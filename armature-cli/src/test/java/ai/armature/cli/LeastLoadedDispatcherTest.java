@@ -58,6 +58,11 @@ class LeastLoadedDispatcherTest {
         }
 
         @Override
+        public boolean healthy() {
+            return !dead;
+        }
+
+        @Override
         public int maxContextTokens() {
             return 100;
         }
@@ -89,8 +94,10 @@ class LeastLoadedDispatcherTest {
         LeastLoadedDispatcher d = new LeastLoadedDispatcher(List.of(dead, alive));
         d.submit(request("b"));
         assertThat(alive.submitted).containsExactly("b");
+        assertThat(d.healthy()).isTrue();
 
         LeastLoadedDispatcher allDead = new LeastLoadedDispatcher(List.of(new FakeWorker(true, 0), new FakeWorker(true, 0)));
+        assertThat(allDead.healthy()).as("/health turns 503 when no worker can take requests").isFalse();
         assertThatThrownBy(() -> allDead.submit(request("c"))).isInstanceOf(RequestRejectedException.class)
                 .hasMessageContaining("shutting down");
     }

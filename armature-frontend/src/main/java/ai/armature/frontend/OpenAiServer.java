@@ -221,7 +221,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void health(ServerRequest req, ServerResponse res) {
-        if (ready()) {
+        if (ready() && !engine.healthy()) {
+            sendJson(res, 503, "{\"status\":\"engine unavailable\"}");
+        } else if (ready()) {
             sendJson(res, 200, "{\"status\":\"ready\"}");
         } else {
             sendJson(res, 503, admission.draining() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}");

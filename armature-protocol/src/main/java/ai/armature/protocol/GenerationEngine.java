@@ -16,6 +16,11 @@ public interface GenerationEngine extends AutoCloseable {
     /** A consistent snapshot of load and KV-cache counters. */
     EngineStats stats();
 
+    /** Whether the engine can take requests: false once it is closed or its worker(s) died. */
+    default boolean healthy() {
+        return true;
+    }
+
     /** The longest prompt + generation (in tokens) a request may use. */
     int maxContextTokens();
 

@@ -109,6 +109,11 @@ public final class ServingEngine implements GenerationEngine {
     }
 
     @Override
+    public boolean healthy() {
+        return !closed;
+    }
+
+    @Override
     public int maxContextTokens() {
         return core.maxContextTokens();
     }

@@ -108,10 +108,12 @@ class ServingEngineTest {
                     .isInstanceOf(RequestRejectedException.class).hasMessageContaining("already in flight");
             runner.permits.release(1000);
             assertThat(drain(running).getLast().finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(engine.healthy()).isTrue();
         } finally {
             runner.permits.release(1_000_000);
             engine.close();
         }
+        assertThat(engine.healthy()).isFalse();
     }
 
     @Test
