@@ -96,7 +96,12 @@ final class ServeCommand implements Callable<Integer> {
                 CountDownLatch stop = new CountDownLatch(1);
                 Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
                 Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
-                int bound = server.start();
+                int bound;
+                try {
+                    bound = server.start();
+                } catch (IllegalStateException e) {
+                    throw new CliErrors.UserError(e.getMessage());
+                }
                 EngineStats stats = engine.stats();
                 String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
                 System.err.printf("armature: serving '%s' (%s%s) with %d worker(s)%n", name, path,

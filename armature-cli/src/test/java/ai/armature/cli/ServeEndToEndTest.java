@@ -91,6 +91,15 @@ class ServeEndToEndTest {
     }
 
     @Test
+    void aPortInUseIsAClearError() {
+        OpenAiServer second = new OpenAiServer(FrontendConfig.defaults("tiny").withHost("127.0.0.1").withPort(port), engine,
+                model.tokenizer(), model.chatTemplate());
+        org.assertj.core.api.Assertions.assertThatThrownBy(second::start).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("cannot listen on 127.0.0.1:" + port).hasMessageContaining("in use");
+        second.close();
+    }
+
+    @Test
     void greedyStreamingEqualsNonStreaming() {
         CompletionCreateParams params = CompletionCreateParams.builder().model("tiny").prompt("the model token cache")
                 .maxTokens(12).temperature(0.0).build();

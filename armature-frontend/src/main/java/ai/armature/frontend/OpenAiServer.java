@@ -64,7 +64,11 @@ public final class OpenAiServer implements AutoCloseable {
         this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
     }
 
-    /** Binds the listener and starts serving; returns the bound port (useful with port 0). */
+    /**
+     * Binds the listener and starts serving; returns the bound port (useful with port 0).
+     *
+     * @throws IllegalStateException if the address cannot be bound (for instance, the port is in use)
+     */
     public synchronized int start() {
         if (server != null) throw new IllegalStateException("the server is already started");
         if (closed) throw new IllegalStateException("the server is closed");
@@ -75,6 +79,13 @@ public final class OpenAiServer implements AutoCloseable {
                 .routing(this::routes)
                 .build()
                 .start();
+        if (!server.isRunning() || server.port() < 0) {
+            // Helidon reports a failed bind (address in use, no such interface) by not running, not by throwing.
+            server.stop();
+            server = null;
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port()
+                    + ": the address is in use or not available on this machine");
+        }
         ready = true;
         return server.port();
     }
