@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
         description = "Load-test an OpenAI-compatible server: TTFT, ITL, E2E, throughput, goodput.")
 public final class LoadBenchCommand implements Callable<Integer> {
 
-    @Option(names = "--url", defaultValue = "http://localhost:8000", description = "Server root (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--url", defaultValue = "http://localhost:8080", description = "Server root (default: ${DEFAULT-VALUE}, where armature serve listens).")
     String url;
     @Option(names = "--model", description = "Model name (default: the first of GET /v1/models).")
     String model;
