@@ -62,7 +62,12 @@ abstract sealed class BaseMatrix implements WeightMatrix
     /** Writes the row stored at byte {@code rowOffset} as {@code cols} floats into {@code out[off ..]}. */
     abstract void dequantize(long rowOffset, float[] out, int off);
 
-    /** The most vectors {@link #dots} takes at once; 0 if the type has no fused multi-vector kernel. */
+    /**
+     * The most vectors {@link #dots} takes at once (batches of 2 up to this size use it); 0 if the type has no fused
+     * multi-vector kernel. Measured on the 1.1B Q8_0 model (2 cores, AVX-512): decode at 2 sequences went from 15 to
+     * 29 tokens/s and at 4 from 29.5 to 31; at 8 the tiled path (44) beat two fused passes (37), whose repeated
+     * widening costs more than the tile's scratch round trip, so the kernels stop at 4.
+     */
     int fusedVectors() {
         return 0;
     }
@@ -145,7 +150,7 @@ abstract sealed class BaseMatrix implements WeightMatrix
             matvec(x, 0, y, 0);
             return;
         }
-        if (n <= SMALL_BATCH && fusedVectors() > 0) {
+        if (n <= fusedVectors()) {
             SmallBatchTask sb = SMALL_BATCH_TASK.get();
             sb.m = this;
             sb.x = x;
@@ -176,13 +181,6 @@ abstract sealed class BaseMatrix implements WeightMatrix
         }
     }
 
-    /**
-     * Batches up to this size use the fused {@link #dots} kernel. Measured on the 1.1B Q8_0 model (2 cores, AVX-512):
-     * decode at 2 sequences went from 15 to 29 tokens/s and at 4 from 29.5 to 31; at 8 the tiled path (44) beats
-     * two fused passes (37), whose repeated widening costs more than the tile's scratch round trip.
-     */
-    static final int SMALL_BATCH = 4;
-
     private static final ThreadLocal<MatvecTask> MATVEC = ThreadLocal.withInitial(MatvecTask::new);
     private static final ThreadLocal<SmallBatchTask> SMALL_BATCH_TASK = ThreadLocal.withInitial(SmallBatchTask::new);
 
@@ -199,20 +197,11 @@ abstract sealed class BaseMatrix implements WeightMatrix
             float[] yy = y;
             int count = n;
             int rws = mm.rows;
-            int c = mm.cols;
-            int group = mm.fusedVectors();
             long rb = mm.rowBytes;
-            float[] out = new float[group]; // per chunk, not per row
+            float[] out = new float[count]; // per chunk, not per row
             for (int r = from; r < to; r++) {
-                for (int g = 0; g < count; g += group) {
-                    int k = Math.min(group, count - g);
-                    if (k == 1) {
-                        yy[g * rws + r] = mm.dot(r * rb, xx, g * c);
-                    } else {
-                        mm.dots(r * rb, xx, g * c, k, out);
-                        for (int j = 0; j < k; j++) yy[(g + j) * rws + r] = out[j];
-                    }
-                }
+                mm.dots(r * rb, xx, 0, count, out);
+                for (int j = 0; j < count; j++) yy[j * rws + r] = out[j];
             }
         }
     }
