@@ -1,5 +1,6 @@
 package ai.armature.engine.demo;
 
+import ai.armature.engine.chat.ChatTemplates;
 import ai.armature.engine.gguf.GgufArray;
 import ai.armature.engine.gguf.GgufValueType;
 import ai.armature.engine.gguf.GgufWriter;
@@ -23,10 +24,6 @@ public final class DemoModel {
 
     /** Marks files written here, so commands can warn that their output is meaningless. */
     public static final String DEMO_KEY = "armature.demo";
-
-    private static final String CHATML_TEMPLATE = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-            + "(message['content'] if message['content'] is string else '') + '<|im_end|>' + '\\n' }}{% endfor %}"
-            + "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
     /** The shape and storage of a model to generate. {@code headDim} may differ from dim / heads (as in Qwen3). */
     public record Spec(String name, Architecture architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
@@ -121,7 +118,7 @@ public final class DemoModel {
         w.putUint32("tokenizer.ggml.eos_token_id", vocab.id(DemoVocabulary.EOS));
         w.putUint32("tokenizer.ggml.eot_token_id", vocab.id(DemoVocabulary.IM_END));
         w.putBool("tokenizer.ggml.add_bos_token", true);
-        w.putString("tokenizer.chat_template", CHATML_TEMPLATE);
+        w.putString("tokenizer.chat_template", ChatTemplates.CHATML);
 
         int qDim = spec.heads() * spec.headDim(), kvDim = spec.kvHeads() * spec.headDim();
         long seed = spec.seed() * 1_000_003L;
