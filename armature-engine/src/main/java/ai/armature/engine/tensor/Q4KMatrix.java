@@ -10,16 +10,44 @@ import jdk.incubator.vector.VectorOperators;
  * 6-bit scales and eight 6-bit mins, then 128 bytes of nibbles. Each 64-element chunk j uses 32 bytes: low nibbles
  * are sub-block 2j, high nibbles sub-block 2j+1; element value {@code d * scale * q - dmin * min}.
  *
- * <p>Each super-block is handled by its own small method that reads the 16-byte header with three loads and
- * returns a float: C2 compiles it with its own inlining budget. Inlined into the row loop, the memory-segment
- * accessors exhaust that budget and the vector intrinsics fail, which boxes every vector (100x slower).
+ * <p>The packed header is decoded once, when the matrix is made, into a float array holding {@code d * scale} and
+ * {@code -dmin * min} for every 32-element sub-block (a quarter byte per weight, on the heap). The kernels then
+ * read only nibbles from the mapped file and turn each 16 of them into weights with one multiply-add, the same
+ * work per weight as Q4_0. Decoding the header in the kernel instead made it twice as slow: the scalar unpacking
+ * and the separate min term cost more than the nibbles, and the larger loop body pushed C2 past its inlining
+ * budget, which boxes vectors.
  */
 final class Q4KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;
     private static final int BYTES = 144;
+    /** Floats of {@link #scales} per super-block: (d * scale, -dmin * min) for each of its 8 sub-blocks. */
+    private static final int SCALES_PER_BLOCK = 16;
+
+    /** For super-block k of the whole matrix (rows back to back), its 16 floats start at {@code 16 * k}. */
+    private final float[] scales;
 
     Q4KMatrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q4_K, data, rows, cols);
+        long blocks = (long) rows * (cols / BLOCK);
+        this.scales = new float[Math.toIntExact(blocks * SCALES_PER_BLOCK)];
+        for (long k = 0; k < blocks; k++) {
+            decodeHeader(data, k * BYTES, scales, (int) (k * SCALES_PER_BLOCK));
+        }
+    }
+
+    private static void decodeHeader(MemorySegment s, long o, float[] out, int at) {
+        long h0 = s.get(LONG_LE, o);
+        long h1 = s.get(LONG_LE, o + 8);
+        float d = Float.float16ToFloat((short) h0);
+        float dmin = Float.float16ToFloat((short) (h0 >>> 16));
+        long lo = (h0 >>> 32) | (h1 << 32);
+        int hi = (int) (h1 >>> 32);
+        long sc = scales(lo, hi);
+        long mn = mins(lo, hi);
+        for (int i = 0; i < 8; i++) {
+            out[at + 2 * i] = d * ((int) (sc >>> (8 * i)) & 0xFF);
+            out[at + 2 * i + 1] = -(dmin * ((int) (mn >>> (8 * i)) & 0xFF));
+        }
     }
 
     /**
@@ -40,79 +68,114 @@ final class Q4KMatrix extends BaseMatrix {
         return first | ((long) second << 32);
     }
 
-    private static int byteAt(long packed, int i) {
-        return (int) (packed >>> (8 * i)) & 0xFF;
+    private static FloatVector lowNibbles(ByteVector v) {
+        return bytesToFloats(v.and((byte) 0x0F));
+    }
+
+    private static FloatVector highNibbles(ByteVector v) {
+        return bytesToFloats(shrBytes(v, 4).and((byte) 0x0F));
+    }
+
+    /** Offset in {@link #scales} of the row stored at byte {@code rowOffset} (rows are whole super-blocks). */
+    private static int scaleIndex(long rowOffset) {
+        return (int) (rowOffset / BYTES) * SCALES_PER_BLOCK;
+    }
+
+    /** Nibble bytes of 64-element chunk {@code c} of the row at {@code rowOffset}. */
+    private static long chunkOffset(long rowOffset, int c) {
+        return rowOffset + (long) (c >> 2) * BYTES + 16 + 32 * (c & 3);
     }
 
     @Override
     float dot(long rowOffset, float[] x, int xOff) {
-        float sum = 0;
-        int blocks = cols / BLOCK;
-        for (int b = 0; b < blocks; b++) {
-            sum += blockDot(data, rowOffset + (long) b * BYTES, x, xOff + b * BLOCK);
-        }
-        return sum;
-    }
-
-    private static float blockDot(MemorySegment s, long o, float[] x, int xi) {
-        int dd = s.get(INT_LE, o);
-        float d = Float.float16ToFloat((short) dd);
-        float dmin = Float.float16ToFloat((short) (dd >>> 16));
-        long lo = s.get(LONG_LE, o + 4);
-        int hi = s.get(INT_LE, o + 12);
-        long sc = scales(lo, hi);
-        long mn = mins(lo, hi);
-        FloatVector acc = FloatVector.zero(F);
-        FloatVector accMin = acc;
-        for (int j = 0; j < 4; j++) {
-            long q = o + 16 + 32 * j;
+        MemorySegment s = data;
+        float[] sc = scales;
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        int chunks = cols >> 6;
+        int si = scaleIndex(rowOffset);
+        int xi = xOff;
+        for (int c = 0; c < chunks; c++, xi += 64, si += 4) {
+            long q = chunkOffset(rowOffset, c);
             ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
             ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
-            int xj = xi + 64 * j;
-            FloatVector x0 = FloatVector.fromArray(F, x, xj);
-            FloatVector x1 = FloatVector.fromArray(F, x, xj + 16);
-            FloatVector x2 = FloatVector.fromArray(F, x, xj + 32);
-            FloatVector x3 = FloatVector.fromArray(F, x, xj + 48);
-            FloatVector lo4 = bytesToFloats(vb.and((byte) 0x0F)).fma(x1, bytesToFloats(va.and((byte) 0x0F)).mul(x0));
-            FloatVector hi4 = bytesToFloats(shrBytes(vb, 4).and((byte) 0x0F))
-                    .fma(x3, bytesToFloats(shrBytes(va, 4).and((byte) 0x0F)).mul(x2));
-            acc = lo4.fma(bc(d * byteAt(sc, 2 * j)), acc);
-            acc = hi4.fma(bc(d * byteAt(sc, 2 * j + 1)), acc);
-            accMin = x0.add(x1).fma(bc(dmin * byteAt(mn, 2 * j)), accMin);
-            accMin = x2.add(x3).fma(bc(dmin * byteAt(mn, 2 * j + 1)), accMin);
+            FloatVector d0 = bc(sc[si]);
+            FloatVector m0 = bc(sc[si + 1]);
+            FloatVector d1 = bc(sc[si + 2]);
+            FloatVector m1 = bc(sc[si + 3]);
+            acc0 = lowNibbles(va).fma(d0, m0).fma(FloatVector.fromArray(F, x, xi), acc0);
+            acc1 = lowNibbles(vb).fma(d0, m0).fma(FloatVector.fromArray(F, x, xi + 16), acc1);
+            acc0 = highNibbles(va).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 32), acc0);
+            acc1 = highNibbles(vb).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 48), acc1);
         }
-        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    int fusedVectors() {
+        return 4;
+    }
+
+    /** As Q4_0's: each 16 nibbles become weights once, then meet every vector (two chains per vector). */
+    @Override
+    void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
+        MemorySegment s = data;
+        float[] sc = scales;
+        int c = cols;
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int subBlocks = cols >> 5;
+        int si = scaleIndex(rowOffset);
+        for (int h = 0; h < subBlocks; h++, si += 2) {
+            // Sub-block h is the low (h even) or high (h odd) nibbles of the 32 bytes of chunk h / 2.
+            long q = chunkOffset(rowOffset, h >> 1);
+            ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
+            ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
+            if ((h & 1) != 0) {
+                va = shrBytes(va, 4);
+                vb = shrBytes(vb, 4);
+            }
+            FloatVector d = bc(sc[si]);
+            FloatVector m = bc(sc[si + 1]);
+            FloatVector w0 = lowNibbles(va).fma(d, m);
+            FloatVector w1 = lowNibbles(vb).fma(d, m);
+            int xi = xOff + 32 * h;
+            a0 = w0.fma(FloatVector.fromArray(F, x, xi), a0);
+            b0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), b0);
+            a1 = w0.fma(FloatVector.fromArray(F, x, xi + c), a1);
+            b1 = w1.fma(FloatVector.fromArray(F, x, xi + c + 16), b1);
+            if (count > 2) {
+                a2 = w0.fma(FloatVector.fromArray(F, x, xi + 2 * c), a2);
+                b2 = w1.fma(FloatVector.fromArray(F, x, xi + 2 * c + 16), b2);
+            }
+            if (count > 3) {
+                a3 = w0.fma(FloatVector.fromArray(F, x, xi + 3 * c), a3);
+                b3 = w1.fma(FloatVector.fromArray(F, x, xi + 3 * c + 16), b3);
+            }
+        }
+        out[0] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        out[1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+        if (count > 2) out[2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+        if (count > 3) out[3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
     void dequantize(long rowOffset, float[] out, int off) {
-        int blocks = cols / BLOCK;
-        for (int b = 0; b < blocks; b++) {
-            blockDequantize(data, rowOffset + (long) b * BYTES, out, off + b * BLOCK);
-        }
-    }
-
-    private static void blockDequantize(MemorySegment s, long o, float[] out, int off) {
-        int dd = s.get(INT_LE, o);
-        float d = Float.float16ToFloat((short) dd);
-        float dmin = Float.float16ToFloat((short) (dd >>> 16));
-        long lo = s.get(LONG_LE, o + 4);
-        int hi = s.get(INT_LE, o + 12);
-        long sc = scales(lo, hi);
-        long mn = mins(lo, hi);
-        for (int j = 0; j < 4; j++) {
-            FloatVector d0 = bc(d * byteAt(sc, 2 * j));
-            FloatVector m0 = bc(-dmin * byteAt(mn, 2 * j));
-            FloatVector d1 = bc(d * byteAt(sc, 2 * j + 1));
-            FloatVector m1 = bc(-dmin * byteAt(mn, 2 * j + 1));
-            long q = o + 16 + 32 * j;
+        MemorySegment s = data;
+        float[] sc = scales;
+        int chunks = cols >> 6;
+        int si = scaleIndex(rowOffset);
+        for (int c = 0; c < chunks; c++, off += 64, si += 4) {
+            long q = chunkOffset(rowOffset, c);
             ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
             ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
-            int oj = off + 64 * j;
-            bytesToFloats(va.and((byte) 0x0F)).fma(d0, m0).intoArray(out, oj);
-            bytesToFloats(vb.and((byte) 0x0F)).fma(d0, m0).intoArray(out, oj + 16);
-            bytesToFloats(shrBytes(va, 4).and((byte) 0x0F)).fma(d1, m1).intoArray(out, oj + 32);
-            bytesToFloats(shrBytes(vb, 4).and((byte) 0x0F)).fma(d1, m1).intoArray(out, oj + 48);
+            FloatVector d0 = bc(sc[si]);
+            FloatVector m0 = bc(sc[si + 1]);
+            FloatVector d1 = bc(sc[si + 2]);
+            FloatVector m1 = bc(sc[si + 3]);
+            lowNibbles(va).fma(d0, m0).intoArray(out, off);
+            lowNibbles(vb).fma(d0, m0).intoArray(out, off + 16);
+            highNibbles(va).fma(d1, m1).intoArray(out, off + 32);
+            highNibbles(vb).fma(d1, m1).intoArray(out, off + 48);
         }
     }
 }

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Every kernel against {@link Reference}'s scalar dequantization on random data. Shapes are chosen to hit the
  * edges: row counts that are not multiples of the matmul tile (4) or the thread count, matrices large enough to be
  * split over the pool, odd column counts for the float types, and 1, 3, 7 and 17 vectors in matmul (tile of 4
- * plus remainders).
+ * plus remainders; 2 to 4 take the fused small-batch kernels).
  *
  * <p>Tolerance: the kernels dequantize exactly as the reference (up to one rounding where Q4_K fuses
  * {@code d*sc*q - dmin*m} into an FMA) and accumulate in float in a different order than the double reference. A
@@ -113,7 +113,7 @@ class WeightMatrixTest {
         for (int r = 0; r < rows; r++) {
             refRows[r] = Reference.dequantizeRow(type, data, r, cols);
         }
-        for (int n : new int[] {1, 3, 7, 17}) {
+        for (int n : new int[] {1, 2, 3, 4, 7, 17}) { // 2-4 take the fused small-batch kernels
             float[] x = Reference.randomFloats(n * cols, rnd);
             float[] y = new float[n * rows];
             m.matmul(x, y, n);
