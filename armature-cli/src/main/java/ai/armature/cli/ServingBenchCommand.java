@@ -102,6 +102,7 @@ final class ServingBenchCommand implements Callable<Integer> {
         long[] firstToken = new long[c];
         long[] done = new long[c];
         int[] generated = new int[c];
+        long[][] tokenTimes = new long[c][outputTokens];
         Thread[] threads = new Thread[c];
         long start = System.nanoTime();
         for (int i = 0; i < c; i++) {
@@ -111,8 +112,11 @@ final class ServingBenchCommand implements Callable<Integer> {
                 try (stream) {
                     GenerateOutput out;
                     while ((out = stream.next()) != null) {
-                        if (out.tokenIds().length > 0 && firstToken[idx] == 0) firstToken[idx] = System.nanoTime();
-                        generated[idx] += out.tokenIds().length;
+                        long now = System.nanoTime();
+                        if (out.tokenIds().length > 0 && firstToken[idx] == 0) firstToken[idx] = now;
+                        for (int t = 0; t < out.tokenIds().length && generated[idx] < outputTokens; t++) {
+                            tokenTimes[idx][generated[idx]++] = now;
+                        }
                         if (out.finished()) {
                             if (out.finishReason() == ai.armature.protocol.FinishReason.ERROR) failures.add(out.error());
                             break;
@@ -127,14 +131,19 @@ final class ServingBenchCommand implements Callable<Integer> {
         for (Thread t : threads) t.join();
         if (!failures.isEmpty()) throw new IllegalStateException("a benchmark request failed: " + failures.peek());
         long lastFirst = 0, end = 0, ttftSum = 0;
-        int decoded = 0;
         for (int i = 0; i < c; i++) {
             lastFirst = Math.max(lastFirst, firstToken[i]);
             end = Math.max(end, done[i]);
             ttftSum += firstToken[i] - start;
-            decoded += generated[i] - 1;
         }
-        // Prompt phase: until every request has its first token; generation phase: the rest.
+        // Prompt phase: until every request has its first token; generation phase: the rest. Only tokens that
+        // arrived in the generation phase count towards its rate (early requests decode while later ones prefill).
+        int decoded = 0;
+        for (int i = 0; i < c; i++) {
+            for (int t = 0; t < generated[i]; t++) {
+                if (tokenTimes[i][t] > lastFirst) decoded++;
+            }
+        }
         return new Level(c, decoded / ((end - lastFirst) / 1e9), (double) c * promptTokens / ((lastFirst - start) / 1e9),
                 ttftSum / 1e9 / c);
     }
