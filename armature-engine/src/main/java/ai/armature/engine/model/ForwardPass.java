@@ -187,22 +187,24 @@ public final class ForwardPass {
 
     private void attendTask(int l, ForwardBatch batch, KvCache cache, int s, int g, int from, int to, AttentionScratch sc) {
         int hd = c.headDim(), qDim = c.qDim();
+        int bs = cache.blockSize();
         int count = positions[to - 1] + 1;
-        sc.ensure(count, cache.blockSize());
-        int[] table = batch.blockTables()[s];
-        cache.gather(l, 0, g, table, count, sc.keys, sc.shorts);
-        cache.gather(l, 1, g, table, count, sc.values, sc.shorts);
+        int cap = (count + bs - 1) / bs * bs; // gathered slots: whole blocks
         int group = c.heads() / c.kvHeads();
+        sc.ensure(cap, bs, group);
+        int[] table = batch.blockTables()[s];
+        cache.gatherKeys(l, g, table, count, sc.keys, sc.shorts);
+        cache.gatherValues(l, g, table, count, sc.values, sc.shorts);
         float[] scores = sc.scores;
         for (int t = from; t < to; t++) {
             int len = positions[t] + 1;
+            int qBase = t * qDim + g * group * hd;
+            for (int j = 0; j < group; j += 4) {
+                AttentionKernels.scores(sc.keys, bs, hd, len, q, qBase + j * hd, Math.min(4, group - j), scores, j * cap, cap, attentionScale);
+            }
             for (int j = 0; j < group; j++) {
-                int h = g * group + j;
-                int qOff = t * qDim + h * hd;
-                for (int p = 0; p < len; p++) scores[p] = VectorOps.dot(q, qOff, sc.keys, p * hd, hd) * attentionScale;
-                VectorOps.softmax(scores, 0, len);
-                java.util.Arrays.fill(att, qOff, qOff + hd, 0f);
-                for (int p = 0; p < len; p++) VectorOps.axpy(scores[p], sc.values, p * hd, att, qOff, hd);
+                VectorOps.softmax(scores, j * cap, len);
+                AttentionKernels.weightedSum(scores, j * cap, sc.values, len, hd, att, qBase + j * hd);
             }
         }
     }
@@ -245,13 +247,14 @@ public final class ForwardPass {
             this.headDim = headDim;
         }
 
-        void ensure(int positions, int blockSize) {
-            if (scores.length < positions) {
-                int cap = Math.max(positions, scores.length * 2);
+        /** Room for {@code slots} gathered positions and the scores of {@code heads} query heads over them. */
+        void ensure(int slots, int blockSize, int heads) {
+            if (keys.length < slots * headDim) {
+                int cap = Math.max(slots, keys.length / headDim * 2);
                 keys = new float[cap * headDim];
                 values = new float[cap * headDim];
-                scores = new float[cap];
             }
+            if (scores.length < slots * heads) scores = new float[Math.max(slots * heads, scores.length * 2)];
             if (shorts.length < blockSize * headDim) shorts = new short[blockSize * headDim];
         }
     }

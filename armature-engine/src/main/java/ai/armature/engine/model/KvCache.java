@@ -7,8 +7,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * Paged key/value storage for every layer: {@code numBlocks} blocks of {@code blockSize} token slots, allocated
  * once off-heap. Token slot {@code s} lives in block {@code s / blockSize}; a sequence's block table maps its
- * positions to blocks. Inside a block, each KV head's slots are contiguous, so attention gathers a head's keys
- * for a block with one copy. Which blocks belong to whom is the block manager's business, not this class's.
+ * positions to blocks. Inside a block, each KV head's data is one contiguous region, so attention gathers it with
+ * one copy: values slot by slot ({@code headDim} per slot), keys dimension by dimension ({@code blockSize} per
+ * dimension), because attention scores 16 positions at once with one vector load per dimension and no horizontal
+ * sums. Which blocks belong to whom is the block manager's business, not this class's.
  */
 public final class KvCache implements AutoCloseable {
 
@@ -70,21 +72,24 @@ public final class KvCache implements AutoCloseable {
         int block = slot / blockSize;
         int inBlock = slot % blockSize;
         if (block < 0 || block >= numBlocks) throw new IllegalStateException("KV slot " + slot + " outside the cache");
-        long within = (long) inBlock * headDim * dtype.bytes();
+        int bytes = dtype.bytes();
         for (int h = 0; h < kvHeads; h++) {
-            writeRow(headOffset(layer, block, 0, h) + within, k, kOffset + h * headDim);
-            writeRow(headOffset(layer, block, 1, h) + within, v, vOffset + h * headDim);
+            // Keys: dimension d of this slot at d * blockSize + inBlock.
+            write(headOffset(layer, block, 0, h) + (long) inBlock * bytes, (long) blockSize * bytes, k, kOffset + h * headDim);
+            // Values: this slot's headDim values together.
+            write(headOffset(layer, block, 1, h) + (long) inBlock * headDim * bytes, bytes, v, vOffset + h * headDim);
         }
     }
 
-    private void writeRow(long offset, float[] src, int srcOffset) {
-        switch (dtype) {
-            case F32 -> MemorySegment.copy(src, srcOffset, data, FLOAT, offset, headDim);
-            case F16 -> {
-                for (int i = 0; i < headDim; i++) data.set(SHORT, offset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
-            }
-            case BF16 -> {
-                for (int i = 0; i < headDim; i++) data.set(SHORT, offset + 2L * i, toBf16(src[srcOffset + i]));
+    /** Writes {@code headDim} floats from {@code src} to {@code offset}, {@code stride} bytes apart. */
+    private void write(long offset, long stride, float[] src, int srcOffset) {
+        for (int i = 0; i < headDim; i++) {
+            long at = offset + i * stride;
+            float f = src[srcOffset + i];
+            switch (dtype) {
+                case F32 -> data.set(FLOAT, at, f);
+                case F16 -> data.set(SHORT, at, Float.floatToFloat16(f));
+                case BF16 -> data.set(SHORT, at, toBf16(f));
             }
         }
     }
@@ -96,29 +101,43 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Copies head {@code head}'s keys ({@code kv = 0}) or values ({@code kv = 1}) of positions {@code [0, count)} of
-     * a sequence into {@code out} as floats, {@code headDim} per position. {@code scratch} holds at least
+     * Copies head {@code head}'s keys of the blocks holding positions {@code [0, count)} of a sequence into
+     * {@code out} as floats, block after block, each block dimension-major: the key of position {@code b *
+     * blockSize + t} in dimension {@code d} lands at {@code (b * headDim + d) * blockSize + t}. Whole blocks are
+     * copied; slots past {@code count} hold whatever was stored there last. {@code scratch} holds at least
      * {@code blockSize * headDim} shorts.
      */
-    void gather(int layer, int kv, int head, int[] blockTable, int count, float[] out, short[] scratch) {
-        int pos = 0;
-        for (int b = 0; pos < count; b++) {
+    void gatherKeys(int layer, int head, int[] blockTable, int count, float[] out, short[] scratch) {
+        int region = blockSize * headDim;
+        int blocks = (count + blockSize - 1) / blockSize;
+        for (int b = 0; b < blocks; b++) {
+            copyRegion(headOffset(layer, blockTable[b], 0, head), region, out, b * region, scratch);
+        }
+    }
+
+    /**
+     * Copies head {@code head}'s values of positions {@code [0, count)} of a sequence into {@code out} as floats,
+     * {@code headDim} per position. {@code scratch} holds at least {@code blockSize * headDim} shorts.
+     */
+    void gatherValues(int layer, int head, int[] blockTable, int count, float[] out, short[] scratch) {
+        for (int b = 0, pos = 0; pos < count; b++) {
             int n = Math.min(blockSize, count - pos);
-            long offset = headOffset(layer, blockTable[b], kv, head);
-            int elements = n * headDim;
-            int dst = pos * headDim;
-            switch (dtype) {
-                case F32 -> MemorySegment.copy(data, FLOAT, offset, out, dst, elements);
-                case F16 -> {
-                    MemorySegment.copy(data, SHORT, offset, scratch, 0, elements);
-                    for (int i = 0; i < elements; i++) out[dst + i] = Float.float16ToFloat(scratch[i]);
-                }
-                case BF16 -> {
-                    MemorySegment.copy(data, SHORT, offset, scratch, 0, elements);
-                    for (int i = 0; i < elements; i++) out[dst + i] = Float.intBitsToFloat(scratch[i] << 16);
-                }
-            }
+            copyRegion(headOffset(layer, blockTable[b], 1, head), n * headDim, out, pos * headDim, scratch);
             pos += n;
+        }
+    }
+
+    private void copyRegion(long offset, int elements, float[] out, int dst, short[] scratch) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(data, FLOAT, offset, out, dst, elements);
+            case F16 -> {
+                MemorySegment.copy(data, SHORT, offset, scratch, 0, elements);
+                for (int i = 0; i < elements; i++) out[dst + i] = Float.float16ToFloat(scratch[i]);
+            }
+            case BF16 -> {
+                MemorySegment.copy(data, SHORT, offset, scratch, 0, elements);
+                for (int i = 0; i < elements; i++) out[dst + i] = Float.intBitsToFloat(scratch[i] << 16);
+            }
         }
     }
 
