@@ -37,6 +37,10 @@ final class EngineBenchCommand implements Callable<Integer> {
     @Option(names = "--gen-tokens", defaultValue = "128", description = "Tokens generated for tg. Default: ${DEFAULT-VALUE}.")
     int genTokens;
 
+    @Option(names = "--depth", defaultValue = "0",
+            description = "Tokens already in the context when tg starts (as llama-bench -d): decode at depth reads their keys and values too. Default: ${DEFAULT-VALUE}.")
+    int depth;
+
     @Option(names = "--runs", defaultValue = "3", description = "Measured runs per figure (median). Default: ${DEFAULT-VALUE}.")
     int runs;
 
@@ -50,15 +54,20 @@ final class EngineBenchCommand implements Callable<Integer> {
             System.setProperty("armature.threads", Integer.toString(threads));
         }
         if (runs < 1 || promptTokens < 1 || genTokens < 1) throw new IllegalArgumentException("--runs, --prompt-tokens and --gen-tokens must be >= 1");
+        if (depth < 0) throw new IllegalArgumentException("--depth must be >= 0");
         try (LoadedModel m = LoadedModel.open(model)) {
             LlamaModel lm = m.model();
             int vocab = lm.config().vocabSize();
-            int capacity = Math.min(lm.config().contextLength(), Math.max(promptTokens, genTokens + 1));
-            if (promptTokens > lm.config().contextLength() || genTokens + 1 > lm.config().contextLength()) {
-                throw new IllegalArgumentException("--prompt-tokens and --gen-tokens + 1 must fit the model's context of " + lm.config().contextLength());
+            int tgContext = Math.max(depth, 1) + genTokens;
+            int capacity = Math.min(lm.config().contextLength(), Math.max(promptTokens, tgContext));
+            if (promptTokens > lm.config().contextLength() || tgContext > lm.config().contextLength()) {
+                throw new IllegalArgumentException("--prompt-tokens, and --depth (at least 1) + --gen-tokens, must fit the model's context of "
+                        + lm.config().contextLength());
             }
             SplittableRandom random = new SplittableRandom(42);
             int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
+            // tg starts after one token, or after --depth tokens of context (not timed).
+            int[] context = depth == 0 ? new int[] {prompt[0]} : random.ints(depth, 0, vocab).toArray();
             double[] pp = new double[runs], tg = new double[runs];
             // Chunks of at most 512 tokens, as llama.cpp's default micro-batch: activations stay bounded.
             try (SingleSequence seq = new SingleSequence(lm, capacity, Math.min(promptTokens, 512), KvDtype.F16)) {
@@ -68,8 +77,8 @@ final class EngineBenchCommand implements Callable<Integer> {
                     seq.prefill(prompt);
                     double ppRate = promptTokens / ((System.nanoTime() - t0) / 1e9);
                     seq.reset();
-                    int token = prompt[0];
-                    seq.prefill(new int[]{token});
+                    int token = context[context.length - 1];
+                    seq.prefill(context);
                     long t1 = System.nanoTime();
                     for (int i = 0; i < genTokens; i++) {
                         float[] logits = seq.decode(token);
@@ -94,6 +103,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                 o.put("threads", Parallel.threads());
                 o.put("prompt_tokens", promptTokens);
                 o.put("generated_tokens", genTokens);
+                o.put("depth", depth);
                 o.put("prompt_tokens_per_second", ppMedian);
                 o.put("generation_tokens_per_second", tgMedian);
                 o.put("memory_bandwidth_bytes_per_second", bandwidth);
@@ -107,8 +117,8 @@ final class EngineBenchCommand implements Callable<Integer> {
                 System.out.printf("model: %s (%s, %d threads)%n", model, lm.config().architecture().ggufName(), Parallel.threads());
                 System.out.printf("pp%d: %.1f tokens/s  (%.1f GFLOP/s, %.0f%% of the FP32 FMA peak %.1f GFLOP/s)%n", promptTokens, ppMedian,
                         ppMedian * flopsPerToken / 1e9, 100 * ppMedian * flopsPerToken / fmaPeak, fmaPeak / 1e9);
-                System.out.printf("tg%d: %.1f tokens/s  (%.0f%% of the roofline %.1f tokens/s = %.1f GB/s / %.1f MB per token)%n",
-                        genTokens, tgMedian, 100 * tgMedian / roofline, roofline, bandwidth / 1e9, bytesPerToken / 1e6);
+                System.out.printf("tg%d%s: %.1f tokens/s  (%.0f%% of the roofline %.1f tokens/s = %.1f GB/s / %.1f MB of weights per token)%n",
+                        genTokens, depth == 0 ? "" : " @ depth " + depth, tgMedian, 100 * tgMedian / roofline, roofline, bandwidth / 1e9, bytesPerToken / 1e6);
                 System.out.printf("runs: pp %s, tg %s%n", fmt(pp), fmt(tg));
             }
         }

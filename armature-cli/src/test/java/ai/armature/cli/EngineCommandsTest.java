@@ -77,13 +77,19 @@ class EngineCommandsTest {
 
     @Test
     void benchEngineAndServingReportTheirFigures() throws Exception {
-        Result e = run("bench", "engine", "--model", model.toString(), "--prompt-tokens", "32", "--gen-tokens", "8", "--runs", "1", "--json");
+        Result e = run("bench", "engine", "--model", model.toString(), "--prompt-tokens", "32", "--gen-tokens", "8", "--depth", "24",
+                "--runs", "1", "--json");
         assertThat(e.exit()).isZero();
         JsonNode engine = new ObjectMapper().readTree(e.out());
+        assertThat(engine.path("depth").asInt()).isEqualTo(24);
         for (String key : new String[]{"prompt_tokens_per_second", "generation_tokens_per_second",
                 "memory_bandwidth_bytes_per_second", "roofline_fraction"}) {
             assertThat(engine.path(key).asDouble()).as(key).isPositive();
         }
+
+        Result tooDeep = run("bench", "engine", "--model", model.toString(), "--depth", "1000000", "--runs", "1");
+        assertThat(tooDeep.exit()).isNotZero();
+        assertThat(tooDeep.err()).contains("must fit the model's context");
 
         Result s = run("bench", "serving", "--model", model.toString(), "--concurrency", "1,2", "--prompt-tokens", "16",
                 "--output-tokens", "4", "--prefix-tokens", "64", "--json");
