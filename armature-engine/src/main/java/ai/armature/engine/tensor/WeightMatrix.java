@@ -6,6 +6,8 @@ import java.lang.foreign.MemorySegment;
  * A 2-D weight tensor of {@code rows x cols} elements stored row by row in a supported {@link GgmlType} (ggml's
  * ne0 is {@code cols}, ne1 is {@code rows}), backed by a {@link MemorySegment} that is usually a mapped file.
  * Products run on all cores (see {@link Parallel}) and are safe to call from one thread at a time per output.
+ * Q4_K and Q6_K matrices decode part of their data when made (block scales; for Q6_K an int8 copy), so making
+ * one reads the whole tensor and takes extra memory; the other types only read the segment.
  */
 public interface WeightMatrix {
 
