@@ -25,13 +25,20 @@ final class AttentionKernels {
      */
     static void scores(float[] keys, int bs, int hd, int len, float[] q, int qOff, int heads, float[] out, int outOff, int cap, float scale) {
         int blocks = (len + bs - 1) / bs;
+        int pendingK = -1, pendingP = 0; // a 16-position chunk waiting for a partner (chunks go in pairs)
         for (int b = 0; b < blocks; b++) {
             int kb = b * hd * bs;
             int p0 = b * bs;
             int valid = Math.min(bs, len - p0);
             int t = 0;
             for (; t + L <= bs && t < valid; t += L) {
-                scores16(keys, kb + t, bs, hd, q, qOff, heads, out, outOff + p0 + t, cap, scale);
+                if (pendingK < 0) {
+                    pendingK = kb + t;
+                    pendingP = p0 + t;
+                } else {
+                    scores32(keys, pendingK, kb + t, bs, hd, q, qOff, heads, out, outOff + pendingP, outOff + p0 + t, cap, scale);
+                    pendingK = -1;
+                }
             }
             for (; t < valid; t++) {
                 for (int h = 0; h < heads; h++) {
@@ -41,6 +48,53 @@ final class AttentionKernels {
                     out[outOff + h * cap + p0 + t] = s * scale;
                 }
             }
+        }
+        if (pendingK >= 0) scores16(keys, pendingK, bs, hd, q, qOff, heads, out, outOff + pendingP, cap, scale);
+    }
+
+    /**
+     * Scores of two 16-position chunks (keys from {@code k} and {@code k2}, written at {@code p} and {@code p2}):
+     * twice the independent multiply-add chains of {@link #scores16}, which hides the FMA latency even with one
+     * query head per KV head.
+     */
+    private static void scores32(float[] keys, int k, int k2, int stride, int hd, float[] q, int qOff, int heads, float[] out, int p, int p2, int cap, float scale) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int q1 = qOff + hd, q2 = qOff + 2 * hd, q3 = qOff + 3 * hd;
+        for (int d = 0; d < hd; d++, k += stride, k2 += stride) {
+            FloatVector ka = FloatVector.fromArray(F, keys, k);
+            FloatVector kb = FloatVector.fromArray(F, keys, k2);
+            FloatVector w = FloatVector.broadcast(F, q[qOff + d]);
+            a0 = ka.fma(w, a0);
+            b0 = kb.fma(w, b0);
+            if (heads > 1) {
+                w = FloatVector.broadcast(F, q[q1 + d]);
+                a1 = ka.fma(w, a1);
+                b1 = kb.fma(w, b1);
+            }
+            if (heads > 2) {
+                w = FloatVector.broadcast(F, q[q2 + d]);
+                a2 = ka.fma(w, a2);
+                b2 = kb.fma(w, b2);
+            }
+            if (heads > 3) {
+                w = FloatVector.broadcast(F, q[q3 + d]);
+                a3 = ka.fma(w, a3);
+                b3 = kb.fma(w, b3);
+            }
+        }
+        a0.mul(scale).intoArray(out, p);
+        b0.mul(scale).intoArray(out, p2);
+        if (heads > 1) {
+            a1.mul(scale).intoArray(out, cap + p);
+            b1.mul(scale).intoArray(out, cap + p2);
+        }
+        if (heads > 2) {
+            a2.mul(scale).intoArray(out, 2 * cap + p);
+            b2.mul(scale).intoArray(out, 2 * cap + p2);
+        }
+        if (heads > 3) {
+            a3.mul(scale).intoArray(out, 3 * cap + p);
+            b3.mul(scale).intoArray(out, 3 * cap + p2);
         }
     }
 
