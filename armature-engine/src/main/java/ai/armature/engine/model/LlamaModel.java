@@ -85,6 +85,19 @@ public final class LlamaModel {
         return matmulParameters;
     }
 
+    /**
+     * Fails with a clear message, before any tensor is decoded, when the Q4_K/Q6_K scales the kernels decode at load
+     * ({@code needed} bytes) would not fit the Java heap left ({@code available}): otherwise loading a large model
+     * ends in an OutOfMemoryError half-way.
+     */
+    static void checkHeap(String model, long needed, long available) {
+        if (needed > available) {
+            throw new IllegalArgumentException(String.format(
+                    "%s: its Q4_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales, but %.1f GiB is available; "
+                            + "raise the limit with ARMATURE_JAVA_OPTS=-Xmx<size>", model, needed / 1073741824.0, available / 1073741824.0));
+        }
+    }
+
     /** Checks and wraps the tensors of one file. */
     private static final class Loader {
         private final GgufFile file;
@@ -94,6 +107,10 @@ public final class LlamaModel {
         }
 
         LlamaModel load() {
+            long heap = 0;
+            for (GgufTensorInfo t : file.tensors()) heap += WeightMatrix.decodedHeapBytes(t.type(), t.elementCount());
+            Runtime rt = Runtime.getRuntime();
+            checkHeap(file.path().toString(), heap, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()));
             GgufTensorInfo embd = file.requireTensor("token_embd.weight");
             if (embd.dims().length != 2) throw new GgufFormatException("token_embd.weight must be 2-D");
             int vocab = Math.toIntExact(embd.dims()[1]);

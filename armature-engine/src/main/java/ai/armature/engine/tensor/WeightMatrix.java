@@ -44,4 +44,17 @@ public interface WeightMatrix {
     static WeightMatrix of(GgmlType type, MemorySegment data, int rows, int cols) {
         return Kernels.matrix(type, data, rows, cols);
     }
+
+    /**
+     * Bytes of Java heap that {@link #of} keeps for a matrix of {@code elements} weights of {@code type} beyond its
+     * segment: the decoded scales of Q4_K (d*scale and -dmin*min per 32 weights) and Q6_K (d*scale per 16); 0 for
+     * the other types. Loaders check the sum against the heap before building a model.
+     */
+    static long decodedHeapBytes(GgmlType type, long elements) {
+        return switch (type) {
+            case Q4_K -> elements / 32 * 2 * Float.BYTES;
+            case Q6_K -> elements / 16 * Float.BYTES;
+            default -> 0;
+        };
+    }
 }

@@ -27,6 +27,20 @@ class LlamaModelTest {
     @TempDir
     Path dir;
 
+    @Test
+    void modelsWhoseDecodedScalesExceedTheHeapAreRefusedWithTheSizes() {
+        long gib = 1L << 30;
+        LlamaModel.checkHeap("m.gguf", 2 * gib, 2 * gib); // fits exactly
+        assertThatThrownBy(() -> LlamaModel.checkHeap("m.gguf", 3 * gib, gib))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("m.gguf").hasMessageContaining("3.0 GiB").hasMessageContaining("1.0 GiB")
+                .hasMessageContaining("-Xmx");
+        // What the check sums: a quarter byte per weight for both K types (their float scales), nothing for others.
+        assertThat(ai.armature.engine.tensor.WeightMatrix.decodedHeapBytes(GgmlType.Q4_K, 4096)).isEqualTo(1024);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.decodedHeapBytes(GgmlType.Q6_K, 4096)).isEqualTo(1024);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.decodedHeapBytes(GgmlType.Q8_0, 4096)).isZero();
+    }
+
     /** dim 256 so K-quant rows (256-element super-blocks) fit; 2 layers keep the double-precision reference fast. */
     static DemoModel.Spec spec(Architecture arch, GgmlType type, String scaling, boolean tied) {
         int heads = arch == Architecture.QWEN3 ? 8 : 4; // Qwen3: heads * headDim (512) != dim (256), as in real Qwen3
