@@ -86,14 +86,14 @@ public final class LlamaModel {
     }
 
     /**
-     * Fails with a clear message, before any tensor is decoded, when the Q4_K/Q6_K scales the kernels decode at load
+     * Fails with a clear message, before any tensor is decoded, when the K-quant scales the kernels decode at load
      * ({@code needed} bytes) would not fit the Java heap left ({@code available}): otherwise loading a large model
      * ends in an OutOfMemoryError half-way.
      */
     static void checkHeap(String model, long needed, long available) {
         if (needed > available) {
             throw new IllegalArgumentException(String.format(
-                    "%s: its Q4_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales, but %.1f GiB is available; "
+                    "%s: its Q4_K/Q5_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales, but %.1f GiB is available; "
                             + "raise the limit with ARMATURE_JAVA_OPTS=-Xmx<size>", model, needed / 1073741824.0, available / 1073741824.0));
         }
     }
@@ -176,7 +176,7 @@ public final class LlamaModel {
         private static void requireSupported(String name, GgmlType type) {
             if (!type.supported()) {
                 throw new GgufFormatException("tensor '" + name + "' has type " + type
-                        + ", which Armature cannot compute with yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+                        + ", which Armature cannot compute with yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
             }
         }
     }

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the JIT emulates the wide vectors and they are slow.
  */
 abstract sealed class BaseMatrix implements WeightMatrix
-        permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4KMatrix, Q6KMatrix {
+        permits F32Matrix, F16Matrix, BF16Matrix, Q8_0Matrix, Q4_0Matrix, Q4KMatrix, Q5KMatrix, Q6KMatrix {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;

@@ -15,9 +15,10 @@ final class Kernels {
             case Q8_0 -> new Q8_0Matrix(data, rows, cols);
             case Q4_0 -> new Q4_0Matrix(data, rows, cols);
             case Q4_K -> new Q4KMatrix(data, rows, cols);
+            case Q5_K -> new Q5KMatrix(data, rows, cols);
             case Q6_K -> new Q6KMatrix(data, rows, cols);
             default -> throw new UnsupportedOperationException("Armature cannot compute with " + type
-                    + " weights; supported types are F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K (re-quantize the model to one of them)");
+                    + " weights; supported types are F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K and Q6_K (re-quantize the model to one of them)");
         };
     }
 }

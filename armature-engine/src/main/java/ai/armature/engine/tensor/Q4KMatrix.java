@@ -35,7 +35,12 @@ final class Q4KMatrix extends BaseMatrix {
         }
     }
 
-    private static void decodeHeader(MemorySegment s, long o, float[] out, int at) {
+    /**
+     * Decodes the 16-byte header shared by Q4_K and Q5_K super-blocks (f16 d, f16 dmin, 12 bytes of packed 6-bit
+     * scales and mins) at byte {@code o} into {@code out[at ..]}: {@code d * scale} and {@code -dmin * min} for each
+     * of the 8 sub-blocks, interleaved.
+     */
+    static void decodeHeader(MemorySegment s, long o, float[] out, int at) {
         long h0 = s.get(LONG_LE, o);
         long h1 = s.get(LONG_LE, o + 8);
         float d = Float.float16ToFloat((short) h0);

@@ -6,7 +6,7 @@ import java.lang.foreign.MemorySegment;
  * A 2-D weight tensor of {@code rows x cols} elements stored row by row in a supported {@link GgmlType} (ggml's
  * ne0 is {@code cols}, ne1 is {@code rows}), backed by a {@link MemorySegment} that is usually a mapped file.
  * Products run on all cores (see {@link Parallel}) and are safe to call from one thread at a time per output.
- * Q4_K and Q6_K matrices decode part of their data when made (block scales; for Q6_K an int8 copy), so making
+ * Q4_K, Q5_K and Q6_K matrices decode part of their data when made (block scales; for Q6_K an int8 copy), so making
  * one reads the whole tensor and takes extra memory; the other types only read the segment.
  */
 public interface WeightMatrix {
@@ -36,7 +36,7 @@ public interface WeightMatrix {
     /**
      * A matrix over {@code data}, which must hold exactly {@code rows * type.bytesFor(cols)} bytes and be readable
      * from any thread (a mapped file or a global, automatic or shared arena; products run on the pool's threads).
-     * Quantized types need {@code cols} to be a multiple of their block size (32 for Q8_0/Q4_0, 256 for Q4_K/Q6_K).
+     * Quantized types need {@code cols} to be a multiple of their block size (32 for Q8_0/Q4_0, 256 for Q4_K/Q5_K/Q6_K).
      *
      * @throws IllegalArgumentException if the sizes do not match
      * @throws UnsupportedOperationException if Armature has no kernels for {@code type}
@@ -47,12 +47,12 @@ public interface WeightMatrix {
 
     /**
      * Bytes of Java heap that {@link #of} keeps for a matrix of {@code elements} weights of {@code type} beyond its
-     * segment: the decoded scales of Q4_K (d*scale and -dmin*min per 32 weights) and Q6_K (d*scale per 16); 0 for
+     * segment: the decoded scales of Q4_K and Q5_K (d*scale and -dmin*min per 32 weights) and Q6_K (d*scale per 16); 0 for
      * the other types. Loaders check the sum against the heap before building a model.
      */
     static long decodedHeapBytes(GgmlType type, long elements) {
         return switch (type) {
-            case Q4_K -> elements / 32 * 2 * Float.BYTES;
+            case Q4_K, Q5_K -> elements / 32 * 2 * Float.BYTES;
             case Q6_K -> elements / 16 * Float.BYTES;
             default -> 0;
         };

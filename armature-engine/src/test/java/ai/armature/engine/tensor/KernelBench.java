@@ -37,7 +37,7 @@ public final class KernelBench {
             System.out.printf("MachineProbe: read bandwidth %.2f GB/s, FP32 FMA peak %.1f GFLOP/s%n", bw / 1e9, peak / 1e9);
         }
         if (which.contains("matvec")) {
-            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16}) {
                 if (!which.contains("matvec:") || which.contains("matvec:" + t)) {
                     matvec(t, 2048, 5632, bw);
                 }
@@ -46,7 +46,7 @@ public final class KernelBench {
         if (which.contains("percore")) {
             // One thread, CPU time: what a core sustains streaming a 64 MiB matrix, unaffected by other processes
             // taking the core (the machine is shared); compare twice this with the probe's bandwidth.
-            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
                 perCore(t);
             }
         }

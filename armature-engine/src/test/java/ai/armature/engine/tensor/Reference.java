@@ -84,6 +84,35 @@ final class Reference {
                     }
                 }
             }
+            case Q5_K -> {
+                // ggml's dequantize_row_q5_K: the Q4_K header and nibbles, plus a fifth bit per element from qh.
+                for (int b = 0; b < cols / 256; b++) {
+                    int o = base + 176 * b;
+                    float d = f16(data, o);
+                    float dmin = f16(data, o + 2);
+                    int sc = o + 4;
+                    int qh = o + 16;
+                    int qs = o + 48;
+                    for (int sub = 0; sub < 8; sub++) {
+                        int scale;
+                        int min;
+                        if (sub < 4) {
+                            scale = u8(data, sc + sub) & 63;
+                            min = u8(data, sc + sub + 4) & 63;
+                        } else {
+                            scale = (u8(data, sc + sub + 4) & 0x0F) | ((u8(data, sc + sub - 4) >> 6) << 4);
+                            min = (u8(data, sc + sub + 4) >> 4) | ((u8(data, sc + sub) >> 6) << 4);
+                        }
+                        for (int l = 0; l < 32; l++) {
+                            int byteIndex = qs + 32 * (sub / 2) + l;
+                            int low = sub % 2 == 0 ? u8(data, byteIndex) & 0x0F : u8(data, byteIndex) >> 4;
+                            int high = (u8(data, qh + l) >> sub) & 1;
+                            int q = low + 16 * high;
+                            out[256 * b + 32 * sub + l] = d * scale * q - dmin * min;
+                        }
+                    }
+                }
+            }
             case Q6_K -> {
                 for (int b = 0; b < cols / 256; b++) {
                     int o = base + 210 * b;
@@ -129,7 +158,7 @@ final class Reference {
                 for (int o = 0; o < data.length; o += blockBytes) {
                     switch (type) {
                         case Q8_0, Q4_0 -> putF16(data, o, (rnd.nextFloat() - 0.5f) * 0.02f);
-                        case Q4_K -> {
+                        case Q4_K, Q5_K -> {
                             putF16(data, o, rnd.nextFloat() * 0.002f);
                             putF16(data, o + 2, rnd.nextFloat() * 0.002f);
                         }

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * split over the pool, odd column counts for the float types, and 1, 3, 7 and 17 vectors in matmul (tile of 4
  * plus remainders; 2 to 4 take the fused small-batch kernels).
  *
- * <p>Tolerance: the kernels dequantize exactly as the reference (up to one rounding where Q4_K fuses
+ * <p>Tolerance: the kernels dequantize exactly as the reference (up to one rounding where Q4_K and Q5_K fuse
  * {@code d*sc*q - dmin*m} into an FMA) and accumulate in float in a different order than the double reference. A
  * float sum of k terms in any order is within about {@code k * 2^-24 * sum|w x|} of the exact value; the kernels
  * keep 16 lanes (and 2 accumulators), so each lane adds at most cols/16 terms and the final reduction adds 16-32
@@ -46,7 +46,7 @@ class WeightMatrixTest {
             list.add(Arguments.of(t, 37, 320));
             list.add(Arguments.of(t, 517, 256)); // split over the pool
         }
-        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
             list.add(Arguments.of(t, 1, 256));
             list.add(Arguments.of(t, 11, 512));
             list.add(Arguments.of(t, 299, 768)); // split over the pool
@@ -65,9 +65,9 @@ class WeightMatrixTest {
             m.dequantizeRow(r, out, 3);
             float[] ref = Reference.dequantizeRow(type, data, r, cols);
             for (int k = 0; k < cols; k++) {
-                // Exact except Q4_K, where the kernel fuses the scale-and-subtract into one FMA (one rounding fewer):
+                // Exact except Q4_K and Q5_K, where the kernels fuse the scale-and-subtract into one FMA (one rounding fewer):
                 // a difference of at most one ulp of the larger term, d * scale * q <= 63 * 15 * d.
-                float tol = type == GgmlType.Q4_K ? Math.ulp(Math.abs(ref[k]) + 1e-3f) * 2 : 0f;
+                float tol = type == GgmlType.Q4_K || type == GgmlType.Q5_K ? Math.ulp(Math.abs(ref[k]) + 1e-3f) * 2 : 0f;
                 if (!(Math.abs(out[3 + k] - ref[k]) <= tol)) { // plain check: AssertJ per element is slow
                     fail("row %d col %d: got %s, expected %s", r, k, out[3 + k], ref[k]);
                 }
@@ -181,8 +181,8 @@ class WeightMatrixTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("102 bytes");
         assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q8_0, seg, 2, 33))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number");
-        assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q5_K, MemorySegment.ofArray(new byte[176]), 1, 256))
-                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Q5_K");
+        assertThatThrownBy(() -> WeightMatrix.of(GgmlType.Q3_K, MemorySegment.ofArray(new byte[110]), 1, 256))
+                .isInstanceOf(UnsupportedOperationException.class).hasMessageContaining("Q3_K");
         WeightMatrix m = WeightMatrix.of(GgmlType.Q8_0, seg, 2, 32);
         assertThatThrownBy(() -> m.matvec(new float[31], 0, new float[2], 0)).isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> m.matmul(new float[64], new float[3], 2)).isInstanceOf(IllegalArgumentException.class);
