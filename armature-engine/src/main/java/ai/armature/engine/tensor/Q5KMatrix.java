@@ -3,6 +3,7 @@ package ai.armature.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -10,68 +11,79 @@ import jdk.incubator.vector.VectorSpecies;
  * Q5_K weights: super-blocks of 256 elements (176 bytes): the Q4_K header (f16 {@code d}, f16 {@code dmin}, 12
  * bytes of packed 6-bit scales and mins), 32 bytes {@code qh} of fifth bits, then 128 bytes of nibbles. As in Q4_K,
  * 64-element chunk j takes low nibbles of its 32 bytes for sub-block 2j and high nibbles for 2j+1; the fifth bit
- * of element l of those sub-blocks is bit 2j, respectively 2j+1, of {@code qh[l]}. Value
- * {@code d * scale * q - dmin * min}, q in 0..31.
+ * of element l of sub-block s is bit s of {@code qh[l]}. Value {@code d * scale * q - dmin * min}, q in 0..31.
  *
- * <p>Scales are decoded once, when the matrix is made, into floats as {@link Q4KMatrix} does (a quarter byte per
- * weight, on the heap); the kernels read nibbles and fifth bits from the mapped file, one 32-element sub-block per
- * loop iteration in 256-bit byte vectors. A larger loop body (a whole 64-element chunk, in 16- or 32-byte vectors)
- * went past C2's inlining budget, which boxes the vectors: ten times slower, measured.
+ * <p>Two things are decoded once, when the matrix is made: the scales, into floats as {@link Q4KMatrix} does, and
+ * the fifth bits, regrouped into one 32-bit mask per sub-block (together 0.375 bytes per weight, on the heap). The
+ * kernels then do Q4_K's work on the nibbles from the mapped file plus one masked add of 16 per 16 weights. Taking
+ * the fifth bits from {@code qh} in the kernel (a shift by the sub-block's bit, then into bit 4) made the loop
+ * body so large that it had to be cut to one sub-block per iteration, and ran at 60% of this speed.
  */
 final class Q5KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;
     private static final int BYTES = 176;
     private static final int SCALES_PER_BLOCK = 16;
+    private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
 
     /** For super-block k of the whole matrix (rows back to back), its 16 floats start at {@code 16 * k}. */
     private final float[] scales;
+    /** For super-block k, sub-block s: bit l is the fifth bit of element l of that sub-block. */
+    private final int[] fifthBits;
 
     Q5KMatrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q5_K, data, rows, cols);
         long blocks = (long) rows * (cols / BLOCK);
         this.scales = new float[Math.toIntExact(blocks * SCALES_PER_BLOCK)];
+        this.fifthBits = new int[Math.toIntExact(blocks * 8)];
         for (long k = 0; k < blocks; k++) {
-            Q4KMatrix.decodeHeader(data, k * BYTES, scales, (int) (k * SCALES_PER_BLOCK));
+            long o = k * BYTES;
+            Q4KMatrix.decodeHeader(data, o, scales, (int) (k * SCALES_PER_BLOCK));
+            ByteVector qh = ByteVector.fromMemorySegment(B256, data, o + 16, LE);
+            for (int s = 0; s < 8; s++) {
+                fifthBits[(int) (k * 8) + s] = (int) qh.and((byte) (1 << s)).compare(VectorOperators.NE, (byte) 0).toLong();
+            }
         }
     }
 
-    private static final VectorSpecies<Byte> B256 = ByteVector.SPECIES_256;
-
-    /** Half {@code part} (0: lanes 0-15, 1: lanes 16-31) of 32 byte lanes as floats. */
-    private static FloatVector half(ByteVector v, int part) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, part);
+    private static FloatVector lowNibbles(ByteVector v) {
+        return bytesToFloats(v.and((byte) 0x0F));
     }
 
-    /**
-     * The 32 quants of sub-block {@code sb} (0-7) of the super-block at byte {@code o}: the low (sb even) or high
-     * (sb odd) nibbles of the chunk's 32 bytes, plus bit sb of the 32 {@code qh} bytes moved to bit 4.
-     */
-    private static ByteVector quants(MemorySegment s, long o, int sb) {
-        ByteVector v = shrBytes(ByteVector.fromMemorySegment(B256, s, o + 48 + 32 * (sb >> 1), LE), 4 * (sb & 1));
-        ByteVector h = shrBytes(ByteVector.fromMemorySegment(B256, s, o + 16, LE), sb);
-        return v.and((byte) 0x0F).or(shlBytes(h, 4).and((byte) 0x10));
+    private static FloatVector highNibbles(ByteVector v) {
+        return bytesToFloats(shrBytes(v, 4).and((byte) 0x0F));
     }
 
-    private static int scaleIndex(long rowOffset) {
-        return (int) (rowOffset / BYTES) * SCALES_PER_BLOCK;
+    /** {@code q + 16} in the lanes whose bit is set in the low 16 bits of {@code bits}. */
+    private static FloatVector withFifthBits(FloatVector q, int bits) {
+        return q.add(16f, VectorMask.fromLong(F, bits & 0xFFFF));
     }
 
     @Override
     float dot(long rowOffset, float[] x, int xOff) {
         MemorySegment s = data;
         float[] sc = scales;
+        int[] fb = fifthBits;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
-        int subBlocks = cols >> 5;
-        int si = scaleIndex(rowOffset);
+        int chunks = cols >> 6;
+        int block = (int) (rowOffset / BYTES);
+        int si = block * SCALES_PER_BLOCK;
+        int bi = block * 8;
         int xi = xOff;
-        // One 32-element sub-block per iteration: a whole 64-element chunk per iteration is past C2's budget.
-        for (int b = 0; b < subBlocks; b++, xi += 32, si += 2) {
-            ByteVector q = quants(s, rowOffset + (long) (b >> 3) * BYTES, b & 7);
-            FloatVector d = bc(sc[si]);
-            FloatVector m = bc(sc[si + 1]);
-            acc0 = half(q, 0).fma(d, m).fma(FloatVector.fromArray(F, x, xi), acc0);
-            acc1 = half(q, 1).fma(d, m).fma(FloatVector.fromArray(F, x, xi + 16), acc1);
+        for (int c = 0; c < chunks; c++, xi += 64, si += 4, bi += 2) {
+            long q = rowOffset + (long) (c >> 2) * BYTES + 48 + 32 * (c & 3);
+            ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
+            ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
+            int lo = fb[bi];
+            int hi = fb[bi + 1];
+            FloatVector d0 = bc(sc[si]);
+            FloatVector m0 = bc(sc[si + 1]);
+            FloatVector d1 = bc(sc[si + 2]);
+            FloatVector m1 = bc(sc[si + 3]);
+            acc0 = withFifthBits(lowNibbles(va), lo).fma(d0, m0).fma(FloatVector.fromArray(F, x, xi), acc0);
+            acc1 = withFifthBits(lowNibbles(vb), lo >>> 16).fma(d0, m0).fma(FloatVector.fromArray(F, x, xi + 16), acc1);
+            acc0 = withFifthBits(highNibbles(va), hi).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 32), acc0);
+            acc1 = withFifthBits(highNibbles(vb), hi >>> 16).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 48), acc1);
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
@@ -80,14 +92,25 @@ final class Q5KMatrix extends BaseMatrix {
     void dequantize(long rowOffset, float[] out, int off) {
         MemorySegment s = data;
         float[] sc = scales;
-        int subBlocks = cols >> 5;
-        int si = scaleIndex(rowOffset);
-        for (int b = 0; b < subBlocks; b++, off += 32, si += 2) {
-            ByteVector q = quants(s, rowOffset + (long) (b >> 3) * BYTES, b & 7);
-            FloatVector d = bc(sc[si]);
-            FloatVector m = bc(sc[si + 1]);
-            half(q, 0).fma(d, m).intoArray(out, off);
-            half(q, 1).fma(d, m).intoArray(out, off + 16);
+        int[] fb = fifthBits;
+        int chunks = cols >> 6;
+        int block = (int) (rowOffset / BYTES);
+        int si = block * SCALES_PER_BLOCK;
+        int bi = block * 8;
+        for (int c = 0; c < chunks; c++, off += 64, si += 4, bi += 2) {
+            long q = rowOffset + (long) (c >> 2) * BYTES + 48 + 32 * (c & 3);
+            ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
+            ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
+            int lo = fb[bi];
+            int hi = fb[bi + 1];
+            FloatVector d0 = bc(sc[si]);
+            FloatVector m0 = bc(sc[si + 1]);
+            FloatVector d1 = bc(sc[si + 2]);
+            FloatVector m1 = bc(sc[si + 3]);
+            withFifthBits(lowNibbles(va), lo).fma(d0, m0).intoArray(out, off);
+            withFifthBits(lowNibbles(vb), lo >>> 16).fma(d0, m0).intoArray(out, off + 16);
+            withFifthBits(highNibbles(va), hi).fma(d1, m1).intoArray(out, off + 32);
+            withFifthBits(highNibbles(vb), hi >>> 16).fma(d1, m1).intoArray(out, off + 48);
         }
     }
 }

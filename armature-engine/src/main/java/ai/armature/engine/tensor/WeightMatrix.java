@@ -47,12 +47,14 @@ public interface WeightMatrix {
 
     /**
      * Bytes of Java heap that {@link #of} keeps for a matrix of {@code elements} weights of {@code type} beyond its
-     * segment: the decoded scales of Q4_K and Q5_K (d*scale and -dmin*min per 32 weights) and Q6_K (d*scale per 16); 0 for
+     * segment: the decoded scales of Q4_K and Q5_K (d*scale and -dmin*min per 32 weights; Q5_K also a 32-bit mask of
+     * fifth bits per 32) and Q6_K (d*scale per 16); 0 for
      * the other types. Loaders check the sum against the heap before building a model.
      */
     static long decodedHeapBytes(GgmlType type, long elements) {
         return switch (type) {
-            case Q4_K, Q5_K -> elements / 32 * 2 * Float.BYTES;
+            case Q4_K -> elements / 32 * 2 * Float.BYTES;
+            case Q5_K -> elements / 32 * (2 * Float.BYTES + Integer.BYTES);
             case Q6_K -> elements / 16 * Float.BYTES;
             default -> 0;
         };
