@@ -93,7 +93,7 @@ public final class LlamaModel {
     static void checkHeap(String model, long needed, long available) {
         if (needed > available) {
             throw new IllegalArgumentException(String.format(
-                    "%s: its Q4_K/Q5_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales, but %.1f GiB is available; "
+                    "%s: its Q4_K/Q5_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales and bits, but %.1f GiB is available; "
                             + "raise the limit with ARMATURE_JAVA_OPTS=-Xmx<size>", model, needed / 1073741824.0, available / 1073741824.0));
         }
     }
