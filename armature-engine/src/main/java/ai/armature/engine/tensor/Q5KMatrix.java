@@ -89,6 +89,47 @@ final class Q5KMatrix extends BaseMatrix {
     }
 
     @Override
+    int fusedVectors() {
+        return 2;
+    }
+
+    /** Two vectors only, as {@link Q4KMatrix#dots} explains: each 16 weights are made once and meet both. */
+    @Override
+    void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
+        MemorySegment s = data;
+        float[] sc = scales;
+        int[] fb = fifthBits;
+        int c = cols;
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+        int subBlocks = cols >> 5;
+        int block = (int) (rowOffset / BYTES);
+        int si = block * SCALES_PER_BLOCK;
+        int bi = block * 8;
+        for (int h = 0; h < subBlocks; h++, si += 2, bi++) {
+            // Sub-block h is the low (h even) or high (h odd) nibbles of the 32 bytes of chunk h / 2.
+            long q = rowOffset + (long) (h >> 3) * BYTES + 48 + 32 * ((h >> 1) & 3);
+            ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
+            ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
+            if ((h & 1) != 0) {
+                va = shrBytes(va, 4);
+                vb = shrBytes(vb, 4);
+            }
+            int bits = fb[bi];
+            FloatVector d = bc(sc[si]);
+            FloatVector m = bc(sc[si + 1]);
+            FloatVector w0 = withFifthBits(lowNibbles(va), bits).fma(d, m);
+            FloatVector w1 = withFifthBits(lowNibbles(vb), bits >>> 16).fma(d, m);
+            int xi = xOff + 32 * h;
+            a0 = w0.fma(FloatVector.fromArray(F, x, xi), a0);
+            b0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), b0);
+            a1 = w0.fma(FloatVector.fromArray(F, x, xi + c), a1);
+            b1 = w1.fma(FloatVector.fromArray(F, x, xi + c + 16), b1);
+        }
+        out[0] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        out[1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
     void dequantize(long rowOffset, float[] out, int off) {
         MemorySegment s = data;
         float[] sc = scales;

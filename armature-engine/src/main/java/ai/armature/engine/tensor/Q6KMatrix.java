@@ -89,10 +89,10 @@ final class Q6KMatrix extends BaseMatrix {
 
     @Override
     int fusedVectors() {
-        return 4;
+        return 2;
     }
 
-    /** As Q8_0's: each 16 quants are widened and scaled once, then meet every vector (two chains per vector). */
+    /** Two vectors only, as {@link Q4KMatrix#dots} explains: each 16 weights are made once and meet both. */
     @Override
     void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
         MemorySegment q = quants;
@@ -100,7 +100,7 @@ final class Q6KMatrix extends BaseMatrix {
         int c = cols;
         long qo = quantOffset(rowOffset);
         int si = (int) (qo / GROUP);
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
         int pairs = cols >> 5;
         int xi = xOff;
         for (int p = 0; p < pairs; p++, qo += 32, si += 2, xi += 32) {
@@ -110,19 +110,9 @@ final class Q6KMatrix extends BaseMatrix {
             b0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), b0);
             a1 = w0.fma(FloatVector.fromArray(F, x, xi + c), a1);
             b1 = w1.fma(FloatVector.fromArray(F, x, xi + c + 16), b1);
-            if (count > 2) {
-                a2 = w0.fma(FloatVector.fromArray(F, x, xi + 2 * c), a2);
-                b2 = w1.fma(FloatVector.fromArray(F, x, xi + 2 * c + 16), b2);
-            }
-            if (count > 3) {
-                a3 = w0.fma(FloatVector.fromArray(F, x, xi + 3 * c), a3);
-                b3 = w1.fma(FloatVector.fromArray(F, x, xi + 3 * c + 16), b3);
-            }
         }
         out[0] = a0.add(b0).reduceLanes(VectorOperators.ADD);
         out[1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        if (count > 2) out[2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        if (count > 3) out[3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
