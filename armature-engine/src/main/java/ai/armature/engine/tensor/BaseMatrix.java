@@ -272,7 +272,10 @@ abstract sealed class BaseMatrix implements WeightMatrix
                 for (; v + TILE_N <= v1; v += TILE_N) {
                     FloatGemm.kernel4x4(w, c, x, v * c, y, v * rows + r0, rows, nr, sums);
                 }
-                for (; v < v1; v++) {
+                for (; v + 2 <= v1; v += 2) {
+                    FloatGemm.kernel4x2(w, c, x, v * c, y, v * rows + r0, rows, nr);
+                }
+                if (v < v1) {
                     FloatGemm.kernel4x1(w, c, x, v * c, y, v * rows + r0, nr);
                 }
             }

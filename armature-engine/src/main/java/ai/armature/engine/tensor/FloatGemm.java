@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Register-tiled float micro-kernels for the matmul: a tile of 4 dequantized weight rows (stored {@code c} floats
- * apart) times 1 or 4 activation vectors. The 4x4 kernel keeps 16 accumulators in registers and loads each weight
+ * apart) times 1, 2 or 4 activation vectors. The 4x4 kernel keeps 16 accumulators in registers and loads each weight
  * and activation lane once per 4 multiply-adds.
  */
 final class FloatGemm {
@@ -84,6 +84,64 @@ final class FloatGemm {
             for (int j = 0; j < 4; j++) {
                 y[yOff + j * rows + i] = s[i * 4 + j];
             }
+        }
+    }
+
+    /**
+     * {@code y[yOff + j * rows + i] = dot(w row i, x vector j)} for i < nr, j < 2: the remainder of a batch that is
+     * not a multiple of 4 vectors takes this kernel (and {@link #kernel4x1} for a last odd vector), which loads each
+     * weight lane once per 2 multiply-adds instead of once per 1.
+     */
+    static void kernel4x2(float[] w, int c, float[] x, int xOff, float[] y, int yOff, int rows, int nr) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a10 = a00, a11 = a00;
+        FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+        int x1 = xOff + c;
+        int upper = F.loopBound(c);
+        int k = 0;
+        for (; k < upper; k += L) {
+            FloatVector v0 = FloatVector.fromArray(F, x, xOff + k);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + k);
+            FloatVector r = FloatVector.fromArray(F, w, k);
+            a00 = r.fma(v0, a00);
+            a01 = r.fma(v1, a01);
+            r = FloatVector.fromArray(F, w, c + k);
+            a10 = r.fma(v0, a10);
+            a11 = r.fma(v1, a11);
+            r = FloatVector.fromArray(F, w, 2 * c + k);
+            a20 = r.fma(v0, a20);
+            a21 = r.fma(v1, a21);
+            r = FloatVector.fromArray(F, w, 3 * c + k);
+            a30 = r.fma(v0, a30);
+            a31 = r.fma(v1, a31);
+        }
+        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
+        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
+        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
+        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        for (; k < c; k++) { // only F32/F16/BF16 rows have a length that is not a multiple of the vector
+            float x0k = x[xOff + k], x1k = x[x1 + k];
+            s00 += w[k] * x0k;
+            s01 += w[k] * x1k;
+            s10 += w[c + k] * x0k;
+            s11 += w[c + k] * x1k;
+            s20 += w[2 * c + k] * x0k;
+            s21 += w[2 * c + k] * x1k;
+            s30 += w[3 * c + k] * x0k;
+            s31 += w[3 * c + k] * x1k;
+        }
+        y[yOff] = s00;
+        y[yOff + rows] = s01;
+        if (nr > 1) {
+            y[yOff + 1] = s10;
+            y[yOff + rows + 1] = s11;
+        }
+        if (nr > 2) {
+            y[yOff + 2] = s20;
+            y[yOff + rows + 2] = s21;
+        }
+        if (nr > 3) {
+            y[yOff + 3] = s30;
+            y[yOff + rows + 3] = s31;
         }
     }
 
