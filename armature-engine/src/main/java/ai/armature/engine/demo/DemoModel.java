@@ -193,6 +193,7 @@ public final class DemoModel {
             case Q8_0 -> Quantizer.toQ8_0(row, 0, cols);
             case Q4_0 -> Quantizer.toQ4_0(row, 0, cols);
             case Q4_K -> randomQ4K(cols, r, scale);
+            case Q5_K -> randomQ5K(cols, r, scale);
             case Q6_K -> randomQ6K(cols, r, scale);
             default -> throw new IllegalArgumentException("the demo generator cannot write " + type + " weights");
         };
@@ -207,6 +208,19 @@ public final class DemoModel {
             putF16(out, o, d);
             putF16(out, o + 2, d * 8f);
             for (int i = 4; i < 144; i++) out[o + i] = (byte) r.nextInt(256);
+        }
+        return out;
+    }
+
+    /** Q5_K super-blocks: value = d * sc * q - dmin * m with random 6-bit sc, m and 5-bit q. */
+    private static byte[] randomQ5K(int cols, SplittableRandom r, float scale) {
+        byte[] out = new byte[cols / 256 * 176];
+        for (int b = 0; b < cols / 256; b++) {
+            int o = b * 176;
+            float d = scale / (63f * 31f) * 2f;
+            putF16(out, o, d);
+            putF16(out, o + 2, d * 16f);
+            for (int i = 4; i < 176; i++) out[o + i] = (byte) r.nextInt(256);
         }
         return out;
     }
