@@ -201,26 +201,25 @@ public final class DemoModel {
 
     /** Q4_K super-blocks: value = d * sc * q - dmin * m with random 6-bit sc, m and 4-bit q. */
     private static byte[] randomQ4K(int cols, SplittableRandom r, float scale) {
-        byte[] out = new byte[cols / 256 * 144];
-        for (int b = 0; b < cols / 256; b++) {
-            int o = b * 144;
-            float d = scale / (63f * 15f) * 2f;
-            putF16(out, o, d);
-            putF16(out, o + 2, d * 8f);
-            for (int i = 4; i < 144; i++) out[o + i] = (byte) r.nextInt(256);
-        }
-        return out;
+        return randomKWithMins(cols, r, 144, scale / (63f * 15f) * 2f, 8f);
     }
 
-    /** Q5_K super-blocks: value = d * sc * q - dmin * m with random 6-bit sc, m and 5-bit q. */
+    /** Q5_K super-blocks: as Q4_K with 5-bit q. */
     private static byte[] randomQ5K(int cols, SplittableRandom r, float scale) {
-        byte[] out = new byte[cols / 256 * 176];
+        return randomKWithMins(cols, r, 176, scale / (63f * 31f) * 2f, 16f);
+    }
+
+    /**
+     * Super-blocks of {@code bytes} bytes that start with f16 d and dmin ({@code d * minFactor}, which centres the
+     * values on zero), every other byte random.
+     */
+    private static byte[] randomKWithMins(int cols, SplittableRandom r, int bytes, float d, float minFactor) {
+        byte[] out = new byte[cols / 256 * bytes];
         for (int b = 0; b < cols / 256; b++) {
-            int o = b * 176;
-            float d = scale / (63f * 31f) * 2f;
+            int o = b * bytes;
             putF16(out, o, d);
-            putF16(out, o + 2, d * 16f);
-            for (int i = 4; i < 176; i++) out[o + i] = (byte) r.nextInt(256);
+            putF16(out, o + 2, d * minFactor);
+            for (int i = 4; i < bytes; i++) out[o + i] = (byte) r.nextInt(256);
         }
         return out;
     }

@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the fifth bits, regrouped into one 32-bit mask per sub-block (together 0.375 bytes per weight, on the heap). The
  * kernels then do Q4_K's work on the nibbles from the mapped file plus one masked add of 16 per 16 weights. Taking
  * the fifth bits from {@code qh} in the kernel (a shift by the sub-block's bit, then into bit 4) made the loop
- * body so large that it had to be cut to one sub-block per iteration, and ran at 60% of this speed.
+ * body so large that it had to be cut to one sub-block per iteration; the 1.1B Q5_K_M model then generated 10.9
+ * tokens/s against 15.3 with the masks.
  */
 final class Q5KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;

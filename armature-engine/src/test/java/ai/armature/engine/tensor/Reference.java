@@ -67,15 +67,8 @@ final class Reference {
                     int sc = o + 4;
                     int qs = o + 16;
                     for (int sub = 0; sub < 8; sub++) {
-                        int scale;
-                        int min;
-                        if (sub < 4) {
-                            scale = u8(data, sc + sub) & 63;
-                            min = u8(data, sc + sub + 4) & 63;
-                        } else {
-                            scale = (u8(data, sc + sub + 4) & 0x0F) | ((u8(data, sc + sub - 4) >> 6) << 4);
-                            min = (u8(data, sc + sub + 4) >> 4) | ((u8(data, sc + sub) >> 6) << 4);
-                        }
+                        int scale = kScale(data, sc, sub);
+                        int min = kMin(data, sc, sub);
                         for (int l = 0; l < 32; l++) {
                             int byteIndex = qs + 32 * (sub / 2) + l;
                             int q = sub % 2 == 0 ? u8(data, byteIndex) & 0x0F : u8(data, byteIndex) >> 4;
@@ -94,15 +87,8 @@ final class Reference {
                     int qh = o + 16;
                     int qs = o + 48;
                     for (int sub = 0; sub < 8; sub++) {
-                        int scale;
-                        int min;
-                        if (sub < 4) {
-                            scale = u8(data, sc + sub) & 63;
-                            min = u8(data, sc + sub + 4) & 63;
-                        } else {
-                            scale = (u8(data, sc + sub + 4) & 0x0F) | ((u8(data, sc + sub - 4) >> 6) << 4);
-                            min = (u8(data, sc + sub + 4) >> 4) | ((u8(data, sc + sub) >> 6) << 4);
-                        }
+                        int scale = kScale(data, sc, sub);
+                        int min = kMin(data, sc, sub);
                         for (int l = 0; l < 32; l++) {
                             int byteIndex = qs + 32 * (sub / 2) + l;
                             int low = sub % 2 == 0 ? u8(data, byteIndex) & 0x0F : u8(data, byteIndex) >> 4;
@@ -134,6 +120,16 @@ final class Reference {
             default -> throw new IllegalArgumentException(type.toString());
         }
         return out;
+    }
+
+    /** 6-bit scale of sub-block {@code sub} from the 12 packed bytes at {@code sc} (ggml's get_scale_min_k4). */
+    private static int kScale(byte[] data, int sc, int sub) {
+        return sub < 4 ? u8(data, sc + sub) & 63 : (u8(data, sc + sub + 4) & 0x0F) | ((u8(data, sc + sub - 4) >> 6) << 4);
+    }
+
+    /** 6-bit min of sub-block {@code sub}, as {@link #kScale}. */
+    private static int kMin(byte[] data, int sc, int sub) {
+        return sub < 4 ? u8(data, sc + sub + 4) & 63 : (u8(data, sc + sub + 4) >> 4) | ((u8(data, sc + sub) >> 6) << 4);
     }
 
     /** Random valid bytes for a {@code rows x cols} matrix: random floats or random scales and quants. */
