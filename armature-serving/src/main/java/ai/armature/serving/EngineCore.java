@@ -16,17 +16,18 @@ import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.TokenLogprob;
 import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.BlockHasher;
+import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
-import ai.armature.serving.kv.KvBlockManager;
+import ai.armature.serving.kv.KvCacheManager;
 import ai.armature.serving.kv.KvCacheSizing;
 import ai.armature.serving.runner.ModelRunner;
 import ai.armature.serving.runner.SampledToken;
 import ai.armature.serving.runner.ScheduledSequence;
 
 /**
- * One worker's single-threaded core: requests, the scheduler, the KV block manager and the model runner. Each
+ * One worker's single-threaded core: requests, the scheduler, the KV cache manager and the model runner. Each
  * {@link #step()} plans a batch, runs it through the runner, appends sampled tokens, applies stop conditions,
- * registers newly full blocks in the prefix cache and sends outputs. {@link ServingEngine} drives it from its
+ * caches newly full blocks for prefix reuse and sends outputs. {@link ServingEngine} drives it from its
  * engine thread; a simulation may drive it directly (e.g. many workers on one virtual clock).
  *
  * <p>Every method except {@link #validate}, {@link #stats()}, {@link #maxContextTokens()} and the other getters of
@@ -38,8 +39,7 @@ public final class EngineCore {
     private static final Logger LOG = Logger.getLogger(EngineCore.class.getName());
 
     private final ModelRunner runner;
-    private final KvBlockManager blocks;
-    private final BlockHasher hasher;
+    private final KvCacheManager kv;
     private final Scheduler scheduler;
     private final int blockSize;
     private final int maxContext;
@@ -69,9 +69,8 @@ public final class EngineCore {
                 : KvCacheSizing.defaultBudgetBytes();
         int numBlocks = KvCacheSizing.blocksFor(budget, perToken, blockSize);
         runner.allocateKvCache(numBlocks, blockSize);
-        this.blocks = new KvBlockManager(numBlocks, blockSize, events);
-        this.hasher = new BlockHasher(runner.modelName());
-        this.scheduler = new Scheduler(blocks, hasher, config.maxBatchedTokens(), config.maxSeqs());
+        this.kv = new KvCacheManager(numBlocks, blockSize, new BlockHasher(runner.modelName()), events);
+        this.scheduler = new Scheduler(kv, config.maxBatchedTokens(), config.maxSeqs());
         LOG.info(() -> "KV cache: " + numBlocks + " blocks of " + blockSize + " tokens = " + (long) numBlocks * blockSize
                 + " tokens, " + (long) numBlocks * blockSize * perToken + " bytes (" + perToken + " bytes per token)");
         publishStats();
@@ -91,12 +90,17 @@ public final class EngineCore {
     }
 
     public int totalBlocks() {
-        return blocks.totalBlocks();
+        return kv.totalBlocks();
     }
 
-    /** The block manager, for counters and tests (engine thread only). */
-    public KvBlockManager blockManager() {
-        return blocks;
+    /** The KV cache manager, for counters and tests (engine thread only). */
+    public KvCacheManager kvCacheManager() {
+        return kv;
+    }
+
+    /** What this worker holds in each KV tier and the last KV event id, coherent with the events (engine thread only). */
+    public KvCacheSnapshot kvSnapshot() {
+        return kv.snapshot();
     }
 
     /** Steps run so far. */
@@ -111,7 +115,7 @@ public final class EngineCore {
 
     /** Whether any request is waiting or running. */
     public boolean hasWork() {
-        return !scheduler.running.isEmpty() || !scheduler.waiting.isEmpty();
+        return scheduler.hasWork();
     }
 
     /** Cumulative activity counters as of the end of the last step or change; thread-safe. */
@@ -138,11 +142,11 @@ public final class EngineCore {
                     "the prompt has " + n + " tokens but the model's context is " + maxContext
                             + " tokens, which must also hold at least one generated token: shorten the prompt");
         }
-        long capacity = (long) blocks.totalBlocks() * blockSize;
+        long capacity = (long) kv.totalBlocks() * blockSize;
         if (n > capacity) {
             throw new RequestRejectedException(RequestRejectedException.Reason.PROMPT_TOO_LONG,
                     "the prompt has " + n + " tokens but this worker's whole KV cache holds " + capacity + " tokens ("
-                            + blocks.totalBlocks() + " blocks of " + blockSize + "): shorten the prompt or give the worker more --kv-cache-memory");
+                            + kv.totalBlocks() + " blocks of " + blockSize + "): shorten the prompt or give the worker more --kv-cache-memory");
         }
     }
 
@@ -154,12 +158,12 @@ public final class EngineCore {
             queueSlotReleased.run();
             return;
         }
-        long capacity = (long) blocks.totalBlocks() * blockSize + 1;
+        long capacity = (long) kv.totalBlocks() * blockSize + 1;
         long cap = Math.min(Math.min((long) r.promptTokens().length + r.stop().maxTokens(), maxContext), capacity);
-        Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, hasher.rootHash(r.cacheSalt()));
+        Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, kv.newBlockTable(r.cacheSalt()));
         nextSequenceId++;
         live.put(r.requestId(), s);
-        scheduler.waiting.add(s);
+        scheduler.add(s);
         publishStats();
     }
 
@@ -182,7 +186,7 @@ public final class EngineCore {
 
     /** Drops every cached block not in use (a prefix-cache reset), publishing AllBlocksCleared. */
     public void resetPrefixCache() {
-        blocks.clearCache();
+        kv.resetPrefixCache();
         publishStats();
     }
 
@@ -204,7 +208,7 @@ public final class EngineCore {
             }
             boolean sample = s.stepStart + s.stepCount == s.length;
             work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.promptLength, s.stepStart, s.stepCount,
-                    s.blockTable, sample, s.request.sampling(), s.random));
+                    s.blocks.ids(), sample, s.request.sampling(), s.random));
         }
         SampledToken[] sampled;
         try {
@@ -227,7 +231,7 @@ public final class EngineCore {
             s.scheduled = false;
             if (!s.decoding()) prefillTokens += s.stepCount;
             s.computed += s.stepCount;
-            registerFullBlocks(s);
+            kv.cacheFullBlocks(s.blocks, s.tokens, s.computed);
             if (work.get(i).sample()) {
                 SampledToken t = sampled[i];
                 if (t == null) {
@@ -240,16 +244,6 @@ public final class EngineCore {
         publishStats();
         flush();
         return true;
-    }
-
-    private void registerFullBlocks(Sequence s) {
-        int full = s.computed / blockSize;
-        if (s.registered >= full) return;
-        s.ensureHashes(full, blockSize, hasher);
-        for (int b = s.registered; b < full; b++) {
-            blocks.register(s.blockTable[b], s.hashes[b], s.parentHash(b), s.tokens, b * blockSize);
-        }
-        s.registered = full;
     }
 
     private void accept(Sequence s, SampledToken t) {
@@ -279,9 +273,7 @@ public final class EngineCore {
 
     private void finish(Sequence s, FinishReason reason, String error, boolean dropLastToken) {
         if (s.status == Sequence.Status.FINISHED) return;
-        if (s.status == Sequence.Status.RUNNING) scheduler.running.remove(s);
-        else scheduler.waiting.remove(s);
-        scheduler.releaseBlocks(s);
+        scheduler.finish(s);
         s.status = Sequence.Status.FINISHED;
         finishedRequests++;
         live.remove(s.requestId());
@@ -316,8 +308,8 @@ public final class EngineCore {
     }
 
     private void publishStats() {
-        snapshot = new EngineStats(scheduler.waiting.size(), scheduler.running.size(), blocks.totalBlocks(),
-                blocks.usedBlocks(), blocks.cachedFreeBlocks(), blocks.prefixQueryTokens(), blocks.prefixHitTokens());
+        snapshot = new EngineStats(scheduler.waitingCount(), scheduler.runningCount(), kv.totalBlocks(),
+                kv.usedBlocks(), kv.cachedFreeBlocks(), kv.prefixQueryTokens(), kv.prefixHitTokens());
         counters = new ServingCounters(steps, scheduler.preemptions(), prefillTokens, generatedTokens, finishedRequests);
     }
 }

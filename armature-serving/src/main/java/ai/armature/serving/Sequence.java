@@ -10,12 +10,12 @@ import java.util.function.Consumer;
 import ai.armature.protocol.GenerateOutput;
 import ai.armature.protocol.GenerateRequest;
 import ai.armature.protocol.TokenLogprob;
-import ai.armature.protocol.kv.BlockHasher;
+import ai.armature.serving.kv.BlockTable;
 
 /**
  * The worker-side state of one request: its tokens (prompt, then generated), how many positions have K/V, its
- * block table, the chained hashes of its full blocks, its random generator and where its outputs go. Mutated by
- * the engine thread only.
+ * block table (owned by the KV cache manager), its random generator and where its outputs go. Mutated by the
+ * engine thread only.
  */
 final class Sequence {
 
@@ -33,19 +33,14 @@ final class Sequence {
     /** Longest length (prompt + generated) this sequence may reach: max tokens, context and cache capacity. */
     final int maxLength;
     final SplittableRandom random;
-    final long rootHash;
+    /** The sequence's KV blocks; only the KV cache manager changes them. */
+    final BlockTable blocks;
 
     Status status = Status.WAITING;
     int[] tokens;
     int length;
     /** Positions [0, computed) have K/V in the blocks of the table. */
     int computed;
-    int[] blockTable;
-    int numBlocks;
-    /** Blocks [0, registered) are registered in the prefix cache (or hit from it). */
-    int registered;
-    long[] hashes;
-    int numHashes;
     int generated;
     int cachedPromptTokens = -1;
     int preemptions;
@@ -60,7 +55,7 @@ final class Sequence {
     int sent;
     List<TokenLogprob> pendingLogprobs;
 
-    Sequence(long id, long arrival, GenerateRequest request, Consumer<GenerateOutput> sink, int maxLength, long rootHash) {
+    Sequence(long id, long arrival, GenerateRequest request, Consumer<GenerateOutput> sink, int maxLength, BlockTable blocks) {
         this.id = id;
         this.arrival = arrival;
         this.priority = request.priority();
@@ -68,13 +63,11 @@ final class Sequence {
         this.sink = sink;
         this.promptLength = request.promptTokens().length;
         this.maxLength = maxLength;
-        this.rootHash = rootHash;
+        this.blocks = blocks;
         this.random = new SplittableRandom(request.sampling().seed());
         this.tokens = Arrays.copyOf(request.promptTokens(), Math.min(maxLength, promptLength + 64));
         this.length = promptLength;
         this.sent = promptLength;
-        this.blockTable = new int[16];
-        this.hashes = new long[16];
     }
 
     String requestId() {
@@ -90,25 +83,6 @@ final class Sequence {
         if (length == tokens.length) tokens = Arrays.copyOf(tokens, Math.min(maxLength, tokens.length * 2));
         tokens[length++] = token;
         generated++;
-    }
-
-    void addBlock(int block) {
-        if (numBlocks == blockTable.length) blockTable = Arrays.copyOf(blockTable, blockTable.length * 2);
-        blockTable[numBlocks++] = block;
-    }
-
-    /** Computes the chained hashes of full blocks up to {@code n} blocks (n * blockSize <= length). */
-    void ensureHashes(int n, int blockSize, BlockHasher hasher) {
-        if (n > hashes.length) hashes = Arrays.copyOf(hashes, Math.max(n, hashes.length * 2));
-        while (numHashes < n) {
-            long parent = numHashes == 0 ? rootHash : hashes[numHashes - 1];
-            hashes[numHashes] = hasher.hashBlock(parent, tokens, numHashes * blockSize, blockSize);
-            numHashes++;
-        }
-    }
-
-    long parentHash(int block) {
-        return block == 0 ? rootHash : hashes[block - 1];
     }
 
     void addLogprob(TokenLogprob lp) {

@@ -1,5 +1,6 @@
 package ai.armature.serving;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,6 +15,7 @@ import ai.armature.protocol.GenerationEngine;
 import ai.armature.protocol.GenerationStream;
 import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.Usage;
+import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.serving.runner.ModelRunner;
 
@@ -39,6 +41,9 @@ public final class ServingEngine implements GenerationEngine {
     }
 
     private record Shutdown() implements Command {
+    }
+
+    private record Snapshot(CompletableFuture<KvCacheSnapshot> result) implements Command {
     }
 
     private final EngineCore core;
@@ -133,6 +138,22 @@ public final class ServingEngine implements GenerationEngine {
     }
 
     /**
+     * What this worker holds in each KV tier, with the id of the last KV event published before it, taken on the
+     * engine thread between steps so that it agrees exactly with the event stream (a router resynchronising after
+     * a gap applies the events after {@code lastEventId}). Completes exceptionally if the worker is shut down.
+     */
+    public CompletableFuture<KvCacheSnapshot> kvSnapshot() {
+        CompletableFuture<KvCacheSnapshot> result = new CompletableFuture<>();
+        if (closed) {
+            result.completeExceptionally(new IllegalStateException("the worker is shut down"));
+            return result;
+        }
+        inbox.add(new Snapshot(result));
+        if (closed && !loop.isAlive()) drainInbox();
+        return result;
+    }
+
+    /**
      * Stops the engine thread: requests in flight end with an ERROR output; then closes the runner. Also frees the
      * runner of an engine whose thread already died (it set {@code closed} itself but cannot close the runner from
      * inside a failing step).
@@ -185,6 +206,7 @@ public final class ServingEngine implements GenerationEngine {
                 inboxSubmits.decrementAndGet();
             }
             case Cancel(String requestId) -> core.cancel(requestId);
+            case Snapshot(CompletableFuture<KvCacheSnapshot> result) -> result.complete(core.kvSnapshot());
             case Shutdown() -> throw new IllegalStateException("handled by the loop");
         }
     }
@@ -207,6 +229,8 @@ public final class ServingEngine implements GenerationEngine {
                 queued.decrementAndGet();
                 deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
                         new Usage(request.promptTokens().length, 0, 0), SHUTDOWN_MESSAGE));
+            } else if (c instanceof Snapshot(CompletableFuture<KvCacheSnapshot> result)) {
+                result.completeExceptionally(new IllegalStateException("the worker is shut down"));
             }
         }
     }

@@ -62,7 +62,7 @@ class KvEventReplayTest {
                 case KvEvent.AllBlocksCleared c -> replayed.clear();
             }
         }
-        assertThat(replayed).isNotEmpty().isEqualTo(h.core.blockManager().registeredHashes());
+        assertThat(replayed).isNotEmpty().isEqualTo(h.core.kvSnapshot().hashes(ai.armature.protocol.kv.KvTier.DEVICE));
         assertThat(h.core.stats().kvBlocksCached()).isEqualTo(replayed.size());
     }
 }

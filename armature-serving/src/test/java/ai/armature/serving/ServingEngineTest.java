@@ -185,4 +185,18 @@ class ServingEngineTest {
             assertThat(engine.stats().waitingRequests()).isZero();
         }
     }
+
+    @Test
+    void theKvSnapshotAgreesWithTheEventsPublishedBeforeIt() throws Exception {
+        var log = new ai.armature.protocol.kv.InMemoryKvEventLog();
+        try (ServingEngine engine = new ServingEngine(new CheckingRunner(VOCAB, 4096), config(10), log)) {
+            drain(engine.submit(greedy("a", new int[40], 3)));
+            var snapshot = engine.kvSnapshot().get();
+            assertThat(snapshot.lastEventId()).isEqualTo(log.size()).isPositive();
+            assertThat(snapshot.hashes(ai.armature.protocol.kv.KvTier.DEVICE)).hasSize(log.size());
+            assertThat(snapshot.hashes(ai.armature.protocol.kv.KvTier.HOST)).isEmpty();
+            engine.close();
+            assertThatThrownBy(() -> engine.kvSnapshot().get()).hasMessageContaining("shut down");
+        }
+    }
 }

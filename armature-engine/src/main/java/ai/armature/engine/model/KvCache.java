@@ -10,7 +10,7 @@ import java.lang.foreign.ValueLayout;
  * positions to blocks. Inside a block, each KV head's data is one contiguous region, so attention gathers it with
  * one copy: values slot by slot ({@code headDim} per slot), keys dimension by dimension ({@code blockSize} per
  * dimension), because attention scores 16 positions at once with one vector load per dimension and no horizontal
- * sums. Which blocks belong to whom is the block manager's business, not this class's.
+ * sums. Which blocks belong to whom is the KV cache manager's business, not this class's.
  */
 public final class KvCache implements AutoCloseable {
 

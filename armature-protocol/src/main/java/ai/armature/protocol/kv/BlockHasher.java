@@ -56,13 +56,65 @@ public final class BlockHasher {
 
     /** The chained hashes of all full blocks of {@code tokens[0, length)}: {@code length / blockSize} values. */
     public long[] hashFullBlocks(String cacheSalt, int[] tokens, int length, int blockSize) {
+        Chain chain = chain(cacheSalt, blockSize);
+        chain.extend(tokens, length);
+        return java.util.Arrays.copyOf(chain.hashes, chain.size);
+    }
+
+    /** An empty chain for one token sequence of this model and cache salt, in blocks of {@code blockSize} tokens. */
+    public Chain chain(String cacheSalt, int blockSize) {
         if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
-        long[] hashes = new long[length / blockSize];
-        long parent = rootHash(cacheSalt);
-        for (int i = 0; i < hashes.length; i++) {
-            parent = hashBlock(parent, tokens, i * blockSize, blockSize);
-            hashes[i] = parent;
+        return new Chain(rootHash(cacheSalt), blockSize);
+    }
+
+    /**
+     * The hashes of the full blocks of one growing token sequence (prompt, then generated tokens), computed
+     * incrementally: {@link #extend} hashes only the blocks that became full since the last call. The tokens it
+     * already hashed must not change (sequences only grow). Not thread-safe.
+     */
+    public final class Chain {
+        private final long root;
+        private final int blockSize;
+        private long[] hashes = new long[8];
+        private int size;
+
+        private Chain(long root, int blockSize) {
+            this.root = root;
+            this.blockSize = blockSize;
         }
-        return hashes;
+
+        /** Hashes every full block of {@code tokens[0, length)} not hashed yet; returns the number of hashed blocks. */
+        public int extend(int[] tokens, int length) {
+            int full = length / blockSize;
+            if (full > hashes.length) hashes = java.util.Arrays.copyOf(hashes, Math.max(full, hashes.length * 2));
+            for (; size < full; size++) hashes[size] = hashBlock(parent(size), tokens, size * blockSize, blockSize);
+            return size;
+        }
+
+        /** Blocks hashed so far. */
+        public int size() {
+            return size;
+        }
+
+        public int blockSize() {
+            return blockSize;
+        }
+
+        /** The hash of block {@code i < size()}. */
+        public long hash(int i) {
+            Objects.checkIndex(i, size);
+            return hashes[i];
+        }
+
+        /** The parent of block {@code i}: the previous block's hash, or the root hash for block 0. */
+        public long parent(int i) {
+            Objects.checkIndex(i, size + 1);
+            return i == 0 ? root : hashes[i - 1];
+        }
+
+        /** The root hash (the parent of block 0). */
+        public long root() {
+            return root;
+        }
     }
 }

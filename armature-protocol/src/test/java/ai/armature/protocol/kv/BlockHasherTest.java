@@ -47,4 +47,19 @@ class BlockHasherTest {
         assertThat(new BlockHasher("model-b").hashFullBlocks(null, t, 4, 4)[0]).isNotEqualTo(plain);
         assertThat(new BlockHasher("model-a").hashFullBlocks(null, t, 4, 4)[0]).isEqualTo(plain);
     }
+
+    @Test
+    void aChainExtendedBitByBitEqualsTheWholeHashAndNamesItsParents() {
+        int[] t = new int[23];
+        for (int i = 0; i < t.length; i++) t[i] = 7 * i + 1;
+        long[] whole = hasher.hashFullBlocks("s", t, t.length, 4);
+        BlockHasher.Chain chain = hasher.chain("s", 4);
+        assertThat(chain.extend(t, 3)).isZero();
+        assertThat(chain.extend(t, 9)).isEqualTo(2);
+        assertThat(chain.extend(t, 9)).isEqualTo(2);
+        assertThat(chain.extend(t, 23)).isEqualTo(5);
+        for (int i = 0; i < 5; i++) assertThat(chain.hash(i)).isEqualTo(whole[i]);
+        assertThat(chain.parent(0)).isEqualTo(hasher.rootHash("s")).isEqualTo(chain.root());
+        assertThat(chain.parent(3)).isEqualTo(whole[2]);
+    }
 }

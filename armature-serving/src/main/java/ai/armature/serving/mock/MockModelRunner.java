@@ -10,7 +10,7 @@ import ai.armature.serving.runner.ScheduledSequence;
 /**
  * A simulated model ("mocker"): does no math, takes the time its {@link MockProfile} predicts for each step (really
  * waiting, or advancing a {@link SimClock}), and emits deterministic pseudo-random tokens. Used with the real
- * scheduler and KV block manager, it stands in for a GPU worker in tests and cluster simulations.
+ * scheduler and KV cache manager, it stands in for a GPU worker in tests and cluster simulations.
  *
  * <p>Tokens: the token after position p is a hash of (the token at p, p, and for non-greedy requests one draw
  * from the request's generator), so the same request gives the same tokens alone or in any batch, greedy requests

@@ -60,7 +60,7 @@ public interface ModelRunner extends AutoCloseable {
 
     /**
      * Allocates (once) the KV storage for {@code numBlocks} blocks of {@code blockSize} token slots each: slot ids
-     * run from 0 to {@code numBlocks * blockSize - 1}. The block manager owns which block belongs to whom.
+     * run from 0 to {@code numBlocks * blockSize - 1}. The KV cache manager owns which block belongs to whom.
      */
     void allocateKvCache(int numBlocks, int blockSize);
 

@@ -8,13 +8,13 @@ import org.junit.jupiter.api.Test;
 import ai.armature.protocol.kv.InMemoryKvEventLog;
 import ai.armature.protocol.kv.KvEvent;
 
-class KvBlockManagerTest {
+class BlockPoolTest {
 
     private static final int[] TOKENS = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
     @Test
     void allocatesFreeBlocksAndCountsUsers() {
-        KvBlockManager m = new KvBlockManager(4, 4, event -> { });
+        BlockPool m = new BlockPool(4, 4, event -> { });
         assertThat(m.allocate()).isEqualTo(0);
         assertThat(m.allocate()).isEqualTo(1);
         assertThat(m.usedBlocks()).isEqualTo(2);
@@ -27,7 +27,7 @@ class KvBlockManagerTest {
         assertThat(m.allocate()).isEqualTo(3);
         assertThat(m.allocate()).isEqualTo(-1);
         assertThatThrownBy(() -> {
-            KvBlockManager n = new KvBlockManager(1, 4, e -> { });
+            BlockPool n = new BlockPool(1, 4, e -> { });
             n.release(0);
         }).isInstanceOf(IllegalStateException.class);
     }
@@ -35,7 +35,7 @@ class KvBlockManagerTest {
     @Test
     void registeredBlocksAreSharedWithReferenceCountsAndStayCachedWhenFreed() {
         InMemoryKvEventLog log = new InMemoryKvEventLog();
-        KvBlockManager m = new KvBlockManager(4, 4, log);
+        BlockPool m = new BlockPool(4, 4, log);
         int b = m.allocate();
         assertThat(m.register(b, 111L, 7L, TOKENS, 0)).isTrue();
         assertThat(m.register(b, 111L, 7L, TOKENS, 0)).isFalse();
@@ -67,7 +67,7 @@ class KvBlockManagerTest {
     @Test
     void evictsLeastRecentlyReleasedCachedBlocksOnlyWhenNoFreeBlockIsLeft() {
         InMemoryKvEventLog log = new InMemoryKvEventLog();
-        KvBlockManager m = new KvBlockManager(4, 4, log);
+        BlockPool m = new BlockPool(4, 4, log);
         int[] b = new int[4];
         for (int i = 0; i < 4; i++) {
             b[i] = m.allocate();
@@ -92,7 +92,7 @@ class KvBlockManagerTest {
 
     @Test
     void freeBlocksAreUsedBeforeCachedOnesAreEvicted() {
-        KvBlockManager m = new KvBlockManager(3, 4, event -> { });
+        BlockPool m = new BlockPool(3, 4, event -> { });
         int cached = m.allocate();
         m.register(cached, 5L, 0L, TOKENS, 0);
         m.release(cached);
@@ -106,22 +106,9 @@ class KvBlockManagerTest {
     }
 
     @Test
-    void prefixLookupCountsTheLeadingRunOfCachedBlocksAndCountersAdd() {
-        KvBlockManager m = new KvBlockManager(8, 4, event -> { });
-        for (long h : new long[] {10, 11, 13}) m.register(m.allocate(), h, 0, TOKENS, 0);
-        assertThat(m.cachedPrefixBlocks(new long[] {10, 11, 12, 13}, 4)).isEqualTo(2);
-        assertThat(m.cachedPrefixBlocks(new long[] {9, 10}, 2)).isZero();
-        assertThat(m.cachedPrefixBlocks(new long[] {10, 11}, 1)).isEqualTo(1);
-        m.recordPrefixLookup(40, 8);
-        m.recordPrefixLookup(10, 0);
-        assertThat(m.prefixQueryTokens()).isEqualTo(50);
-        assertThat(m.prefixHitTokens()).isEqualTo(8);
-    }
-
-    @Test
     void clearingTheCacheFreesCachedBlocksAndPublishesOneEvent() {
         InMemoryKvEventLog log = new InMemoryKvEventLog();
-        KvBlockManager m = new KvBlockManager(4, 4, log);
+        BlockPool m = new BlockPool(4, 4, log);
         int a = m.allocate();
         int b = m.allocate();
         m.register(a, 1L, 0L, TOKENS, 0);

@@ -8,25 +8,32 @@ import java.util.Set;
 
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.protocol.kv.KvTier;
 
 /**
- * Owns the ids of a worker's KV blocks (the storage itself belongs to the model runner): which blocks are free,
- * how many sequences use each one, and which full blocks are cached under a chained hash for prefix reuse.
+ * The device tier (G1) of a worker's KV cache as ids: which blocks are free, how many sequences use each one, and
+ * which full blocks are cached under a chained hash for prefix reuse. The storage itself belongs to the model
+ * runner; which sequence holds which block is the {@link KvCacheManager}'s business (it is the pool's only user).
  *
- * <p>A block is in exactly one of three states: <em>used</em> (reference count &gt; 0), <em>cached</em> (count 0,
- * registered under a hash, kept for reuse in an LRU list) or <em>free</em> (count 0, no hash). {@link #allocate()}
- * takes a free block first and evicts the least recently released cached block only when no free one is left.
- * Registering and evicting publish {@link KvEvent}s with per-manager ids 1, 2, 3, ...
+ * <p>Invariants:
+ * <ul>
+ *   <li>A block is in exactly one of three states: <em>used</em> (reference count &gt; 0), <em>cached</em> (count 0,
+ *       registered under a hash, kept for reuse in an LRU list) or <em>free</em> (count 0, no hash).</li>
+ *   <li>A hash names at most one block, and a registered block's K/V never changes until it is evicted: only full,
+ *       computed blocks are registered, and computation only writes blocks private to one sequence.</li>
+ *   <li>{@link #allocate()} takes a free block first and evicts the least recently released cached block only when
+ *       no free one is left. Registering and evicting publish {@link KvEvent}s (tier {@link KvTier#DEVICE}).</li>
+ * </ul>
  *
  * <p>Not thread-safe: used by the engine thread only. Allocation-free except for the hash map of cached blocks.
  */
-public final class KvBlockManager {
+public final class BlockPool {
 
     private static final int NONE = -1;
 
     private final int numBlocks;
     private final int blockSize;
-    private final KvEventPublisher events;
+    private final KvEventSequencer events;
 
     private final int[] refCount;
     private final long[] hash;
@@ -43,10 +50,12 @@ public final class KvBlockManager {
     private int lruHead = NONE, lruTail = NONE, lruSize;
 
     private int used;
-    private long nextEventId = 1;
-    private long prefixQueryTokens, prefixHitTokens;
 
-    public KvBlockManager(int numBlocks, int blockSize, KvEventPublisher events) {
+    public BlockPool(int numBlocks, int blockSize, KvEventPublisher events) {
+        this(numBlocks, blockSize, new KvEventSequencer(events));
+    }
+
+    public BlockPool(int numBlocks, int blockSize, KvEventSequencer events) {
         if (numBlocks < 1) throw new IllegalArgumentException("the KV cache needs at least one block, got " + numBlocks);
         if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
         this.numBlocks = numBlocks;
@@ -97,13 +106,6 @@ public final class KvBlockManager {
         return b == null ? NONE : b;
     }
 
-    /** How many of {@code hashes[0, n)}, from the first, are cached (the longest reusable prefix, in blocks). */
-    public int cachedPrefixBlocks(long[] hashes, int n) {
-        int i = 0;
-        while (i < n && blockByHash.containsKey(hashes[i])) i++;
-        return i;
-    }
-
     /** Takes one more reference to a block (a prefix-cache hit); a cached free block leaves the LRU list. */
     public void acquire(int block) {
         if (refCount[block]++ == 0) {
@@ -151,9 +153,7 @@ public final class KvBlockManager {
         hashed[block] = true;
         hash[block] = blockHash;
         blockByHash.put(blockHash, block);
-        int[] blockTokens = new int[blockSize];
-        System.arraycopy(tokens, from, blockTokens, 0, blockSize);
-        events.publish(new KvEvent.BlockStored(nextEventId++, blockHash, parentHash, blockSize, blockTokens));
+        events.stored(blockHash, parentHash, tokens, from, blockSize, KvTier.DEVICE);
         return true;
     }
 
@@ -166,21 +166,7 @@ public final class KvBlockManager {
         }
         for (int b = 0; b < numBlocks; b++) hashed[b] = false;
         blockByHash.clear();
-        events.publish(new KvEvent.AllBlocksCleared(nextEventId++));
-    }
-
-    /** Counts one prefix-cache lookup of {@code queryTokens} prompt tokens of which {@code hitTokens} were cached. */
-    public void recordPrefixLookup(int queryTokens, int hitTokens) {
-        prefixQueryTokens += queryTokens;
-        prefixHitTokens += hitTokens;
-    }
-
-    public long prefixQueryTokens() {
-        return prefixQueryTokens;
-    }
-
-    public long prefixHitTokens() {
-        return prefixHitTokens;
+        events.cleared();
     }
 
     /** The hashes of all registered blocks (used or cached): what a router should believe this worker holds. */
@@ -199,7 +185,7 @@ public final class KvBlockManager {
     private void evict(int block) {
         hashed[block] = false;
         blockByHash.remove(hash[block]);
-        events.publish(new KvEvent.BlockRemoved(nextEventId++, hash[block]));
+        events.removed(hash[block], KvTier.DEVICE);
     }
 
     private void lruAppend(int b) {

@@ -1,0 +1,33 @@
+package ai.armature.protocol.kv;
+
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a worker holds in each KV tier at one instant, and the id of the last {@link KvEvent} it published before
+ * that instant: a consumer that saw a gap in the event stream replaces its view of the worker with this snapshot
+ * and applies the events with larger ids. Blocks named by their {@link BlockHasher} hash; tiers without blocks
+ * map to empty sets.
+ */
+public record KvCacheSnapshot(long lastEventId, Map<KvTier, Set<Long>> hashesByTier) {
+
+    public KvCacheSnapshot {
+        EnumMap<KvTier, Set<Long>> copy = new EnumMap<>(KvTier.class);
+        for (KvTier t : KvTier.values()) copy.put(t, Set.copyOf(hashesByTier.getOrDefault(t, Set.of())));
+        hashesByTier = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** The hashes held in {@code tier}. */
+    public Set<Long> hashes(KvTier tier) {
+        return hashesByTier.get(tier);
+    }
+
+    /** The hashes held in any tier. */
+    public Set<Long> allHashes() {
+        Set<Long> all = new HashSet<>();
+        for (Set<Long> s : hashesByTier.values()) all.addAll(s);
+        return all;
+    }
+}
