@@ -1,5 +1,6 @@
 package ai.armature.cli;
 
+import ai.armature.serving.worker.LoadedModel;
 import ai.armature.engine.demo.DemoModel;
 import ai.armature.engine.model.KvDtype;
 import ai.armature.engine.model.SingleSequence;

@@ -5,6 +5,11 @@ import ai.armature.frontend.FrontendConfig;
 import ai.armature.frontend.OpenAiServer;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.GenerationEngine;
+import ai.armature.serving.ServingConfig;
+import ai.armature.serving.mock.MockProfile;
+import ai.armature.serving.worker.LoadedModel;
+import ai.armature.serving.worker.ModelTokenizer;
+import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -77,22 +82,25 @@ final class ServeCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
-        workerOptions.config(workers, maxQueued); // checks the worker options before the model is loaded
         Path path = model;
         if (path == null) {
             System.err.println(DemoModels.BANNER);
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
         Set<String> keys = apiKeys();
-        try (LoadedModel m = LoadedModel.open(path)) {
+        MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
+        ServingConfig perWorker = workerOptions.config(workers, maxQueued);
+        try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
+            ModelTokenizer tok = m != null ? m.modelTokenizer() : ModelTokenizer.open(path);
             String name = servedModelName != null ? servedModelName : defaultName(path);
-            if (model != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
-            GenerationEngine engine = Workers.start(m, name, workers, workerOptions.config(workers, maxQueued), mockProfile);
+            if (model != null && m != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
+            GenerationEngine engine = Workers.start(mock == null ? WorkerSpec.engine(m, name, perWorker)
+                    : WorkerSpec.mock(tok, name, perWorker, mock), workers);
             try {
                 FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                         .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
                         .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
-                OpenAiServer server = new OpenAiServer(config, engine, m.tokenizer(), m.chatTemplate());
+                OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
                 CountDownLatch stop = new CountDownLatch(1);
                 Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
                 Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));

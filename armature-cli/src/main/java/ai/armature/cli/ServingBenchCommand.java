@@ -1,5 +1,6 @@
 package ai.armature.cli;
 
+import ai.armature.serving.worker.LoadedModel;
 import ai.armature.engine.model.KvCache;
 import ai.armature.engine.model.KvDtype;
 import ai.armature.protocol.GenerateOutput;

@@ -6,7 +6,9 @@ import java.util.Objects;
 /**
  * One generation request as it crosses from the frontend to a worker: tokens, not text. {@code priority}: higher
  * runs first and is preempted last. {@code cacheSalt} isolates prefix-cache sharing (requests with different
- * salts never share KV blocks); null means the default namespace. {@code promptTokens} is never modified.
+ * salts never share KV blocks); null means the default namespace. {@code migration} is null for a new request and
+ * says, for a request resumed on another worker, how many trailing prompt tokens were generated before (see
+ * {@link Migration}). {@code promptTokens} is never modified.
  */
 public record GenerateRequest(
         String requestId,
@@ -14,7 +16,8 @@ public record GenerateRequest(
         SamplingParams sampling,
         StopConditions stop,
         int priority,
-        String cacheSalt) {
+        String cacheSalt,
+        Migration migration) {
 
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -22,27 +25,46 @@ public record GenerateRequest(
         Objects.requireNonNull(sampling, "sampling");
         Objects.requireNonNull(stop, "stop");
         if (promptTokens.length == 0) throw new IllegalArgumentException("the prompt must contain at least one token");
+        if (migration != null && migration.generatedTokens() >= promptTokens.length) {
+            throw new IllegalArgumentException("a resumed request keeps at least one original prompt token, got "
+                    + migration.generatedTokens() + " generated of " + promptTokens.length);
+        }
+    }
+
+    public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, int priority,
+                           String cacheSalt) {
+        this(requestId, promptTokens, sampling, stop, priority, cacheSalt, null);
     }
 
     public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop) {
-        this(requestId, promptTokens, sampling, stop, 0, null);
+        this(requestId, promptTokens, sampling, stop, 0, null, null);
+    }
+
+    /** How many trailing prompt tokens earlier attempts generated (0 for a new request). */
+    public int priorGeneratedTokens() {
+        return migration == null ? 0 : migration.generatedTokens();
+    }
+
+    /** The original prompt's length: the prompt without the tokens earlier attempts generated. */
+    public int originalPromptLength() {
+        return promptTokens.length - priorGeneratedTokens();
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof GenerateRequest r && r.requestId.equals(requestId) && Arrays.equals(r.promptTokens, promptTokens)
                 && r.sampling.equals(sampling) && r.stop.equals(stop) && r.priority == priority
-                && Objects.equals(r.cacheSalt, cacheSalt);
+                && Objects.equals(r.cacheSalt, cacheSalt) && Objects.equals(r.migration, migration);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(requestId, Arrays.hashCode(promptTokens), sampling, stop, priority, cacheSalt);
+        return Objects.hash(requestId, Arrays.hashCode(promptTokens), sampling, stop, priority, cacheSalt, migration);
     }
 
     @Override
     public String toString() {
         return "GenerateRequest[" + requestId + ", " + promptTokens.length + " prompt tokens, " + sampling + ", " + stop
-                + ", priority=" + priority + ", cacheSalt=" + cacheSalt + "]";
+                + ", priority=" + priority + ", cacheSalt=" + cacheSalt + (migration == null ? "" : ", " + migration) + "]";
     }
 }

@@ -64,9 +64,8 @@ public final class EngineCore {
         this.vocabSize = runner.vocabSize();
         this.eosIds = runner.endOfGenerationTokenIds().clone();
         long perToken = runner.kvBytesPerToken();
-        long budget = config.kvCacheMemoryBytes() != null ? config.kvCacheMemoryBytes()
-                : runner.suggestedKvCacheBytes() > 0 ? runner.suggestedKvCacheBytes()
-                : KvCacheSizing.defaultBudgetBytes();
+        long budget = KvCacheSizing.budgetBytes(config.kvCacheMemoryBytes(), runner.suggestedKvCacheBytes(), perToken,
+                config.maxSeqs(), maxContext, config.sharedBy());
         int numBlocks = KvCacheSizing.blocksFor(budget, perToken, blockSize);
         runner.allocateKvCache(numBlocks, blockSize);
         this.kv = new KvCacheManager(numBlocks, blockSize, new BlockHasher(runner.modelName()), events);
@@ -154,7 +153,7 @@ public final class EngineCore {
     public void add(GenerateRequest r, Consumer<GenerateOutput> sink) {
         if (live.containsKey(r.requestId())) {
             sink.accept(new GenerateOutput(r.requestId(), new int[0], null, FinishReason.ERROR,
-                    new Usage(r.promptTokens().length, 0, 0), "a request with id " + r.requestId() + " is already running"));
+                    new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()), "a request with id " + r.requestId() + " is already running"));
             queueSlotReleased.run();
             return;
         }
@@ -207,7 +206,8 @@ public final class EngineCore {
                 queueSlotReleased.run();
             }
             boolean sample = s.stepStart + s.stepCount == s.length;
-            work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.promptLength, s.stepStart, s.stepCount,
+            if (sample) s.random.seek(s.length);
+            work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.originalPromptLength(), s.stepStart, s.stepCount,
                     s.blocks.ids(), sample, s.request.sampling(), s.random));
         }
         SampledToken[] sampled;
@@ -297,7 +297,7 @@ public final class EngineCore {
             s.pendingLogprobs.clear();
         }
         var out = new GenerateOutput(s.requestId(), ids, logprobs, reason,
-                new Usage(s.promptLength, Math.max(0, s.cachedPromptTokens), s.generated), error);
+                new Usage(s.originalPromptLength(), Math.clamp(s.cachedPromptTokens, 0, s.originalPromptLength()), s.totalGenerated()), error);
         Consumer<GenerateOutput> sink = s.sink;
         deliveries.add(() -> sink.accept(out));
     }

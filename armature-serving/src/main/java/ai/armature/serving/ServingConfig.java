@@ -8,7 +8,9 @@ import ai.armature.engine.model.KvDtype;
  * once ({@code --max-seqs}). {@code kvCacheMemoryBytes}: the KV pool size ({@code --kv-cache-memory}), or null for
  * the default rule of {@link ai.armature.serving.kv.KvCacheSizing}. {@code maxQueued}: the most requests waiting to
  * start before new ones are refused with QUEUE_FULL. {@code kvDtype}: the element type the runner stores K/V in
- * (the runner is built with it; the engine only uses the runner's bytes per token).
+ * (the runner is built with it; the engine only uses the runner's bytes per token). {@code sharedBy}: how many
+ * workers of one process share the machine's memory (the default KV budget is divided among them; 1 for a worker
+ * alone). The budget rule itself is {@link ai.armature.serving.kv.KvCacheSizing#budgetBytes}.
  */
 public record ServingConfig(
         int blockSize,
@@ -16,7 +18,8 @@ public record ServingConfig(
         int maxSeqs,
         Long kvCacheMemoryBytes,
         int maxQueued,
-        KvDtype kvDtype) {
+        KvDtype kvDtype,
+        int sharedBy) {
 
     public static final int DEFAULT_BLOCK_SIZE = 16;
     public static final int DEFAULT_MAX_BATCHED_TOKENS = 512;
@@ -30,34 +33,43 @@ public record ServingConfig(
         if (kvCacheMemoryBytes != null && kvCacheMemoryBytes <= 0)
             throw new IllegalArgumentException("--kv-cache-memory must be > 0 bytes, got " + kvCacheMemoryBytes);
         if (maxQueued < 0) throw new IllegalArgumentException("--max-queued must be >= 0, got " + maxQueued);
+        if (sharedBy < 1) throw new IllegalArgumentException("a worker is shared by at least 1, got " + sharedBy);
         if (kvDtype == null) kvDtype = KvDtype.F16;
     }
 
+    public ServingConfig(int blockSize, int maxBatchedTokens, int maxSeqs, Long kvCacheMemoryBytes, int maxQueued, KvDtype kvDtype) {
+        this(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype, 1);
+    }
+
     public static ServingConfig defaults() {
-        return new ServingConfig(DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BATCHED_TOKENS, DEFAULT_MAX_SEQS, null, DEFAULT_MAX_QUEUED, KvDtype.F16);
+        return new ServingConfig(DEFAULT_BLOCK_SIZE, DEFAULT_MAX_BATCHED_TOKENS, DEFAULT_MAX_SEQS, null, DEFAULT_MAX_QUEUED, KvDtype.F16, 1);
     }
 
     public ServingConfig withBlockSize(int v) {
-        return new ServingConfig(v, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype);
+        return new ServingConfig(v, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype, sharedBy);
     }
 
     public ServingConfig withMaxBatchedTokens(int v) {
-        return new ServingConfig(blockSize, v, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype);
+        return new ServingConfig(blockSize, v, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype, sharedBy);
     }
 
     public ServingConfig withMaxSeqs(int v) {
-        return new ServingConfig(blockSize, maxBatchedTokens, v, kvCacheMemoryBytes, maxQueued, kvDtype);
+        return new ServingConfig(blockSize, maxBatchedTokens, v, kvCacheMemoryBytes, maxQueued, kvDtype, sharedBy);
     }
 
     public ServingConfig withKvCacheMemoryBytes(Long v) {
-        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, v, maxQueued, kvDtype);
+        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, v, maxQueued, kvDtype, sharedBy);
     }
 
     public ServingConfig withMaxQueued(int v) {
-        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, v, kvDtype);
+        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, v, kvDtype, sharedBy);
     }
 
     public ServingConfig withKvDtype(KvDtype v) {
-        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, v);
+        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, v, sharedBy);
+    }
+
+    public ServingConfig withSharedBy(int v) {
+        return new ServingConfig(blockSize, maxBatchedTokens, maxSeqs, kvCacheMemoryBytes, maxQueued, kvDtype, v);
     }
 }

@@ -228,7 +228,7 @@ public final class ServingEngine implements GenerationEngine {
                 inboxSubmits.decrementAndGet();
                 queued.decrementAndGet();
                 deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
-                        new Usage(request.promptTokens().length, 0, 0), SHUTDOWN_MESSAGE));
+                        new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), SHUTDOWN_MESSAGE));
             } else if (c instanceof Snapshot(CompletableFuture<KvCacheSnapshot> result)) {
                 result.completeExceptionally(new IllegalStateException("the worker is shut down"));
             }

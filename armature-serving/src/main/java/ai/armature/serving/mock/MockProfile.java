@@ -104,6 +104,20 @@ public record MockProfile(
         return b == null ? H100_LLAMA3_8B : b.build();
     }
 
+    /**
+     * This profile with the vocabulary of the tokenizer it serves with: its size and end-of-generation ids (none
+     * given: keep the profile's, moved into the vocabulary if they fall outside it).
+     */
+    public MockProfile withVocabulary(int newVocabSize, int[] newEosTokenIds) {
+        int[] eos = newEosTokenIds;
+        if (eos == null || eos.length == 0) {
+            eos = Arrays.stream(eosTokenIds).filter(e -> e < newVocabSize).toArray();
+            if (eos.length == 0) eos = new int[] {newVocabSize - 1};
+        }
+        return new MockProfile(name, newVocabSize, maxContextTokens, eos, kvBytesPerToken, kvCacheBytes, stepOverheadSeconds,
+                weightReadSeconds, tokenComputeSeconds, attentionPairSeconds, kvReadSecondsPerToken, eosProbability);
+    }
+
     /** A built-in profile by name. */
     public static MockProfile builtIn(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {

@@ -13,14 +13,17 @@ import ai.armature.protocol.SamplingParams;
  *   <li>{@code tokens}: the sequence's tokens so far, prompt first then generated; only {@code [0, length)} is
  *       meaningful (the array may be longer). {@code length >= start + count}; when {@code sample},
  *       {@code length == start + count}. Read-only for the runner.</li>
- *   <li>{@code promptLength}: how many of the tokens are prompt; {@code tokens[promptLength, length)} were
- *       generated (the history for presence/frequency penalties; repetition penalty looks at all of them).</li>
+ *   <li>{@code promptLength}: how many of the tokens are the client's prompt; {@code tokens[promptLength, length)}
+ *       were generated, here or, for a migrated request, by the workers before (the history for presence/frequency
+ *       penalties; repetition penalty looks at all of them).</li>
  *   <li>{@code blockTable}: the sequence's KV block ids, block {@code i} holding positions {@code [i*B, (i+1)*B)}
  *       for the block size B given to {@link ModelRunner#allocateKvCache}; at least
  *       {@code ceil((start + count) / B)} entries are valid (entries past that are unspecified). Read-only.</li>
  *   <li>{@code sampling}, {@code random}: the request's parameters and its own generator. The runner must draw
  *       every random number for this sequence from {@code random} (and from nothing else), so that the same seed
- *       gives the same tokens whatever else is in the batch. Greedy sampling draws nothing.</li>
+ *       gives the same tokens whatever else is in the batch. The engine positions the generator at the sampled
+ *       position before each step, so its draws depend only on the seed and the position (a migrated request
+ *       continues identically on another worker). Greedy sampling draws nothing.</li>
  * </ul>
  * Positions below {@code start} already hold valid K/V in the blocks of the table (computed in earlier steps,
  * possibly by another sequence with the same prefix, i.e. a prefix-cache hit).

@@ -152,4 +152,14 @@ class MockModelRunnerTest {
         assertThatThrownBy(() -> MockProfile.parse("a100-x")).hasMessageContaining("unknown mock profile 'a100-x'");
         assertThatThrownBy(() -> MockProfile.parse("weight_read_ms=fast")).hasMessageContaining("weight_read_ms=fast");
     }
+
+    @Test
+    void aProfileTakesTheServedTokenizersVocabulary() {
+        MockProfile p = MockProfile.parse("h100-llama3-8b,eos_probability=0.5").withVocabulary(1000, new int[] {7, 9});
+        assertThat(p.vocabSize()).isEqualTo(1000);
+        assertThat(p.eosTokenIds()).containsExactly(7, 9);
+        assertThat(p.eosProbability()).isEqualTo(0.5);
+        // A tokenizer without end-of-generation ids keeps an id inside the new vocabulary.
+        assertThat(MockProfile.H100_LLAMA3_8B.withVocabulary(100, new int[0]).eosTokenIds()).containsExactly(99);
+    }
 }

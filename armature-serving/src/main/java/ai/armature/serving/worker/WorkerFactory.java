@@ -1,0 +1,88 @@
+package ai.armature.serving.worker;
+
+import ai.armature.engine.model.LlamaModel;
+import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.serving.ServingConfig;
+import ai.armature.serving.ServingEngine;
+import ai.armature.serving.mock.MockClock;
+import ai.armature.serving.mock.MockModelRunner;
+import ai.armature.serving.mock.MockProfile;
+import ai.armature.serving.runner.LlamaModelRunner;
+import ai.armature.serving.runner.ModelRunner;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.IntFunction;
+
+/**
+ * Builds serving workers, the one way every role does it ({@code serve}, {@code worker}, simulations): a
+ * {@link ServingEngine} over the built-in engine's runner (several may share one model's weights, each with its own
+ * KV cache and activations) or over the simulated runner, whose profile takes the served tokenizer's vocabulary and
+ * end-of-generation ids. The KV budget follows {@link ai.armature.serving.kv.KvCacheSizing#budgetBytes}, with the
+ * default divided among the workers built together.
+ */
+public final class WorkerFactory {
+
+    private WorkerFactory() {
+    }
+
+    /**
+     * What to build: the model's tokenizer (it owns the end-of-generation ids), its weights (null with the simulated
+     * runner, which needs none), the name KV block hashes are salted with, the per-worker settings, and the
+     * simulated runner's profile or null.
+     */
+    public record WorkerSpec(ModelTokenizer tokenizer, LlamaModel weights, String servedName, ServingConfig config,
+                             MockProfile mockProfile) {
+        public WorkerSpec {
+            if ((weights == null) == (mockProfile == null)) {
+                throw new IllegalArgumentException("a worker runs either the model's weights or a mock profile");
+            }
+        }
+
+        /** A worker of the built-in engine over an opened model. */
+        public static WorkerSpec engine(LoadedModel model, String servedName, ServingConfig config) {
+            return new WorkerSpec(model.modelTokenizer(), model.model(), servedName, config, null);
+        }
+
+        /** A simulated worker serving {@code tokenizer}'s vocabulary. */
+        public static WorkerSpec mock(ModelTokenizer tokenizer, String servedName, ServingConfig config, MockProfile profile) {
+            return new WorkerSpec(tokenizer, null, servedName, config, profile);
+        }
+
+        WorkerSpec sharedBy(int count) {
+            return new WorkerSpec(tokenizer, weights, servedName, config.withSharedBy(count), mockProfile);
+        }
+    }
+
+    /** One worker publishing its KV events to {@code events}. */
+    public static ServingEngine start(WorkerSpec spec, KvEventPublisher events) {
+        return new ServingEngine(runner(spec), spec.config(), events);
+    }
+
+    /** {@code count} workers sharing the machine's default KV budget; {@code events} gives each its publisher. */
+    public static List<ServingEngine> startAll(WorkerSpec spec, int count, IntFunction<KvEventPublisher> events) {
+        if (count < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + count);
+        WorkerSpec shared = spec.sharedBy(count);
+        List<ServingEngine> engines = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i)));
+        } catch (RuntimeException e) {
+            engines.forEach(ServingEngine::close);
+            throw e;
+        }
+        return engines;
+    }
+
+    /** The simulated runner's profile for a tokenizer: the tokenizer's vocabulary and end-of-generation ids. */
+    public static MockProfile mockProfileFor(MockProfile profile, ModelTokenizer tokenizer) {
+        return profile.withVocabulary(tokenizer.tokenizer().vocabSize(), ModelTokenizer.endOfGenerationIds(tokenizer.tokenizer()));
+    }
+
+    private static ModelRunner runner(WorkerSpec spec) {
+        if (spec.mockProfile() != null) {
+            return new MockModelRunner(mockProfileFor(spec.mockProfile(), spec.tokenizer()), MockClock.realTime());
+        }
+        return new LlamaModelRunner(spec.weights(), spec.servedName(), ModelTokenizer.endOfGenerationIds(spec.tokenizer().tokenizer()),
+                spec.config().kvDtype());
+    }
+}
