@@ -1,9 +1,13 @@
 package ai.armature.serving;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 import ai.armature.protocol.TokenLogprob;
+import ai.armature.serving.runner.KvLayout;
 import ai.armature.serving.runner.ModelRunner;
 import ai.armature.serving.runner.SampledToken;
 import ai.armature.serving.runner.ScheduledSequence;
@@ -14,7 +18,8 @@ import ai.armature.serving.runner.ScheduledSequence;
  * each sequence back through the block table and fails if any slot does not hold exactly what that sequence
  * wrote (or shared through the prefix cache). Its next token is a function of the last fingerprint (and of one
  * draw from the request's generator when not greedy), so corrupted K/V would also change the output tokens.
- * kvBytesPerToken is 1, so a config's kvCacheMemoryBytes is the cache size in tokens.
+ * kvBytesPerToken is 1, so a config's kvCacheMemoryBytes is the cache size in tokens. Blocks export as each slot's
+ * fingerprint and written flag (9 bytes per slot), so K/V moved through tiers or between runners is checked too.
  */
 final class CheckingRunner implements ModelRunner {
 
@@ -60,6 +65,29 @@ final class CheckingRunner implements ModelRunner {
     @Override
     public long kvBytesPerToken() {
         return 1;
+    }
+
+    @Override
+    public Optional<KvLayout> kvLayout() {
+        return blockSize == 0 ? Optional.empty() : Optional.of(new KvLayout(modelName(), "checking-v1", "none", blockSize, 0, 0, 0, 9L * blockSize));
+    }
+
+    @Override
+    public void exportBlock(int blockId, MemorySegment dst, long offset) {
+        for (int i = 0; i < blockSize; i++) {
+            int slot = blockId * blockSize + i;
+            dst.set(ValueLayout.JAVA_LONG_UNALIGNED, offset + 9L * i, slotFingerprint[slot]);
+            dst.set(ValueLayout.JAVA_BYTE, offset + 9L * i + 8, (byte) (slotWritten[slot] ? 1 : 0));
+        }
+    }
+
+    @Override
+    public void importBlock(MemorySegment src, long offset, int blockId) {
+        for (int i = 0; i < blockSize; i++) {
+            int slot = blockId * blockSize + i;
+            slotFingerprint[slot] = src.get(ValueLayout.JAVA_LONG_UNALIGNED, offset + 9L * i);
+            slotWritten[slot] = src.get(ValueLayout.JAVA_BYTE, offset + 9L * i + 8) != 0;
+        }
     }
 
     @Override

@@ -63,6 +63,45 @@ public final class KvCache implements AutoCloseable {
         return data.byteSize();
     }
 
+    public int layers() {
+        return layers;
+    }
+
+    public int kvHeads() {
+        return kvHeads;
+    }
+
+    public int headDim() {
+        return headDim;
+    }
+
+    /** Bytes of one block over every layer, keys and values: what {@link #copyBlockOut} writes. */
+    public long blockBytes() {
+        return 2 * halfBytes * layers;
+    }
+
+    /**
+     * Copies block {@code block}'s K and V of every layer to {@code dst} at {@code offset}, {@link #blockBytes()}
+     * bytes: layer after layer, each layer's keys then values exactly as stored (see the class comment). Safe from
+     * any thread while no forward pass writes this block.
+     */
+    public void copyBlockOut(int block, MemorySegment dst, long offset) {
+        java.util.Objects.checkIndex(block, numBlocks);
+        long layerBytes = 2 * halfBytes;
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(data, headOffset(l, block, 0, 0), dst, offset + l * layerBytes, layerBytes);
+        }
+    }
+
+    /** The inverse of {@link #copyBlockOut}: overwrites block {@code block} with bytes laid out as it writes them. */
+    public void copyBlockIn(MemorySegment src, long offset, int block) {
+        java.util.Objects.checkIndex(block, numBlocks);
+        long layerBytes = 2 * halfBytes;
+        for (int l = 0; l < layers; l++) {
+            MemorySegment.copy(src, offset + l * layerBytes, data, headOffset(l, block, 0, 0), layerBytes);
+        }
+    }
+
     private long headOffset(int layer, int block, int kv, int head) {
         return ((((long) layer * numBlocks + block) * 2 + kv) * kvHeads + head) * headBytes;
     }

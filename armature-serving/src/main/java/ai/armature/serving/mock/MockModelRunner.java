@@ -1,8 +1,12 @@
 package ai.armature.serving.mock;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.List;
+import java.util.Optional;
 
 import ai.armature.protocol.TokenLogprob;
+import ai.armature.serving.runner.KvLayout;
 import ai.armature.serving.runner.ModelRunner;
 import ai.armature.serving.runner.SampledToken;
 import ai.armature.serving.runner.ScheduledSequence;
@@ -18,12 +22,20 @@ import ai.armature.serving.runner.ScheduledSequence;
  * {@code profile.eosProbability()} (decided by the same hash) the token is the first end-of-generation id; other
  * tokens are never end-of-generation ids. Logprobs, when asked, are those of a model that is certain: the chosen
  * token has logprob 0 and is its own only alternative.
+ *
+ * <p>KV blocks: the mocker stores no K/V, but it keeps one 64-bit fingerprint per block of the tokens and positions
+ * computed into it, so blocks it exports and imports (KV tiers, transfers between workers) carry something
+ * checkable. An exported block is {@code kvBytesPerToken * blockSize} bytes, the size the simulated model's block
+ * would have: the fingerprint (little-endian, in the first 8 bytes) and zeros. Import takes the fingerprint back.
  */
 public final class MockModelRunner implements ModelRunner {
 
     private final MockProfile profile;
     private final MockClock clock;
     private int numBlocks = -1;
+    private int blockSize;
+    private long[] blockTags;
+    private KvLayout layout;
     private long steps;
     private double busySeconds;
 
@@ -83,7 +95,43 @@ public final class MockModelRunner implements ModelRunner {
     @Override
     public void allocateKvCache(int numBlocks, int blockSize) {
         if (this.numBlocks >= 0) throw new IllegalStateException("the KV cache is already allocated");
-        this.numBlocks = numBlocks; // a simulated GPU stores nothing
+        this.numBlocks = numBlocks; // a simulated GPU stores no K/V, only a fingerprint per block
+        this.blockSize = blockSize;
+        this.blockTags = new long[Math.min(numBlocks, 64)]; // grown on demand: ids are handed out lowest first
+        this.layout = new KvLayout(modelName(), "mock-tag-v1", "none", blockSize, 0, 0, 0, profile.kvBytesPerToken() * blockSize);
+    }
+
+    @Override
+    public Optional<KvLayout> kvLayout() {
+        return Optional.ofNullable(layout);
+    }
+
+    /** The fingerprint of block {@code blockId}'s content (for tests). */
+    public long blockTag(int blockId) {
+        return blockId < blockTags.length ? blockTags[blockId] : 0;
+    }
+
+    private long[] tagsFor(int blockId) {
+        java.util.Objects.checkIndex(blockId, numBlocks);
+        if (blockId >= blockTags.length) blockTags = java.util.Arrays.copyOf(blockTags, Math.min(numBlocks, Math.max(blockId + 1, 2 * blockTags.length)));
+        return blockTags;
+    }
+
+    @Override
+    public void exportBlock(int blockId, MemorySegment dst, long offset) {
+        long bytes = layout.blockBytes();
+        long tag = blockTag(blockId);
+        int head = (int) Math.min(8, bytes);
+        for (int i = 0; i < head; i++) dst.set(ValueLayout.JAVA_BYTE, offset + i, (byte) (tag >>> (8 * i)));
+        if (bytes > head) dst.asSlice(offset + head, bytes - head).fill((byte) 0);
+    }
+
+    @Override
+    public void importBlock(MemorySegment src, long offset, int blockId) {
+        int head = (int) Math.min(8, layout.blockBytes());
+        long tag = 0;
+        for (int i = 0; i < head; i++) tag |= (src.get(ValueLayout.JAVA_BYTE, offset + i) & 0xFFL) << (8 * i);
+        tagsFor(blockId)[blockId] = tag;
     }
 
     @Override
@@ -98,6 +146,7 @@ public final class MockModelRunner implements ModelRunner {
             tokens += c;
             pairs += c * s.start() + c * (c + 1) / 2;
             kvRead += s.start() + c;
+            fingerprint(s);
             if (s.sample()) out[i] = sample(s);
         }
         double seconds = profile.stepSeconds(tokens, pairs, kvRead);
@@ -105,6 +154,15 @@ public final class MockModelRunner implements ModelRunner {
         busySeconds += seconds;
         clock.sleepUntil(start + (long) (seconds * 1e9));
         return out;
+    }
+
+    private void fingerprint(ScheduledSequence s) {
+        for (int p = s.start(), end = s.start() + s.count(); p < end; p++) {
+            int b = s.blockTable()[p / blockSize];
+            long[] tags = tagsFor(b);
+            long previous = p % blockSize == 0 ? 0 : tags[b];
+            tags[b] = mix(previous * 0x9E3779B97F4A7C15L + s.tokens()[p] * 31L + p);
+        }
     }
 
     private SampledToken sample(ScheduledSequence s) {
@@ -143,5 +201,6 @@ public final class MockModelRunner implements ModelRunner {
     @Override
     public void close() {
         numBlocks = -1;
+        blockTags = null;
     }
 }

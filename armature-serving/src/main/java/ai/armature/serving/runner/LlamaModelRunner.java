@@ -8,7 +8,10 @@ import ai.armature.engine.model.LlamaModel;
 import ai.armature.engine.sampling.Sampler;
 import ai.armature.protocol.TokenLogprob;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The real runner: one batched forward pass of the built-in engine per step over a paged {@link KvCache}, then
@@ -25,6 +28,7 @@ public final class LlamaModelRunner implements ModelRunner {
     private final Sampler sampler = new Sampler();
     private final TokenLogprob[] logprobOut = new TokenLogprob[1];
     private KvCache cache;
+    private KvLayout layout;
     private float[] logits = new float[0];
 
     public LlamaModelRunner(LlamaModel model, String modelName, int[] endOfGenerationTokenIds, KvDtype dtype) {
@@ -64,6 +68,31 @@ public final class LlamaModelRunner implements ModelRunner {
     public void allocateKvCache(int numBlocks, int blockSize) {
         if (cache != null) throw new IllegalStateException("the KV cache is already allocated");
         cache = new KvCache(model.config(), numBlocks, blockSize, dtype);
+        layout = new KvLayout(modelName, LAYOUT_FORMAT, dtype.name().toLowerCase(Locale.ROOT), blockSize, cache.layers(),
+                cache.kvHeads(), cache.headDim(), cache.blockBytes());
+    }
+
+    /**
+     * Per block: for each layer, every KV head's keys (dimension-major, {@code blockSize} per dimension) then every
+     * head's values (slot-major), as {@link KvCache} stores them.
+     */
+    static final String LAYOUT_FORMAT = "armature-paged-v1";
+
+    @Override
+    public Optional<KvLayout> kvLayout() {
+        return Optional.ofNullable(layout);
+    }
+
+    @Override
+    public void exportBlock(int blockId, MemorySegment dst, long offset) {
+        if (cache == null) throw new IllegalStateException("the KV cache is not allocated");
+        cache.copyBlockOut(blockId, dst, offset);
+    }
+
+    @Override
+    public void importBlock(MemorySegment src, long offset, int blockId) {
+        if (cache == null) throw new IllegalStateException("the KV cache is not allocated");
+        cache.copyBlockIn(src, offset, blockId);
     }
 
     @Override

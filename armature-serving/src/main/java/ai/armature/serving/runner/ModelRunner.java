@@ -1,6 +1,8 @@
 package ai.armature.serving.runner;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The model behind a serving worker: the real batched forward pass, or a simulation. The worker's scheduler
@@ -33,6 +35,13 @@ import java.util.List;
  * ({@code count >= 1}), only the last of which samples; a preempted sequence comes back as a prefill over its
  * prompt and generated tokens. A sequence appears at most once per step. The arrays in a {@link ScheduledSequence}
  * are the engine's live arrays: read them during {@link #execute} only, never keep or modify them.
+ *
+ * <h2>Moving blocks (KV tiers, disaggregation)</h2>
+ * A runner whose {@link #kvLayout()} is present can copy one block's K and V, every layer, out to memory
+ * ({@link #exportBlock}) and back in ({@link #importBlock}), in the bytes its layout names. These two may be called
+ * from any thread, concurrently with {@link #execute}, for blocks that the running step neither writes nor reads
+ * for a sequence that is being computed: the KV cache manager exports only cached blocks (never written again)
+ * and imports only into blocks no scheduled sequence holds yet.
  */
 public interface ModelRunner extends AutoCloseable {
 
@@ -69,6 +78,45 @@ public interface ModelRunner extends AutoCloseable {
      * sampled for {@code batch.get(i)} when it samples, else null. An exception fails the step's sequences only.
      */
     SampledToken[] execute(List<ScheduledSequence> batch);
+
+    /**
+     * The byte layout of one KV block, once {@link #allocateKvCache} ran; empty if this runner cannot export and
+     * import blocks (then a worker refuses KV tiers and KV transfer with a clear message).
+     */
+    default Optional<KvLayout> kvLayout() {
+        return Optional.empty();
+    }
+
+    /** Copies block {@code blockId}'s K and V (every layer) to {@code dst} at {@code offset}: {@code kvLayout().blockBytes()} bytes. */
+    default void exportBlock(int blockId, MemorySegment dst, long offset) {
+        throw new UnsupportedOperationException(modelName() + ": this runner cannot export KV blocks");
+    }
+
+    /** Overwrites block {@code blockId} with {@code kvLayout().blockBytes()} bytes from {@code src} at {@code offset}, as {@link #exportBlock} wrote them. */
+    default void importBlock(MemorySegment src, long offset, int blockId) {
+        throw new UnsupportedOperationException(modelName() + ": this runner cannot import KV blocks");
+    }
+
+    /** The K and V of {@code blockIds}, in that order, with this runner's layout (a heap copy). */
+    default KvBlocks exportBlocks(int[] blockIds) {
+        KvLayout layout = kvLayout().orElseThrow(() -> new UnsupportedOperationException(modelName() + ": this runner cannot export KV blocks"));
+        MemorySegment data = MemorySegment.ofArray(new byte[Math.toIntExact(blockIds.length * layout.blockBytes())]);
+        for (int i = 0; i < blockIds.length; i++) exportBlock(blockIds[i], data, i * layout.blockBytes());
+        return new KvBlocks(layout, blockIds.length, data);
+    }
+
+    /**
+     * Writes {@code blocks} into {@code blockIds} (block i of the payload into {@code blockIds[i]}). Refuses, with
+     * IllegalArgumentException and before writing anything, a payload of another layout or of another block count.
+     */
+    default void importBlocks(KvBlocks blocks, int[] blockIds) {
+        KvLayout layout = kvLayout().orElseThrow(() -> new UnsupportedOperationException(modelName() + ": this runner cannot import KV blocks"));
+        layout.requireSame(blocks.layout(), "the KV payload");
+        if (blocks.count() != blockIds.length) {
+            throw new IllegalArgumentException("the KV payload holds " + blocks.count() + " blocks but " + blockIds.length + " block ids were given");
+        }
+        for (int i = 0; i < blockIds.length; i++) importBlock(blocks.data(), i * layout.blockBytes(), blockIds[i]);
+    }
 
     /** Frees the KV storage and anything else the runner holds. */
     @Override
