@@ -10,6 +10,8 @@ import ai.armature.serving.mock.MockProfile;
 import ai.armature.serving.worker.LoadedModel;
 import ai.armature.serving.worker.ModelTokenizer;
 import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
+import ai.armature.router.Router;
+import ai.armature.router.RouterConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -58,7 +60,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Most requests in flight (running or waiting) before new ones get 429. Default: ${DEFAULT-VALUE}.")
     int maxQueued;
 
-    @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, least-loaded dispatch. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, behind the router. Default: ${DEFAULT-VALUE}.")
     int workers;
 
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
@@ -75,6 +77,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     WorkerOptions workerOptions;
 
+    @Mixin
+    RouterOptions routerOptions;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
@@ -82,6 +87,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        RouterConfig routerConfig = routerOptions.enabled(workers) ? routerOptions.config() : null;
         Path path = model;
         if (path == null) {
             System.err.println(DemoModels.BANNER);
@@ -95,12 +101,13 @@ final class ServeCommand implements Callable<Integer> {
             String name = servedModelName != null ? servedModelName : defaultName(path);
             if (model != null && m != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
             GenerationEngine engine = Workers.start(mock == null ? WorkerSpec.engine(m, name, perWorker)
-                    : WorkerSpec.mock(tok, name, perWorker, mock), workers);
+                    : WorkerSpec.mock(tok, name, perWorker, mock), workers, routerConfig);
             try {
                 FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                         .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
                         .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
                 OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
+                if (engine instanceof Router r) r.metrics().register(server.metricsRegistry());
                 CountDownLatch stop = new CountDownLatch(1);
                 Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
                 Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
@@ -112,8 +119,9 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 EngineStats stats = engine.stats();
                 String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
-                System.err.printf("armature: serving '%s' (%s%s) with %d worker(s)%n", name, path,
-                        mockProfile != null ? ", simulated runner " + mockProfile : "", workers);
+                System.err.printf("armature: serving '%s' (%s%s) with %d worker(s)%s%n", name, path,
+                        mockProfile != null ? ", simulated runner " + mockProfile : "", workers,
+                        routerConfig != null ? ", router " + routerConfig.policy() : "");
                 System.err.printf("armature: KV cache: %d blocks of %d tokens (%d tokens); context %d tokens%n",
                         stats.kvBlocksTotal(), workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize,
                         engine.maxContextTokens());

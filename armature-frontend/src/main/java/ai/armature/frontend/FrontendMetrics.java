@@ -95,6 +95,11 @@ final class FrontendMetrics {
         completionTokens.inc(completion);
     }
 
+    /** The registry /metrics serves (other components register their metrics in it). */
+    PrometheusRegistry registry() {
+        return registry;
+    }
+
     String contentType() {
         return writer.getContentType();
     }

@@ -90,6 +90,11 @@ public final class OpenAiServer implements AutoCloseable {
         return server.port();
     }
 
+    /** The Prometheus registry /metrics serves: components behind the engine (a router) register theirs here. */
+    public io.prometheus.metrics.model.registry.PrometheusRegistry metricsRegistry() {
+        return metrics.registry();
+    }
+
     /** The bound port; only valid after {@link #start()}. */
     public int port() {
         WebServer s = server;

@@ -2,7 +2,9 @@ package ai.armature.protocol;
 
 /**
  * A snapshot of a worker's (or a set of workers') load and KV cache: requests waiting and running, KV blocks
- * total / used by running sequences / cached but free, and prefix-cache lookups and hits counted in tokens.
+ * total / used by running sequences / cached but free, prefix-cache lookups and hits counted in tokens, and the
+ * prompt tokens accepted but not computed yet ({@code pendingPrefillTokens}: waiting prompts, the rest of prompts in
+ * chunked prefill, and recomputation after preemption). A router corrects its own load bookkeeping with these.
  */
 public record EngineStats(
         int waitingRequests,
@@ -11,15 +13,23 @@ public record EngineStats(
         long kvBlocksUsed,
         long kvBlocksCached,
         long prefixCacheQueryTokens,
-        long prefixCacheHitTokens) {
+        long prefixCacheHitTokens,
+        long pendingPrefillTokens) {
+
+    /** Stats of an engine that does not report pending prefill tokens (counted as 0). */
+    public EngineStats(int waitingRequests, int runningRequests, long kvBlocksTotal, long kvBlocksUsed, long kvBlocksCached,
+                       long prefixCacheQueryTokens, long prefixCacheHitTokens) {
+        this(waitingRequests, runningRequests, kvBlocksTotal, kvBlocksUsed, kvBlocksCached, prefixCacheQueryTokens,
+                prefixCacheHitTokens, 0);
+    }
 
     public static EngineStats sum(Iterable<EngineStats> parts) {
         int w = 0, r = 0;
-        long t = 0, u = 0, c = 0, q = 0, h = 0;
+        long t = 0, u = 0, c = 0, q = 0, h = 0, p = 0;
         for (EngineStats s : parts) {
             w += s.waitingRequests; r += s.runningRequests; t += s.kvBlocksTotal; u += s.kvBlocksUsed;
-            c += s.kvBlocksCached; q += s.prefixCacheQueryTokens; h += s.prefixCacheHitTokens;
+            c += s.kvBlocksCached; q += s.prefixCacheQueryTokens; h += s.prefixCacheHitTokens; p += s.pendingPrefillTokens;
         }
-        return new EngineStats(w, r, t, u, c, q, h);
+        return new EngineStats(w, r, t, u, c, q, h, p);
     }
 }

@@ -70,6 +70,14 @@ final class Scheduler {
         return preemptions;
     }
 
+    /** Tokens of waiting and running sequences that still need K/V before they decode (prompts, recomputation). */
+    long pendingPrefillTokens() {
+        long n = 0;
+        for (Sequence s : waiting) n += s.length - s.computed;
+        for (Sequence s : running) if (!s.decoding()) n += s.length - s.computed;
+        return n;
+    }
+
     /** Plans one step; returns the scheduled sequences (with stepStart/stepCount set), in batch order. */
     List<Sequence> schedule() {
         scheduled.clear();

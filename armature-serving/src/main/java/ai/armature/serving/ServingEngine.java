@@ -110,7 +110,7 @@ public final class ServingEngine implements GenerationEngine {
         int pending = inboxSubmits.get();
         if (pending == 0) return s;
         return new EngineStats(s.waitingRequests() + pending, s.runningRequests(), s.kvBlocksTotal(), s.kvBlocksUsed(),
-                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens());
+                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens(), s.pendingPrefillTokens());
     }
 
     @Override
@@ -135,6 +135,11 @@ public final class ServingEngine implements GenerationEngine {
 
     public int blockSize() {
         return core.blockSize();
+    }
+
+    /** The name this worker salts its KV block hashes with (its runner's model name): a router hashes prompts with it. */
+    public String kvNamespace() {
+        return runner.modelName();
     }
 
     /**

@@ -37,6 +37,17 @@ class SchedulerTest {
     }
 
     @Test
+    void statsCountThePromptTokensStillToPrefill() {
+        Harness h = new Harness(new CheckingRunner(VOCAB, 4096), config(16, 32, 8, 1024));
+        h.add(greedy("a", randomPrompt(new SplittableRandom(2), 100, VOCAB), 3));
+        h.add(greedy("b", randomPrompt(new SplittableRandom(3), 20, VOCAB), 3));
+        h.core.step(); // 32 tokens of a; b waits
+        assertThat(h.core.stats().pendingPrefillTokens()).isEqualTo(68 + 20);
+        h.runToIdle();
+        assertThat(h.core.stats().pendingPrefillTokens()).isZero();
+    }
+
+    @Test
     void decodesGoFirstAndPrefillTakesWhatIsLeftOfTheBudget() {
         CheckingRunner runner = new CheckingRunner(VOCAB, 4096);
         Harness h = new Harness(runner, config(16, 32, 8, 2048));

@@ -1,0 +1,39 @@
+package ai.armature.cli;
+
+import ai.armature.router.RouterConfig;
+import ai.armature.router.policy.RoutingPolicy;
+import picocli.CommandLine.Option;
+
+/** The router's options, shared by the commands that route requests over workers ({@code serve}). */
+final class RouterOptions {
+
+    @Option(names = "--router",
+            description = {"How requests are spread over workers: kv (cached prefix and load, the default with more than",
+                    "one worker), round-robin, least-loaded, random, sglang-cache-aware, lmetric."})
+    String policy;
+
+    @Option(names = "--router-temperature", defaultValue = "0",
+            description = "kv: 0 picks the cheapest worker; above 0 samples by softmax over normalized costs. Default: ${DEFAULT-VALUE}.")
+    double temperature;
+
+    @Option(names = "--router-prefill-weight", defaultValue = "" + RouterConfig.DEFAULT_PREFILL_WEIGHT,
+            description = "kv: weight of prefill blocks against decode blocks in the cost. Default: ${DEFAULT-VALUE}.")
+    double prefillWeight;
+
+    /** Whether requests go through a router: more than one worker, or a policy asked for by name. */
+    boolean enabled(int workers) {
+        return workers > 1 || policy != null;
+    }
+
+    /** The router's configuration; checks the values (a bad one is a one-line error). */
+    RouterConfig config() {
+        String name = policy == null ? "kv" : policy;
+        if (!RoutingPolicy.NAMES.contains(name)) {
+            throw new IllegalArgumentException("--router must be one of " + String.join(", ", RoutingPolicy.NAMES) + ", got '" + policy + "'");
+        }
+        if (!"kv".equals(name) && (temperature != 0 || prefillWeight != RouterConfig.DEFAULT_PREFILL_WEIGHT)) {
+            throw new IllegalArgumentException("--router-temperature and --router-prefill-weight apply to --router kv only");
+        }
+        return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight);
+    }
+}

@@ -1,0 +1,700 @@
+package ai.armature.router;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.GenerationEngine;
+import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.Usage;
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.router.index.KvIndexer;
+import ai.armature.protocol.kv.KvCacheSnapshot;
+import ai.armature.router.load.LoadBus;
+import ai.armature.router.load.LoadEvent;
+import ai.armature.router.load.LoadTracker;
+import ai.armature.router.policy.Candidates;
+import ai.armature.router.policy.RoutingPolicy;
+
+/**
+ * The router of one served model: a {@link GenerationEngine} over a set of workers that changes at run time. Each
+ * request goes to the worker its {@link RoutingPolicy} picks from the candidates' predicted cached prefix (the
+ * {@link KvIndexer}, fed by {@link #onKvEvents}) and load (the {@link LoadTracker}, fed by this router's own
+ * decisions and streams, its replicas' {@link LoadEvent}s and the workers' {@link #onLoad} reports).
+ *
+ * <p>Who calls what: the embedded wiring or the distributed runtime registers workers ({@link #addWorker},
+ * {@link #removeWorker}) and forwards their KV events and load reports; the frontend submits requests. A gap in a
+ * worker's event ids makes the router fetch a snapshot from the worker's {@link KvSnapshotSource}. Replicas of the
+ * router share a {@link LoadBus}: each publishes route / first-token / finish events under its id, so every replica
+ * counts every replica's load, and drops a replica's requests when it leaves or goes silent.
+ *
+ * <p>Threading: thread-safe. One lock guards the index, the load and the policy; it is never held while calling a
+ * worker or publishing to the bus (events to publish queue in order and are flushed after the lock is released),
+ * so a worker's engine thread delivering KV events and a replica delivering load events cannot deadlock with a
+ * decision. The router owns the engines of the workers it holds: {@link #close()} closes them;
+ * {@link #removeWorker} hands one back without closing it.
+ */
+public final class Router implements GenerationEngine {
+
+    private static final Logger LOG = Logger.getLogger(Router.class.getName());
+    private static final int IMMEDIATE_SNAPSHOT_RETRIES = 3;
+
+    private final RouterConfig config;
+    private final String routerId;
+    private final LongSupplier clock;
+    private final LoadBus bus;
+    private final AutoCloseable subscription;
+    private final RoutingPolicy policy;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final KvIndexer indexer;
+    private final LoadTracker load = new LoadTracker();
+    private final Candidates candidates = new Candidates();
+    private final SplittableRandom random;
+    private final List<Handle> workers = new ArrayList<>();
+    private final Map<String, Handle> byId = new HashMap<>();
+    private Handle[] bySlot = new Handle[16];
+    private final Map<String, Handle> owners = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<LoadEvent> outbox = new ConcurrentLinkedQueue<>();
+    private final ReentrantLock flushLock = new ReentrantLock();
+    private final RouterMetrics metrics;
+    private volatile boolean closed;
+    private volatile int lastMaxContext = Integer.MAX_VALUE;
+    private ScheduledExecutorService maintenance;
+    private long lastHeartbeat = Long.MIN_VALUE;
+
+    // Counters (under the lock).
+    private long decisions, routedPromptTokens, predictedHitTokens, reportedPromptTokens, reportedHitTokens;
+
+    /** One registered worker. */
+    private static final class Handle {
+        final WorkerEndpoint endpoint;
+        final int slot;
+        boolean snapshotInFlight;
+        boolean snapshotWanted;
+        int snapshotAttempts;
+
+        Handle(WorkerEndpoint endpoint, int slot) {
+            this.endpoint = endpoint;
+            this.slot = slot;
+        }
+    }
+
+    /** Where a request was routed: the worker and the prompt tokens predicted cached there. */
+    public record Route(WorkerEndpoint worker, int cachedTokens) {
+    }
+
+    /**
+     * @param clock nanoseconds for TTLs and heartbeats ({@code System::nanoTime} in production, virtual time in
+     *              simulation); decision latency is always measured in real time
+     */
+    public Router(RouterConfig config, LoadBus bus, LongSupplier clock) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.routerId = config.routerId();
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.bus = Objects.requireNonNull(bus, "bus");
+        this.policy = RoutingPolicy.create(config.policy(), config);
+        this.indexer = new KvIndexer(config.approxTtl().toNanos());
+        this.random = new SplittableRandom(config.seed());
+        this.metrics = new RouterMetrics(this);
+        this.subscription = bus.subscribe(this::onPeerEvent);
+    }
+
+    /** A router on the real clock with no replicas. */
+    public Router(RouterConfig config) {
+        this(config, LoadBus.NONE, System::nanoTime);
+    }
+
+    public RouterConfig config() {
+        return config;
+    }
+
+    /** The routing policy's name. */
+    public String policyName() {
+        return policy.name();
+    }
+
+    /** This router's Prometheus metrics (register them where /metrics is served). */
+    public RouterMetrics metrics() {
+        return metrics;
+    }
+
+    /**
+     * Runs {@link #tick()} every {@code interval} on a daemon thread until {@link #close()}; with
+     * {@code pollWorkerStats}, first reads every worker's {@link GenerationEngine#stats()} as its load report (for
+     * in-process workers, whose stats are a local read; remote workers' reports arrive through {@link #onLoad}).
+     */
+    public synchronized void startMaintenance(Duration interval, boolean pollWorkerStats) {
+        if (maintenance != null) throw new IllegalStateException("maintenance is already running");
+        maintenance = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true).name("armature-router-" + routerId).unstarted(r));
+        long ms = Math.max(1, interval.toMillis());
+        maintenance.scheduleWithFixedDelay(() -> {
+            try {
+                if (pollWorkerStats) pollWorkerStats();
+                tick();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "router maintenance failed: " + e, e);
+            }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+    }
+
+    // ---------------------------------------------------------------- workers
+
+    /** Adds a worker; requests may go to it at once. Throws if a worker with the same id is registered. */
+    public void addWorker(WorkerEndpoint endpoint) {
+        Objects.requireNonNull(endpoint, "endpoint");
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the router is closed");
+            if (byId.containsKey(endpoint.id())) throw new IllegalArgumentException("worker " + endpoint.id() + " is already registered");
+            int slot = indexer.addWorker(endpoint.id(), endpoint.kvBlockSize(), endpoint.kvNamespace(), endpoint.publishesKvEvents(),
+                    config.approxMaxBlocks());
+            load.addWorker(slot, endpoint.kvBlockSize());
+            policy.workerAdded(endpoint.id(), endpoint.kvBlockSize(), endpoint.kvNamespace());
+            Handle h = new Handle(endpoint, slot);
+            if (slot >= bySlot.length) bySlot = Arrays.copyOf(bySlot, Math.max(slot + 1, bySlot.length * 2));
+            bySlot[slot] = h;
+            workers.add(h);
+            byId.put(endpoint.id(), h);
+            lastMaxContext = Integer.MAX_VALUE;
+        } finally {
+            lock.unlock();
+        }
+        LOG.fine(() -> "router " + routerId + ": worker " + endpoint.id() + " joined (" + (endpoint.publishesKvEvents() ? "exact" : "approximate")
+                + ", blocks of " + endpoint.kvBlockSize() + ")");
+    }
+
+    /**
+     * Removes a worker at once: no new request goes to it and its index entries and load are dropped. Its requests
+     * in flight keep their streams (the caller decides whether the worker drains or is gone). Returns the endpoint,
+     * not closed, or null if it was not registered.
+     */
+    public WorkerEndpoint removeWorker(String workerId) {
+        lock.lock();
+        try {
+            Handle h = byId.remove(workerId);
+            if (h == null) return null;
+            workers.remove(h);
+            bySlot[h.slot] = null;
+            indexer.removeWorker(workerId);
+            load.removeWorker(h.slot);
+            policy.workerRemoved(workerId);
+            return h.endpoint;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The registered workers, in the order they joined. */
+    public List<WorkerEndpoint> workers() {
+        lock.lock();
+        try {
+            List<WorkerEndpoint> out = new ArrayList<>(workers.size());
+            for (Handle h : workers) out.add(h.endpoint);
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- KV events and load reports
+
+    /** One KV event of a worker. */
+    public void onKvEvent(String workerId, KvEvent event) {
+        boolean resync;
+        lock.lock();
+        try {
+            resync = indexer.ingest(workerId, event) == KvIndexer.Ingest.RESYNC_NEEDED;
+        } finally {
+            lock.unlock();
+        }
+        if (resync) resync(workerId);
+    }
+
+    /** KV events of a worker, in the order it published them. */
+    public void onKvEvents(String workerId, List<KvEvent> events) {
+        boolean resync = false;
+        lock.lock();
+        try {
+            for (KvEvent e : events) resync |= indexer.ingest(workerId, e) == KvIndexer.Ingest.RESYNC_NEEDED;
+        } finally {
+            lock.unlock();
+        }
+        if (resync) resync(workerId);
+    }
+
+    /** A worker's load report: corrects the load bookkeeping; an approximate worker's cache size bounds its entries. */
+    public void onLoad(String workerId, EngineStats stats) {
+        lock.lock();
+        try {
+            Handle h = byId.get(workerId);
+            if (h == null) return;
+            load.report(h.slot, stats);
+            if (!h.endpoint.publishesKvEvents() && stats.kvBlocksTotal() > 0) indexer.setMaxBlocks(workerId, stats.kvBlocksTotal());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Reads every registered worker's stats as its load report. */
+    public void pollWorkerStats() {
+        for (WorkerEndpoint w : workers()) {
+            try {
+                onLoad(w.id(), w.engine().stats());
+            } catch (RuntimeException e) {
+                LOG.fine(() -> "reading the stats of worker " + w.id() + " failed: " + e);
+            }
+        }
+    }
+
+    /** Periodic maintenance: approximate-mode expiry, replica heartbeats and expiry, snapshot retries. */
+    public void tick() {
+        long now = clock.getAsLong();
+        List<String> retry = new ArrayList<>();
+        lock.lock();
+        try {
+            indexer.expire(now);
+            int expired = load.expirePeers(now, config.peerTtl().toNanos());
+            if (expired > 0) LOG.info("router " + routerId + ": " + expired + " replica(s) went silent; their load no longer counts");
+            policy.tick(now);
+            if (lastHeartbeat == Long.MIN_VALUE || now - lastHeartbeat >= config.heartbeatInterval().toNanos()) {
+                lastHeartbeat = now;
+                outbox.add(new LoadEvent.Heartbeat(routerId));
+            }
+            for (Handle h : workers) {
+                if (h.snapshotWanted && !h.snapshotInFlight) {
+                    h.snapshotWanted = false;
+                    h.snapshotAttempts = 0;
+                    retry.add(h.endpoint.id());
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        flushOutbox();
+        for (String id : retry) resync(id);
+    }
+
+    /** Fetches a snapshot of a worker that lost events (or gives up on its entries when it has no snapshot source). */
+    private void resync(String workerId) {
+        KvSnapshotSource source;
+        Handle h;
+        lock.lock();
+        try {
+            h = byId.get(workerId);
+            if (h == null || !indexer.resyncing(workerId) || h.snapshotInFlight) return;
+            source = h.endpoint.snapshots();
+            if (source == null) {
+                indexer.abandonResync(workerId);
+                LOG.warning("router " + routerId + ": worker " + workerId + " skipped KV events and offers no snapshot: its cache entries were dropped");
+                return;
+            }
+            h.snapshotInFlight = true;
+            h.snapshotAttempts++;
+        } finally {
+            lock.unlock();
+        }
+        CompletableFuture<KvCacheSnapshot> f;
+        try {
+            f = source.snapshot();
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        Handle handle = h;
+        f.whenComplete((snapshot, error) -> snapshotDone(handle, snapshot, error));
+    }
+
+    private void snapshotDone(Handle h, KvCacheSnapshot snapshot, Throwable error) {
+        boolean again = false;
+        lock.lock();
+        try {
+            h.snapshotInFlight = false;
+            if (byId.get(h.endpoint.id()) != h) return; // removed (or replaced) meanwhile
+            if (error != null) {
+                h.snapshotWanted = true;
+                LOG.warning("router " + routerId + ": snapshot of worker " + h.endpoint.id() + " failed (" + error + "); retrying");
+                return;
+            }
+            boolean inStep = indexer.applySnapshot(h.endpoint.id(), snapshot);
+            if (inStep) {
+                h.snapshotAttempts = 0;
+            } else if (indexer.resyncing(h.endpoint.id())) {
+                if (h.snapshotAttempts < IMMEDIATE_SNAPSHOT_RETRIES) again = true;
+                else h.snapshotWanted = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (again) resync(h.endpoint.id());
+    }
+
+    // ---------------------------------------------------------------- routing
+
+    /**
+     * Picks a worker for {@code request} among the registered workers that pass {@code eligible}, are healthy and
+     * are not in {@code exclude}, and books the request's load there (release it with {@link #finished}). Returns
+     * null if there is no candidate.
+     */
+    public Route route(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
+        long start = System.nanoTime();
+        Route r;
+        lock.lock();
+        try {
+            r = decide(request, eligible, exclude);
+        } finally {
+            lock.unlock();
+        }
+        if (r != null) metrics.decision(System.nanoTime() - start);
+        flushOutbox();
+        return r;
+    }
+
+    private Route decide(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
+        int[] tokens = request.promptTokens();
+        boolean useIndex = policy.usesIndexer();
+        candidates.reset(tokens, tokens.length, request.cacheSalt(), random);
+        if (useIndex) indexer.match(tokens, tokens.length, request.cacheSalt());
+        try {
+            for (Handle h : workers) {
+                WorkerEndpoint e = h.endpoint;
+                if (!eligible.test(e) || exclude.contains(e.id()) || !e.engine().healthy()) continue;
+                int s = h.slot;
+                candidates.add(e.id(), s, useIndex ? indexer.overlapTokens(s) : 0, load.activeRequests(s), load.prefillTokens(s),
+                        load.contextTokens(s));
+            }
+            if (candidates.size() == 0) return null;
+            int i = policy.select(candidates);
+            Handle chosen = bySlot[candidates.slot(i)];
+            int cached = candidates.cachedTokens(i);
+            long now = clock.getAsLong();
+            load.routed(routerId, request.requestId(), chosen.slot, tokens.length, cached);
+            long[] approx = null;
+            if (useIndex && !chosen.endpoint.publishesKvEvents()) {
+                indexer.recordRouted(chosen.endpoint.id(), now);
+                approx = indexer.lastChain(chosen.endpoint.id());
+            }
+            policy.routed(candidates, i, now);
+            decisions++;
+            routedPromptTokens += tokens.length;
+            predictedHitTokens += cached;
+            outbox.add(new LoadEvent.Routed(routerId, request.requestId(), chosen.endpoint.id(), tokens.length, cached, approx));
+            return new Route(chosen.endpoint, cached);
+        } finally {
+            if (useIndex) indexer.clearMatch();
+        }
+    }
+
+    /** Releases the load of a request booked by {@link #route} that will not run (its submit failed). */
+    public void unroute(String requestId) {
+        finished(requestId, null);
+    }
+
+    private void firstToken(String requestId) {
+        lock.lock();
+        try {
+            load.firstToken(routerId, requestId);
+        } finally {
+            lock.unlock();
+        }
+        outbox.add(new LoadEvent.FirstToken(routerId, requestId));
+        flushOutbox();
+    }
+
+    /** The request ended; {@code usage} (when it ran) counts the worker's reported prefix hit. */
+    private void finished(String requestId, Usage usage) {
+        lock.lock();
+        try {
+            load.finished(routerId, requestId);
+            if (usage != null && usage.completionTokens() > 0) {
+                reportedPromptTokens += usage.promptTokens();
+                reportedHitTokens += usage.cachedPromptTokens();
+            }
+        } finally {
+            lock.unlock();
+        }
+        outbox.add(new LoadEvent.Finished(routerId, requestId));
+        flushOutbox();
+    }
+
+    @Override
+    public GenerationStream submit(GenerateRequest request) {
+        return submit(request, Set.of());
+    }
+
+    /**
+     * Routes and submits a request to an aggregated worker not in {@code exclude}. A worker that refuses because it
+     * is shutting down or its queue is full is skipped and the next choice tried; when every worker refused, the
+     * last refusal is thrown (with no worker at all: SHUTTING_DOWN, "no worker is available").
+     */
+    public GenerationStream submit(GenerateRequest request, Set<String> exclude) {
+        if (closed) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "the router is shutting down: retry on another frontend");
+        }
+        Set<String> skip = exclude;
+        RequestRejectedException last = null;
+        while (true) {
+            Route r = route(request, e -> e.role() == WorkerRole.AGGREGATED, skip);
+            if (r == null) {
+                if (last != null) throw last;
+                throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
+                        "no worker is available for this model right now: retry later");
+            }
+            WorkerEndpoint w = r.worker();
+            // Registered before submitting, so a cancel racing with the submit still finds the owner.
+            Handle h = handleOf(w);
+            owners.put(request.requestId(), h);
+            try {
+                return new RoutedStream(w.engine().submit(request), request.requestId());
+            } catch (RequestRejectedException e) {
+                owners.remove(request.requestId());
+                unroute(request.requestId());
+                RequestRejectedException.Reason reason = e.reason();
+                if (reason != RequestRejectedException.Reason.SHUTTING_DOWN && reason != RequestRejectedException.Reason.QUEUE_FULL) throw e;
+                last = e;
+                if (skip.isEmpty()) skip = new java.util.HashSet<>();
+                else if (!(skip instanceof java.util.HashSet<String>)) skip = new java.util.HashSet<>(skip);
+                skip.add(w.id());
+            } catch (RuntimeException e) {
+                owners.remove(request.requestId());
+                unroute(request.requestId());
+                throw e;
+            }
+        }
+    }
+
+    private Handle handleOf(WorkerEndpoint w) {
+        lock.lock();
+        try {
+            Handle h = byId.get(w.id());
+            return h != null ? h : new Handle(w, -1);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void cancel(String requestId) {
+        Handle h = owners.get(requestId);
+        if (h != null) h.endpoint.engine().cancel(requestId);
+    }
+
+    @Override
+    public EngineStats stats() {
+        List<EngineStats> parts = new ArrayList<>();
+        for (WorkerEndpoint w : workers()) parts.add(w.engine().stats());
+        return EngineStats.sum(parts);
+    }
+
+    /** Healthy while at least one worker is. */
+    @Override
+    public boolean healthy() {
+        if (closed) return false;
+        for (WorkerEndpoint w : workers()) if (w.engine().healthy()) return true;
+        return false;
+    }
+
+    /** The smallest context of the registered workers (with none registered: the last known, or unlimited). */
+    @Override
+    public int maxContextTokens() {
+        List<WorkerEndpoint> ws = workers();
+        if (ws.isEmpty()) return lastMaxContext;
+        int min = Integer.MAX_VALUE;
+        for (WorkerEndpoint w : ws) min = Math.min(min, w.engine().maxContextTokens());
+        lastMaxContext = min;
+        return min;
+    }
+
+    /** Leaves the replica group, stops maintenance and closes every registered worker's engine. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        synchronized (this) {
+            if (maintenance != null) maintenance.shutdownNow();
+        }
+        outbox.add(new LoadEvent.Left(routerId));
+        flushOutbox();
+        try {
+            subscription.close();
+        } catch (Exception e) {
+            LOG.fine(() -> "unsubscribing from the load bus failed: " + e);
+        }
+        RuntimeException first = null;
+        for (WorkerEndpoint w : workers()) {
+            try {
+                w.engine().close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        if (first != null) throw first;
+    }
+
+    // ---------------------------------------------------------------- replicas
+
+    private void onPeerEvent(LoadEvent e) {
+        if (e.routerId().equals(routerId)) return;
+        long now = clock.getAsLong();
+        lock.lock();
+        try {
+            if (e instanceof LoadEvent.Left l) {
+                load.dropRouter(l.routerId());
+                return;
+            }
+            load.peerSeen(e.routerId(), now);
+            switch (e) {
+                case LoadEvent.Routed r -> {
+                    Handle h = byId.get(r.workerId());
+                    if (h == null) return;
+                    load.routed(r.routerId(), r.requestId(), h.slot, r.promptTokens(), r.cachedTokens());
+                    if (r.approxBlockHashes().length > 0) indexer.recordRouted(r.workerId(), r.approxBlockHashes(), now);
+                }
+                case LoadEvent.FirstToken f -> load.firstToken(f.routerId(), f.requestId());
+                case LoadEvent.Finished f -> load.finished(f.routerId(), f.requestId());
+                case LoadEvent.Heartbeat hb -> { }
+                case LoadEvent.Left l -> { }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Publishes queued load events in order; whichever thread holds the flush lock drains for everyone. */
+    private void flushOutbox() {
+        while (!outbox.isEmpty()) {
+            if (!flushLock.tryLock()) return;
+            try {
+                for (LoadEvent e; (e = outbox.poll()) != null; ) {
+                    try {
+                        bus.publish(e);
+                    } catch (RuntimeException ex) {
+                        LOG.fine(() -> "publishing a load event failed: " + ex);
+                    }
+                }
+            } finally {
+                flushLock.unlock();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- introspection
+
+    /** A consistent snapshot of the router's counters. */
+    public RouterStats routerStats() {
+        lock.lock();
+        try {
+            return new RouterStats(policy.name(), workers.size(), decisions, routedPromptTokens, predictedHitTokens,
+                    reportedPromptTokens, reportedHitTokens, indexer.entries(), indexer.uniqueBlocks(), indexer.eventsApplied(),
+                    indexer.eventsDuplicate(), indexer.gaps(), indexer.snapshotsApplied(), load.trackedRequests());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The hashes the index holds for a worker, sorted (for tests comparing replicas). */
+    public long[] indexedHashes(String workerId) {
+        lock.lock();
+        try {
+            return indexer.heldHashes(workerId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The load the router sees on a worker: requests, prefill tokens, context tokens (for tests and diagnostics). */
+    public long[] loadOf(String workerId) {
+        lock.lock();
+        try {
+            Handle h = byId.get(workerId);
+            if (h == null) return null;
+            return new long[] {load.activeRequests(h.slot), load.prefillTokens(h.slot), load.contextTokens(h.slot)};
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether a worker is waiting for a KV snapshot. */
+    public boolean resyncing(String workerId) {
+        lock.lock();
+        try {
+            return indexer.resyncing(workerId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Follows one request's stream: first token (prefill done), end (load released, hits counted). */
+    private final class RoutedStream implements GenerationStream {
+        private final GenerationStream inner;
+        private final String requestId;
+        private boolean firstSeen;
+        private boolean ended;
+
+        RoutedStream(GenerationStream inner, String requestId) {
+            this.inner = inner;
+            this.requestId = requestId;
+        }
+
+        @Override
+        public String requestId() {
+            return inner.requestId();
+        }
+
+        @Override
+        public GenerateOutput next() throws InterruptedException {
+            GenerateOutput out;
+            try {
+                out = inner.next();
+            } catch (InterruptedException | RuntimeException e) {
+                end(null);
+                throw e;
+            }
+            if (out == null) {
+                end(null);
+                return null;
+            }
+            if (!firstSeen && (out.tokenIds().length > 0 || out.finished())) {
+                firstSeen = true;
+                if (!out.finished()) firstToken(requestId);
+            }
+            if (out.finished()) end(out.usage());
+            return out;
+        }
+
+        @Override
+        public void close() {
+            try {
+                inner.close();
+            } finally {
+                end(null);
+            }
+        }
+
+        private void end(Usage usage) {
+            if (ended) return;
+            ended = true;
+            owners.remove(requestId);
+            finished(requestId, usage);
+        }
+    }
+}

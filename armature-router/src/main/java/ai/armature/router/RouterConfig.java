@@ -1,0 +1,94 @@
+package ai.armature.router;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.UUID;
+
+import ai.armature.router.policy.RoutingPolicy;
+
+/**
+ * A router's settings. {@code routerId}: unique among replicas (keys its load events). {@code policy}: see
+ * {@link RoutingPolicy#NAMES}. {@code prefillWeight} and {@code temperature}: the kv policy's cost weight and
+ * softmax temperature ({@code --router-prefill-weight}, {@code --router-temperature}); {@code costUnitTokens}: the
+ * block size costs are counted in. {@code approxTtl} and {@code approxMaxBlocks}: how long, and how many blocks, an
+ * approximate worker is believed to hold what it was sent (until its load report gives its real cache size).
+ * {@code peerTtl}: a replica silent this long is presumed gone; {@code heartbeatInterval}: how often this router says
+ * it is alive. {@code seed}: ties and sampling.
+ */
+public record RouterConfig(
+        String routerId,
+        String policy,
+        double prefillWeight,
+        double temperature,
+        int costUnitTokens,
+        Duration approxTtl,
+        long approxMaxBlocks,
+        Duration peerTtl,
+        Duration heartbeatInterval,
+        long seed) {
+
+    /** The kv policy's prefill weight (see the README's routing section for the simulation that chose it). */
+    public static final double DEFAULT_PREFILL_WEIGHT = 1.0;
+    public static final double DEFAULT_TEMPERATURE = 0.0;
+    public static final Duration DEFAULT_APPROX_TTL = Duration.ofSeconds(120);
+    public static final long DEFAULT_APPROX_MAX_BLOCKS = 1L << 20;
+
+    public RouterConfig {
+        Objects.requireNonNull(routerId, "routerId");
+        Objects.requireNonNull(policy, "policy");
+        Objects.requireNonNull(approxTtl, "approxTtl");
+        Objects.requireNonNull(peerTtl, "peerTtl");
+        Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
+        if (!RoutingPolicy.NAMES.contains(policy)) {
+            throw new IllegalArgumentException("unknown router policy '" + policy + "': use one of " + String.join(", ", RoutingPolicy.NAMES));
+        }
+        if (!(prefillWeight >= 0) || Double.isInfinite(prefillWeight)) {
+            throw new IllegalArgumentException("--router-prefill-weight must be a number >= 0, got " + prefillWeight);
+        }
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("--router-temperature must be a number >= 0, got " + temperature);
+        }
+        if (costUnitTokens < 1) throw new IllegalArgumentException("the cost unit must be >= 1 token");
+        if (approxTtl.isNegative() || approxTtl.isZero()) throw new IllegalArgumentException("the approximate-mode TTL must be > 0");
+        if (approxMaxBlocks < 1) throw new IllegalArgumentException("the approximate-mode size bound must be >= 1 block");
+        if (peerTtl.compareTo(heartbeatInterval) <= 0) throw new IllegalArgumentException("the peer TTL must exceed the heartbeat interval");
+    }
+
+    /** The kv policy with default settings and a random router id. */
+    public static RouterConfig defaults() {
+        return new RouterConfig("router-" + UUID.randomUUID(), "kv", DEFAULT_PREFILL_WEIGHT, DEFAULT_TEMPERATURE, 16,
+                DEFAULT_APPROX_TTL, DEFAULT_APPROX_MAX_BLOCKS, Duration.ofSeconds(5), Duration.ofSeconds(1), 1);
+    }
+
+    public RouterConfig withRouterId(String v) {
+        return new RouterConfig(v, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withPolicy(String v) {
+        return new RouterConfig(routerId, v, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withPrefillWeight(double v) {
+        return new RouterConfig(routerId, policy, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withTemperature(double v) {
+        return new RouterConfig(routerId, policy, prefillWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withApproxTtl(Duration v) {
+        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withApproxMaxBlocks(long v) {
+        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withPeerTtl(Duration v) {
+        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withSeed(long v) {
+        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v);
+    }
+}

@@ -1,0 +1,482 @@
+package ai.armature.router.index;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * For one KV block size: which workers hold each block, keyed by the block's chained hash ({@code BlockHasher}).
+ * The question it answers fast is the router's: for a prompt's block-hash chain, how many leading blocks each
+ * worker holds.
+ *
+ * <p>Layout, chosen for a thousand workers and ten million (block, worker) entries: one open-addressing table
+ * (linear probing, backward-shift deletion) of {@code long} hashes with an {@code int} per slot that is either the
+ * one worker holding the block (the common case: 12 bytes per block, no object) or a reference to a shared set: a
+ * short {@code int[]} list of worker slots, which turns into a {@code long[]} bitset over all worker slots once it
+ * has more members than the bitset has bytes / 4 (a system prompt every worker holds costs 16 words at 1,000
+ * workers, and matching it is a word-wise AND).
+ *
+ * <p>Matching walks the chain and keeps the workers still matching ("alive"), as a list while few and as a bitset
+ * while many, recording each worker's depth when it drops out: O(chain length x (alive workers, or words of the
+ * bitset)) with no allocation. Not thread-safe (the indexer serialises access).
+ */
+final class BlockIndex {
+
+    private static final int MIN_CAPACITY = 1024;
+    /** Marks an empty table slot in {@link #sets} (slots also need keys[i] == 0 to be empty). */
+    private static final int EMPTY = Integer.MIN_VALUE;
+
+    private long[] keys;
+    private int[] sets;
+    private int mask;
+    private int size;
+    /** The set of the block whose hash is 0 lives at index {@code mask + 1}. */
+    private boolean zeroPresent;
+
+    private Object[] shared = new Object[64];
+    private int[] freeShared = new int[64];
+    private int freeSharedTop;
+    private int sharedTop;
+    private long sharedBytes;
+
+    /** Words of a bitset that can hold every worker slot handed out so far. */
+    private int slotWords = 1;
+
+    // Matching scratch, reused.
+    private int[] aliveList = new int[64];
+    private long[] aliveBits = new long[1];
+
+    BlockIndex() {
+        this(MIN_CAPACITY);
+    }
+
+    BlockIndex(int expectedBlocks) {
+        int cap = Integer.highestOneBit(Math.max(MIN_CAPACITY, expectedBlocks * 4 / 3 + 1) - 1) << 1;
+        allocate(cap);
+    }
+
+    /** Blocks held by at least one worker. */
+    int blocks() {
+        return size + (zeroPresent ? 1 : 0);
+    }
+
+    /** Makes sure bitsets can hold worker slot {@code slot}. */
+    void ensureSlot(int slot) {
+        int words = (slot >>> 6) + 1;
+        if (words > slotWords) {
+            slotWords = Math.max(words, slotWords * 2);
+            aliveBits = new long[slotWords];
+        }
+        // A list holds at most 2 * slotWords + 1 workers before it turns into a bitset.
+        if (aliveList.length < 2 * slotWords + 2) aliveList = new int[2 * slotWords + 2];
+    }
+
+    /** Records that {@code worker} holds {@code hash}; returns false if it already did. */
+    boolean add(long hash, int worker) {
+        int i = findOrInsert(hash);
+        int v = sets[i];
+        if (v == EMPTY) {
+            sets[i] = worker;
+            return true;
+        }
+        if (v >= 0) {
+            if (v == worker) return false;
+            int ref = newShared(newList(v, worker));
+            sets[i] = -ref - 1;
+            return true;
+        }
+        int ref = -v - 1;
+        Object s = shared[ref];
+        if (s instanceof int[] list) {
+            int n = list[0];
+            for (int k = 1; k <= n; k++) if (list[k] == worker) return false;
+            if (n + 1 > 2 * slotWords + 1) {
+                long[] bits = new long[1 + slotWords];
+                for (int k = 1; k <= n; k++) setBit(bits, list[k]);
+                setBit(bits, worker);
+                bits[0] = n + 1;
+                replaceShared(ref, bits);
+                return true;
+            }
+            if (n + 1 == list.length) {
+                list = Arrays.copyOf(list, list.length * 2);
+                replaceShared(ref, list);
+            }
+            list[n + 1] = worker;
+            list[0] = n + 1;
+            return true;
+        }
+        long[] bits = (long[]) s;
+        int word = 1 + (worker >>> 6);
+        if (word >= bits.length) {
+            bits = Arrays.copyOf(bits, 1 + slotWords);
+            replaceShared(ref, bits);
+        }
+        long bit = 1L << worker;
+        if ((bits[word] & bit) != 0) return false;
+        bits[word] |= bit;
+        bits[0]++;
+        return true;
+    }
+
+    /** Records that {@code worker} no longer holds {@code hash}; returns false if it did not. */
+    boolean remove(long hash, int worker) {
+        int i = find(hash);
+        if (i < 0) return false;
+        int v = sets[i];
+        if (v >= 0) {
+            if (v != worker) return false;
+            deleteSlot(i);
+            return true;
+        }
+        int ref = -v - 1;
+        Object s = shared[ref];
+        if (s instanceof int[] list) {
+            int n = list[0];
+            int at = -1;
+            for (int k = 1; k <= n; k++) if (list[k] == worker) at = k;
+            if (at < 0) return false;
+            list[at] = list[n];
+            list[0] = --n;
+            if (n == 1) {
+                sets[i] = list[1];
+                freeShared(ref);
+            }
+            return true;
+        }
+        long[] bits = (long[]) s;
+        int word = 1 + (worker >>> 6);
+        long bit = 1L << worker;
+        if (word >= bits.length || (bits[word] & bit) == 0) return false;
+        bits[word] &= ~bit;
+        long n = --bits[0];
+        if (n <= slotWords) {
+            // Few members left: back to a list (hysteresis: lists turn into bitsets at 2 * slotWords + 2).
+            int[] list = new int[Math.max(4, Integer.highestOneBit((int) n) * 2 + 2)];
+            list[0] = (int) n;
+            int k = 1;
+            for (int w = 1; w < bits.length; w++) {
+                for (long x = bits[w]; x != 0; x &= x - 1) list[k++] = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
+            }
+            if (n == 1) {
+                sets[i] = list[1];
+                freeShared(ref);
+            } else {
+                replaceShared(ref, list);
+            }
+        }
+        return true;
+    }
+
+    /** Whether {@code worker} holds {@code hash}. */
+    boolean holds(long hash, int worker) {
+        int i = find(hash);
+        return i >= 0 && contains(sets[i], worker);
+    }
+
+    /** How many workers hold {@code hash}. */
+    int holders(long hash) {
+        int i = find(hash);
+        if (i < 0) return 0;
+        int v = sets[i];
+        if (v >= 0) return 1;
+        Object s = shared[-v - 1];
+        return s instanceof int[] list ? list[0] : (int) ((long[]) s)[0];
+    }
+
+    /**
+     * For the chain {@code hashes[0, n)}: sets {@code depth[w]} to the number of leading blocks worker slot {@code w}
+     * holds, for every worker holding the first block, and appends those slots to {@code touched} (the caller reads
+     * the depths and resets them to 0). {@code depth} must be 0 for every slot on entry. Returns the new size of
+     * {@code touched}, which grows as needed ({@link Touched}).
+     */
+    void match(long[] hashes, int n, int[] depth, Touched touched) {
+        if (n == 0) return;
+        int first = find(hashes[0]);
+        if (first < 0) return;
+        int v0 = sets[first];
+        // LIST mode: alive = aliveList[0, alive), each with depth == level. BITS mode: aliveBits, depths assigned lazily.
+        boolean bitsMode = false;
+        int alive = 0;
+        int aliveCount;
+        if (v0 >= 0) {
+            depth[v0] = 1;
+            touched.add(v0);
+            aliveList[0] = v0;
+            alive = 1;
+            aliveCount = 1;
+        } else if (shared[-v0 - 1] instanceof int[] list) {
+            int m = list[0];
+            if (aliveList.length < m) aliveList = new int[Math.max(m, aliveList.length * 2)];
+            for (int k = 1; k <= m; k++) {
+                int w = list[k];
+                depth[w] = 1;
+                touched.add(w);
+                aliveList[k - 1] = w;
+            }
+            alive = m;
+            aliveCount = m;
+        } else {
+            long[] bits = (long[]) shared[-v0 - 1];
+            long[] a = aliveBits;
+            Arrays.fill(a, 0);
+            for (int w = 1; w < bits.length; w++) {
+                long x = bits[w];
+                a[w - 1] = x;
+                for (; x != 0; x &= x - 1) touched.add(((w - 1) << 6) + Long.numberOfTrailingZeros(x));
+            }
+            bitsMode = true;
+            aliveCount = (int) bits[0];
+        }
+        int level = 1;
+        for (; level < n && aliveCount > 0; level++) {
+            int slot = find(hashes[level]);
+            if (slot < 0) break;
+            int v = sets[slot];
+            if (!bitsMode) {
+                if (v >= 0) {
+                    if (depth[v] == level) {
+                        depth[v] = level + 1;
+                        aliveList[0] = v;
+                        alive = 1;
+                    } else {
+                        alive = 0;
+                    }
+                } else if (shared[-v - 1] instanceof int[] list) {
+                    int k = 0;
+                    for (int j = 1, m = list[0]; j <= m; j++) {
+                        int w = list[j];
+                        if (depth[w] == level) {
+                            depth[w] = level + 1;
+                            aliveList[k++] = w;
+                        }
+                    }
+                    alive = k;
+                } else {
+                    long[] bits = (long[]) shared[-v - 1];
+                    int k = 0;
+                    for (int j = 0; j < alive; j++) {
+                        int w = aliveList[j];
+                        int word = 1 + (w >>> 6);
+                        if (word < bits.length && (bits[word] & (1L << w)) != 0) {
+                            depth[w] = level + 1;
+                            aliveList[k++] = w;
+                        }
+                    }
+                    alive = k;
+                }
+                aliveCount = alive;
+            } else if (v < 0 && shared[-v - 1] instanceof long[] bits) {
+                long[] a = aliveBits;
+                int words = Math.min(a.length, bits.length - 1);
+                int count = 0;
+                for (int w = 0; w < a.length; w++) {
+                    long x = a[w];
+                    if (x == 0) continue;
+                    long keep = w < words ? x & bits[w + 1] : 0;
+                    for (long d = x & ~keep; d != 0; d &= d - 1) depth[(w << 6) + Long.numberOfTrailingZeros(d)] = level;
+                    a[w] = keep;
+                    count += Long.bitCount(keep);
+                }
+                aliveCount = count;
+            } else {
+                // Few holders of this block: everyone alive drops to this level, then the holders that were alive
+                // continue, as a list.
+                long[] a = aliveBits;
+                int k = 0;
+                if (v >= 0) {
+                    if (isSet(a, v)) aliveList[k++] = v;
+                } else {
+                    int[] list = (int[]) shared[-v - 1];
+                    for (int j = 1, m = list[0]; j <= m; j++) if (isSet(a, list[j])) aliveList[k++] = list[j];
+                }
+                for (int w = 0; w < a.length; w++) {
+                    for (long x = a[w]; x != 0; x &= x - 1) depth[(w << 6) + Long.numberOfTrailingZeros(x)] = level;
+                }
+                for (int j = 0; j < k; j++) depth[aliveList[j]] = level + 1;
+                bitsMode = false;
+                alive = k;
+                aliveCount = k;
+            }
+        }
+        if (bitsMode) {
+            long[] a = aliveBits;
+            for (int w = 0; w < a.length; w++) {
+                for (long x = a[w]; x != 0; x &= x - 1) depth[(w << 6) + Long.numberOfTrailingZeros(x)] = level;
+            }
+        }
+    }
+
+    /** Bytes held by this index's arrays (table, shared sets, scratch), for the memory benchmark. */
+    long footprintBytes() {
+        return 16L + keys.length * 8L + 16L + sets.length * 4L + 16L + shared.length * 4L + 16L + freeShared.length * 4L
+                + sharedBytes + 16L + aliveList.length * 4L + 16L + aliveBits.length * 8L;
+    }
+
+    /** Every (hash, holder) pair, for tests comparing two indexes' contents. */
+    List<long[]> entries() {
+        List<long[]> out = new ArrayList<>();
+        for (int i = 0; i <= mask + 1; i++) {
+            if (i <= mask && keys[i] == 0) continue;
+            if (i == mask + 1 && !zeroPresent) continue;
+            long key = i <= mask ? keys[i] : 0;
+            for (int w : members(sets[i])) out.add(new long[] {key, w});
+        }
+        return out;
+    }
+
+    private int[] members(int v) {
+        if (v >= 0) return new int[] {v};
+        Object s = shared[-v - 1];
+        if (s instanceof int[] list) return Arrays.copyOfRange(list, 1, list[0] + 1);
+        long[] bits = (long[]) s;
+        int[] out = new int[(int) bits[0]];
+        int k = 0;
+        for (int w = 1; w < bits.length; w++) {
+            for (long x = bits[w]; x != 0; x &= x - 1) out[k++] = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
+        }
+        return out;
+    }
+
+    private boolean contains(int v, int worker) {
+        if (v >= 0) return v == worker;
+        Object s = shared[-v - 1];
+        if (s instanceof int[] list) {
+            for (int k = 1, n = list[0]; k <= n; k++) if (list[k] == worker) return true;
+            return false;
+        }
+        long[] bits = (long[]) s;
+        int word = 1 + (worker >>> 6);
+        return word < bits.length && (bits[word] & (1L << worker)) != 0;
+    }
+
+    private static boolean isSet(long[] words, int w) {
+        int word = w >>> 6;
+        return word < words.length && (words[word] & (1L << w)) != 0;
+    }
+
+    private static void setBit(long[] bits, int w) {
+        bits[1 + (w >>> 6)] |= 1L << w;
+    }
+
+    private static int[] newList(int a, int b) {
+        int[] list = new int[4];
+        list[0] = 2;
+        list[1] = a;
+        list[2] = b;
+        return list;
+    }
+
+    private int newShared(Object set) {
+        int ref;
+        if (freeSharedTop > 0) {
+            ref = freeShared[--freeSharedTop];
+        } else {
+            if (sharedTop == shared.length) shared = Arrays.copyOf(shared, shared.length * 2);
+            ref = sharedTop++;
+        }
+        shared[ref] = set;
+        sharedBytes += bytesOf(set);
+        return ref;
+    }
+
+    private void replaceShared(int ref, Object set) {
+        sharedBytes += bytesOf(set) - bytesOf(shared[ref]);
+        shared[ref] = set;
+    }
+
+    private void freeShared(int ref) {
+        sharedBytes -= bytesOf(shared[ref]);
+        shared[ref] = null;
+        if (freeSharedTop == freeShared.length) freeShared = Arrays.copyOf(freeShared, freeShared.length * 2);
+        freeShared[freeSharedTop++] = ref;
+    }
+
+    private static long bytesOf(Object set) {
+        if (set instanceof int[] a) return (16L + 4L * a.length + 7) & ~7L;
+        return 16L + 8L * ((long[]) set).length;
+    }
+
+    private int find(long key) {
+        if (key == 0) return zeroPresent ? mask + 1 : -1;
+        long[] k = keys;
+        int m = mask;
+        for (int i = LinearProbing.spread(key) & m; ; i = (i + 1) & m) {
+            long c = k[i];
+            if (c == key) return i;
+            if (c == 0) return -1;
+        }
+    }
+
+    private int findOrInsert(long key) {
+        if (key == 0) {
+            if (!zeroPresent) {
+                zeroPresent = true;
+                sets[mask + 1] = EMPTY;
+            }
+            return mask + 1;
+        }
+        for (int i = LinearProbing.spread(key) & mask; ; i = (i + 1) & mask) {
+            long c = keys[i];
+            if (c == key) return i;
+            if (c == 0) {
+                if (size + 1 > (mask + 1) / 4 * 3) {
+                    grow();
+                    return findOrInsert(key);
+                }
+                keys[i] = key;
+                sets[i] = EMPTY;
+                size++;
+                return i;
+            }
+        }
+    }
+
+    private void deleteSlot(int hole) {
+        if (hole == mask + 1) {
+            zeroPresent = false;
+            sets[hole] = EMPTY;
+            return;
+        }
+        size--;
+        LinearProbing.delete(keys, sets, mask, hole, EMPTY);
+    }
+
+    private void allocate(int cap) {
+        keys = new long[cap];
+        sets = new int[cap + 1];
+        Arrays.fill(sets, EMPTY);
+        mask = cap - 1;
+    }
+
+    private void grow() {
+        long[] oldKeys = keys;
+        int[] oldSets = sets;
+        int oldCap = oldKeys.length;
+        allocate(oldCap * 2);
+        for (int i = 0; i < oldCap; i++) {
+            long c = oldKeys[i];
+            if (c == 0) continue;
+            int j = LinearProbing.spread(c) & mask;
+            while (keys[j] != 0) j = (j + 1) & mask;
+            keys[j] = c;
+            sets[j] = oldSets[i];
+        }
+        sets[mask + 1] = oldSets[oldCap];
+    }
+
+    /** A growable list of worker slots touched by a match (reused across matches). */
+    static final class Touched {
+        int[] slots = new int[64];
+        int size;
+
+        void add(int slot) {
+            if (size == slots.length) slots = Arrays.copyOf(slots, size * 2);
+            slots[size++] = slot;
+        }
+
+        void clear() {
+            size = 0;
+        }
+    }
+}

@@ -1,0 +1,497 @@
+package ai.armature.router.index;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+import ai.armature.protocol.kv.BlockHasher;
+import ai.armature.protocol.kv.KvCacheSnapshot;
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.protocol.kv.KvTier;
+
+/**
+ * The router's view of which KV blocks every worker holds, and the prefix query over it: for a prompt, how many
+ * leading tokens each worker already has cached.
+ *
+ * <p>Workers are grouped into <em>spaces</em> by (block size, hash namespace): a worker's blocks are indexed in its
+ * own block size, and a prompt is hashed once per space ({@link BlockHasher}), so workers with different block sizes
+ * (vLLM's 16, SGLang's 1) share one router. Each space has one {@link BlockIndex}; each worker a map of the blocks it
+ * holds (for purging and resynchronising it in time proportional to its own blocks).
+ *
+ * <p>Exact workers are fed by their KV events. Event ids are per worker and consecutive: an id already applied is
+ * ignored (replay is idempotent); an id that skips ahead is a gap: the worker's events are buffered from then on and
+ * {@link Ingest#RESYNC_NEEDED} tells the caller to fetch a {@link KvCacheSnapshot}, which {@link #applySnapshot}
+ * installs in place of the worker's entries before replaying the buffered events newer than it. A worker holds a
+ * block while any of its tiers ({@link KvTier}) does: a copy in host memory or on disk is reloaded instead of
+ * recomputed. Approximate workers (no
+ * events) hold what the router itself sent them ({@link #recordRouted}), each block for {@code approxTtlNanos} after
+ * it was last sent, at most {@code maxBlocks} blocks per worker (least recently sent dropped first).
+ *
+ * <p>Not thread-safe: the router serialises calls. Worker ids are mapped to dense slots (reused after removal) so
+ * per-worker results are arrays indexed by slot.
+ */
+public final class KvIndexer {
+
+    /** What {@link #ingest} did with one event. */
+    public enum Ingest {
+        /** Applied to the worker's entries. */
+        APPLIED,
+        /** Its id was already applied (or covered by a snapshot): ignored. */
+        DUPLICATE,
+        /** The worker is being resynchronised: kept until the snapshot arrives. */
+        BUFFERED,
+        /** The id skipped ahead: the event is buffered and the caller must fetch a snapshot of the worker. */
+        RESYNC_NEEDED,
+        /** The worker is approximate (or unknown): events are not used. */
+        IGNORED
+    }
+
+    /** Events kept per worker while a snapshot is on its way; beyond this the buffer restarts after the snapshot. */
+    static final int MAX_BUFFERED_EVENTS = 1 << 20;
+
+    private final long approxTtlNanos;
+    private final Map<String, Space> spaces = new HashMap<>();
+    private final Map<String, Worker> byId = new HashMap<>();
+    private Worker[] bySlot = new Worker[16];
+    private int[] freeSlots = new int[16];
+    private int freeTop;
+    private int slotTop;
+    private final BlockIndex.Touched touched = new BlockIndex.Touched();
+    private int[] depth = new int[16];
+
+    private long eventsApplied, eventsDuplicate, gaps, snapshotsApplied, entries;
+
+    /** @param approxTtlNanos how long an approximate worker is believed to hold a block after it was last sent there */
+    public KvIndexer(long approxTtlNanos) {
+        if (approxTtlNanos <= 0) throw new IllegalArgumentException("the approximate-mode TTL must be > 0");
+        this.approxTtlNanos = approxTtlNanos;
+    }
+
+    /** One worker's state. */
+    private static final class Worker {
+        final String id;
+        final int slot;
+        final Space space;
+        final boolean exact;
+        final LongIntMap held = new LongIntMap();
+        long lastEventId;
+        boolean resyncing;
+        boolean bufferOverflowed;
+        List<KvEvent> buffer;
+        final ApproxLru log;
+        long maxBlocks;
+
+        Worker(String id, int slot, Space space, boolean exact, long maxBlocks) {
+            this.id = id;
+            this.slot = slot;
+            this.space = space;
+            this.exact = exact;
+            this.log = exact ? null : new ApproxLru();
+            this.maxBlocks = maxBlocks;
+        }
+    }
+
+    /** Workers of one block size and hash namespace, their index, and the current prompt's chain in that space. */
+    private static final class Space {
+        final int blockSize;
+        final BlockHasher hasher;
+        final BlockIndex index = new BlockIndex();
+        int workers;
+        long[] chain = new long[64];
+        int chainLength;
+        /** The reusable blocks of the current prompt: a worker never reuses the block holding the last token. */
+        int reusable;
+
+        Space(int blockSize, String namespace) {
+            this.blockSize = blockSize;
+            this.hasher = new BlockHasher(namespace);
+        }
+    }
+
+    /**
+     * Registers a worker and returns its slot. {@code namespace} is the model name its block hashes are salted with
+     * ({@link BlockHasher#BlockHasher(String)}); {@code exact}: it publishes KV events; {@code maxBlocks}: for
+     * approximate workers, the most blocks believed held (its cache size, or a default).
+     */
+    public int addWorker(String workerId, int blockSize, String namespace, boolean exact, long maxBlocks) {
+        Objects.requireNonNull(workerId, "workerId");
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be >= 1, got " + blockSize);
+        if (maxBlocks < 1) throw new IllegalArgumentException("max blocks must be >= 1, got " + maxBlocks);
+        if (byId.containsKey(workerId)) throw new IllegalArgumentException("worker " + workerId + " is already indexed");
+        Space space = spaces.computeIfAbsent(blockSize + "\0" + namespace, k -> new Space(blockSize, namespace));
+        int slot = freeTop > 0 ? freeSlots[--freeTop] : slotTop++;
+        if (slot >= bySlot.length) {
+            bySlot = Arrays.copyOf(bySlot, Math.max(slot + 1, bySlot.length * 2));
+            depth = Arrays.copyOf(depth, bySlot.length);
+        }
+        for (Space s : spaces.values()) s.index.ensureSlot(slot);
+        Worker w = new Worker(workerId, slot, space, exact, maxBlocks);
+        space.workers++;
+        bySlot[slot] = w;
+        byId.put(workerId, w);
+        return slot;
+    }
+
+    /** Forgets a worker at once: all its entries leave the index. Returns false if it was unknown. */
+    public boolean removeWorker(String workerId) {
+        Worker w = byId.remove(workerId);
+        if (w == null) return false;
+        purge(w);
+        w.space.workers--;
+        bySlot[w.slot] = null;
+        if (freeTop == freeSlots.length) freeSlots = Arrays.copyOf(freeSlots, freeTop * 2);
+        freeSlots[freeTop++] = w.slot;
+        return true;
+    }
+
+    /** The slot of a worker, or -1. */
+    public int slotOf(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? -1 : w.slot;
+    }
+
+    /** Applies (or buffers, or ignores) one KV event of a worker; see {@link Ingest}. */
+    public Ingest ingest(String workerId, KvEvent event) {
+        Worker w = byId.get(workerId);
+        if (w == null || !w.exact) return Ingest.IGNORED;
+        long id = event.eventId();
+        if (w.resyncing) {
+            if (id <= w.lastEventId) {
+                eventsDuplicate++;
+                return Ingest.DUPLICATE;
+            }
+            if (w.buffer.size() >= MAX_BUFFERED_EVENTS) {
+                w.buffer.clear();
+                w.bufferOverflowed = true;
+            }
+            w.buffer.add(event);
+            return Ingest.BUFFERED;
+        }
+        if (id <= w.lastEventId) {
+            eventsDuplicate++;
+            return Ingest.DUPLICATE;
+        }
+        if (id != w.lastEventId + 1) {
+            gaps++;
+            w.resyncing = true;
+            w.buffer = new ArrayList<>();
+            w.buffer.add(event);
+            return Ingest.RESYNC_NEEDED;
+        }
+        apply(w, event);
+        return Ingest.APPLIED;
+    }
+
+    /**
+     * Continues after a gap when no snapshot can be had: the worker's entries are dropped (they may name blocks it
+     * evicted during the gap) and its buffered events applied from the first one on. Returns false if the worker is
+     * not resynchronising.
+     */
+    public boolean abandonResync(String workerId) {
+        Worker w = byId.get(workerId);
+        if (w == null || !w.resyncing) return false;
+        purge(w);
+        List<KvEvent> buffered = w.buffer;
+        w.resyncing = false;
+        w.buffer = null;
+        w.bufferOverflowed = false;
+        if (!buffered.isEmpty()) w.lastEventId = buffered.getFirst().eventId() - 1;
+        replay(w, buffered);
+        return true;
+    }
+
+    /**
+     * Replaces a resynchronising worker's entries with a snapshot and replays the buffered events newer than it.
+     * Returns true when the worker is in step again; false when it needs another snapshot (the buffered events do
+     * not continue where the snapshot ends, or the buffer overflowed) or is unknown.
+     */
+    public boolean applySnapshot(String workerId, KvCacheSnapshot snapshot) {
+        Worker w = byId.get(workerId);
+        if (w == null || !w.exact) return false;
+        purge(w);
+        for (KvTier tier : KvTier.values()) {
+            int bit = bit(tier);
+            for (long h : snapshot.hashes(tier)) {
+                int m = w.held.put(h, w.held.get(h) | bit);
+                if (m == 0) {
+                    w.space.index.add(h, w.slot);
+                    entries++;
+                }
+            }
+        }
+        snapshotsApplied++;
+        w.lastEventId = snapshot.lastEventId();
+        List<KvEvent> buffered = w.buffer == null ? List.of() : w.buffer;
+        boolean overflowed = w.bufferOverflowed;
+        w.resyncing = false;
+        w.buffer = null;
+        w.bufferOverflowed = false;
+        int from = 0;
+        while (from < buffered.size() && buffered.get(from).eventId() <= w.lastEventId) from++;
+        if (overflowed || (from < buffered.size() && buffered.get(from).eventId() != w.lastEventId + 1)) {
+            w.resyncing = true;
+            w.buffer = new ArrayList<>(buffered.subList(from, buffered.size()));
+            return false;
+        }
+        replay(w, buffered.subList(from, buffered.size()));
+        return !w.resyncing;
+    }
+
+    /** Whether a worker is waiting for a snapshot. */
+    public boolean resyncing(String workerId) {
+        Worker w = byId.get(workerId);
+        return w != null && w.resyncing;
+    }
+
+    /** The id of the last event applied for a worker (0 before any), or -1 if unknown. */
+    public long lastEventId(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? -1 : w.lastEventId;
+    }
+
+    /**
+     * Computes every worker's cached prefix of {@code tokens} (with cache salt {@code salt}): afterwards
+     * {@link #overlapBlocks(int)} and {@link #overlapTokens(int)} give it per slot until the next call. Only blocks a
+     * worker would reuse count: whole blocks before the one holding the last token (that one is always computed).
+     */
+    public void match(int[] tokens, int length, String salt) {
+        clearMatch();
+        for (Space s : spaces.values()) {
+            if (s.workers == 0) continue;
+            hashChain(s, tokens, length, salt);
+            s.index.match(s.chain, s.reusable, depth, touched);
+        }
+    }
+
+    /** Blocks of the last matched prompt that the worker in {@code slot} holds (as a cached prefix). */
+    public int overlapBlocks(int slot) {
+        return depth[slot];
+    }
+
+    /** Tokens of the last matched prompt that the worker in {@code slot} holds (as a cached prefix). */
+    public int overlapTokens(int slot) {
+        Worker w = bySlot[slot];
+        return w == null ? 0 : depth[slot] * w.space.blockSize;
+    }
+
+    /** Resets the per-slot results of the last {@link #match}. */
+    public void clearMatch() {
+        for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
+        touched.clear();
+    }
+
+    /**
+     * After {@link #match}: records that the last matched prompt was sent to the approximate worker {@code workerId}
+     * at {@code now}: it will hold the prompt's full blocks for the TTL. No-op for exact workers.
+     */
+    public void recordRouted(String workerId, long now) {
+        Worker w = byId.get(workerId);
+        if (w == null || w.exact) return;
+        record(w, w.space.chain, w.space.chainLength, now);
+    }
+
+    /** Records that blocks {@code hashes} (a prompt's chain in the worker's block size) were sent to an approximate worker. */
+    public void recordRouted(String workerId, long[] hashes, long now) {
+        Worker w = byId.get(workerId);
+        if (w == null || w.exact) return;
+        record(w, hashes, hashes.length, now);
+    }
+
+    /** After {@link #match}: the last matched prompt's full-block hashes in the worker's block size (a copy). */
+    public long[] lastChain(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? new long[0] : Arrays.copyOf(w.space.chain, w.space.chainLength);
+    }
+
+    private void record(Worker w, long[] hashes, int n, long now) {
+        Space s = w.space;
+        for (int i = 0; i < n; i++) {
+            long h = hashes[i];
+            int entry = w.held.get(h);
+            if (entry != 0) {
+                w.log.touch(entry - 1, now);
+            } else {
+                w.held.put(h, w.log.add(h, now) + 1);
+                s.index.add(h, w.slot);
+                entries++;
+            }
+        }
+        while (w.held.size() > w.maxBlocks) dropOldest(w);
+    }
+
+    /** Sets the most blocks an approximate worker is believed to hold (e.g. its reported KV cache size). */
+    public void setMaxBlocks(String workerId, long maxBlocks) {
+        Worker w = byId.get(workerId);
+        if (w == null || maxBlocks < 1) return;
+        w.maxBlocks = maxBlocks;
+        if (!w.exact) while (w.held.size() > w.maxBlocks) dropOldest(w);
+    }
+
+    /** Expires approximate entries last sent before {@code now - ttl}. */
+    public void expire(long now) {
+        long cutoff = now - approxTtlNanos;
+        for (int i = 0; i < slotTop; i++) {
+            Worker w = bySlot[i];
+            if (w == null || w.exact) continue;
+            while (!w.log.isEmpty() && w.log.oldestTime() <= cutoff) dropOldest(w);
+        }
+    }
+
+    /** The block size of the worker in {@code slot}. */
+    public int blockSize(int slot) {
+        return bySlot[slot].space.blockSize;
+    }
+
+    /** Blocks a worker holds according to the index (0 if unknown). */
+    public int blocksHeld(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? 0 : w.held.size();
+    }
+
+    /** Tokens a worker holds according to the index: its blocks times its block size (0 if unknown). */
+    public long tokensHeld(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? 0 : (long) w.held.size() * w.space.blockSize;
+    }
+
+    /** Blocks held by slot {@code slot}. */
+    public int blocksHeld(int slot) {
+        Worker w = bySlot[slot];
+        return w == null ? 0 : w.held.size();
+    }
+
+    /** The hashes a worker holds according to the index, sorted (for tests and diagnostics). */
+    public long[] heldHashes(String workerId) {
+        Worker w = byId.get(workerId);
+        if (w == null) return new long[0];
+        long[] out = new long[w.held.size()];
+        int[] k = {0};
+        w.held.forEachKey(h -> out[k[0]++] = h);
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** Workers indexed. */
+    public int workers() {
+        return byId.size();
+    }
+
+    /** (block, worker) entries over all workers. */
+    public long entries() {
+        return entries;
+    }
+
+    /** Distinct blocks held by at least one worker, over all spaces. */
+    public long uniqueBlocks() {
+        long n = 0;
+        for (Space s : spaces.values()) n += s.index.blocks();
+        return n;
+    }
+
+    public long eventsApplied() {
+        return eventsApplied;
+    }
+
+    public long eventsDuplicate() {
+        return eventsDuplicate;
+    }
+
+    public long gaps() {
+        return gaps;
+    }
+
+    public long snapshotsApplied() {
+        return snapshotsApplied;
+    }
+
+    /** Bytes held by the index structures (tables, sets, per-worker maps), for the memory benchmark. */
+    public long footprintBytes() {
+        long n = 0;
+        for (Space s : spaces.values()) n += s.index.footprintBytes();
+        for (Worker w : byId.values()) n += w.held.footprintBytes() + (w.log == null ? 0 : w.log.footprintBytes());
+        return n;
+    }
+
+    private void apply(Worker w, KvEvent event) {
+        w.lastEventId = event.eventId();
+        eventsApplied++;
+        switch (event) {
+            case KvEvent.BlockStored s -> {
+                long h = s.blockHash();
+                int m = w.held.get(h);
+                if (m == 0) {
+                    w.space.index.add(h, w.slot);
+                    entries++;
+                }
+                w.held.put(h, m | bit(s.tier()));
+            }
+            case KvEvent.BlockRemoved r -> {
+                long h = r.blockHash();
+                int m = w.held.get(h);
+                if (m == 0) return;
+                int left = m & ~bit(r.tier());
+                if (left == 0) {
+                    w.held.remove(h);
+                    w.space.index.remove(h, w.slot);
+                    entries--;
+                } else {
+                    w.held.put(h, left);
+                }
+            }
+            case KvEvent.AllBlocksCleared c -> purge(w);
+        }
+    }
+
+    private static int bit(KvTier tier) {
+        return 1 << tier.ordinal();
+    }
+
+    private void replay(Worker w, List<KvEvent> events) {
+        for (KvEvent e : events) {
+            if (w.resyncing) {
+                w.buffer.add(e);
+                continue;
+            }
+            if (e.eventId() <= w.lastEventId) continue;
+            if (e.eventId() != w.lastEventId + 1) {
+                gaps++;
+                w.resyncing = true;
+                w.buffer = new ArrayList<>();
+                w.buffer.add(e);
+                continue;
+            }
+            apply(w, e);
+        }
+    }
+
+    private void purge(Worker w) {
+        BlockIndex index = w.space.index;
+        int slot = w.slot;
+        w.held.forEachKey(h -> index.remove(h, slot));
+        entries -= w.held.size();
+        w.held.clear();
+        if (w.log != null) w.log.clear();
+    }
+
+    private void dropOldest(Worker w) {
+        long h = w.log.popOldest();
+        w.held.remove(h);
+        w.space.index.remove(h, w.slot);
+        entries--;
+    }
+
+    private static void hashChain(Space s, int[] tokens, int length, String salt) {
+        int full = length / s.blockSize;
+        if (s.chain.length < full) s.chain = new long[Math.max(full, s.chain.length * 2)];
+        long parent = s.hasher.rootHash(salt);
+        for (int i = 0; i < full; i++) {
+            parent = s.hasher.hashBlock(parent, tokens, i * s.blockSize, s.blockSize);
+            s.chain[i] = parent;
+        }
+        s.chainLength = full;
+        s.reusable = Math.max(0, (length - 1) / s.blockSize);
+    }
+}

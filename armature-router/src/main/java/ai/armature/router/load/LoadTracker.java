@@ -1,0 +1,205 @@
+package ai.armature.router.load;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+
+import ai.armature.protocol.EngineStats;
+
+/**
+ * The load every worker carries, as the cost function needs it: requests in flight, prompt tokens still to prefill
+ * (of requests routed but not yet at their first token, minus what was predicted cached) and context tokens of
+ * requests in flight (what decode steps read). Kept from routing decisions (this router's and its replicas', by
+ * router id: added when routed, prefill done at the first token, released at finish or cancel), so a burst of
+ * requests sees the load of the ones before it at once, without waiting for workers to report.
+ *
+ * <p>Workers' load reports correct it: a report shows load the bookkeeping cannot know (requests from outside the
+ * router group, recomputation after preemption). Only the excess counts, so nothing is counted twice: external
+ * prefill = max(0, reported pending prefill tokens - prompt tokens of tracked requests still in prefill), external
+ * requests = max(0, reported waiting + running - tracked requests), external context = max(0, reported KV tokens in
+ * use - tracked context tokens); the excess holds until the next report.
+ *
+ * <p>Indexed by the worker slots of the router's indexer. Not thread-safe (the router serialises calls).
+ */
+public final class LoadTracker {
+
+    /** One request in flight. */
+    private static final class Active {
+        final String routerId;
+        final int slot;
+        final int promptTokens;
+        final int uncachedTokens;
+        boolean prefilling = true;
+
+        Active(String routerId, int slot, int promptTokens, int uncachedTokens) {
+            this.routerId = routerId;
+            this.slot = slot;
+            this.promptTokens = promptTokens;
+            this.uncachedTokens = uncachedTokens;
+        }
+    }
+
+    private final Map<String, Active> requests = new HashMap<>();
+    private final Map<String, Set<String>> byRouter = new HashMap<>();
+    private final Map<String, Long> peerLastSeen = new HashMap<>();
+
+    private int[] active = new int[16];
+    private long[] prefill = new long[16];
+    private long[] prefillPrompt = new long[16];
+    private long[] context = new long[16];
+    private int[] extActive = new int[16];
+    private long[] extPrefill = new long[16];
+    private long[] extContext = new long[16];
+    private int[] blockSize = new int[16];
+
+    /** Starts tracking a worker slot (whose KV blocks hold {@code blockSize} tokens each). */
+    public void addWorker(int slot, int blockSize) {
+        ensure(slot);
+        clearSlot(slot);
+        this.blockSize[slot] = blockSize;
+    }
+
+    /** Stops tracking a worker: its requests no longer count anywhere. */
+    public void removeWorker(int slot) {
+        for (Iterator<Map.Entry<String, Active>> it = requests.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Active> e = it.next();
+            if (e.getValue().slot != slot) continue;
+            Set<String> keys = byRouter.get(e.getValue().routerId);
+            if (keys != null) keys.remove(e.getKey());
+            it.remove();
+        }
+        clearSlot(slot);
+    }
+
+    /** A request was routed to {@code slot}. A request already tracked under the same key is replaced. */
+    public void routed(String routerId, String requestId, int slot, int promptTokens, int cachedTokens) {
+        String key = key(routerId, requestId);
+        finished(routerId, requestId);
+        Active a = new Active(routerId, slot, promptTokens, Math.max(0, promptTokens - cachedTokens));
+        requests.put(key, a);
+        byRouter.computeIfAbsent(routerId, r -> new HashSet<>()).add(key);
+        active[slot]++;
+        prefill[slot] += a.uncachedTokens;
+        prefillPrompt[slot] += promptTokens;
+        context[slot] += promptTokens;
+    }
+
+    /** The request's first token arrived. No-op if unknown or already decoding. */
+    public void firstToken(String routerId, String requestId) {
+        Active a = requests.get(key(routerId, requestId));
+        if (a == null || !a.prefilling) return;
+        a.prefilling = false;
+        prefill[a.slot] -= a.uncachedTokens;
+        prefillPrompt[a.slot] -= a.promptTokens;
+    }
+
+    /** The request ended. No-op if unknown. */
+    public void finished(String routerId, String requestId) {
+        String key = key(routerId, requestId);
+        Active a = requests.remove(key);
+        if (a == null) return;
+        Set<String> keys = byRouter.get(routerId);
+        if (keys != null) keys.remove(key);
+        release(a);
+    }
+
+    /** Drops every request of a router (it left, or its heartbeats stopped). */
+    public void dropRouter(String routerId) {
+        Set<String> keys = byRouter.remove(routerId);
+        peerLastSeen.remove(routerId);
+        if (keys == null) return;
+        for (String k : keys) {
+            Active a = requests.remove(k);
+            if (a != null) release(a);
+        }
+    }
+
+    /** Notes that a replica was heard from at {@code now} (nanoseconds). */
+    public void peerSeen(String routerId, long now) {
+        peerLastSeen.put(routerId, now);
+    }
+
+    /** Drops the requests of replicas not heard from since {@code now - ttl}; returns how many replicas expired. */
+    public int expirePeers(long now, long ttlNanos) {
+        int n = 0;
+        for (String r : peerLastSeen.entrySet().stream().filter(e -> now - e.getValue() > ttlNanos).map(Map.Entry::getKey).toList()) {
+            dropRouter(r);
+            n++;
+        }
+        return n;
+    }
+
+    /** Replicas currently heard from. */
+    public Set<String> peers() {
+        return Set.copyOf(peerLastSeen.keySet());
+    }
+
+    /** Applies a worker's load report (see the class comment). */
+    public void report(int slot, EngineStats s) {
+        extActive[slot] = Math.max(0, s.waitingRequests() + s.runningRequests() - active[slot]);
+        extPrefill[slot] = Math.max(0, s.pendingPrefillTokens() - prefillPrompt[slot]);
+        extContext[slot] = Math.max(0, s.kvBlocksUsed() * blockSize[slot] - context[slot]);
+    }
+
+    /** Requests in flight on the worker (tracked plus reported excess). */
+    public int activeRequests(int slot) {
+        return active[slot] + extActive[slot];
+    }
+
+    /** Prompt tokens still to prefill on the worker, cached ones excluded (tracked plus reported excess). */
+    public long prefillTokens(int slot) {
+        return prefill[slot] + extPrefill[slot];
+    }
+
+    /** Context tokens of the worker's requests in flight (tracked plus reported excess). */
+    public long contextTokens(int slot) {
+        return context[slot] + extContext[slot];
+    }
+
+    /** Requests tracked (all routers). */
+    public int trackedRequests() {
+        return requests.size();
+    }
+
+    /** Requests tracked for one router. */
+    public int trackedRequests(String routerId) {
+        Set<String> keys = byRouter.get(routerId);
+        return keys == null ? 0 : keys.size();
+    }
+
+    private void release(Active a) {
+        active[a.slot]--;
+        context[a.slot] -= a.promptTokens;
+        if (a.prefilling) {
+            prefill[a.slot] -= a.uncachedTokens;
+            prefillPrompt[a.slot] -= a.promptTokens;
+        }
+    }
+
+    private void clearSlot(int slot) {
+        active[slot] = 0;
+        prefill[slot] = prefillPrompt[slot] = context[slot] = 0;
+        extActive[slot] = 0;
+        extPrefill[slot] = extContext[slot] = 0;
+    }
+
+    private void ensure(int slot) {
+        if (slot < active.length) return;
+        int n = Math.max(slot + 1, active.length * 2);
+        active = Arrays.copyOf(active, n);
+        prefill = Arrays.copyOf(prefill, n);
+        prefillPrompt = Arrays.copyOf(prefillPrompt, n);
+        context = Arrays.copyOf(context, n);
+        extActive = Arrays.copyOf(extActive, n);
+        extPrefill = Arrays.copyOf(extPrefill, n);
+        extContext = Arrays.copyOf(extContext, n);
+        blockSize = Arrays.copyOf(blockSize, n);
+    }
+
+    private static String key(String routerId, String requestId) {
+        return routerId + '\u0000' + requestId;
+    }
+}

@@ -1,0 +1,139 @@
+package ai.armature.router.index;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/** The block index against a plain map of sets, through random adds, removes and prefix matches. */
+class BlockIndexTest {
+
+    /** The reference: hash -> holders, and a prefix match that checks every worker block by block. */
+    private static final class Reference {
+        final Map<Long, Set<Integer>> holders = new HashMap<>();
+
+        boolean add(long h, int w) {
+            return holders.computeIfAbsent(h, k -> new HashSet<>()).add(w);
+        }
+
+        boolean remove(long h, int w) {
+            Set<Integer> s = holders.get(h);
+            if (s == null || !s.remove(w)) return false;
+            if (s.isEmpty()) holders.remove(h);
+            return true;
+        }
+
+        int depth(long[] chain, int n, int w) {
+            int d = 0;
+            while (d < n && holders.getOrDefault(chain[d], Set.of()).contains(w)) d++;
+            return d;
+        }
+    }
+
+    private static void checkRandomWorkload(int workers, int hashes, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        BlockIndex index = new BlockIndex(16);
+        for (int w = 0; w < workers; w++) index.ensureSlot(w);
+        Reference ref = new Reference();
+        // Hash 0 is a legal hash too (kept outside the table).
+        long[] pool = new long[hashes];
+        for (int i = 0; i < hashes; i++) pool[i] = i == 0 ? 0 : rnd.nextLong();
+        int[] depth = new int[workers];
+        BlockIndex.Touched touched = new BlockIndex.Touched();
+        for (int step = 0; step < 40_000; step++) {
+            int op = rnd.nextInt(10);
+            // Chains are prefixes of a few long "prompts" so holders nest like real caches, plus noise.
+            long h = pool[rnd.nextInt(hashes)];
+            int w = rnd.nextInt(workers);
+            // Add-heavy, then remove-heavy phases, so shared sets grow into bitsets and shrink back into lists.
+            int adds = (step / 5_000) % 2 == 0 ? 6 : 2;
+            if (op < adds) {
+                assertThat(index.add(h, w)).isEqualTo(ref.add(h, w));
+            } else if (op < 8) {
+                assertThat(index.remove(h, w)).isEqualTo(ref.remove(h, w));
+            } else {
+                int n = 1 + rnd.nextInt(12);
+                int start = rnd.nextInt(hashes - n);
+                long[] chain = new long[n];
+                System.arraycopy(pool, start, chain, 0, n);
+                index.match(chain, n, depth, touched);
+                for (int v = 0; v < workers; v++) {
+                    assertThat(depth[v]).as("worker %d depth on chain at %d", v, start).isEqualTo(ref.depth(chain, n, v));
+                }
+                for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
+                touched.clear();
+                for (int v : depth) assertThat(v).isZero();
+            }
+            assertThat(index.holders(h)).isEqualTo(ref.holders.getOrDefault(h, Set.of()).size());
+        }
+        assertThat(index.blocks()).isEqualTo(ref.holders.size());
+        List<String> got = new ArrayList<>();
+        for (long[] e : index.entries()) got.add(e[0] + "/" + e[1]);
+        List<String> want = new ArrayList<>();
+        ref.holders.forEach((k, s) -> s.forEach(v -> want.add(k + "/" + v)));
+        assertThat(got).containsExactlyInAnyOrderElementsOf(want);
+    }
+
+    @Test
+    void fewWorkersUseInlineSlotsAndLists() {
+        checkRandomWorkload(3, 200, 1);
+    }
+
+    @Test
+    void manyWorkersTurnSharedSetsIntoBitsetsAndBack() {
+        // 150 workers: 3 words per bitset, so sets of more than 7 become bitsets; 40 hashes make sets large.
+        checkRandomWorkload(150, 40, 2);
+    }
+
+    @Test
+    void aMatchFollowsEachWorkerDownTheChainUntilItDropsOut() {
+        BlockIndex index = new BlockIndex();
+        int workers = 200;
+        for (int w = 0; w < workers; w++) index.ensureSlot(w);
+        long[] chain = {11, 12, 13, 14, 15};
+        // Every worker holds block 0 (a bitset), half hold block 1 (a bitset), workers 0..4 hold block 2 (a list),
+        // worker 4 holds blocks 3 and 4, worker 7 holds block 3 without blocks 1 and 2 (holes: it stops at 1).
+        for (int w = 0; w < workers; w++) index.add(11, w);
+        for (int w = 0; w < workers; w += 2) index.add(12, w);
+        for (int w = 0; w < 5; w++) index.add(13, w);
+        index.add(14, 4);
+        index.add(14, 7);
+        index.add(15, 4);
+        int[] depth = new int[workers];
+        BlockIndex.Touched touched = new BlockIndex.Touched();
+        index.match(chain, 5, depth, touched);
+        assertThat(touched.size).isEqualTo(workers);
+        assertThat(depth[1]).isEqualTo(1);
+        assertThat(depth[0]).isEqualTo(3);
+        assertThat(depth[2]).isEqualTo(3);
+        assertThat(depth[3]).isEqualTo(1);
+        assertThat(depth[4]).isEqualTo(5);
+        assertThat(depth[6]).isEqualTo(2);
+        assertThat(depth[7]).isEqualTo(1);
+        assertThat(depth[199]).isEqualTo(1);
+        assertThat(depth[198]).isEqualTo(2);
+    }
+
+    @Test
+    void growingTheTableKeepsEveryEntry() {
+        BlockIndex index = new BlockIndex(16);
+        index.ensureSlot(1);
+        SplittableRandom rnd = new SplittableRandom(5);
+        long[] keys = new long[50_000];
+        for (int i = 0; i < keys.length; i++) {
+            keys[i] = rnd.nextLong();
+            index.add(keys[i], i % 2);
+        }
+        for (int i = 0; i < keys.length; i++) assertThat(index.holds(keys[i], i % 2)).isTrue();
+        for (int i = 0; i < keys.length; i += 2) assertThat(index.remove(keys[i], 0)).isTrue();
+        for (int i = 0; i < keys.length; i++) assertThat(index.holds(keys[i], i % 2)).isEqualTo(i % 2 == 1);
+        assertThat(index.blocks()).isEqualTo(keys.length / 2);
+    }
+}
