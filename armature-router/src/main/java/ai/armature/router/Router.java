@@ -436,9 +436,10 @@ public final class Router implements GenerationEngine {
         flushOutbox();
     }
 
+    /** Routes and submits a request; a resumed request ({@code migration}) avoids the workers that failed it. */
     @Override
     public GenerationStream submit(GenerateRequest request) {
-        return submit(request, Set.of());
+        return submit(request, request.migration() == null ? Set.of() : request.migration().excludedWorkerIds());
     }
 
     /**

@@ -124,6 +124,18 @@ class RouterTest {
     }
 
     @Test
+    void aResumedRequestAvoidsTheWorkersThatFailedIt() {
+        Router r = router("kv");
+        Map<String, FakeWorker> ws = add(r, "a", "b");
+        int[] system = prompt(16, 19);
+        r.onKvEvents("a", stored(system, 1));
+        int[] p = java.util.Arrays.copyOf(system, 22);
+        r.submit(new GenerateRequest("x", p, SamplingParams.GREEDY, StopConditions.maxTokens(4), 0, null,
+                new ai.armature.protocol.Migration(2, 1, java.util.Set.of("a"))));
+        assertThat(ws.get("b").submitted).containsExactly("x");
+    }
+
+    @Test
     void kvSendsARequestToTheWorkerHoldingItsPrefix() {
         Router r = router("kv");
         Map<String, FakeWorker> ws = add(r, "a", "b", "c");
