@@ -1,0 +1,348 @@
+package ai.armature.runtime.request;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.GenerationEngine;
+import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.ModelCard;
+import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.WorkerLostException;
+import ai.armature.protocol.kv.KvCacheSnapshot;
+import ai.armature.runtime.RuntimeCodec;
+import ai.armature.runtime.TlsFiles;
+import ai.armature.runtime.proto.GenerateEvent;
+import ai.armature.runtime.proto.SnapshotRequest;
+import ai.armature.runtime.proto.StatsRequest;
+import ai.armature.runtime.proto.TokenizerChunk;
+import ai.armature.runtime.proto.TokenizerRequest;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCalls;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A worker in another process, over its gRPC request plane, as a {@link GenerationEngine}. {@link #submit} waits
+ * for the worker's {@code Accepted} (so a refusal is a {@link RequestRejectedException} with the worker's reason,
+ * and an unreachable worker a SHUTTING_DOWN refusal that a dispatcher answers by trying another); after that, a
+ * broken stream, a worker that hands the request back, or one silent for longer than the inactivity timeout (no
+ * output and no heartbeat: it hangs) makes {@link GenerationStream#next()} throw {@link WorkerLostException},
+ * which request migration handles. Closing a stream early cancels the call, and with it the request in the
+ * worker. Outputs are requested from the transport as they are consumed (flow control). {@link #stats()} is the
+ * last load report the event plane delivered ({@link #updateLoad}). Thread-safe.
+ */
+public final class RemoteWorker implements GenerationEngine {
+
+    /** Messages requested ahead of the consumer: enough to hide a hop, few enough to push back on a slow client. */
+    private static final int WINDOW = 16;
+
+    /** How long an answer may take (submit, stats, snapshot), how long a running stream may stay silent, and TLS. */
+    public record Options(Duration rpcTimeout, Duration inactivityTimeout, TlsFiles tls) {
+    }
+
+    private final ModelCard card;
+    private final Options options;
+    private final ManagedChannel channel;
+    private final Map<String, RemoteStream> streams = new ConcurrentHashMap<>();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile EngineStats load = new EngineStats(0, 0, 0, 0, 0, 0, 0);
+    private volatile boolean suspect;
+    private volatile boolean retiring;
+    private volatile boolean closed;
+
+    public RemoteWorker(ModelCard card, Options options) {
+        this.card = card;
+        this.options = options;
+        NettyChannelBuilder b = NettyChannelBuilder.forTarget(card.requestEndpoint())
+                .directExecutor() // listeners only queue; no blocking on the transport threads
+                .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS)
+                .maxInboundMessageSize(16 << 20);
+        if (card.requestTls() || options.tls() != null) {
+            try {
+                b.sslContext((options.tls() != null ? options.tls() : new TlsFiles(null, null, null)).grpcClient());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot set up TLS to worker " + card.workerId() + ": " + e.getMessage(), e);
+            }
+        } else {
+            b.usePlaintext();
+        }
+        this.channel = b.build();
+    }
+
+    public ModelCard card() {
+        return card;
+    }
+
+    public String workerId() {
+        return card.workerId();
+    }
+
+    /** Requests this client has running on the worker. */
+    public int inFlight() {
+        return inFlight.get();
+    }
+
+    /** The worker's latest load report (from the event plane). */
+    public void updateLoad(EngineStats stats) {
+        this.load = stats;
+    }
+
+    /** Marks the worker as working again (it re-registered or answered). */
+    public void clearSuspicion() {
+        suspect = false;
+    }
+
+    @Override
+    public GenerationStream submit(GenerateRequest request) {
+        if (closed || retiring) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "worker " + card.workerId() + " has left");
+        }
+        ClientCall<ai.armature.runtime.proto.GenerateRequest, GenerateEvent> call = channel.newCall(WorkerService.GENERATE, CallOptions.DEFAULT);
+        RemoteStream stream = new RemoteStream(request.requestId(), call);
+        inFlight.incrementAndGet();
+        streams.put(request.requestId(), stream);
+        try {
+            call.start(stream.listener, new Metadata());
+            call.sendMessage(RuntimeCodec.toProto(request));
+            call.halfClose();
+            call.request(WINDOW);
+            stream.accepted.get(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            suspect = false;
+            return stream;
+        } catch (ExecutionException e) {
+            stream.forget();
+            if (e.getCause() instanceof RequestRejectedException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (TimeoutException e) {
+            call.cancel("the worker did not accept the request in time", null);
+            stream.forget();
+            suspect = true;
+            throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
+                    "worker " + card.workerId() + " did not answer within " + options.rpcTimeout().toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            call.cancel("interrupted", null);
+            stream.forget();
+            throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "interrupted while submitting");
+        } catch (RuntimeException e) {
+            call.cancel("failed to submit", e);
+            stream.forget();
+            throw e;
+        }
+    }
+
+    @Override
+    public void cancel(String requestId) {
+        RemoteStream s = streams.get(requestId);
+        if (s != null) s.close();
+    }
+
+    @Override
+    public EngineStats stats() {
+        return load;
+    }
+
+    /** The worker's counters now, by the {@code Stats} call. */
+    public EngineStats fetchStats() {
+        try {
+            return RuntimeCodec.fromProto(ClientCalls.blockingUnaryCall(channel, WorkerService.STATS,
+                    CallOptions.DEFAULT.withDeadlineAfter(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                    StatsRequest.getDefaultInstance()));
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException("worker " + card.workerId() + " gave no stats: " + e.getStatus(), e);
+        }
+    }
+
+    /** The worker's cached block hashes and last event id, by the {@code Snapshot} call. */
+    public KvCacheSnapshot snapshot() {
+        try {
+            return RuntimeCodec.fromProto(ClientCalls.blockingUnaryCall(channel, WorkerService.SNAPSHOT,
+                    CallOptions.DEFAULT.withDeadlineAfter(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS),
+                    SnapshotRequest.getDefaultInstance()));
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException("worker " + card.workerId() + " gave no snapshot: " + e.getStatus(), e);
+        }
+    }
+
+    /** The tokenizer bundle named by the card, fetched in chunks (it may be megabytes). */
+    public byte[] fetchTokenizer() {
+        try {
+            Iterator<TokenizerChunk> chunks = ClientCalls.blockingServerStreamingCall(channel, WorkerService.TOKENIZER,
+                    CallOptions.DEFAULT.withDeadlineAfter(Math.max(30_000, options.rpcTimeout().toMillis()), TimeUnit.MILLISECONDS),
+                    TokenizerRequest.newBuilder().setSha256(card.tokenizerSha256()).build());
+            ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(card.tokenizerBytes(), 256 << 20));
+            while (chunks.hasNext()) {
+                TokenizerChunk c = chunks.next();
+                if (c.getTotalBytes() > (256 << 20)) throw new IllegalStateException("worker " + card.workerId() + " offers a tokenizer of " + c.getTotalBytes() + " bytes");
+                c.getData().writeTo(out);
+            }
+            return out.toByteArray();
+        } catch (StatusRuntimeException e) {
+            throw new IllegalStateException("cannot fetch the tokenizer of worker " + card.workerId() + ": " + e.getStatus(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Healthy while reachable: not closed or leaving, its connection not failing, not suspected of hanging. */
+    @Override
+    public boolean healthy() {
+        return !closed && !retiring && !suspect && channel.getState(false) != ConnectivityState.TRANSIENT_FAILURE;
+    }
+
+    @Override
+    public int maxContextTokens() {
+        return card.contextLength();
+    }
+
+    /** The worker left discovery: no new requests; the connection closes once the running ones end. */
+    public void retire() {
+        retiring = true;
+        if (inFlight.get() == 0) channel.shutdown();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (RemoteStream s : streams.values()) s.close();
+        channel.shutdownNow();
+    }
+
+    private static RequestRejectedException rejection(String workerId, Status status, Metadata trailers) {
+        String reason = trailers == null ? null : trailers.get(WorkerService.REJECT_REASON);
+        RequestRejectedException.Reason r;
+        try {
+            r = reason == null ? RequestRejectedException.Reason.SHUTTING_DOWN : RequestRejectedException.Reason.valueOf(reason);
+        } catch (IllegalArgumentException e) {
+            r = RequestRejectedException.Reason.SHUTTING_DOWN;
+        }
+        String message = reason != null && status.getDescription() != null ? status.getDescription()
+                : "worker " + workerId + " is unreachable (" + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")";
+        return new RequestRejectedException(r, message);
+    }
+
+    /** The end of a call that broke after it was accepted. */
+    private record Lost(Status status) {
+    }
+
+    /** One request's outputs from the worker. */
+    private final class RemoteStream implements GenerationStream {
+        private final String requestId;
+        private final ClientCall<ai.armature.runtime.proto.GenerateRequest, GenerateEvent> call;
+        private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+        final CompletableFuture<Void> accepted = new CompletableFuture<>();
+        private volatile long lastHeardNanos = System.nanoTime();
+        private volatile boolean finishedSeen;
+        private boolean ended;
+        private boolean forgotten;
+
+        final ClientCall.Listener<GenerateEvent> listener = new ClientCall.Listener<>() {
+            @Override
+            public void onMessage(GenerateEvent e) {
+                lastHeardNanos = System.nanoTime();
+                switch (e.getKindCase()) {
+                    case ACCEPTED -> {
+                        accepted.complete(null);
+                        call.request(1);
+                    }
+                    case OUTPUT -> {
+                        GenerateOutput out;
+                        try {
+                            out = RuntimeCodec.fromProto(e.getOutput());
+                        } catch (RuntimeException ex) {
+                            call.cancel("unreadable output", ex);
+                            return;
+                        }
+                        if (out.finished()) finishedSeen = true;
+                        queue.add(out);
+                    }
+                    case HEARTBEAT, KIND_NOT_SET -> call.request(1);
+                }
+            }
+
+            @Override
+            public void onClose(Status status, Metadata trailers) {
+                if (!accepted.isDone()) {
+                    accepted.completeExceptionally(rejection(card.workerId(), status, trailers));
+                } else if (!finishedSeen) {
+                    queue.add(new Lost(status));
+                }
+            }
+        };
+
+        RemoteStream(String requestId, ClientCall<ai.armature.runtime.proto.GenerateRequest, GenerateEvent> call) {
+            this.requestId = requestId;
+            this.call = call;
+        }
+
+        @Override
+        public String requestId() {
+            return requestId;
+        }
+
+        @Override
+        public GenerateOutput next() throws InterruptedException {
+            if (ended) return null;
+            long timeout = options.inactivityTimeout().toNanos();
+            while (true) {
+                long silentFor = System.nanoTime() - lastHeardNanos;
+                Object o = queue.poll(Math.max(1, timeout - silentFor), TimeUnit.NANOSECONDS);
+                if (o == null) {
+                    if (System.nanoTime() - lastHeardNanos < timeout) continue;
+                    suspect = true;
+                    call.cancel("worker silent for " + options.inactivityTimeout().toMillis() + " ms", null);
+                    end();
+                    throw new WorkerLostException(card.workerId(), "worker " + card.workerId() + " sent nothing for "
+                            + options.inactivityTimeout().toMillis() + " ms while running request " + requestId + " (it hangs)", null);
+                }
+                if (o instanceof Lost(Status status)) {
+                    end();
+                    throw new WorkerLostException(card.workerId(), "lost worker " + card.workerId() + " while it ran request " + requestId
+                            + " (" + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")",
+                            status.asRuntimeException());
+                }
+                GenerateOutput out = (GenerateOutput) o;
+                if (out.finished()) end();
+                else call.request(1);
+                return out;
+            }
+        }
+
+        private synchronized void end() {
+            ended = true;
+            forget();
+        }
+
+        synchronized void forget() {
+            if (forgotten) return;
+            forgotten = true;
+            streams.remove(requestId, this);
+            if (inFlight.decrementAndGet() == 0 && retiring) channel.shutdown();
+        }
+
+        @Override
+        public void close() {
+            if (!finishedSeen) call.cancel("the client closed the stream", null);
+            end();
+        }
+    }
+}

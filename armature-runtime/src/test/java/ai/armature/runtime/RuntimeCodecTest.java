@@ -1,0 +1,85 @@
+package ai.armature.runtime;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.FinishReason;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.Migration;
+import ai.armature.protocol.ModelCard;
+import ai.armature.protocol.SamplingParams;
+import ai.armature.protocol.StopConditions;
+import ai.armature.protocol.TokenLogprob;
+import ai.armature.protocol.Usage;
+import ai.armature.protocol.kv.KvCacheSnapshot;
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.protocol.kv.KvTier;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Every record that crosses a process boundary survives the trip through its protobuf message (and bytes). */
+class RuntimeCodecTest {
+
+    @Test
+    void requestsRoundTrip() throws Exception {
+        SamplingParams sampling = new SamplingParams(0.7, 0.9, 40, 0.05, 1.1, 0.3, 0.2, -1234567890123L, 3);
+        StopConditions stop = new StopConditions(99, new int[] {5, 7}, true, true);
+        for (GenerateRequest r : List.of(
+                new GenerateRequest("a", new int[] {1, 2, 3}, SamplingParams.GREEDY, StopConditions.maxTokens(4)),
+                new GenerateRequest("b", new int[] {0, Integer.MAX_VALUE, 42}, sampling, stop, -3, "salt", null),
+                new GenerateRequest("c~m2", new int[] {9, 8, 7, 6}, sampling, stop, 5, null, new Migration(2, 2, Set.of("w1", "w2"))))) {
+            var bytes = RuntimeCodec.toProto(r).toByteArray();
+            assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateRequest.parseFrom(bytes))).isEqualTo(r);
+        }
+    }
+
+    @Test
+    void outputsRoundTrip() throws Exception {
+        List<TokenLogprob> lps = List.of(new TokenLogprob(5, -0.25f, new int[] {5, 6}, new float[] {-0.25f, -1.5f}),
+                new TokenLogprob(7, 0f, new int[0], new float[0]));
+        for (GenerateOutput o : List.of(
+                new GenerateOutput("r", new int[] {5, 7}, lps, null, new Usage(10, 4, 2), null),
+                new GenerateOutput("r", new int[0], null, FinishReason.ERROR, new Usage(10, 0, 2), "the model failed"),
+                new GenerateOutput("r", new int[] {1}, null, FinishReason.LENGTH, new Usage(1, 0, 1), null),
+                new GenerateOutput("r", new int[0], List.of(), FinishReason.CANCELLED, new Usage(3, 0, 0), null))) {
+            GenerateOutput back = RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateOutput.parseFrom(RuntimeCodec.toProto(o).toByteArray()));
+            assertThat(back.requestId()).isEqualTo(o.requestId());
+            assertThat(back.tokenIds()).containsExactly(o.tokenIds());
+            assertThat(back.finishReason()).isEqualTo(o.finishReason());
+            assertThat(back.usage()).isEqualTo(o.usage());
+            assertThat(back.error()).isEqualTo(o.error());
+            if (o.logprobs() == null) assertThat(back.logprobs()).isNull();
+            else assertThat(back.logprobs()).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(o.logprobs());
+        }
+    }
+
+    @Test
+    void statsSnapshotsAndKvEventsRoundTrip() throws Exception {
+        EngineStats s = new EngineStats(3, 4, 1000, 200, 50, 12345, 678);
+        assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.EngineStats.parseFrom(RuntimeCodec.toProto(s).toByteArray()))).isEqualTo(s);
+        KvCacheSnapshot snap = new KvCacheSnapshot(77, Map.of(KvTier.DEVICE, Set.of(-1L, 2L, Long.MIN_VALUE), KvTier.DISK, Set.of(9L)));
+        assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.KvCacheSnapshot.parseFrom(RuntimeCodec.toProto(snap).toByteArray())))
+                .isEqualTo(snap);
+        for (KvEvent e : List.of(new KvEvent.BlockStored(1, -5L, 7L, 3, new int[] {1, 2, 3}, KvTier.HOST),
+                new KvEvent.BlockRemoved(2, Long.MAX_VALUE, KvTier.DEVICE), new KvEvent.AllBlocksCleared(3))) {
+            KvEvent back = RuntimeCodec.fromProto(ai.armature.runtime.proto.KvEvent.parseFrom(RuntimeCodec.toProto(e).toByteArray()));
+            assertThat(back).usingRecursiveComparison().isEqualTo(e);
+        }
+    }
+
+    @Test
+    void modelCardsRoundTripThroughTheirJson() {
+        ModelCard c = new ModelCard("worker-1", "llama 3.1/8b", "mock:h100", 8192, 16, ModelCard.ROLE_AGGREGATED, "127.0.0.1:5000",
+                true, "http://127.0.0.1:9000/metrics", "ab".repeat(32), 9_000_000, true);
+        String json = RuntimeCodec.toJson(c);
+        assertThat(json).contains("\"servedModelName\":\"llama 3.1/8b\"");
+        assertThat(RuntimeCodec.cardFromJson(json)).isEqualTo(c);
+        assertThatThrownBy(() -> RuntimeCodec.cardFromJson("{\"workerId\": 5")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> RuntimeCodec.cardFromJson("{}")).isInstanceOf(IllegalArgumentException.class);
+    }
+}
