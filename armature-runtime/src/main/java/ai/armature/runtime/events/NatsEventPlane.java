@@ -99,6 +99,11 @@ public final class NatsEventPlane implements EventPlane {
         return () -> connection.closeDispatcher(d);
     }
 
+    /** Waits (up to {@code timeout}) until the server has processed everything sent so far, subscriptions included. */
+    public void flush(Duration timeout) throws java.util.concurrent.TimeoutException, InterruptedException {
+        connection.flush(timeout);
+    }
+
     /** Whether the connection is up now. */
     public boolean connected() {
         return connection.getStatus() == Connection.Status.CONNECTED;
