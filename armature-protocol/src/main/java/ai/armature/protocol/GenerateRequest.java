@@ -8,7 +8,9 @@ import java.util.Objects;
  * runs first and is preempted last. {@code cacheSalt} isolates prefix-cache sharing (requests with different
  * salts never share KV blocks); null means the default namespace. {@code migration} is null for a new request and
  * says, for a request resumed on another worker, how many trailing prompt tokens were generated before (see
- * {@link Migration}). {@code promptTokens} is never modified.
+ * {@link Migration}). {@code constraint}, when not null, limits what may be generated (structured output: the
+ * worker masks every token the constraint does not allow; a resumed request's generated tokens already count
+ * against it). {@code promptTokens} is never modified.
  */
 public record GenerateRequest(
         String requestId,
@@ -17,7 +19,8 @@ public record GenerateRequest(
         StopConditions stop,
         int priority,
         String cacheSalt,
-        Migration migration) {
+        Migration migration,
+        OutputConstraint constraint) {
 
     public GenerateRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -32,12 +35,22 @@ public record GenerateRequest(
     }
 
     public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, int priority,
+                           String cacheSalt, Migration migration) {
+        this(requestId, promptTokens, sampling, stop, priority, cacheSalt, migration, null);
+    }
+
+    public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop, int priority,
                            String cacheSalt) {
-        this(requestId, promptTokens, sampling, stop, priority, cacheSalt, null);
+        this(requestId, promptTokens, sampling, stop, priority, cacheSalt, null, null);
     }
 
     public GenerateRequest(String requestId, int[] promptTokens, SamplingParams sampling, StopConditions stop) {
-        this(requestId, promptTokens, sampling, stop, 0, null, null);
+        this(requestId, promptTokens, sampling, stop, 0, null, null, null);
+    }
+
+    /** The same request with {@code c} as its constraint. */
+    public GenerateRequest withConstraint(OutputConstraint c) {
+        return new GenerateRequest(requestId, promptTokens, sampling, stop, priority, cacheSalt, migration, c);
     }
 
     /** How many trailing prompt tokens earlier attempts generated (0 for a new request). */
@@ -54,17 +67,19 @@ public record GenerateRequest(
     public boolean equals(Object o) {
         return o instanceof GenerateRequest r && r.requestId.equals(requestId) && Arrays.equals(r.promptTokens, promptTokens)
                 && r.sampling.equals(sampling) && r.stop.equals(stop) && r.priority == priority
-                && Objects.equals(r.cacheSalt, cacheSalt) && Objects.equals(r.migration, migration);
+                && Objects.equals(r.cacheSalt, cacheSalt) && Objects.equals(r.migration, migration)
+                && Objects.equals(r.constraint, constraint);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(requestId, Arrays.hashCode(promptTokens), sampling, stop, priority, cacheSalt, migration);
+        return Objects.hash(requestId, Arrays.hashCode(promptTokens), sampling, stop, priority, cacheSalt, migration, constraint);
     }
 
     @Override
     public String toString() {
         return "GenerateRequest[" + requestId + ", " + promptTokens.length + " prompt tokens, " + sampling + ", " + stop
-                + ", priority=" + priority + ", cacheSalt=" + cacheSalt + (migration == null ? "" : ", " + migration) + "]";
+                + ", priority=" + priority + ", cacheSalt=" + cacheSalt + (migration == null ? "" : ", " + migration)
+                + (constraint == null ? "" : ", constraint=" + constraint) + "]";
     }
 }

@@ -8,6 +8,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 import java.util.logging.Logger;
 
+import ai.armature.engine.grammar.CompiledGrammar;
+import ai.armature.engine.grammar.GrammarCompiler;
+import ai.armature.engine.grammar.GrammarException;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.FinishReason;
 import ai.armature.protocol.GenerateOutput;
@@ -45,6 +48,8 @@ public final class EngineCore {
     private final int maxContext;
     private final int vocabSize;
     private final int[] eosIds;
+    private final GrammarCompiler grammars;
+    private final MaskThread maskThread;
     private final Map<String, Sequence> live = new HashMap<>();
     private final List<Runnable> deliveries = new ArrayList<>();
     private Runnable queueSlotReleased = () -> { };
@@ -58,7 +63,21 @@ public final class EngineCore {
      * IllegalArgumentException with a clear message when the budget does not hold one block.
      */
     public EngineCore(ModelRunner runner, ServingConfig config, KvEventPublisher events) {
+        this(runner, config, events, null);
+    }
+
+    /**
+     * As above; {@code grammars} compiles requests' output constraints against the model's vocabulary (null: this
+     * worker refuses constrained requests).
+     */
+    public EngineCore(ModelRunner runner, ServingConfig config, KvEventPublisher events, GrammarCompiler grammars) {
         this.runner = runner;
+        this.grammars = grammars;
+        this.maskThread = new MaskThread("armature-masks-" + runner.modelName());
+        if (grammars != null && grammars.vocabulary().size() != runner.vocabSize()) {
+            throw new IllegalArgumentException("the constraint vocabulary covers " + grammars.vocabulary().size()
+                    + " tokens but the model has " + runner.vocabSize() + " logits");
+        }
         this.blockSize = config.blockSize();
         this.maxContext = runner.maxContextTokens();
         this.vocabSize = runner.vocabSize();
@@ -149,8 +168,31 @@ public final class EngineCore {
         }
     }
 
+    /**
+     * Compiles the request's output constraint (cached by constraint), or returns null when it has none; thread-safe,
+     * so callers compile on their own thread rather than the engine's. Throws {@link RequestRejectedException}
+     * (INVALID) when the constraint cannot be compiled or this worker has no vocabulary to compile it against.
+     */
+    public CompiledGrammar prepare(GenerateRequest r) {
+        if (r.constraint() == null) return null;
+        if (grammars == null) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
+                    "this worker cannot constrain output (structured output): it was started without the model's tokenizer");
+        }
+        try {
+            return grammars.compile(r.constraint());
+        } catch (GrammarException e) {
+            throw new RequestRejectedException(RequestRejectedException.Reason.INVALID, e.getMessage());
+        }
+    }
+
     /** Accepts a validated request; its outputs go to {@code sink} (on the engine thread). */
     public void add(GenerateRequest r, Consumer<GenerateOutput> sink) {
+        add(r, r.constraint() == null ? null : prepare(r), sink);
+    }
+
+    /** Accepts a validated request whose constraint {@link #prepare} compiled ({@code grammar}, or null). */
+    public void add(GenerateRequest r, CompiledGrammar grammar, Consumer<GenerateOutput> sink) {
         if (live.containsKey(r.requestId())) {
             sink.accept(new GenerateOutput(r.requestId(), new int[0], null, FinishReason.ERROR,
                     new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()), "a request with id " + r.requestId() + " is already running"));
@@ -159,8 +201,25 @@ public final class EngineCore {
         }
         long capacity = (long) kv.totalBlocks() * blockSize + 1;
         long cap = Math.min(Math.min((long) r.promptTokens().length + r.stop().maxTokens(), maxContext), capacity);
+        ConstraintState constraint = null;
+        if (grammar != null) {
+            constraint = new ConstraintState(grammar);
+            // A resumed request's earlier output is the tail of its prompt: the constraint continues after it.
+            int[] p = r.promptTokens();
+            for (int i = r.originalPromptLength(); i < p.length; i++) {
+                if (!isEos(p[i]) && !constraint.matcher.accept(p[i])) {
+                    sink.accept(new GenerateOutput(r.requestId(), new int[0], null, FinishReason.ERROR,
+                            new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()),
+                            "the resumed request's earlier output does not satisfy its output constraint"));
+                    queueSlotReleased.run();
+                    return;
+                }
+            }
+            constraint.schedule(maskThread);
+        }
         Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, kv.newBlockTable(r.cacheSalt()));
         nextSequenceId++;
+        s.constraint = constraint;
         live.put(r.requestId(), s);
         scheduler.add(s);
         publishStats();
@@ -181,6 +240,11 @@ public final class EngineCore {
         for (Sequence s : List.copyOf(live.values())) finish(s, FinishReason.ERROR, message);
         publishStats();
         flush();
+    }
+
+    /** Stops the constraint mask thread (if it ever started). */
+    public void close() {
+        maskThread.close();
     }
 
     /** Drops every cached block not in use (a prefix-cache reset), publishing AllBlocksCleared. */
@@ -208,7 +272,7 @@ public final class EngineCore {
             boolean sample = s.stepStart + s.stepCount == s.length;
             if (sample) s.random.seek(s.length);
             work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.originalPromptLength(), s.stepStart, s.stepCount,
-                    s.blocks.ids(), sample, s.request.sampling(), s.random));
+                    s.blocks.ids(), sample, s.request.sampling(), s.random, sample ? s.constraint : null));
         }
         SampledToken[] sampled;
         try {
@@ -238,6 +302,12 @@ public final class EngineCore {
                     finish(s, FinishReason.ERROR, "the model returned no token");
                     continue;
                 }
+                if (t.tokenId() < 0 && s.constraint != null) {
+                    String why = s.constraint.error();
+                    finish(s, FinishReason.ERROR, why != null ? "the output constraint failed: " + why
+                            : "no token of the model's vocabulary can continue the output under its constraint");
+                    continue;
+                }
                 accept(s, t);
             }
         }
@@ -252,13 +322,24 @@ public final class EngineCore {
         generatedTokens++;
         if (t.logprob() != null) s.addLogprob(t.logprob());
         var stop = s.request.stop();
-        if (stop.isStopToken(token) || (!stop.ignoreEos() && isEos(token))) {
+        ConstraintState c = s.constraint;
+        if (c != null && !isEos(token) && !c.matcher.accept(token)) {
+            finish(s, FinishReason.ERROR, "the model chose token " + token + ", which its output constraint does not allow");
+            return;
+        }
+        // Under a constraint an end token can only have been chosen where the output is complete: it ends the
+        // sequence even with ignore_eos, since nothing else may follow.
+        if (stop.isStopToken(token) || ((!stop.ignoreEos() || c != null) && isEos(token))) {
             // The stop token counts as generated (usage) but is sent only if the request asked for it.
             finish(s, FinishReason.STOP, null, !stop.includeStopToken());
+        } else if (c != null && c.matcher.isComplete() && !c.matcher.canContinue()) {
+            // The constrained output is complete and nothing may follow: stop without spending a step on the end token.
+            finish(s, FinishReason.STOP, null, false);
         } else if (s.length >= s.maxLength) {
             finish(s, FinishReason.LENGTH, null, false);
         } else {
             emit(s, null, null, false);
+            if (c != null) c.schedule(maskThread);
         }
     }
 

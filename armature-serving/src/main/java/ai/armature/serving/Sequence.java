@@ -53,6 +53,9 @@ final class Sequence {
     boolean scheduled;
     int stepStart, stepCount;
 
+    /** The request's output constraint (structured output), or null. */
+    ConstraintState constraint;
+
     // Tokens [promptLength, sent) went to the sink; logprobs of generated tokens not yet sent.
     int sent;
     List<TokenLogprob> pendingLogprobs;

@@ -7,6 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import ai.armature.engine.grammar.CompiledGrammar;
+import ai.armature.engine.grammar.GrammarCompiler;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.FinishReason;
 import ai.armature.protocol.GenerateOutput;
@@ -34,7 +36,7 @@ public final class ServingEngine implements GenerationEngine {
     private sealed interface Command {
     }
 
-    private record Submit(GenerateRequest request, EngineStream stream) implements Command {
+    private record Submit(GenerateRequest request, CompiledGrammar grammar, EngineStream stream) implements Command {
     }
 
     private record Cancel(String requestId) implements Command {
@@ -60,8 +62,16 @@ public final class ServingEngine implements GenerationEngine {
 
     /** Sizes the KV cache, allocates it in the runner and starts the engine thread. */
     public ServingEngine(ModelRunner runner, ServingConfig config, KvEventPublisher events) {
+        this(runner, config, events, null);
+    }
+
+    /**
+     * As above, with {@code grammars} to compile requests' output constraints (structured output) against the
+     * model's vocabulary; null refuses constrained requests.
+     */
+    public ServingEngine(ModelRunner runner, ServingConfig config, KvEventPublisher events, GrammarCompiler grammars) {
         this.runner = runner;
-        this.core = new EngineCore(runner, config, events);
+        this.core = new EngineCore(runner, config, events, grammars);
         this.maxQueued = config.maxQueued();
         core.onQueueSlotReleased(queued::decrementAndGet);
         this.loop = Thread.ofPlatform().name("armature-engine-" + runner.modelName()).daemon(true).unstarted(this::run);
@@ -79,6 +89,7 @@ public final class ServingEngine implements GenerationEngine {
                     "this worker is shutting down: send the request to another worker");
         }
         core.validate(request);
+        CompiledGrammar grammar = core.prepare(request); // on the caller's thread: compiling never stalls the engine
         EngineStream stream = new EngineStream(request.requestId(), this::cancel);
         if (streams.putIfAbsent(request.requestId(), stream) != null) {
             throw new RequestRejectedException(RequestRejectedException.Reason.INVALID,
@@ -94,7 +105,7 @@ public final class ServingEngine implements GenerationEngine {
             }
         } while (!queued.compareAndSet(q, q + 1));
         inboxSubmits.incrementAndGet();
-        inbox.add(new Submit(request, stream));
+        inbox.add(new Submit(request, grammar, stream));
         if (closed && !loop.isAlive()) drainInbox(); // raced with close(): nobody else will answer it
         return stream;
     }
@@ -176,6 +187,7 @@ public final class ServingEngine implements GenerationEngine {
             return;
         }
         drainInbox();
+        core.close();
         runner.close();
     }
 
@@ -206,8 +218,8 @@ public final class ServingEngine implements GenerationEngine {
 
     private void handle(Command c) {
         switch (c) {
-            case Submit(GenerateRequest request, EngineStream stream) -> {
-                core.add(request, out -> deliver(stream, out));
+            case Submit(GenerateRequest request, CompiledGrammar grammar, EngineStream stream) -> {
+                core.add(request, grammar, out -> deliver(stream, out));
                 inboxSubmits.decrementAndGet();
             }
             case Cancel(String requestId) -> core.cancel(requestId);
@@ -229,7 +241,7 @@ public final class ServingEngine implements GenerationEngine {
     /** Answers submits still queued after the engine thread stopped. */
     private synchronized void drainInbox() {
         for (Command c; (c = inbox.poll()) != null; ) {
-            if (c instanceof Submit(GenerateRequest request, EngineStream stream)) {
+            if (c instanceof Submit(GenerateRequest request, CompiledGrammar grammar, EngineStream stream)) {
                 inboxSubmits.decrementAndGet();
                 queued.decrementAndGet();
                 deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,

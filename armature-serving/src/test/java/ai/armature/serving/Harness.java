@@ -77,6 +77,11 @@ final class Harness {
         return p;
     }
 
+    /** Every id the tokenizer says ends generation. */
+    static int[] eos(ai.armature.engine.tokenizer.Tokenizer t) {
+        return java.util.stream.IntStream.range(0, t.vocabSize()).filter(t::isEndOfGeneration).toArray();
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);

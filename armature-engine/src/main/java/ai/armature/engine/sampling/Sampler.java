@@ -29,6 +29,15 @@ public final class Sampler {
      */
     public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
                       int[] history, int promptLength, int length, TokenLogprob[] logprobOut) {
+        return sample(logits, offset, vocab, p, random, history, promptLength, length, logprobOut, null);
+    }
+
+    /**
+     * As above, choosing only among the tokens whose bits are set in {@code allowed} (a constraint's mask; null
+     * allows every token, and at least one must be set). Logprobs still describe the model's own distribution.
+     */
+    public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
+                      int[] history, int promptLength, int length, TokenLogprob[] logprobOut, long[] allowed) {
         SamplingState state = countHistory(p, history, promptLength, length);
         double logSumExp = 0;
         int[] topIds = null;
@@ -42,11 +51,16 @@ public final class Sampler {
         }
         float chosenRaw;
         applyPenalties(logits, offset, state);
+        if (allowed != null) applyMask(logits, offset, vocab, allowed);
         int token;
         if (p.greedy()) {
             token = argmax(logits, offset, vocab);
         } else {
             token = sampleTemperature(logits, offset, vocab, p, random);
+        }
+        if (allowed != null && (allowed[token >>> 6] & (1L << token)) == 0) {
+            // Only rounding in the cumulative sums can land on a masked (zero-probability) token; take the best allowed one.
+            token = argmax(logits, offset, vocab);
         }
         if (p.logprobs() >= 0) {
             // Report the model's own distribution, before penalties: recompute from the saved top list or raw value.
@@ -105,6 +119,18 @@ public final class Sampler {
             for (int i = 0; i < gen.distinct(); i++) {
                 int t = gen.tokenAt(i);
                 logits[offset + t] -= (float) (p.presencePenalty() + p.frequencyPenalty() * gen.count(t));
+            }
+        }
+    }
+
+    /** Sets every token outside {@code allowed} to -infinity (probability 0). */
+    static void applyMask(float[] logits, int offset, int vocab, long[] allowed) {
+        for (int w = 0, base = 0; base < vocab; w++, base += 64) {
+            long bits = allowed[w];
+            if (bits == -1L) continue;
+            int end = Math.min(64, vocab - base);
+            for (int b = 0; b < end; b++) {
+                if ((bits & (1L << b)) == 0) logits[offset + base + b] = Float.NEGATIVE_INFINITY;
             }
         }
     }

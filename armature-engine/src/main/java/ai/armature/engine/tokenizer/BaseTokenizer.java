@@ -167,6 +167,14 @@ abstract sealed class BaseTokenizer implements Tokenizer permits BpeTokenizer, S
         return vocab.id(tokenText);
     }
 
+    @Override
+    public byte[] tokenBytes(int id) {
+        if (id < 0 || id >= pieces.length) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (size " + pieces.length + ")");
+        }
+        return vocab.isSpecial(id) ? new byte[0] : pieces[id].clone();
+    }
+
     /** The type of vocabulary entry {@code id}. */
     public TokenType tokenType(int id) {
         return vocab.types[id];

@@ -35,4 +35,12 @@ public interface Tokenizer {
 
     /** The id of a vocabulary entry given exactly as stored, or -1. */
     int tokenId(String tokenText);
+
+    /**
+     * The bytes {@code id} adds to decoded text when special tokens are not rendered: possibly a partial UTF-8
+     * sequence (byte tokens), empty for control tokens. Constrained decoding matches grammars against these.
+     */
+    default byte[] tokenBytes(int id) {
+        return decode(new int[] {id}, false).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 }

@@ -20,8 +20,9 @@ import ai.armature.serving.runner.ScheduledSequence;
  * from the request's generator), so the same request gives the same tokens alone or in any batch, greedy requests
  * depend only on their context, and seeded requests on their seed. With probability
  * {@code profile.eosProbability()} (decided by the same hash) the token is the first end-of-generation id; other
- * tokens are never end-of-generation ids. Logprobs, when asked, are those of a model that is certain: the chosen
- * token has logprob 0 and is its own only alternative.
+ * tokens are never end-of-generation ids. A constrained sequence draws the same way among the tokens its mask
+ * allows (end-of-generation only when allowed, and then with the same probability). Logprobs, when asked, are
+ * those of a model that is certain: the chosen token has logprob 0 and is its own only alternative.
  *
  * <p>KV blocks: the mocker stores no K/V, but it keeps one 64-bit fingerprint per block of the tokens and positions
  * computed into it, so blocks it exports and imports (KV tiers, transfers between workers) carry something
@@ -172,18 +173,51 @@ public final class MockModelRunner implements ModelRunner {
         int token;
         double u = (mix(h ^ 0x5DEECE66DL) >>> 11) * 0x1.0p-53;
         int[] eos = profile.eosTokenIds();
-        if (u < profile.eosProbability()) {
+        if (s.allowed() != null) {
+            token = constrained(s.allowed(), h, u, eos);
+        } else if (u < profile.eosProbability()) {
             token = eos[0];
         } else {
             token = (int) Long.remainderUnsigned(h, profile.vocabSize());
             while (isEos(token, eos)) token = (token + 1) % profile.vocabSize();
         }
         TokenLogprob lp = null;
+        if (token < 0) return new SampledToken(-1, null);
         if (s.logprobs() >= 0) {
             lp = s.logprobs() == 0 ? new TokenLogprob(token, 0f, new int[0], new float[0])
                     : new TokenLogprob(token, 0f, new int[] {token}, new float[] {0f});
         }
         return new SampledToken(token, lp);
+    }
+
+    /** The hash's pick among the allowed tokens: an allowed end id with the EOS probability (or if nothing else is allowed). */
+    private int constrained(ai.armature.serving.runner.AllowedTokens allowed, long h, double u, int[] eos) {
+        long[] bits = allowed.await();
+        if (allowed.count() == 0) return -1;
+        int allowedEos = -1, others = 0;
+        for (int w = 0; w < bits.length; w++) {
+            long b = bits[w];
+            while (b != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(b);
+                b &= b - 1;
+                if (isEos(id, eos)) {
+                    if (allowedEos < 0) allowedEos = id;
+                } else {
+                    others++;
+                }
+            }
+        }
+        if (allowedEos >= 0 && (others == 0 || u < profile.eosProbability())) return allowedEos;
+        long k = Long.remainderUnsigned(h, others);
+        for (int w = 0; w < bits.length; w++) {
+            long b = bits[w];
+            while (b != 0) {
+                int id = (w << 6) + Long.numberOfTrailingZeros(b);
+                b &= b - 1;
+                if (!isEos(id, eos) && k-- == 0) return id;
+            }
+        }
+        throw new IllegalStateException("unreachable");
     }
 
     private static boolean isEos(int token, int[] eos) {

@@ -127,7 +127,17 @@ public final class LlamaModelRunner implements ModelRunner {
             ScheduledSequence s = batch.get(i);
             if (!s.sample()) continue;
             logprobOut[0] = null;
-            int token = sampler.sample(logits, row * vocab, vocab, s.sampling(), s.random(), s.tokens(), s.promptLength(), s.length(), logprobOut);
+            long[] mask = null;
+            if (s.allowed() != null) {
+                mask = s.allowed().await();
+                if (s.allowed().count() == 0) {
+                    out[i] = new SampledToken(-1, null);
+                    row++;
+                    continue;
+                }
+            }
+            int token = sampler.sample(logits, row * vocab, vocab, s.sampling(), s.random(), s.tokens(), s.promptLength(), s.length(),
+                    logprobOut, mask);
             out[i] = new SampledToken(token, logprobOut[0]);
             row++;
         }

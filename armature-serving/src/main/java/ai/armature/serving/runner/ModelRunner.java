@@ -26,7 +26,8 @@ import java.util.Optional;
  *   <li>If {@code s.sample()}: compute logits for the last position {@code s.start() + s.count() - 1} only, apply
  *       {@code s.sampling()} (temperature, top-k/p, min-p, penalties over {@code s.tokens()}, see
  *       {@link ScheduledSequence}) with randomness from {@code s.random()} only, and return the chosen token, with
- *       its {@link ai.armature.protocol.TokenLogprob} when {@code s.logprobs() >= 0} (that many alternatives).</li>
+ *       its {@link ai.armature.protocol.TokenLogprob} when {@code s.logprobs() >= 0} (that many alternatives). If {@code s.allowed()} is not null, choose only a token it
+ *       allows (wait for it after the forward pass), or return token id -1 when it allows none.</li>
  * </ol>
  * Every weight matrix should be read once per step for all the step's tokens (matrix times matrix over the batch).
  * The result for one sequence must not depend on which other sequences share the step.

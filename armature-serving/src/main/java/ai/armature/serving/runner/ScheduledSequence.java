@@ -24,6 +24,8 @@ import ai.armature.protocol.SamplingParams;
  *       gives the same tokens whatever else is in the batch. The engine positions the generator at the sampled
  *       position before each step, so its draws depend only on the seed and the position (a migrated request
  *       continues identically on another worker). Greedy sampling draws nothing.</li>
+ *   <li>{@code allowed}: for a constrained request (structured output) that samples this step, the tokens it may
+ *       choose; null when unconstrained. See {@link AllowedTokens}.</li>
  * </ul>
  * Positions below {@code start} already hold valid K/V in the blocks of the table (computed in earlier steps,
  * possibly by another sequence with the same prefix, i.e. a prefix-cache hit).
@@ -38,7 +40,13 @@ public record ScheduledSequence(
         int[] blockTable,
         boolean sample,
         SamplingParams sampling,
-        RandomGenerator random) {
+        RandomGenerator random,
+        AllowedTokens allowed) {
+
+    public ScheduledSequence(long sequenceId, int[] tokens, int length, int promptLength, int start, int count,
+                             int[] blockTable, boolean sample, SamplingParams sampling, RandomGenerator random) {
+        this(sequenceId, tokens, length, promptLength, start, count, blockTable, sample, sampling, random, null);
+    }
 
     /** The KV slot of position {@code pos} for block size {@code blockSize}. */
     public int slot(int pos, int blockSize) {
