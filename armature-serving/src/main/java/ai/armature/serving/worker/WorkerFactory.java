@@ -1,5 +1,7 @@
 package ai.armature.serving.worker;
 
+import ai.armature.engine.grammar.GrammarCompiler;
+import ai.armature.engine.grammar.TokenVocabulary;
 import ai.armature.engine.model.LlamaModel;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.serving.ServingConfig;
@@ -56,7 +58,17 @@ public final class WorkerFactory {
 
     /** One worker publishing its KV events to {@code events}. */
     public static ServingEngine start(WorkerSpec spec, KvEventPublisher events) {
-        return new ServingEngine(runner(spec), spec.config(), events);
+        return start(spec, events, grammars(spec));
+    }
+
+    private static ServingEngine start(WorkerSpec spec, KvEventPublisher events, GrammarCompiler grammars) {
+        return new ServingEngine(runner(spec), spec.config(), events, grammars);
+    }
+
+    /** The compiler of output constraints (structured output) for the spec's vocabulary; workers of one spec share it. */
+    private static GrammarCompiler grammars(WorkerSpec spec) {
+        int logits = spec.weights() != null ? spec.weights().config().vocabSize() : spec.tokenizer().tokenizer().vocabSize();
+        return new GrammarCompiler(TokenVocabulary.of(spec.tokenizer().tokenizer(), logits));
     }
 
     /** {@code count} workers sharing the machine's default KV budget; {@code events} gives each its publisher. */
@@ -64,8 +76,9 @@ public final class WorkerFactory {
         if (count < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + count);
         WorkerSpec shared = spec.sharedBy(count);
         List<ServingEngine> engines = new ArrayList<>();
+        GrammarCompiler grammars = grammars(spec);
         try {
-            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i)));
+            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i), grammars));
         } catch (RuntimeException e) {
             engines.forEach(ServingEngine::close);
             throw e;
