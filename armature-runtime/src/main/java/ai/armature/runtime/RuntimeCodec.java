@@ -54,6 +54,10 @@ public final class RuntimeCodec {
             b.setMigration(ai.armature.runtime.proto.Migration.newBuilder().setGeneratedTokens(r.migration().generatedTokens())
                     .setAttempt(r.migration().attempt()).addAllExcludedWorkerIds(r.migration().excludedWorkerIds()));
         }
+        if (r.constraint() != null) {
+            b.setConstraint(ai.armature.runtime.proto.OutputConstraint.newBuilder().setKind(r.constraint().kind().name())
+                    .setSpec(r.constraint().spec()));
+        }
         return b.build();
     }
 
@@ -66,7 +70,9 @@ public final class RuntimeCodec {
                 : null;
         if (!p.hasSampling() || !p.hasStop()) throw new IllegalArgumentException("a request needs sampling parameters and stop conditions");
         return new GenerateRequest(p.getRequestId(), prompt, fromProto(p.getSampling()), fromProto(p.getStop()), p.getPriority(),
-                p.hasCacheSalt() ? p.getCacheSalt() : null, migration);
+                p.hasCacheSalt() ? p.getCacheSalt() : null, migration,
+                p.hasConstraint() ? new ai.armature.protocol.OutputConstraint(
+                        ai.armature.protocol.OutputConstraint.Kind.valueOf(p.getConstraint().getKind()), p.getConstraint().getSpec()) : null);
     }
 
     public static ai.armature.runtime.proto.SamplingParams toProto(SamplingParams s) {

@@ -32,7 +32,10 @@ class RuntimeCodecTest {
         for (GenerateRequest r : List.of(
                 new GenerateRequest("a", new int[] {1, 2, 3}, SamplingParams.GREEDY, StopConditions.maxTokens(4)),
                 new GenerateRequest("b", new int[] {0, Integer.MAX_VALUE, 42}, sampling, stop, -3, "salt", null),
-                new GenerateRequest("c~m2", new int[] {9, 8, 7, 6}, sampling, stop, 5, null, new Migration(2, 2, Set.of("w1", "w2"))))) {
+                new GenerateRequest("c~m2", new int[] {9, 8, 7, 6}, sampling, stop, 5, null, new Migration(2, 2, Set.of("w1", "w2"))),
+                new GenerateRequest("d", new int[] {3}, sampling, stop).withConstraint(ai.armature.protocol.OutputConstraint.jsonObject()),
+                new GenerateRequest("e", new int[] {3}, sampling, stop)
+                        .withConstraint(ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"string\",\"maxLength\":3}")))) {
             var bytes = RuntimeCodec.toProto(r).toByteArray();
             assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateRequest.parseFrom(bytes))).isEqualTo(r);
         }

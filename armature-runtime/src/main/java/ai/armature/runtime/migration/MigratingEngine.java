@@ -159,7 +159,7 @@ public final class MigratingEngine implements GenerationEngine {
             StopConditions stop = new StopConditions(remaining, original.stop().stopTokenIds(), original.stop().ignoreEos(),
                     original.stop().includeStopToken());
             GenerateRequest resumed = new GenerateRequest(original.requestId() + "~m" + attempt, prompt, original.sampling(), stop,
-                    original.priority(), original.cacheSalt(), new Migration(count, attempt, failedWorkers));
+                    original.priority(), original.cacheSalt(), new Migration(count, attempt, failedWorkers), original.constraint());
             long deadline = System.nanoTime() + workerWait.toNanos();
             long backoffMillis = 50;
             while (true) {
