@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 ServeCommand.class,
                 DemoModelCommand.class,
                 BenchCommand.class,
+                ProfileCommand.class,
                 InspectCommand.class,
                 TokenizeCommand.class,
                 DetokenizeCommand.class,

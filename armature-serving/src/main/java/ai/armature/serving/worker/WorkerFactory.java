@@ -91,7 +91,8 @@ public final class WorkerFactory {
         return profile.withVocabulary(tokenizer.tokenizer().vocabSize(), ModelTokenizer.endOfGenerationIds(tokenizer.tokenizer()));
     }
 
-    private static ModelRunner runner(WorkerSpec spec) {
+    /** The runner a worker of {@code spec} steps (the simulated one in real time); the caller owns and closes it. */
+    public static ModelRunner runner(WorkerSpec spec) {
         if (spec.mockProfile() != null) {
             return new MockModelRunner(mockProfileFor(spec.mockProfile(), spec.tokenizer()), MockClock.realTime());
         }
