@@ -5,6 +5,8 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -23,6 +25,9 @@ abstract sealed class BaseMatrix implements WeightMatrix
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    static final VectorSpecies<Short> S512 = ShortVector.SPECIES_512;
+    static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
+    static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
     static final int L = F.length();
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
@@ -81,6 +86,24 @@ abstract sealed class BaseMatrix implements WeightMatrix
         throw new UnsupportedOperationException(type + " has no fused multi-vector kernel");
     }
 
+    /**
+     * Rows per group of an interleaved layout made at load (see {@link Interleaved}), whose kernels multiply the
+     * weights with activations quantized to int8 ({@link Int8Activations}); 0 for kernels that read the stored rows
+     * one at a time with float activations.
+     */
+    int interleavedRows() {
+        return 0;
+    }
+
+    /**
+     * For the interleaved layouts: the rows of group {@code g} times {@code count} quantized vectors (1 <=
+     * count <= max(1, {@link #fusedVectors()})), written to {@code y[v * yStride + yOff + r]} for every valid row r
+     * of the group and vector v.
+     */
+    void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
+        throw new UnsupportedOperationException(type + " has no interleaved layout");
+    }
+
     @Override
     public final GgmlType type() {
         return type;
@@ -112,6 +135,10 @@ abstract sealed class BaseMatrix implements WeightMatrix
     public final void matvec(float[] x, int xOffset, float[] y, int yOffset) {
         java.util.Objects.checkFromIndexSize(xOffset, cols, x.length);
         java.util.Objects.checkFromIndexSize(yOffset, rows, y.length);
+        if (interleavedRows() > 0) {
+            groupedProducts(x, xOffset, 1, y, yOffset);
+            return;
+        }
         MatvecTask t = MATVEC.get();
         t.m = this;
         t.x = x;
@@ -150,6 +177,10 @@ abstract sealed class BaseMatrix implements WeightMatrix
             matvec(x, 0, y, 0);
             return;
         }
+        if (n <= fusedVectors() && interleavedRows() > 0) {
+            groupedProducts(x, 0, n, y, 0);
+            return;
+        }
         if (n <= fusedVectors()) {
             SmallBatchTask sb = SMALL_BATCH_TASK.get();
             sb.m = this;
@@ -178,6 +209,50 @@ abstract sealed class BaseMatrix implements WeightMatrix
             t.m = null;
             t.x = null;
             t.y = null;
+        }
+    }
+
+    /**
+     * The product with {@code n} vectors through the interleaved kernels: the vectors are quantized once on the
+     * calling thread, then the pool's threads take groups of rows.
+     */
+    private void groupedProducts(float[] x, int xOffset, int n, float[] y, int yOffset) {
+        Int8Activations a = Int8Activations.forThisThread();
+        a.quantize(x, xOffset, n, cols);
+        int per = interleavedRows();
+        int groups = (rows + per - 1) / per;
+        int chunks = Parallel.threads() * 4;
+        int grain = Math.max((groups + chunks - 1) / chunks, Math.max(1, (1 << 16) / (per * cols)));
+        GroupTask t = GROUP_TASK.get();
+        t.m = this;
+        t.a = a;
+        t.n = n;
+        t.y = y;
+        t.yOff = yOffset;
+        try {
+            Parallel.forRange(0, groups, grain, t);
+        } finally {
+            t.m = null;
+            t.a = null;
+            t.y = null;
+        }
+    }
+
+    private static final ThreadLocal<GroupTask> GROUP_TASK = ThreadLocal.withInitial(GroupTask::new);
+
+    private static final class GroupTask implements Parallel.RangeTask {
+        BaseMatrix m;
+        Int8Activations a;
+        int n;
+        float[] y;
+        int yOff;
+
+        @Override
+        public void run(int from, int to) {
+            BaseMatrix mm = m;
+            for (int g = from; g < to; g++) {
+                mm.groupProducts(g, a, n, y, yOff, mm.rows);
+            }
         }
     }
 

@@ -5,7 +5,6 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * F16 (IEEE half) weights, any number of columns. Halves are widened with integer lane operations: shifting the
@@ -13,8 +12,6 @@ import jdk.incubator.vector.VectorSpecies;
  * infinities and NaNs get the all-ones float exponent.
  */
 final class F16Matrix extends BaseMatrix {
-    private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I512 = IntVector.SPECIES_512;
 
     F16Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.F16, data, rows, cols);

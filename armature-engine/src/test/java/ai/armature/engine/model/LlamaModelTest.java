@@ -62,14 +62,17 @@ class LlamaModelTest {
 
     /**
      * Tolerance on max |engine - reference| relative to the reference logits' RMS. Float weights: only float vs
-     * double rounding (~1e-6 per op over a few thousand-term sums). Quantized weights: the kernels quantize each
-     * activation vector to int8 blocks (relative error up to 1/254 per element), which after two layers and the
-     * output projection stays within a few percent; the reference uses the same dequantized weights, so weight
-     * quantization itself is not part of the error.
+     * double rounding (~1e-6 per op over a few thousand-term sums). Q8_0 and Q6_K: float kernels too, but their
+     * tiles and sums round differently; the reference uses the same dequantized weights, so weight quantization itself
+     * is not part of the error. Q4_0, Q4_K and Q5_K: their decode kernels quantize each activation vector to int8
+     * blocks first, as ggml's integer kernels do (about 0.5% RMS error per element); after two layers and the output
+     * projection the largest of 300 logits then strays up to about 6% of the RMS (measured: 5.3% for Q4_0), so they
+     * get 8%. A wrong forward pass (a missing layer, a RoPE or attention bug) misses by far more than that.
      */
     static double tolerance(GgmlType t) {
         return switch (t) {
             case F32, F16, BF16 -> 2e-3;
+            case Q4_0, Q4_K, Q5_K -> 8e-2;
             default -> 5e-2;
         };
     }

@@ -181,6 +181,46 @@ final class Reference {
         data[o + 1] = (byte) (h >> 8);
     }
 
+    /**
+     * {@code x[off .. off + n)} quantized as ggml's quantize_row_q8_0 does for its integer kernels, and back: per block
+     * of 32, {@code d = amax / 127} and {@code q = round(x / d)} with halves away from zero; returns {@code q * d}.
+     */
+    static double[] int8RoundTrip(float[] x, int off, int n) {
+        double[] out = new double[n];
+        for (int b = 0; b < n / 32; b++) {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[off + 32 * b + j]));
+            }
+            float d = amax / 127f;
+            float id = d != 0 ? 1f / d : 0f;
+            for (int j = 0; j < 32; j++) {
+                float v = x[off + 32 * b + j] * id;
+                int q = (int) (v + Math.copySign(0.5f, v));
+                out[32 * b + j] = (double) q * d;
+            }
+        }
+        return out;
+    }
+
+    /** {@code sum(w[i] * x[i])} in double. */
+    static double dot(float[] w, double[] x) {
+        double s = 0;
+        for (int i = 0; i < w.length; i++) {
+            s += w[i] * x[i];
+        }
+        return s;
+    }
+
+    /** {@code sum(|w[i] * x[i]|)}. */
+    static double absDot(float[] w, double[] x) {
+        double s = 0;
+        for (int i = 0; i < w.length; i++) {
+            s += Math.abs(w[i] * x[i]);
+        }
+        return s;
+    }
+
     /** {@code sum(w[i] * x[xOff + i])} in double. */
     static double dot(float[] w, float[] x, int xOff) {
         double s = 0;

@@ -92,11 +92,7 @@ class WeightMatrixTest {
             m.matvec(x, 3, y, 1);
             for (int r = 0; r < rows; r++) {
                 float[] w = Reference.dequantizeRow(type, data, r, cols);
-                double expected = Reference.dot(w, x, 3);
-                double tol = REL * Reference.absDot(w, x, 3) + 1e-6;
-                if (!(Math.abs(y[1 + r] - expected) <= tol)) {
-                    fail("row %d: got %s, expected %s +- %s", r, y[1 + r], expected, tol);
-                }
+                checkProduct(m, 1, w, x, 3, y[1 + r], "row " + r);
             }
             assertThat(y[0]).as("untouched before yOffset").isEqualTo(42f);
             assertThat(y[rows + 1]).as("untouched after the rows").isEqualTo(43f);
@@ -119,13 +115,50 @@ class WeightMatrixTest {
             m.matmul(x, y, n);
             for (int v = 0; v < n; v++) {
                 for (int r = 0; r < rows; r++) {
-                    double expected = Reference.dot(refRows[r], x, v * cols);
-                    double tol = REL * Reference.absDot(refRows[r], x, v * cols) + 1e-6;
-                    if (!(Math.abs(y[v * rows + r] - expected) <= tol)) {
-                        fail("n=%d vector %d row %d: got %s, expected %s +- %s", n, v, r, y[v * rows + r], expected, tol);
-                    }
+                    checkProduct(m, n, refRows[r], x, v * cols, y[v * rows + r], "n=" + n + " vector " + v + " row " + r);
                 }
             }
+        }
+    }
+
+    /**
+     * Checks one product of a row {@code w} (dequantized by the reference) with the vector at {@code x[xOff]}. Float
+     * kernels: against the exact dot within the float rounding bound. Interleaved kernels (decode batches of up to
+     * their fused width): the activation is quantized to int8 blocks first, as ggml's integer kernels do, so the
+     * result must match the exact dot with the reference's quantized activation within the same rounding bound, and
+     * differ from the float product by no more than the quantization allows (half a step of each block's scale times
+     * the block's weights).
+     */
+    private static void checkProduct(WeightMatrix m, int n, float[] w, float[] x, int xOff, float got, String what) {
+        BaseMatrix bm = (BaseMatrix) m;
+        boolean int8 = bm.interleavedRows() > 0 && n <= Math.max(1, bm.fusedVectors());
+        if (!int8) {
+            double expected = Reference.dot(w, x, xOff);
+            double tol = REL * Reference.absDot(w, x, xOff) + 1e-6;
+            if (!(Math.abs(got - expected) <= tol)) {
+                fail("%s: got %s, expected %s +- %s", what, got, expected, tol);
+            }
+            return;
+        }
+        double[] xq = Reference.int8RoundTrip(x, xOff, w.length);
+        double expected = Reference.dot(w, xq);
+        double tol = REL * Reference.absDot(w, xq) + 1e-6;
+        if (!(Math.abs(got - expected) <= tol)) {
+            fail("%s (int8 activations): got %s, expected %s +- %s", what, got, expected, tol);
+        }
+        double bound = tol;
+        for (int b = 0; b < w.length / 32; b++) {
+            float amax = 0;
+            double wsum = 0;
+            for (int j = 0; j < 32; j++) {
+                amax = Math.max(amax, Math.abs(x[xOff + 32 * b + j]));
+                wsum += Math.abs(w[32 * b + j]);
+            }
+            bound += (amax / 127.0) * 0.5001 * wsum;
+        }
+        double exact = Reference.dot(w, x, xOff);
+        if (!(Math.abs(got - exact) <= bound)) {
+            fail("%s: int8 result %s is further from the float product %s than quantization allows (%s)", what, got, exact, bound);
         }
     }
 

@@ -1,0 +1,65 @@
+package ai.armature.engine.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The row-interleaved layouts that 4- and 5-bit matrices are repacked into at load. Rows go in groups of
+ * {@link #ROWS}; inside a group, weights are stored so that the 16-bit lane i of every 512-bit vector belongs to row
+ * i of the group. A kernel then computes the 32 rows of a group together: one broadcast activation meets 32 rows
+ * per vector operation, and each row's sum stays in its own lane (no horizontal sums). A matrix whose row count is
+ * not a multiple of 32 has its last group padded with zero rows (zero scales), whose results are never written.
+ */
+final class Interleaved {
+    /** Rows per group: the 16-bit lanes of a 512-bit vector. */
+    static final int ROWS = 32;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
+
+    private Interleaved() {
+    }
+
+    /** Zeroed off-heap memory for {@code rows} rows (rounded up to whole groups) of {@code groupBytes} per group. */
+    static MemorySegment allocate(int rows, long groupBytes) {
+        long groups = (rows + ROWS - 1) / ROWS;
+        return Arena.ofAuto().allocate(Math.max(1, groups * groupBytes), 64);
+    }
+
+    /** Bytes the interleaved copy of a {@code rows}-row matrix takes, with {@code groupBytes} per group. */
+    static long bytes(long rows, long groupBytes) {
+        return (rows + ROWS - 1) / ROWS * groupBytes;
+    }
+
+    static long groupOffset(int row, long groupBytes) {
+        return (long) (row / ROWS) * groupBytes;
+    }
+
+    static int lane(int row) {
+        return row % ROWS;
+    }
+
+    /** Runs {@code repack} for every row, on all threads (rows of one group may run on different threads). */
+    static void forEachRow(int rows, IntConsumer repack) {
+        Parallel.forRange(0, rows, ROWS, (from, to) -> {
+            for (int r = from; r < to; r++) {
+                repack.accept(r);
+            }
+        });
+    }
+
+    /**
+     * Writes a group's results, rows 0-15 in {@code lo} and 16-31 in {@code hi}, to {@code y[off ..]}: all 32, or
+     * the first {@code valid} of them for a padded last group.
+     */
+    static void store(FloatVector lo, FloatVector hi, float[] y, int off, int valid) {
+        if (valid >= ROWS) {
+            lo.intoArray(y, off);
+            hi.intoArray(y, off + 16);
+        } else {
+            lo.intoArray(y, off, F.indexInRange(0, valid));
+            hi.intoArray(y, off + 16, F.indexInRange(16, valid));
+        }
+    }
+}
