@@ -3,6 +3,8 @@ package ai.armature.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -16,6 +18,15 @@ import jdk.incubator.vector.VectorOperators;
  * work per weight as Q4_0. Decoding the header in the kernel instead made it twice as slow: the scalar unpacking
  * and the separate min term cost more than the nibbles, and the larger loop body pushed C2 past its inlining
  * budget, which boxes vectors.
+ *
+ * <p>Decode products (1 to {@link #fusedVectors()} vectors) run instead on a copy repacked at load into
+ * {@link Interleaved} groups of 32 rows, with activations quantized to int8 per 32 elements (one block per
+ * sub-block), as {@link Q4_0Matrix} explains. Per group and super-block the copy holds, for each sub-block, eight
+ * 64-byte vectors of nibbles (16-bit lane i: four elements of row i), then the 32 rows' 6-bit scales and mins as
+ * bytes (sub-block by sub-block) and their f16 {@code d} and {@code dmin}: 4736 bytes per 8192 weights, about the
+ * file's size. The kernel sums {@code (q - 8) * qx} exactly in 16 bits per sub-block and applies scale and min as
+ * {@code dx * (d*sc * T + sum(qx) * (8 * d*sc - dmin*m))} on 16 rows per vector, about 0.7 vector operations per
+ * 32 weights on top of Q4_0's four.
  */
 final class Q4KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;
@@ -32,6 +43,123 @@ final class Q4KMatrix extends BaseMatrix {
         this.scales = new float[Math.toIntExact(blocks * SCALES_PER_BLOCK)];
         for (long k = 0; k < blocks; k++) {
             decodeHeader(data, k * BYTES, scales, (int) (k * SCALES_PER_BLOCK));
+        }
+        this.groupBytes = (long) (cols / BLOCK) * GROUP_SUPER;
+        this.packed = Interleaved.allocate(rows, groupBytes);
+        repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 16, 0, groupBytes, GROUP_SUPER);
+    }
+
+    /** Bytes of one (group, super-block) of the interleaved copy: nibbles, then scales, mins, d and dmin. */
+    static final int GROUP_SUPER = 8 * 512 + 2 * 256 + 2 * 128;
+    /**
+     * Offsets inside it: scale bytes (sub-block s, row i at s * 32 + i), min bytes, then d and dmin as floats (the
+     * kernel reads them once per sub-block; converting halves there cost more than the 128 extra bytes).
+     */
+    static final int SC = 8 * 512, MN = SC + 256, D = MN + 256, DMIN = D + 128;
+
+    private final MemorySegment packed;
+    private final long groupBytes;
+
+    /**
+     * Fills the interleaved copy shared by Q4_K and Q5_K: super-blocks of {@code bytes} bytes with the 16-byte header
+     * at 0 and the 128 nibble bytes at {@code qsOffset}; {@code qhOffset} > 0 also copies Q5_K's fifth bits (32 bytes
+     * there) as one 32-bit mask per element (bit i for row i) after the Q4_K part of each (group, super-block).
+     */
+    static void repackKQuant(MemorySegment data, MemorySegment packed, int rows, int cols, long rowBytes, int bytes,
+                             int qsOffset, int qhOffset, long groupBytes, int groupSuper) {
+        int supers = cols / BLOCK;
+        Interleaved.forEachRow(rows, r -> {
+            long dst = Interleaved.groupOffset(r, groupBytes);
+            int lane = Interleaved.lane(r);
+            for (int k = 0; k < supers; k++, dst += groupSuper) {
+                long src = r * rowBytes + (long) k * bytes;
+                long h0 = data.get(LONG_LE, src);
+                long h1 = data.get(LONG_LE, src + 8);
+                long lo = (h0 >>> 32) | (h1 << 32);
+                int hi = (int) (h1 >>> 32);
+                long sc = scales(lo, hi);
+                long mn = mins(lo, hi);
+                packed.set(FLOAT_LE, dst + D + 4 * lane, Float.float16ToFloat((short) h0));
+                packed.set(FLOAT_LE, dst + DMIN + 4 * lane, Float.float16ToFloat((short) (h0 >>> 16)));
+                for (int sub = 0; sub < 8; sub++) {
+                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, dst + SC + 32 * sub + lane, (byte) (sc >>> (8 * sub)));
+                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, dst + MN + 32 * sub + lane, (byte) (mn >>> (8 * sub)));
+                    long chunk = src + qsOffset + 32L * (sub >> 1);
+                    int shift = 4 * (sub & 1);
+                    for (int v = 0; v < 8; v++) {
+                        int word = data.get(INT_LE, chunk + 4 * v) >>> shift;
+                        packed.set(SHORT_LE, dst + 512L * sub + 64L * v + 2 * lane, (short) Integer.compress(word, 0x0F0F0F0F));
+                    }
+                    if (qhOffset > 0) {
+                        for (int l = 0; l < 32; l++) {
+                            if ((data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, src + qhOffset + l) >> sub & 1) != 0) {
+                                long at = dst + GROUP_SUPER + 128L * sub + 4L * l;
+                                packed.set(INT_LE, at, packed.get(INT_LE, at) | (1 << lane));
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    int interleavedRows() {
+        return Interleaved.ROWS;
+    }
+
+    @Override
+    void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
+        int row0 = g * Interleaved.ROWS;
+        for (int v = 0; v < count; v++) {
+            product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, rows - row0);
+        }
+    }
+
+    /** Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */
+    private static void product1(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xb0, int cols,
+                                 float[] y, int yo, int valid) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        int subs = cols / 32;
+        for (int j = 0; j < subs; j++) {
+            int sub = j & 7;
+            long os = o + (long) (j >> 3) * GROUP_SUPER; // this sub-block's super-block
+            long ob = os + 512L * sub;
+            ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, p3 = p0;
+            int xb = xb0 + j;
+            int xi = xb * 32;
+            for (int v = 0; v < 8; v++, xi += 4) {
+                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
+                p0 = p0.add(w.and((short) 15).mul(q[xi]));
+                p1 = p1.add(w.lanewise(VectorOperators.LSHR, 4).and((short) 15).mul(q[xi + 1]));
+                p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).and((short) 15).mul(q[xi + 2]));
+                p3 = p3.add(w.lanewise(VectorOperators.LSHR, 12).mul(q[xi + 3]));
+            }
+            ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[xb]);
+            float s = dx[xb];
+            FloatVector sx = FloatVector.broadcast(F, s * sums[xb]);
+            long sc = os + SC + 32 * sub;
+            long mn = os + MN + 32 * sub;
+            FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
+            FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D + 64, LE));
+            FloatVector n0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN, LE));
+            FloatVector n1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
+            acc0 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), acc0);
+            acc1 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), acc1);
+            acc0 = e0.mul(8f).sub(n0).fma(sx, acc0);
+            acc1 = e1.mul(8f).sub(n1).fma(sx, acc1);
+        }
+        if (valid >= Interleaved.ROWS) {
+            acc0.intoArray(y, yo);
+            acc1.intoArray(y, yo + 16);
+        } else {
+            acc0.intoArray(y, yo, F.indexInRange(0, valid));
+            acc1.intoArray(y, yo + 16, F.indexInRange(16, valid));
         }
     }
 

@@ -43,11 +43,20 @@ public final class KernelBench {
                 }
             }
         }
+        if (which.contains("hotcore")) {
+            // One thread, CPU time, a 512 KiB matrix that stays in L2: the kernel's compute speed alone, much less
+            // disturbed than streaming by other processes sharing the memory bus.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+                if (!which.contains("hotcore:") || which.contains("hotcore:" + t)) {
+                    perCore(t, 512L << 10, 3000);
+                }
+            }
+        }
         if (which.contains("percore")) {
             // One thread, CPU time: what a core sustains streaming a 64 MiB matrix, unaffected by other processes
             // taking the core (the machine is shared); compare twice this with the probe's bandwidth.
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
-                perCore(t);
+                perCore(t, 64L << 20, 6);
             }
         }
         if (which.contains("cpufma")) {
@@ -115,15 +124,15 @@ public final class KernelBench {
                 t, rows, cols, best / 1e9, bw > 0 ? 100 * best / bw : Double.NaN, bestHot / 1e9, bytes / best * 1e6);
     }
 
-    private static void perCore(GgmlType t) {
+    private static void perCore(GgmlType t, long bytes, int reps) {
         int cols = 2048;
-        int rows = (int) ((64L << 20) / t.bytesFor(cols));
+        int rows = (int) (bytes / t.bytesFor(cols)) / 32 * 32; // whole groups of the interleaved layouts
         BaseMatrix m = (BaseMatrix) matrices(t, rows, cols, 1)[0];
         float[] x = Reference.randomFloats(cols, new Random(2));
         float[] y = new float[rows];
         double best = 0;
         Int8Activations a = Int8Activations.forThisThread();
-        for (int rep = 0; rep < 6; rep++) {
+        for (int rep = 0; rep < reps; rep++) {
             long c0 = cpu();
             if (m.interleavedRows() > 0) {
                 // The decode path of the repacked layouts: quantize the vector, then every group of rows.
@@ -139,7 +148,7 @@ public final class KernelBench {
             long c1 = cpu();
             best = Math.max(best, m.data().byteSize() / ((c1 - c0) * 1e-9));
         }
-        System.out.printf("per core %-5s: %.2f GB/s per CPU second (%.3f ns per weight, %.1f G weights/s)%n", t, best / 1e9,
+        System.out.printf("per core %-5s %s: %.2f GB/s per CPU second (%.3f ns per weight, %.1f G weights/s)%n", t, bytes < (8 << 20) ? "in L2" : "streaming", best / 1e9,
                 1e9 * t.bytesFor(cols) / cols / best, best / (t.bytesFor(cols) / (double) cols) / 1e9);
     }
 
