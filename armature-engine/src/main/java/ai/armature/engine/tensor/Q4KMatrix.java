@@ -93,7 +93,7 @@ final class Q4KMatrix extends BaseMatrix {
                     if (qhOffset > 0) {
                         for (int l = 0; l < 32; l++) {
                             if ((data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, src + qhOffset + l) >> sub & 1) != 0) {
-                                long at = dst + GROUP_SUPER + 128L * sub + 4L * l;
+                                long at = dst + GROUP_SUPER + 128L * sub + 4L * l; // element l: step l of the kernel
                                 packed.set(INT_LE, at, packed.get(INT_LE, at) | (1 << lane));
                             }
                         }

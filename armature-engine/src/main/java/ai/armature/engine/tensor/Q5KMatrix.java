@@ -3,6 +3,7 @@ package ai.armature.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,6 +20,11 @@ import jdk.incubator.vector.VectorSpecies;
  * the fifth bits from {@code qh} in the kernel (a shift by the sub-block's bit, then into bit 4) made the loop
  * body so large that it had to be cut to one sub-block per iteration; the 1.1B Q5_K_M model then generated 10.9
  * tokens/s against 15.3 with the masks.
+ *
+ * <p>Decode products run on a row-interleaved copy with int8 activations, as {@link Q4KMatrix}'s (the same layout,
+ * made by the same code) followed, per group and super-block, by one 32-bit mask per element whose bit i is row i's
+ * fifth bit: 5888 bytes per 8192 weights, about the file's size. The kernel adds the activation to a second 16-bit sum
+ * under that mask (one masked add per 32 weights) and weighs it by 16.
  */
 final class Q5KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;
@@ -43,6 +49,86 @@ final class Q5KMatrix extends BaseMatrix {
             for (int s = 0; s < 8; s++) {
                 fifthBits[(int) (k * 8) + s] = (int) qh.and((byte) (1 << s)).compare(VectorOperators.NE, (byte) 0).toLong();
             }
+        }
+        this.groupBytes = (long) (cols / BLOCK) * GROUP_SUPER;
+        this.packed = Interleaved.allocate(rows, groupBytes);
+        Q4KMatrix.repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 48, 16, groupBytes, GROUP_SUPER);
+    }
+
+    /** Bytes of one (group, super-block) of the interleaved copy: Q4_K's, then 32-bit fifth-bit masks per element. */
+    private static final int GROUP_SUPER = Q4KMatrix.GROUP_SUPER + 8 * 128;
+    private static final int SC = Q4KMatrix.SC, MN = Q4KMatrix.MN, D = Q4KMatrix.D, DMIN = Q4KMatrix.DMIN;
+    private static final int QH = Q4KMatrix.GROUP_SUPER;
+
+    private final MemorySegment packed;
+    private final long groupBytes;
+
+    @Override
+    int interleavedRows() {
+        return Interleaved.ROWS;
+    }
+
+    @Override
+    void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
+        int row0 = g * Interleaved.ROWS;
+        for (int v = 0; v < count; v++) {
+            product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, rows - row0);
+        }
+    }
+
+    /** Q4_K's kernel plus the fifth bits; kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */
+    private static void product1(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xb0, int cols,
+                                 float[] y, int yo, int valid) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        int subs = cols / 32;
+        for (int j = 0; j < subs; j++) {
+            int sub = j & 7;
+            long os = o + (long) (j >> 3) * GROUP_SUPER;
+            long ob = os + 512L * sub;
+            long oh = os + QH + 128L * sub;
+            ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, p3 = p0, hs = p0;
+            int xb = xb0 + j;
+            int xi = xb * 32;
+            for (int v = 0; v < 8; v++, xi += 4) {
+                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
+                short q0 = q[xi], q1 = q[xi + 1], q2 = q[xi + 2], q3 = q[xi + 3];
+                p0 = p0.add(w.and((short) 15).mul(q0));
+                p1 = p1.add(w.lanewise(VectorOperators.LSHR, 4).and((short) 15).mul(q1));
+                p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).and((short) 15).mul(q2));
+                p3 = p3.add(w.lanewise(VectorOperators.LSHR, 12).mul(q3));
+                long h = oh + 16L * v;
+                hs = hs.add(ShortVector.broadcast(S512, q0), VectorMask.fromLong(S512, p.get(INT_LE, h) & 0xFFFFFFFFL));
+                hs = hs.add(ShortVector.broadcast(S512, q1), VectorMask.fromLong(S512, p.get(INT_LE, h + 4) & 0xFFFFFFFFL));
+                hs = hs.add(ShortVector.broadcast(S512, q2), VectorMask.fromLong(S512, p.get(INT_LE, h + 8) & 0xFFFFFFFFL));
+                hs = hs.add(ShortVector.broadcast(S512, q3), VectorMask.fromLong(S512, p.get(INT_LE, h + 12) & 0xFFFFFFFFL));
+            }
+            ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[xb]);
+            float s = dx[xb];
+            FloatVector sx = FloatVector.broadcast(F, s * sums[xb]);
+            long sc = os + SC + 32 * sub;
+            long mn = os + MN + 32 * sub;
+            FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
+            FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D + 64, LE));
+            FloatVector n0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN, LE));
+            FloatVector n1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
+            FloatVector t0 = ((FloatVector) hs.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, 16f), (FloatVector) t.convertShape(VectorOperators.S2F, F, 0));
+            FloatVector t1 = ((FloatVector) hs.convertShape(VectorOperators.S2F, F, 1)).fma(FloatVector.broadcast(F, 16f), (FloatVector) t.convertShape(VectorOperators.S2F, F, 1));
+            acc0 = t0.fma(e0.mul(s), acc0);
+            acc1 = t1.fma(e1.mul(s), acc1);
+            acc0 = e0.mul(8f).sub(n0).fma(sx, acc0);
+            acc1 = e1.mul(8f).sub(n1).fma(sx, acc1);
+        }
+        if (valid >= Interleaved.ROWS) {
+            acc0.intoArray(y, yo);
+            acc1.intoArray(y, yo + 16);
+        } else {
+            acc0.intoArray(y, yo, F.indexInRange(0, valid));
+            acc1.intoArray(y, yo + 16, F.indexInRange(16, valid));
         }
     }
 
