@@ -98,6 +98,33 @@ public final class LlamaModel {
         }
     }
 
+    /**
+     * Fails with a clear message, before any tensor is repacked, when the kernels' off-heap copies ({@code needed}
+     * bytes: the interleaved Q4_0/Q4_K/Q5_K layouts and Q6_K's unpacked quants, see {@link WeightMatrix#repackedBytes})
+     * exceed the memory the system has available ({@code available}, or a negative value when unknown).
+     */
+    static void checkOffHeap(String model, long needed, long available) {
+        if (available >= 0 && needed > available) {
+            throw new IllegalArgumentException(String.format(
+                    "%s: its Q4_0/Q4_K/Q5_K/Q6_K tensors are repacked for the kernels into %.1f GiB of memory beside the mapped file, "
+                            + "but only %.1f GiB is available; free memory or use a Q8_0/F16 file", model, needed / 1073741824.0, available / 1073741824.0));
+        }
+    }
+
+    /** MemAvailable from /proc/meminfo (free plus reclaimable page cache), or -1 where it cannot be read. */
+    static long availableMemory() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux, or unreadable: skip the check
+        }
+        return -1;
+    }
+
     /** Checks and wraps the tensors of one file. */
     private static final class Loader {
         private final GgufFile file;
@@ -107,10 +134,14 @@ public final class LlamaModel {
         }
 
         LlamaModel load() {
-            long heap = 0;
-            for (GgufTensorInfo t : file.tensors()) heap += WeightMatrix.decodedHeapBytes(t.type(), t.elementCount());
+            long heap = 0, offHeap = 0;
+            for (GgufTensorInfo t : file.tensors()) {
+                heap += WeightMatrix.decodedHeapBytes(t.type(), t.elementCount());
+                if (t.dims().length == 2) offHeap += WeightMatrix.repackedBytes(t.type(), t.dims()[1], t.dims()[0]);
+            }
             Runtime rt = Runtime.getRuntime();
             checkHeap(file.path().toString(), heap, rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()));
+            checkOffHeap(file.path().toString(), offHeap, availableMemory());
             GgufTensorInfo embd = file.requireTensor("token_embd.weight");
             if (embd.dims().length != 2) throw new GgufFormatException("token_embd.weight must be 2-D");
             int vocab = Math.toIntExact(embd.dims()[1]);

@@ -6,8 +6,13 @@ import java.lang.foreign.MemorySegment;
  * A 2-D weight tensor of {@code rows x cols} elements stored row by row in a supported {@link GgmlType} (ggml's
  * ne0 is {@code cols}, ne1 is {@code rows}), backed by a {@link MemorySegment} that is usually a mapped file.
  * Products run on all cores (see {@link Parallel}) and are safe to call from one thread at a time per output.
- * Q4_K, Q5_K and Q6_K matrices decode part of their data when made (block scales; for Q6_K an int8 copy), so making
- * one reads the whole tensor and takes extra memory; the other types only read the segment.
+ *
+ * <p>Some types prepare their data when a matrix is made, so making one reads the whole tensor and takes extra
+ * memory ({@link #repackedBytes} off-heap, {@link #decodedHeapBytes} on the heap): Q4_0, Q4_K and Q5_K are
+ * repacked into a row-interleaved copy of about the tensor's size for the decode kernels, which multiply with
+ * activations quantized to int8 per 32 elements (as ggml's integer kernels do); Q6_K is unpacked to one byte per
+ * weight; the K types also decode their block scales onto the heap for the prompt (tiled) kernels, which read the
+ * mapped file. F32, F16, BF16 and Q8_0 only read the segment.
  */
 public interface WeightMatrix {
 
@@ -52,6 +57,27 @@ public interface WeightMatrix {
      * the other types. Loaders check the sum against the heap before building a model.
      */
     static long decodedHeapBytes(GgmlType type, long elements) {
+        return decodedHeap(type, elements);
+    }
+
+    /**
+     * Bytes of off-heap memory that {@link #of} allocates for a {@code rows x cols} matrix of {@code type} beyond its
+     * segment: the interleaved copy of Q4_0 (18 bytes per 32 weights, as the file), Q4_K (4864 per 8192 weights, 2%
+     * over the file's 4608) and Q5_K (5888 per 8192, 5% over 5632), rows rounded up to groups of 32; one byte per
+     * weight for Q6_K's unpacked quants; 0 for the other types. Loaders check the sum against the free memory.
+     */
+    static long repackedBytes(GgmlType type, long rows, long cols) {
+        long groups = (rows + Interleaved.ROWS - 1) / Interleaved.ROWS;
+        return switch (type) {
+            case Q4_0 -> groups * (cols / 32) * (8 * 64 + 2 * Interleaved.ROWS);
+            case Q4_K -> groups * (cols / 256) * Q4KMatrix.GROUP_SUPER;
+            case Q5_K -> groups * (cols / 256) * (Q4KMatrix.GROUP_SUPER + 8 * 128);
+            case Q6_K -> rows * cols;
+            default -> 0;
+        };
+    }
+
+    private static long decodedHeap(GgmlType type, long elements) {
         return switch (type) {
             case Q4_K -> elements / 32 * 2 * Float.BYTES;
             case Q5_K -> elements / 32 * (2 * Float.BYTES + Integer.BYTES);

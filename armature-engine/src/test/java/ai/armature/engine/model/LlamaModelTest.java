@@ -41,6 +41,22 @@ class LlamaModelTest {
         assertThat(ai.armature.engine.tensor.WeightMatrix.decodedHeapBytes(GgmlType.Q8_0, 4096)).isZero();
     }
 
+    @Test
+    void modelsWhoseRepackedTensorsExceedTheFreeMemoryAreRefusedWithTheSizes() {
+        long gib = 1L << 30;
+        LlamaModel.checkOffHeap("m.gguf", 2 * gib, 2 * gib);
+        LlamaModel.checkOffHeap("m.gguf", 2 * gib, -1); // unknown: no check
+        assertThatThrownBy(() -> LlamaModel.checkOffHeap("m.gguf", 3 * gib, gib))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("m.gguf").hasMessageContaining("3.0 GiB").hasMessageContaining("1.0 GiB");
+        // What the check sums: the interleaved copies (Q4_0 as large as the file; rows rounded up to groups of 32).
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q4_0, 64, 4096)).isEqualTo(64 * 4096 / 32 * 18);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q4_0, 33, 256)).isEqualTo(64 * 256 / 32 * 18);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q4_K, 32, 8192)).isEqualTo(32 * 4864);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q6_K, 3, 256)).isEqualTo(768);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q8_0, 64, 4096)).isZero();
+    }
+
     /** dim 256 so K-quant rows (256-element super-blocks) fit; 2 layers keep the double-precision reference fast. */
     static DemoModel.Spec spec(Architecture arch, GgmlType type, String scaling, boolean tied) {
         int heads = arch == Architecture.QWEN3 ? 8 : 4; // Qwen3: heads * headDim (512) != dim (256), as in real Qwen3
