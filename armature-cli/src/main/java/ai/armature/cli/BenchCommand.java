@@ -7,10 +7,11 @@ import picocli.CommandLine.Command;
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Benchmarks: engine, tokenizer, serving, and load against any OpenAI-compatible server.",
+        description = "Benchmarks: engine, tokenizer, serving, structured output, and load against any OpenAI-compatible server.",
         subcommands = {
                 EngineBenchCommand.class,
                 ServingBenchCommand.class,
+                StructuredBenchCommand.class,
                 TokenizerBenchCommand.class,
                 LoadBenchCommand.class,
                 CompareBenchCommand.class,
