@@ -9,6 +9,7 @@ import ai.armature.serving.ServingConfig;
 import ai.armature.serving.mock.MockProfile;
 import ai.armature.serving.worker.LoadedModel;
 import ai.armature.serving.worker.ModelTokenizer;
+import ai.armature.serving.worker.WorkerFactory;
 import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
 import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
@@ -63,6 +64,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, behind the router. Default: ${DEFAULT-VALUE}.")
     int workers;
 
+    @Option(names = "--threads-per-worker",
+            description = {"Kernel threads of each engine worker's own pool, so workers compute at the same time on their own",
+                    "cores. Default: the cores divided among --workers (at least 1)."})
+    Integer threadsPerWorker;
+
     @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
     long maxBodyBytes;
 
@@ -84,6 +90,12 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
         if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
+        if (threadsPerWorker != null && threadsPerWorker < 1) {
+            throw new IllegalArgumentException("--threads-per-worker must be at least 1, got " + threadsPerWorker);
+        }
+        if (threadsPerWorker != null && mockProfile != null) {
+            throw new IllegalArgumentException("--threads-per-worker sizes the engine's kernels; the simulated runner (--mock-profile) has none");
+        }
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
@@ -101,7 +113,8 @@ final class ServeCommand implements Callable<Integer> {
             String name = servedModelName != null ? servedModelName : defaultName(path);
             if (model != null && m != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
             GenerationEngine engine = Workers.start(mock == null ? WorkerSpec.engine(m, name, perWorker)
-                    : WorkerSpec.mock(tok, name, perWorker, mock), workers, routerConfig);
+                    : WorkerSpec.mock(tok, name, perWorker, mock), workers,
+                    threadsPerWorker != null ? threadsPerWorker : WorkerFactory.defaultThreadsPerWorker(workers), routerConfig);
             try {
                 FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                         .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)

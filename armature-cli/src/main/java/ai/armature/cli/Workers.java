@@ -25,12 +25,17 @@ final class Workers {
 
     /** @param routerConfig null for no router (one worker only); else the router the workers are registered with */
     static GenerationEngine start(WorkerSpec spec, int count, RouterConfig routerConfig) {
+        return start(spec, count, WorkerFactory.defaultThreadsPerWorker(count), routerConfig);
+    }
+
+    /** @param threadsPerWorker kernel threads of each worker's own pool (see {@link WorkerFactory#startAll}) */
+    static GenerationEngine start(WorkerSpec spec, int count, int threadsPerWorker, RouterConfig routerConfig) {
         if (routerConfig == null) {
             if (count > 1) throw new IllegalArgumentException("more than one worker needs a router");
-            return WorkerFactory.start(spec, KvEventPublisher.NONE);
+            return WorkerFactory.startAll(spec, 1, threadsPerWorker, i -> KvEventPublisher.NONE).getFirst();
         }
         Router router = new Router(routerConfig);
-        List<ServingEngine> engines = WorkerFactory.startAll(spec, count, i -> e -> router.onKvEvent(id(i), e));
+        List<ServingEngine> engines = WorkerFactory.startAll(spec, count, threadsPerWorker, i -> e -> router.onKvEvent(id(i), e));
         for (int i = 0; i < engines.size(); i++) {
             ServingEngine engine = engines.get(i);
             router.addWorker(new WorkerEndpoint(id(i), engine.blockSize(), engine.kvNamespace(), true, WorkerRole.AGGREGATED,

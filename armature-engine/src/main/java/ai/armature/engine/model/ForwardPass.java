@@ -28,7 +28,19 @@ public final class ForwardPass {
     private int[] positions;
     private int[] taskSeq = new int[0], taskHead = new int[0], taskFrom = new int[0], taskTo = new int[0];
 
+    private final Parallel.Pool pool;
+
+    /** A pass whose products run on the default pool (all cores). */
     public ForwardPass(LlamaModel model) {
+        this(model, null);
+    }
+
+    /**
+     * A pass whose products run on {@code pool} (null: the default pool), whichever thread calls {@link #forward}:
+     * a serving worker that owns a share of the cores passes its own.
+     */
+    public ForwardPass(LlamaModel model, Parallel.Pool pool) {
+        this.pool = pool;
         this.model = model;
         this.c = model.config();
         this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
@@ -46,6 +58,15 @@ public final class ForwardPass {
      * @throws IllegalArgumentException for a token id outside the vocabulary or a position beyond the context
      */
     public void forward(ForwardBatch batch, KvCache cache, float[] logits) {
+        Parallel.Pool previous = Parallel.bind(pool);
+        try {
+            run(batch, cache, logits);
+        } finally {
+            Parallel.bind(previous);
+        }
+    }
+
+    private void run(ForwardBatch batch, KvCache cache, float[] logits) {
         int n = batch.tokenCount();
         ensureCapacity(n);
         int dim = c.dim();

@@ -5,14 +5,19 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Runs index ranges on a persistent pool of worker threads sized to the cores (override with the system property
- * {@code armature.threads}). Decode calls ~150 small products per token, so the handoff must be cheap: a call
- * publishes the task by bumping a volatile generation, workers that spun recently pick it up without a system
- * call, and the others are unparked; chunks of {@code grain} indices are claimed from one atomic counter, so a
- * slow or descheduled worker never holds the rest back. A call allocates one small descriptor, nothing else.
+ * Runs index ranges on a persistent pool of worker threads. Decode calls ~150 small products per token, so the
+ * handoff must be cheap: a call publishes the task by bumping a volatile generation, workers that spun recently pick
+ * it up without a system call, and the others are unparked; chunks of {@code grain} indices are claimed from one
+ * atomic counter, so a slow or descheduled worker never holds the rest back. A call allocates one small descriptor,
+ * nothing else.
  *
- * <p>One call uses the pool at a time: concurrent callers from different threads are serialized, and a call made
- * from inside a running task (nested) runs inline on the calling thread.
+ * <p>There is one pool per serving worker: {@link #newPool} makes a {@link Pool} over its own threads, and
+ * {@link #bind} makes it the pool of the calling thread, so every product that thread starts (all kernels call the
+ * static {@link #forRange}) runs on it, and two workers' forward passes run at the same time on their own cores
+ * instead of taking turns on one pool. A thread that bound nothing uses the default pool, sized to the cores
+ * (override with the system property {@code armature.threads}). One call uses a pool at a time: concurrent callers
+ * of the same pool are serialized, and a call made from inside a running task (nested) runs inline on the calling
+ * thread.
  */
 public final class Parallel {
 
@@ -22,38 +27,63 @@ public final class Parallel {
         void run(int from, int to);
     }
 
-    private static final int THREADS = Math.max(1, Integer.getInteger("armature.threads",
-            Runtime.getRuntime().availableProcessors()));
     /** How long an idle worker spins before parking; decode calls come back-to-back within microseconds. */
     private static final long SPIN_NANOS = 50_000;
 
-    private static final Pool POOL = THREADS > 1 ? new Pool(THREADS - 1) : null;
+    private static final class DefaultPool {
+        static final Pool POOL = new Pool(Math.max(1, Integer.getInteger("armature.threads",
+                Runtime.getRuntime().availableProcessors())), "armature-parallel");
+    }
+
+    private static final ThreadLocal<Pool> BOUND = new ThreadLocal<>();
 
     private Parallel() {
     }
 
-    /** Number of threads a call may use (the caller plus the pool's workers). */
+    /** The pool every thread uses unless it {@link #bind bound} another: all cores, or {@code armature.threads}. */
+    public static Pool defaultPool() {
+        return DefaultPool.POOL;
+    }
+
+    /**
+     * A new pool of {@code threads} threads (the caller of each call plus {@code threads - 1} workers named
+     * {@code name-N}); {@link Pool#close} stops them.
+     */
+    public static Pool newPool(int threads, String name) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("a pool needs at least one thread, got " + threads);
+        }
+        return new Pool(threads, name);
+    }
+
+    /**
+     * Makes {@code pool} the calling thread's pool (null: the default one) and returns the one it had, so a caller
+     * can restore it in a finally block.
+     */
+    public static Pool bind(Pool pool) {
+        Pool previous = BOUND.get();
+        BOUND.set(pool);
+        return previous;
+    }
+
+    /** The calling thread's pool. */
+    public static Pool current() {
+        Pool p = BOUND.get();
+        return p != null ? p : DefaultPool.POOL;
+    }
+
+    /** Number of threads a call from this thread may use (the caller plus its pool's workers). */
     public static int threads() {
-        return THREADS;
+        return current().threads;
     }
 
     /**
      * Runs {@code task} over {@code [start, end)} in chunks of {@code grain} indices (the last may be shorter), each
-     * chunk starting at {@code start + k * grain}, on all threads; returns when every chunk is done. An exception
-     * thrown by the task is rethrown here after all chunks finished.
+     * chunk starting at {@code start + k * grain}, on all threads of the calling thread's pool; returns when every
+     * chunk is done. An exception thrown by the task is rethrown here after all chunks finished.
      */
     public static void forRange(int start, int end, int grain, RangeTask task) {
-        if (grain < 1) {
-            throw new IllegalArgumentException("grain must be positive: " + grain);
-        }
-        if (end <= start) {
-            return;
-        }
-        if (POOL == null || end - start <= grain || POOL.mustRunInline()) {
-            runInline(start, end, grain, task);
-            return;
-        }
-        POOL.run(start, end, grain, task);
+        current().forRange(start, end, grain, task);
     }
 
     private static void runInline(int start, int end, int grain, RangeTask task) {
@@ -66,22 +96,63 @@ public final class Parallel {
     }
 
     /**
-     * Each call is published as one immutable {@link Call} through a volatile field, with its own claim and done
-     * counters: a worker that wakes late (the machine is shared and it may have been descheduled) only ever
-     * touches the call it read, so it can neither run a chunk of a later call nor count towards one. The caller
-     * waits for chunks, not workers: once every chunk of its call is done it returns, even if some worker never
-     * woke up for it.
+     * A pool of worker threads. Each call is published as one immutable {@link Call} through a volatile field, with
+     * its own claim and done counters: a worker that wakes late (the machine is shared and it may have been
+     * descheduled) only ever touches the call it read, so it can neither run a chunk of a later call nor count
+     * towards one. The caller waits for chunks, not workers: once every chunk of its call is done it returns, even if
+     * some worker never woke up for it.
      */
-    private static final class Pool {
+    public static final class Pool implements AutoCloseable {
+        private final int threads;
         private final Worker[] workers;
         private final ReentrantLock callLock = new ReentrantLock();
         private volatile Call current;
+        private volatile boolean closed;
+        private volatile long calls;
 
-        Pool(int workerCount) {
-            workers = new Worker[workerCount];
-            for (int i = 0; i < workerCount; i++) {
-                workers[i] = new Worker(this, i);
+        private Pool(int threads, String name) {
+            this.threads = threads;
+            workers = new Worker[threads - 1];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(this, name + "-" + i);
                 workers[i].start();
+            }
+        }
+
+        /** Threads a call may use: the caller plus the workers. */
+        public int threads() {
+            return threads;
+        }
+
+        /** Calls this pool has handed to its workers so far (calls run inline on the caller are not counted). */
+        public long handedOffCalls() {
+            return calls;
+        }
+
+        /** As {@link Parallel#forRange}, on this pool. */
+        public void forRange(int start, int end, int grain, RangeTask task) {
+            if (grain < 1) {
+                throw new IllegalArgumentException("grain must be positive: " + grain);
+            }
+            if (end <= start) {
+                return;
+            }
+            if (workers.length == 0 || end - start <= grain || mustRunInline() || closed) {
+                runInline(start, end, grain, task);
+                return;
+            }
+            run(start, end, grain, task);
+        }
+
+        /** Stops the workers (they finish the call in progress first); later calls run on the caller alone. */
+        @Override
+        public void close() {
+            if (this == DefaultPool.POOL) {
+                return; // shared by every thread that bound nothing
+            }
+            closed = true;
+            for (Worker w : workers) {
+                LockSupport.unpark(w);
             }
         }
 
@@ -99,6 +170,7 @@ public final class Parallel {
             try {
                 int n = (int) (((long) end - start + grain - 1) / grain);
                 Call call = new Call(generation() + 1, task, start, end, grain, n);
+                calls++; // under callLock
                 current = call;
                 for (Worker w : workers) {
                     if (w.parked) {
@@ -171,8 +243,8 @@ public final class Parallel {
         private final Pool pool;
         volatile boolean parked;
 
-        Worker(Pool pool, int index) {
-            super("armature-parallel-" + index);
+        Worker(Pool pool, String name) {
+            super(name);
             this.pool = pool;
             setDaemon(true);
         }
@@ -182,16 +254,19 @@ public final class Parallel {
             // Generation 0 is the pool's state before any call. Reading the generation here instead would race
             // with a first call made before this thread got scheduled, and the worker would sleep through it.
             int seen = 0;
-            while (true) {
+            while (!pool.closed) {
                 int g;
                 long spinStart = System.nanoTime();
                 int spins = 0;
                 while ((g = pool.generation()) == seen) {
+                    if (pool.closed) {
+                        return;
+                    }
                     if ((++spins & 63) != 0 || System.nanoTime() - spinStart < SPIN_NANOS) {
                         Thread.onSpinWait();
                     } else {
                         parked = true;
-                        if (pool.generation() == seen) {
+                        if (pool.generation() == seen && !pool.closed) {
                             LockSupport.park(this);
                         }
                         parked = false;

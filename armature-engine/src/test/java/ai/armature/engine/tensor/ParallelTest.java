@@ -108,6 +108,77 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Two pools, each bound by its own caller thread as a worker's forward pass binds its pool: all four chunks (two
+     * per pool, one on each caller and one on each pool's worker) must be running at once to pass the latch. With a
+     * single shared pool the second caller would wait for the first call to end, which never happens before the latch
+     * opens, so the await would time out.
+     */
+    @Test
+    void callsOnTwoPoolsRunAtTheSameTime() throws Exception {
+        try (Parallel.Pool a = Parallel.newPool(2, "test-a"); Parallel.Pool b = Parallel.newPool(2, "test-b")) {
+            CountDownLatch allInside = new CountDownLatch(4);
+            java.util.Set<String> threadNames = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.atomic.AtomicBoolean met = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Parallel.RangeTask meet = (from, to) -> {
+                threadNames.add(Thread.currentThread().getName());
+                allInside.countDown();
+                try {
+                    if (!allInside.await(60, java.util.concurrent.TimeUnit.SECONDS)) met.set(false);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    met.set(false);
+                }
+            };
+            Thread ta = new Thread(() -> {
+                Parallel.bind(a);
+                Parallel.forRange(0, 2, 1, meet);
+            }, "caller-a");
+            Thread tb = new Thread(() -> {
+                Parallel.bind(b);
+                Parallel.forRange(0, 2, 1, meet);
+            }, "caller-b");
+            ta.start();
+            tb.start();
+            ta.join();
+            tb.join();
+            assertThat(met.get()).as("all four chunks were inside the task at the same time").isTrue();
+            assertThat(threadNames).containsExactlyInAnyOrder("caller-a", "caller-b", "test-a-0", "test-b-0");
+            assertThat(a.handedOffCalls()).isEqualTo(1);
+            assertThat(b.handedOffCalls()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void bindSelectsTheCallingThreadsPoolAndRestores() {
+        try (Parallel.Pool p = Parallel.newPool(3, "test-bind")) {
+            Parallel.Pool previous = Parallel.bind(p);
+            try {
+                assertThat(Parallel.current()).isSameAs(p);
+                assertThat(Parallel.threads()).isEqualTo(3);
+                AtomicIntegerArray hits = new AtomicIntegerArray(100);
+                Parallel.forRange(0, 100, 1, (from, to) -> hits.incrementAndGet(from));
+                for (int i = 0; i < 100; i++) assertThat(hits.get(i)).isEqualTo(1);
+                assertThat(p.handedOffCalls()).isEqualTo(1);
+            } finally {
+                Parallel.bind(previous);
+            }
+            assertThat(Parallel.current()).isSameAs(Parallel.defaultPool());
+        }
+        assertThatThrownBy(() -> Parallel.newPool(0, "x")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aClosedPoolStillCompletesCallsOnTheCaller() {
+        Parallel.Pool p = Parallel.newPool(2, "test-closed");
+        p.close();
+        AtomicIntegerArray hits = new AtomicIntegerArray(50);
+        p.forRange(0, 50, 3, (from, to) -> {
+            for (int i = from; i < to; i++) hits.incrementAndGet(i);
+        });
+        for (int i = 0; i < 50; i++) assertThat(hits.get(i)).isEqualTo(1);
+    }
+
     @Test
     void threadsIsPositive() {
         assertThat(Parallel.threads()).isPositive();

@@ -6,6 +6,7 @@ import ai.armature.engine.model.KvCache;
 import ai.armature.engine.model.KvDtype;
 import ai.armature.engine.model.LlamaModel;
 import ai.armature.engine.sampling.Sampler;
+import ai.armature.engine.tensor.Parallel;
 import ai.armature.protocol.TokenLogprob;
 
 import java.lang.foreign.MemorySegment;
@@ -31,12 +32,24 @@ public final class LlamaModelRunner implements ModelRunner {
     private KvLayout layout;
     private float[] logits = new float[0];
 
+    private final Parallel.Pool pool;
+
+    /** A runner whose kernels use the default pool (all cores). */
     public LlamaModelRunner(LlamaModel model, String modelName, int[] endOfGenerationTokenIds, KvDtype dtype) {
+        this(model, modelName, endOfGenerationTokenIds, dtype, null);
+    }
+
+    /**
+     * A runner whose kernels run on {@code pool} (null: the default pool); the runner owns it and closes it with
+     * itself. Workers of one JVM each get their own, so their forward passes run at the same time.
+     */
+    public LlamaModelRunner(LlamaModel model, String modelName, int[] endOfGenerationTokenIds, KvDtype dtype, Parallel.Pool pool) {
         this.model = model;
         this.modelName = modelName;
         this.endOfGeneration = endOfGenerationTokenIds.clone();
         this.dtype = dtype;
-        this.pass = new ForwardPass(model);
+        this.pool = pool;
+        this.pass = new ForwardPass(model, pool);
     }
 
     @Override
@@ -147,5 +160,11 @@ public final class LlamaModelRunner implements ModelRunner {
     @Override
     public void close() {
         if (cache != null) cache.close();
+        if (pool != null) pool.close();
+    }
+
+    /** Threads this runner's kernels use. */
+    public int kernelThreads() {
+        return pool != null ? pool.threads() : Parallel.defaultPool().threads();
     }
 }

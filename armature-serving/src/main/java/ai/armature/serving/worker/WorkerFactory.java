@@ -3,6 +3,7 @@ package ai.armature.serving.worker;
 import ai.armature.engine.grammar.GrammarCompiler;
 import ai.armature.engine.grammar.TokenVocabulary;
 import ai.armature.engine.model.LlamaModel;
+import ai.armature.engine.tensor.Parallel;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.ServingEngine;
@@ -56,13 +57,19 @@ public final class WorkerFactory {
         }
     }
 
-    /** One worker publishing its KV events to {@code events}. */
+    /** One worker publishing its KV events to {@code events}; its kernels use the default pool (all cores). */
     public static ServingEngine start(WorkerSpec spec, KvEventPublisher events) {
-        return start(spec, events, grammars(spec));
+        return start(spec, events, grammars(spec), 0, 0);
     }
 
-    private static ServingEngine start(WorkerSpec spec, KvEventPublisher events, GrammarCompiler grammars) {
-        return new ServingEngine(runner(spec), spec.config(), events, grammars);
+    /** @param threads the worker's own kernel pool size, or 0 for the default pool */
+    private static ServingEngine start(WorkerSpec spec, KvEventPublisher events, GrammarCompiler grammars, int threads, int index) {
+        return new ServingEngine(runner(spec, threads, index), spec.config(), events, grammars);
+    }
+
+    /** The default kernel threads per worker when {@code workers} share this machine: the cores divided among them. */
+    public static int defaultThreadsPerWorker(int workers) {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / Math.max(1, workers));
     }
 
     /** The compiler of output constraints (structured output) for the spec's vocabulary; workers of one spec share it. */
@@ -71,14 +78,28 @@ public final class WorkerFactory {
         return new GrammarCompiler(TokenVocabulary.of(spec.tokenizer().tokenizer(), logits));
     }
 
-    /** {@code count} workers sharing the machine's default KV budget; {@code events} gives each its publisher. */
+    /**
+     * {@code count} workers sharing the machine's default KV budget, each with its own kernel pool of
+     * {@link #defaultThreadsPerWorker} threads; {@code events} gives each its publisher.
+     */
     public static List<ServingEngine> startAll(WorkerSpec spec, int count, IntFunction<KvEventPublisher> events) {
+        return startAll(spec, count, defaultThreadsPerWorker(count), events);
+    }
+
+    /**
+     * As {@link #startAll(WorkerSpec, int, IntFunction)} with {@code threadsPerWorker} kernel threads per worker: each
+     * built-in engine worker runs its products on its own pool, so the workers compute at the same time on their own
+     * cores (one worker alone uses the default pool when {@code threadsPerWorker} is all the cores).
+     */
+    public static List<ServingEngine> startAll(WorkerSpec spec, int count, int threadsPerWorker, IntFunction<KvEventPublisher> events) {
         if (count < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + count);
+        if (threadsPerWorker < 1) throw new IllegalArgumentException("--threads-per-worker must be at least 1, got " + threadsPerWorker);
         WorkerSpec shared = spec.sharedBy(count);
         List<ServingEngine> engines = new ArrayList<>();
         GrammarCompiler grammars = grammars(spec);
         try {
-            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i), grammars));
+            boolean ownPools = count > 1 || threadsPerWorker != Runtime.getRuntime().availableProcessors();
+            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i), grammars, ownPools ? threadsPerWorker : 0, i));
         } catch (RuntimeException e) {
             engines.forEach(ServingEngine::close);
             throw e;
@@ -93,10 +114,16 @@ public final class WorkerFactory {
 
     /** The runner a worker of {@code spec} steps (the simulated one in real time); the caller owns and closes it. */
     public static ModelRunner runner(WorkerSpec spec) {
+        return runner(spec, 0, 0);
+    }
+
+    /** @param threads the runner's own kernel pool size (it owns and closes the pool), or 0 for the default pool */
+    private static ModelRunner runner(WorkerSpec spec, int threads, int index) {
         if (spec.mockProfile() != null) {
             return new MockModelRunner(mockProfileFor(spec.mockProfile(), spec.tokenizer()), MockClock.realTime());
         }
+        Parallel.Pool pool = threads > 0 ? Parallel.newPool(threads, "armature-worker-" + index + "-kernels") : null;
         return new LlamaModelRunner(spec.weights(), spec.servedName(), ModelTokenizer.endOfGenerationIds(spec.tokenizer().tokenizer()),
-                spec.config().kvDtype());
+                spec.config().kvDtype(), pool);
     }
 }
