@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 RunCommand.class,
                 ServeCommand.class,
+                WorkerCommand.class,
+                FrontendCommand.class,
                 DemoModelCommand.class,
                 BenchCommand.class,
                 ProfileCommand.class,

@@ -152,7 +152,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The first signal drains; a second one, during the drain, exits at once. */
-    private static void stopOrForce(CountDownLatch stop) {
+    static void stopOrForce(CountDownLatch stop) {
         if (stop.getCount() == 0) {
             System.err.println("armature: second signal: exiting now without draining");
             Runtime.getRuntime().halt(130);
@@ -161,6 +161,11 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private Set<String> apiKeys() throws IOException {
+        return apiKeys(apiKey, apiKeysFile);
+    }
+
+    /** The keys of {@code --api-key} and {@code --api-keys-file} (one per line, # comments). */
+    static Set<String> apiKeys(String apiKey, Path apiKeysFile) throws IOException {
         Set<String> keys = new LinkedHashSet<>();
         if (apiKey != null) {
             if (apiKey.isBlank()) throw new IllegalArgumentException("--api-key must not be empty");
@@ -176,7 +181,7 @@ final class ServeCommand implements Callable<Integer> {
         return keys;
     }
 
-    private static String defaultName(Path path) {
+    static String defaultName(Path path) {
         String f = path.getFileName().toString();
         return f.endsWith(".gguf") ? f.substring(0, f.length() - 5) : f;
     }

@@ -16,7 +16,7 @@ final class WorkerOptions {
     int maxSeqs;
 
     @Option(names = "--kv-cache-memory",
-            description = {"KV cache size over all workers, e.g. 2GiB or 512MiB. Default: 40% of free memory, but no more",
+            description = {"KV cache size over all workers, e.g. 2GiB or 512MiB. Default: 40%% of free memory, but no more",
                     "than --max-seqs sequences at full context need (with --mock-profile: the profile's memory)."})
     String kvCacheMemory;
 

@@ -45,6 +45,10 @@ public record FrontendConfig(
                 DEFAULT_MAX_BODY_BYTES, DEFAULT_GRACE, 0);
     }
 
+    public FrontendConfig withServedModelName(String name) {
+        return new FrontendConfig(host, port, name, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod, maxContextTokens);
+    }
+
     public FrontendConfig withHost(String newHost) {
         return new FrontendConfig(newHost, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod, maxContextTokens);
     }

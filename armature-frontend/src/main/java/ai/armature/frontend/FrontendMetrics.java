@@ -15,7 +15,7 @@ import java.io.OutputStream;
 /**
  * The frontend's Prometheus metrics (prefix {@code armature_}, times in seconds): requests by endpoint and status,
  * time to first token, inter-token latency and end-to-end latency histograms, prompt and completion token counters,
- * and gauges read from {@link GenerationEngine#stats()} at scrape time (queued and running requests, KV blocks,
+ * and gauges read from the engines' {@link GenerationEngine#stats()} at scrape time (queued and running requests, KV blocks,
  * prefix-cache hit rate). One registry per server, so several servers in one JVM (tests) do not clash.
  */
 final class FrontendMetrics {
@@ -34,7 +34,7 @@ final class FrontendMetrics {
     private final Counter promptTokens;
     private final Counter completionTokens;
 
-    FrontendMetrics(GenerationEngine engine) {
+    FrontendMetrics(java.util.function.Supplier<EngineStats> engine) {
         requests = Counter.builder().name("armature_requests_total")
                 .help("HTTP requests by endpoint and status code").labelNames("endpoint", "status").register(registry);
         ttft = Histogram.builder().name("armature_time_to_first_token_seconds")
@@ -51,24 +51,24 @@ final class FrontendMetrics {
         completionTokens = Counter.builder().name("armature_generation_tokens_total")
                 .help("Generated tokens of finished requests").register(registry);
         GaugeWithCallback.builder().name("armature_requests_waiting").help("Requests queued in the engine")
-                .callback(cb -> cb.call(engine.stats().waitingRequests())).register(registry);
+                .callback(cb -> cb.call(engine.get().waitingRequests())).register(registry);
         GaugeWithCallback.builder().name("armature_requests_running").help("Requests running in the engine")
-                .callback(cb -> cb.call(engine.stats().runningRequests())).register(registry);
+                .callback(cb -> cb.call(engine.get().runningRequests())).register(registry);
         GaugeWithCallback.builder().name("armature_kv_blocks_total").help("KV cache blocks in the pool")
-                .callback(cb -> cb.call(engine.stats().kvBlocksTotal())).register(registry);
+                .callback(cb -> cb.call(engine.get().kvBlocksTotal())).register(registry);
         GaugeWithCallback.builder().name("armature_kv_blocks_used").help("KV cache blocks held by running sequences")
-                .callback(cb -> cb.call(engine.stats().kvBlocksUsed())).register(registry);
+                .callback(cb -> cb.call(engine.get().kvBlocksUsed())).register(registry);
         GaugeWithCallback.builder().name("armature_kv_blocks_cached").help("Free KV cache blocks kept for prefix reuse")
-                .callback(cb -> cb.call(engine.stats().kvBlocksCached())).register(registry);
+                .callback(cb -> cb.call(engine.get().kvBlocksCached())).register(registry);
         GaugeWithCallback.builder().name("armature_prefix_cache_hit_rate")
                 .help("Prompt tokens served from the prefix cache over prompt tokens looked up (0 before any lookup)")
-                .callback(cb -> cb.call(hitRate(engine.stats()))).register(registry);
+                .callback(cb -> cb.call(hitRate(engine.get()))).register(registry);
         CounterWithCallback.builder().name("armature_prefix_cache_queries_tokens_total")
                 .help("Prompt tokens looked up in the prefix cache")
-                .callback(cb -> cb.call(engine.stats().prefixCacheQueryTokens())).register(registry);
+                .callback(cb -> cb.call(engine.get().prefixCacheQueryTokens())).register(registry);
         CounterWithCallback.builder().name("armature_prefix_cache_hits_tokens_total")
                 .help("Prompt tokens found in the prefix cache")
-                .callback(cb -> cb.call(engine.stats().prefixCacheHitTokens())).register(registry);
+                .callback(cb -> cb.call(engine.get().prefixCacheHitTokens())).register(registry);
     }
 
     private static double hitRate(EngineStats s) {

@@ -21,6 +21,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
 
@@ -40,12 +41,14 @@ public final class OpenAiServer implements AutoCloseable {
     private static final Duration CANCEL_SETTLE = Duration.ofSeconds(5);
 
     private final FrontendConfig config;
-    private final GenerationEngine engine;
+    private final ServedModels models;
+    /** One generation handler per served model (its tokenizer, template and engine), made on first use. */
+    private final java.util.concurrent.ConcurrentHashMap<ServedModels.ServedModel, GenerationHandler> handlers =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ObjectMapper mapper = new ObjectMapper();
     private final JsonFactory jsonFactory = mapper.getFactory();
     private final Admission admission;
     private final FrontendMetrics metrics;
-    private final GenerationHandler generation;
     private final byte[][] apiKeyDigests;
     private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
     private volatile WebServer server;
@@ -53,15 +56,53 @@ public final class OpenAiServer implements AutoCloseable {
     private boolean closed;
 
     public OpenAiServer(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        this(config, ServedModels.single(new ServedModels.ServedModel(Objects.requireNonNull(config, "config").servedModelName(),
+                engine, tokenizer, chatTemplate, config.maxContextTokens())));
+    }
+
+    /** A server for several models (a frontend over discovered workers); {@code config.servedModelName()} is unused. */
+    public OpenAiServer(FrontendConfig config, ServedModels models) {
         this.config = Objects.requireNonNull(config, "config");
-        this.engine = Objects.requireNonNull(engine, "engine");
-        Objects.requireNonNull(tokenizer, "tokenizer");
-        Objects.requireNonNull(chatTemplate, "chatTemplate");
+        this.models = Objects.requireNonNull(models, "models");
         this.admission = new Admission(config.maxInFlightRequests());
-        this.metrics = new FrontendMetrics(engine);
-        this.generation = new GenerationHandler(config, engine, tokenizer, new PromptBuilder(tokenizer, chatTemplate, mapper),
-                admission, metrics, jsonFactory);
+        this.metrics = new FrontendMetrics(() -> {
+            List<ai.armature.protocol.EngineStats> parts = new java.util.ArrayList<>();
+            for (ServedModels.ServedModel m : models.listed()) parts.add(m.engine().stats());
+            return ai.armature.protocol.EngineStats.sum(parts);
+        });
         this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
+    }
+
+    private GenerationHandler handler(ServedModels.ServedModel m) {
+        return handlers.computeIfAbsent(m, k -> new GenerationHandler(
+                config.withServedModelName(k.name()).withMaxContextTokens(k.contextTokens()), k.engine(), k.tokenizer(),
+                new PromptBuilder(k.tokenizer(), k.chatTemplate(), mapper), admission, metrics, jsonFactory));
+    }
+
+    /** The model a request names: its own "model", or the only one served when it names none. */
+    private ServedModels.ServedModel modelOf(JsonNode body) {
+        JsonNode name = body.get("model");
+        if (!RequestParser.present(name)) {
+            List<ServedModels.ServedModel> listed = models.listed();
+            if (listed.size() == 1) return listed.getFirst();
+            throw ApiException.badRequest("model", listed.isEmpty() ? "no model is being served right now: retry later"
+                    : "this server serves several models: say which one in \"model\" (see GET /v1/models)");
+        }
+        if (!name.isTextual()) throw ApiException.badRequest("model", "model must be a string");
+        ServedModels.ServedModel m = models.find(name.asText());
+        if (m == null) {
+            throw ApiException.notFound("model", "model_not_found", "The model '" + name.asText() + "' does not exist; this server serves "
+                    + servedNames() + " (see GET /v1/models)");
+        }
+        if (!m.engine().healthy()) {
+            throw ApiException.unavailable("no worker serves the model '" + m.name() + "' right now: retry later");
+        }
+        return m;
+    }
+
+    private String servedNames() {
+        List<String> names = models.listed().stream().map(m -> "'" + m.name() + "'").toList();
+        return names.isEmpty() ? "no model right now" : String.join(", ", names);
     }
 
     /**
@@ -102,9 +143,9 @@ public final class OpenAiServer implements AutoCloseable {
         return s.port();
     }
 
-    /** The context length requests are checked against (configured, or the engine's). */
+    /** The context length requests to the first served model are checked against (configured, or the engine's). */
     public int contextTokens() {
-        return generation.contextTokens();
+        return handler(models.listed().getFirst()).contextTokens();
     }
 
     /** Whether /health reports ready: started and not draining. */
@@ -133,7 +174,7 @@ public final class OpenAiServer implements AutoCloseable {
         try {
             if (admission.awaitIdle(grace)) return true;
             LOG.log(System.Logger.Level.INFO, "Grace period over: cancelling " + admission.inFlightSequences() + " in-flight sequences");
-            admission.cancelAll(engine);
+            cancelAll();
             if (!admission.awaitIdle(CANCEL_SETTLE)) {
                 admission.interruptAll();
                 admission.awaitIdle(CANCEL_SETTLE);
@@ -141,9 +182,14 @@ public final class OpenAiServer implements AutoCloseable {
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            admission.cancelAll(engine);
+            cancelAll();
             return false;
         }
+    }
+
+    private void cancelAll() {
+        for (ServedModels.ServedModel m : models.listed()) admission.cancelAll(m.engine());
+        for (ServedModels.ServedModel m : handlers.keySet()) admission.cancelAll(m.engine());
     }
 
     /** Drains with the configured grace period, then stops the HTTP server. Idempotent. */
@@ -180,7 +226,7 @@ public final class OpenAiServer implements AutoCloseable {
             admission.checkOpen();
             authorize(req);
             JsonNode body = parse(readBody(req));
-            status = generation.serve(endpoint, body, res, start);
+            status = handler(modelOf(body)).serve(endpoint, body, res, start);
         } catch (ApiException e) {
             status = sendError(res, e);
         } catch (RuntimeException e) {
@@ -210,14 +256,16 @@ public final class OpenAiServer implements AutoCloseable {
                     g.writeStartObject();
                     g.writeStringField("object", "list");
                     g.writeArrayFieldStart("data");
-                    writeModel(g);
+                    for (ServedModels.ServedModel m : models.listed()) writeModel(g, m);
                     g.writeEndArray();
                     g.writeEndObject();
-                } else if (id.equals(config.servedModelName())) {
-                    writeModel(g);
                 } else {
-                    throw ApiException.notFound("model", "model_not_found", "The model '" + id + "' does not exist; this server serves '"
-                            + config.servedModelName() + "'");
+                    ServedModels.ServedModel m = models.listed().stream().filter(x -> x.name().equals(id)).findFirst().orElse(null);
+                    if (m == null) {
+                        throw ApiException.notFound("model", "model_not_found", "The model '" + id + "' does not exist; this server serves "
+                                + servedNames());
+                    }
+                    writeModel(g, m);
                 }
             }
             sendJson(res, 200, out.toByteArray());
@@ -226,18 +274,18 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private void writeModel(JsonGenerator g) throws IOException {
+    private void writeModel(JsonGenerator g, ServedModels.ServedModel m) throws IOException {
         g.writeStartObject();
-        g.writeStringField("id", config.servedModelName());
+        g.writeStringField("id", m.name());
         g.writeStringField("object", "model");
         g.writeNumberField("created", createdEpochSeconds);
         g.writeStringField("owned_by", "armature");
-        g.writeNumberField("max_model_len", generation.contextTokens());
+        g.writeNumberField("max_model_len", handler(m).contextTokens());
         g.writeEndObject();
     }
 
     private void health(ServerRequest req, ServerResponse res) {
-        if (ready() && !engine.healthy()) {
+        if (ready() && models.listed().stream().noneMatch(m -> m.engine().healthy())) {
             sendJson(res, 503, "{\"status\":\"engine unavailable\"}");
         } else if (ready()) {
             sendJson(res, 200, "{\"status\":\"ready\"}");

@@ -1,0 +1,196 @@
+package ai.armature.cli;
+
+import ai.armature.frontend.ServedModels;
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.ModelCard;
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.router.Router;
+import ai.armature.router.RouterConfig;
+import ai.armature.router.WorkerEndpoint;
+import ai.armature.router.WorkerRole;
+import ai.armature.runtime.discovery.DiscoveryListener;
+import ai.armature.runtime.events.EventPlane;
+import ai.armature.runtime.events.WorkerEventsListener;
+import ai.armature.runtime.migration.MigratingEngine;
+import ai.armature.runtime.request.RemoteWorker;
+import ai.armature.serving.worker.ModelTokenizer;
+import ai.armature.serving.worker.TokenizerBundle;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.logging.Logger;
+
+/**
+ * The models a frontend serves, as discovery reports their workers. Per served model name: a {@link Router} over
+ * the model's workers (gRPC clients, {@link RemoteWorker}) fed with their KV events and load from the event
+ * plane, {@link MigratingEngine} on top, and the tokenizer and chat template fetched once from the first worker's
+ * request plane (checked against the hash in its card; never weights). A worker whose card names a different
+ * tokenizer than its model's first worker is refused. A model whose last worker left stays known (requests get
+ * 503) but is no longer listed. Discovery callbacks arrive on one thread; reads come from request threads.
+ */
+final class ClusterModels implements ServedModels, DiscoveryListener, AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ClusterModels.class.getName());
+
+    private final EventPlane events;
+    private final RouterConfig routerConfig;
+    private final RemoteWorker.Options workerOptions;
+    private final int migrationLimit;
+    private final Duration migrationWait;
+    private final Map<String, Model> models = new ConcurrentHashMap<>();
+    private final Map<String, RemoteWorker> workers = new ConcurrentHashMap<>();
+    private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
+
+    ClusterModels(EventPlane events, RouterConfig routerConfig, RemoteWorker.Options workerOptions, int migrationLimit, Duration migrationWait) {
+        this.events = events;
+        this.routerConfig = routerConfig;
+        this.workerOptions = workerOptions;
+        this.migrationLimit = migrationLimit;
+        this.migrationWait = migrationWait;
+    }
+
+    /** One served model: its router, migration and (once fetched) tokenizer. */
+    private final class Model implements WorkerEventsListener {
+        final String name;
+        final String tokenizerSha256;
+        final Router router;
+        final MigratingEngine engine;
+        final Set<String> workerIds = ConcurrentHashMap.newKeySet();
+        final AutoCloseable subscription;
+        volatile ServedModel served;
+        volatile boolean loading;
+
+        Model(String name, String tokenizerSha256) {
+            this.name = name;
+            this.tokenizerSha256 = tokenizerSha256;
+            this.router = new Router(routerConfig);
+            router.startMaintenance(Duration.ofSeconds(1), false);
+            this.engine = new MigratingEngine(router, migrationLimit, migrationWait);
+            this.subscription = events.subscribe(name, this);
+        }
+
+        @Override
+        public void kvEvents(String workerId, List<KvEvent> batch) {
+            if (workerIds.contains(workerId)) router.onKvEvents(workerId, batch);
+        }
+
+        @Override
+        public void load(String workerId, EngineStats load) {
+            RemoteWorker w = workers.get(workerId);
+            if (w == null || !workerIds.contains(workerId)) return;
+            w.updateLoad(load);
+            router.onLoad(workerId, load);
+        }
+
+        /** Fetches the tokenizer from {@code from} in the background; the model is served once it is loaded. */
+        void loadTokenizer(RemoteWorker from) {
+            if (served != null || loading) return;
+            loading = true;
+            background.execute(() -> {
+                try {
+                    ModelTokenizer t = TokenizerBundle.open(from.fetchTokenizer(), tokenizerSha256);
+                    served = new ServedModel(name, engine, t.tokenizer(), t.chatTemplate(), from.card().contextLength());
+                    LOG.info(() -> "serving model '" + name + "' (tokenizer " + tokenizerSha256.substring(0, 12) + " from worker "
+                            + from.workerId() + ")");
+                } catch (Exception e) {
+                    LOG.warning(() -> "cannot load the tokenizer of model '" + name + "' from worker " + from.workerId() + ": " + e.getMessage()
+                            + "; trying again with the next worker that appears");
+                } finally {
+                    loading = false;
+                }
+            });
+        }
+    }
+
+    @Override
+    public void workerUp(ModelCard card) {
+        RemoteWorker known = workers.get(card.workerId());
+        if (known != null) {
+            if (known.card().equals(card)) {
+                known.clearSuspicion(); // re-registered after an outage: it is alive
+                return;
+            }
+            workerDown(card.workerId());
+        }
+        Model model = models.computeIfAbsent(card.servedModelName(), n -> new Model(n, card.tokenizerSha256()));
+        if (!model.tokenizerSha256.equals(card.tokenizerSha256())) {
+            LOG.warning(() -> "ignoring worker " + card.workerId() + ": it serves '" + card.servedModelName() + "' with tokenizer "
+                    + card.tokenizerSha256() + ", but the model's other workers use " + model.tokenizerSha256);
+            return;
+        }
+        RemoteWorker remote = new RemoteWorker(card, workerOptions);
+        workers.put(card.workerId(), remote);
+        model.workerIds.add(card.workerId());
+        model.router.addWorker(new WorkerEndpoint(card.workerId(), card.kvBlockSize(), card.modelId(), card.publishesKvEvents(),
+                WorkerRole.AGGREGATED, remote, () -> CompletableFuture.supplyAsync(remote::snapshot, background)));
+        LOG.info(() -> "worker " + card.workerId() + " joined model '" + card.servedModelName() + "' at " + card.requestEndpoint());
+        model.loadTokenizer(remote);
+    }
+
+    @Override
+    public void workerDown(String workerId) {
+        RemoteWorker remote = workers.remove(workerId);
+        if (remote == null) return;
+        Model model = models.get(remote.card().servedModelName());
+        if (model != null) {
+            model.workerIds.remove(workerId);
+            model.router.removeWorker(workerId);
+        }
+        remote.retire(); // requests running on it go on; no new ones
+        LOG.info(() -> "worker " + workerId + " left model '" + remote.card().servedModelName() + "'");
+    }
+
+    @Override
+    public List<ServedModel> listed() {
+        List<ServedModel> list = new ArrayList<>();
+        for (Model m : models.values()) {
+            ServedModel s = m.served;
+            if (s != null && !m.workerIds.isEmpty()) list.add(s);
+        }
+        list.sort(java.util.Comparator.comparing(ServedModel::name));
+        return list;
+    }
+
+    @Override
+    public ServedModel find(String name) {
+        Model m = models.get(name);
+        return m == null ? null : m.served;
+    }
+
+    /** Whether some model has a worker whose connection is up. */
+    boolean anyWorkerReachable() {
+        for (RemoteWorker w : workers.values()) if (w.healthy()) return true;
+        return false;
+    }
+
+    /** The routers, for their metrics. */
+    List<Router> routers() {
+        return models.values().stream().map(m -> m.router).toList();
+    }
+
+    /** Requests migrated so far, over all models. */
+    long migrations() {
+        return models.values().stream().mapToLong(m -> m.engine.migrations()).sum();
+    }
+
+    @Override
+    public void close() {
+        for (Model m : models.values()) {
+            try {
+                m.subscription.close();
+            } catch (Exception e) {
+                // closing anyway
+            }
+            m.router.close();
+        }
+        for (RemoteWorker w : workers.values()) w.close();
+        background.shutdownNow();
+    }
+}

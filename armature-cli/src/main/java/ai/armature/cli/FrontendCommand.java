@@ -1,0 +1,119 @@
+package ai.armature.cli;
+
+import ai.armature.frontend.FrontendConfig;
+import ai.armature.frontend.OpenAiServer;
+import ai.armature.router.RouterConfig;
+import ai.armature.runtime.discovery.EtcdDiscovery;
+import ai.armature.runtime.events.NatsEventPlane;
+import ai.armature.runtime.request.RemoteWorker;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code armature frontend}: the OpenAI-compatible server with no model of its own. It discovers workers in etcd,
+ * loads each served model's tokenizer and chat template from its workers' cards (never weights), routes each
+ * request to a worker of its model through the router (fed by the workers' KV events and load on NATS) and migrates
+ * requests whose worker is lost. Several frontends may run against one etcd and NATS.
+ */
+@Command(name = "frontend", mixinStandardHelpOptions = true,
+        description = {"Serves every model registered in etcd over an OpenAI-compatible HTTP API (see 'armature worker').",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
+                "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit)."})
+final class FrontendCommand implements Callable<Integer> {
+
+    @Option(names = "--host", defaultValue = "0.0.0.0",
+            description = "Address to listen on. Default: ${DEFAULT-VALUE} (every interface: use --api-key, or 127.0.0.1).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int port;
+
+    @Option(names = "--api-key", description = "Require this key (Authorization: Bearer KEY).")
+    String apiKey;
+
+    @Option(names = "--api-keys-file", description = "Require one of the keys in this file (one per line; # comments).")
+    Path apiKeysFile;
+
+    @Option(names = "--migration-limit", defaultValue = "3",
+            description = "How many times a request may move to another worker after its worker is lost (0: never). Default: ${DEFAULT-VALUE}.")
+    int migrationLimit;
+
+    @Option(names = "--request-inactivity-timeout", defaultValue = "10s", converter = DurationConverter.class,
+            description = {"A running request whose worker sends nothing (not even its 1 s heartbeat) for this long is taken",
+                    "as lost (a hung worker) and migrated. Default: ${DEFAULT-VALUE}."})
+    Duration inactivityTimeout;
+
+    @Option(names = "--worker-timeout", defaultValue = "5s", converter = DurationConverter.class,
+            description = "How long a worker may take to accept a request or answer a call. Default: ${DEFAULT-VALUE}.")
+    Duration workerTimeout;
+
+    @Option(names = "--max-queued", defaultValue = "4096",
+            description = "Most requests in flight (running or waiting) before new ones get 429. Default: ${DEFAULT-VALUE}.")
+    int maxQueued;
+
+    @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
+    long maxBodyBytes;
+
+    @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
+    int shutdownGraceSeconds;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Mixin
+    RouterOptions routerOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        if (migrationLimit < 0) throw new IllegalArgumentException("--migration-limit must be >= 0, got " + migrationLimit);
+        if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
+        if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
+        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        if (inactivityTimeout.toMillis() < 100 || workerTimeout.toMillis() < 100) {
+            throw new IllegalArgumentException("--request-inactivity-timeout and --worker-timeout must be at least 100ms");
+        }
+        cluster.check();
+        RouterConfig routerConfig = routerOptions.config();
+        Set<String> keys = ServeCommand.apiKeys(apiKey, apiKeysFile);
+        try (NatsEventPlane events = cluster.events("frontend");
+             ClusterModels models = new ClusterModels(events, routerConfig,
+                     new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2));
+             EtcdDiscovery discovery = cluster.discovery(Duration.ofSeconds(10))) {
+            AutoCloseable watch = discovery.watch(models);
+            FrontendConfig config = FrontendConfig.defaults("armature").withHost(host).withPort(port).withApiKeys(keys)
+                    .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
+                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
+            OpenAiServer server = new OpenAiServer(config, models);
+            CountDownLatch stop = new CountDownLatch(1);
+            Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
+            Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
+            int bound;
+            try {
+                bound = server.start();
+            } catch (IllegalStateException e) {
+                throw new CliErrors.UserError(e.getMessage());
+            }
+            String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
+            System.err.printf("armature: frontend discovering workers at %s (namespace %s), events at %s, router %s, migration limit %d%n",
+                    cluster.discovery, cluster.namespace, cluster.events, routerConfig.policy(), migrationLimit);
+            System.out.printf("ready frontend=http://%s:%d/v1%n", shownHost, bound);
+            System.out.flush();
+            stop.await();
+            System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
+            boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
+            server.close();
+            watch.close();
+            System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,199 @@
+package ai.armature.cli;
+
+import ai.armature.engine.demo.DemoModel;
+import ai.armature.protocol.ModelCard;
+import ai.armature.runtime.discovery.Discovery;
+import ai.armature.runtime.discovery.EtcdDiscovery;
+import ai.armature.runtime.events.NatsEventPlane;
+import ai.armature.runtime.events.WorkerEventPublisher;
+import ai.armature.runtime.metrics.MetricsEndpoint;
+import ai.armature.runtime.request.GrpcWorkerServer;
+import ai.armature.serving.ServingConfig;
+import ai.armature.serving.ServingEngine;
+import ai.armature.serving.mock.MockProfile;
+import ai.armature.serving.worker.LoadedModel;
+import ai.armature.serving.worker.ModelTokenizer;
+import ai.armature.serving.worker.TokenizerBundle;
+import ai.armature.serving.worker.WorkerFactory;
+import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code armature worker}: one serving worker as its own process. It loads the model (or the simulated runner),
+ * starts its gRPC request plane and a Prometheus endpoint, publishes KV events and load to NATS, registers its model
+ * card in etcd, then prints one line starting with {@code ready}. SIGTERM (or Ctrl-C) drains it: it deregisters
+ * first (no new request reaches it), lets in-flight requests finish within {@code --drain-timeout}, hands the rest
+ * back to their frontends for migration, and exits 0.
+ */
+@Command(name = "worker", mixinStandardHelpOptions = true,
+        description = {"Runs one serving worker for a distributed deployment (see 'armature frontend').",
+                "Registers in etcd (--discovery), publishes KV events and load on NATS (--events), serves requests over gRPC.",
+                "Prints 'ready worker=ID grpc=HOST:PORT metrics=URL model=NAME' when it takes requests.",
+                "SIGTERM drains: deregister, finish within --drain-timeout, hand the rest back for migration, exit 0."})
+final class WorkerCommand implements Callable<Integer> {
+
+    @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json). Default: the demo model.")
+    Path model;
+
+    @Option(names = "--mock-profile",
+            description = {"Run the simulated runner instead of the engine (no model math; --model only gives the tokenizer).",
+                    "A built-in profile (h100-llama3-8b) with optional key=value overrides, e.g. h100-llama3-8b,weight_read_ms=50."})
+    String mockProfile;
+
+    @Option(names = "--served-model-name", description = "The model name clients use. Default: the file name without .gguf.")
+    String servedModelName;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1",
+            description = {"Address the gRPC and metrics endpoints listen on and that frontends are told. Default: ${DEFAULT-VALUE}",
+                    "(loopback: whoever reaches the gRPC port can make the worker work; use --tls-* on other interfaces)."})
+    String host;
+
+    @Option(names = "--grpc-port", defaultValue = "0", description = "gRPC port (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int grpcPort;
+
+    @Option(names = "--metrics-port", defaultValue = "0", description = "Prometheus /metrics and /health port (0: any free port). Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
+    @Option(names = "--drain-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = "On SIGTERM, how long in-flight requests may finish before they are handed back. Default: ${DEFAULT-VALUE}.")
+    Duration drainTimeout;
+
+    @Option(names = "--lease-ttl", defaultValue = "10s", converter = DurationConverter.class,
+            description = "etcd lease: a worker that dies disappears from discovery this long after. Default: ${DEFAULT-VALUE}.")
+    Duration leaseTtl;
+
+    @Option(names = "--load-interval", defaultValue = "1s", converter = DurationConverter.class,
+            description = "How often the worker publishes its load. Default: ${DEFAULT-VALUE}.")
+    Duration loadInterval;
+
+    @Option(names = "--max-queued", defaultValue = "4096",
+            description = "Most requests waiting to start before new ones are refused (the frontend tries another worker). Default: ${DEFAULT-VALUE}.")
+    int maxQueued;
+
+    @Mixin
+    ClusterOptions cluster;
+
+    @Mixin
+    WorkerOptions workerOptions;
+
+    @Override
+    public Integer call() throws Exception {
+        if (grpcPort < 0 || grpcPort > 65535 || metricsPort < 0 || metricsPort > 65535) throw new IllegalArgumentException("ports must be in [0, 65535]");
+        if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
+        if (drainTimeout.isNegative()) throw new IllegalArgumentException("--drain-timeout must not be negative");
+        if (loadInterval.toMillis() < 10) throw new IllegalArgumentException("--load-interval must be at least 10ms");
+        cluster.check();
+        MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
+        ServingConfig config = workerOptions.config(1, maxQueued);
+        Path path = model;
+        if (path == null) {
+            System.err.println(DemoModels.BANNER);
+            path = DemoModels.cached(DemoModel.Preset.SMALL);
+        }
+        String name = servedModelName != null ? servedModelName : ServeCommand.defaultName(path);
+        String workerId = name.replaceAll("[^A-Za-z0-9_-]", "_") + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
+            ModelTokenizer tok = m != null ? m.modelTokenizer() : ModelTokenizer.open(path);
+            TokenizerBundle bundle = TokenizerBundle.of(tok);
+            WorkerSpec spec = mock == null ? WorkerSpec.engine(m, name, config) : WorkerSpec.mock(tok, name, config, mock);
+            try (NatsEventPlane events = cluster.events("worker " + workerId);
+                 WorkerEventPublisher publisher = events.publisher(name, workerId);
+                 ServingEngine engine = WorkerFactory.start(spec, publisher);
+                 EtcdDiscovery discovery = cluster.discovery(leaseTtl)) {
+                Drain drain = new Drain();
+                GrpcWorkerServer grpc = new GrpcWorkerServer(workerId, engine, engine::kvSnapshot, bundle.bytes(), bundle.sha256(),
+                        new GrpcWorkerServer.Config(host, grpcPort, cluster.tls(), Duration.ofSeconds(1)));
+                int boundGrpc;
+                try {
+                    boundGrpc = grpc.start();
+                } catch (java.io.IOException e) {
+                    throw new CliErrors.UserError("cannot listen for gRPC on " + host + ":" + grpcPort + ": " + e.getMessage());
+                }
+                try (MetricsEndpoint metrics = new MetricsEndpoint(host, metricsPort, registry(engine, grpc, drain), () -> !drain.draining)) {
+                    String metricsUrl = "http://" + host + ":" + metrics.port() + "/metrics";
+                    ModelCard card = new ModelCard(workerId, name, engine.kvNamespace(), engine.maxContextTokens(), engine.blockSize(),
+                            ModelCard.ROLE_AGGREGATED, host + ":" + boundGrpc, cluster.tls() != null, metricsUrl, bundle.sha256(),
+                            bundle.bytes().length, true);
+                    ScheduledExecutorService loads = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true)
+                            .name("armature-load").unstarted(r));
+                    loads.scheduleAtFixedRate(() -> publisher.publishLoad(engine.stats()), 0, loadInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    Discovery.Registration registration = discovery.register(card);
+                    CountDownLatch stop = new CountDownLatch(1);
+                    Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
+                    Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
+                    System.err.printf("armature: worker %s serving '%s' (%s%s); KV cache %d blocks of %d tokens; context %d%n", workerId, name,
+                            path, mock != null ? ", simulated runner " + mockProfile : "", engine.kvBlocksTotal(), engine.blockSize(),
+                            engine.maxContextTokens());
+                    System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, host, boundGrpc, metricsUrl, name);
+                    System.out.flush();
+                    stop.await();
+
+                    drain.draining = true;
+                    System.err.println("armature: draining worker " + workerId + ": deregistered, finishing " + grpc.inFlight()
+                            + " request(s) within " + drainTimeout.toSeconds() + " s");
+                    registration.close();
+                    grpc.stopAccepting();
+                    boolean clean = grpc.awaitIdle(drainTimeout);
+                    if (!clean) {
+                        int handed = grpc.handBack();
+                        System.err.println("armature: drain timeout: handed " + handed + " request(s) back to their frontends for migration");
+                        grpc.awaitIdle(Duration.ofSeconds(10));
+                    }
+                    loads.shutdownNow();
+                    grpc.close();
+                    System.err.println("armature: worker " + workerId + " stopped");
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Whether the worker is draining (its /health then says so). */
+    private static final class Drain {
+        volatile boolean draining;
+    }
+
+    /** The worker's Prometheus metrics, read from its engine at scrape time. */
+    private static PrometheusRegistry registry(ServingEngine engine, GrpcWorkerServer grpc, Drain drain) {
+        PrometheusRegistry r = new PrometheusRegistry();
+        GaugeWithCallback.builder().name("armature_requests_waiting").help("Requests queued in the engine")
+                .callback(cb -> cb.call(engine.stats().waitingRequests())).register(r);
+        GaugeWithCallback.builder().name("armature_requests_running").help("Requests running in the engine")
+                .callback(cb -> cb.call(engine.stats().runningRequests())).register(r);
+        GaugeWithCallback.builder().name("armature_grpc_requests_in_flight").help("Requests streaming over the request plane")
+                .callback(cb -> cb.call(grpc.inFlight())).register(r);
+        GaugeWithCallback.builder().name("armature_kv_blocks_total").help("KV cache blocks in the pool")
+                .callback(cb -> cb.call(engine.stats().kvBlocksTotal())).register(r);
+        GaugeWithCallback.builder().name("armature_kv_blocks_used").help("KV cache blocks held by running sequences")
+                .callback(cb -> cb.call(engine.stats().kvBlocksUsed())).register(r);
+        GaugeWithCallback.builder().name("armature_kv_blocks_cached").help("Free KV cache blocks kept for prefix reuse")
+                .callback(cb -> cb.call(engine.stats().kvBlocksCached())).register(r);
+        GaugeWithCallback.builder().name("armature_worker_draining").help("1 while the worker drains")
+                .callback(cb -> cb.call(drain.draining ? 1 : 0)).register(r);
+        CounterWithCallback.builder().name("armature_generation_tokens_total").help("Tokens generated by this worker")
+                .callback(cb -> cb.call(engine.counters().generatedTokens())).register(r);
+        CounterWithCallback.builder().name("armature_engine_steps_total").help("Scheduler steps run")
+                .callback(cb -> cb.call(engine.counters().steps())).register(r);
+        CounterWithCallback.builder().name("armature_prefix_cache_queries_tokens_total").help("Prompt tokens looked up in the prefix cache")
+                .callback(cb -> cb.call(engine.stats().prefixCacheQueryTokens())).register(r);
+        CounterWithCallback.builder().name("armature_prefix_cache_hits_tokens_total").help("Prompt tokens found in the prefix cache")
+                .callback(cb -> cb.call(engine.stats().prefixCacheHitTokens())).register(r);
+        return r;
+    }
+}
