@@ -1,0 +1,119 @@
+package ai.armature.planner.predict;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import org.junit.jupiter.api.Test;
+
+/** Each predictor on synthetic series whose forecasts are known in closed form or by hand. */
+class LoadPredictorTest {
+
+    private static void feed(LoadPredictor p, double... ys) {
+        for (double y : ys) p.observe(y);
+    }
+
+    @Test
+    void nothingObservedForecastsNaN() {
+        for (String s : new String[] {"constant", "moving-average", "holt"}) {
+            assertThat(LoadPredictor.parse(s).forecast(1)).as(s).isNaN();
+        }
+    }
+
+    @Test
+    void aConstantSeriesIsForecastExactlyByAll() {
+        for (String s : new String[] {"constant", "moving-average:3", "holt", "holt:0.9,0.9"}) {
+            LoadPredictor p = LoadPredictor.parse(s);
+            for (int i = 0; i < 20; i++) p.observe(7.5);
+            for (int h = 1; h <= 10; h++) assertThat(p.forecast(h)).as("%s at %d", s, h).isCloseTo(7.5, within(1e-12));
+        }
+    }
+
+    @Test
+    void constantRepeatsTheLastValue() {
+        LoadPredictor p = LoadPredictor.parse("constant");
+        feed(p, 1, 5, 3);
+        assertThat(p.forecast(1)).isEqualTo(3);
+        assertThat(p.forecast(12)).isEqualTo(3);
+        assertThat(p.observations()).isEqualTo(3);
+    }
+
+    @Test
+    void movingAverageIsTheMeanOfTheLastWindow() {
+        LoadPredictor p = LoadPredictor.parse("moving-average:3");
+        feed(p, 10);
+        assertThat(p.forecast(1)).isEqualTo(10);
+        feed(p, 20);
+        assertThat(p.forecast(1)).isEqualTo(15);
+        feed(p, 30, 40, 50);
+        assertThat(p.forecast(1)).isEqualTo(40); // (30 + 40 + 50) / 3
+        assertThat(p.forecast(5)).isEqualTo(40);
+        // On a line of slope 2 it lags by (window - 1) / 2 intervals plus the horizon.
+        LoadPredictor ma = LoadPredictor.parse("moving-average:5");
+        for (int t = 0; t < 30; t++) ma.observe(2.0 * t);
+        assertThat(ma.forecast(1)).isEqualTo(2.0 * 27);
+    }
+
+    @Test
+    void holtForecastsALineExactlyFromItsSecondPoint() {
+        for (String s : new String[] {"holt", "holt:0.2,0.1", "holt:1,1"}) {
+            LoadPredictor p = LoadPredictor.parse(s);
+            p.observe(3);
+            assertThat(p.forecast(4)).isEqualTo(3);
+            for (int t = 1; t < 15; t++) {
+                p.observe(3 + 2.5 * t);
+                for (int h = 1; h <= 6; h++) assertThat(p.forecast(h)).as("%s t=%d h=%d", s, t, h).isCloseTo(3 + 2.5 * (t + h), within(1e-9));
+            }
+        }
+    }
+
+    @Test
+    void holtMatchesTheRecurrenceWorkedByHand() {
+        HoltPredictor p = new HoltPredictor(0.5, 0.5);
+        feed(p, 10, 12);
+        assertThat(p.level()).isEqualTo(12);
+        assertThat(p.trend()).isEqualTo(2);
+        p.observe(13); // level = 0.5*13 + 0.5*(12+2) = 13.5; trend = 0.5*1.5 + 0.5*2 = 1.75
+        assertThat(p.level()).isCloseTo(13.5, within(1e-12));
+        assertThat(p.trend()).isCloseTo(1.75, within(1e-12));
+        p.observe(17); // level = 8.5 + 0.5*15.25 = 16.125; trend = 0.5*2.625 + 0.5*1.75 = 2.1875
+        assertThat(p.forecast(1)).isCloseTo(18.3125, within(1e-12));
+        assertThat(p.forecast(3)).isCloseTo(22.6875, within(1e-12));
+    }
+
+    @Test
+    void holtFollowsAStepAndItsTrendDecays() {
+        // After a jump from 10 to 100, the level converges on 100 and the trend on 0 (geometrically).
+        HoltPredictor p = new HoltPredictor(0.5, 0.3);
+        for (int i = 0; i < 10; i++) p.observe(10);
+        for (int i = 0; i < 60; i++) p.observe(100);
+        assertThat(p.level()).isCloseTo(100, within(1e-6));
+        assertThat(p.trend()).isCloseTo(0, within(1e-6));
+        // One interval after the jump it already forecasts above the old level.
+        HoltPredictor q = new HoltPredictor(0.5, 0.3);
+        for (int i = 0; i < 10; i++) q.observe(10);
+        q.observe(100);
+        // level = 0.5*100 + 0.5*(10 + 0) = 55; trend = 0.3*(55 - 10) + 0.7*0 = 13.5
+        assertThat(q.forecast(1)).isCloseTo(68.5, within(1e-9));
+    }
+
+    @Test
+    void freshCopiesSettingsNotState() {
+        LoadPredictor p = LoadPredictor.parse("moving-average:7");
+        feed(p, 1, 2);
+        LoadPredictor f = p.fresh();
+        assertThat(f.observations()).isZero();
+        assertThat(f.spec()).isEqualTo("moving-average:7");
+        assertThat(LoadPredictor.parse("holt:0.4,0.2").fresh().spec()).isEqualTo("holt:0.4,0.2");
+    }
+
+    @Test
+    void badSpecsAreRefusedWithTheFix() {
+        assertThatThrownBy(() -> LoadPredictor.parse("arima")).hasMessageContaining("use constant, moving-average[:N] or holt[:ALPHA,BETA]");
+        assertThatThrownBy(() -> LoadPredictor.parse("moving-average:0")).hasMessageContaining("N >= 1");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:2,0.1")).hasMessageContaining("alpha must be in (0, 1]");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:0.5")).hasMessageContaining("two numbers");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:a,b")).hasMessageContaining("cannot read");
+        assertThatThrownBy(() -> LoadPredictor.parse("constant:3")).hasMessageContaining("no parameters");
+    }
+}
