@@ -1,0 +1,36 @@
+package ai.armature.planner;
+
+import java.util.Objects;
+
+import ai.armature.protocol.TrafficCounters;
+
+/**
+ * What the planner saw of one pool during the interval that just ended: the traffic of all its workers (including
+ * those that joined or left meanwhile), the traffic of the workers past their warm-up for the whole interval and how
+ * many those were (only they correct the profile), the requests held because the pool had no worker, and from the
+ * workers' latest load reports the mean requests running and waiting per serving worker and the mean share of
+ * their KV blocks in use.
+ */
+public record PoolObservation(
+        Pool pool,
+        double intervalSeconds,
+        TrafficCounters traffic,
+        TrafficCounters warmTraffic,
+        int warmWorkers,
+        int heldRequests,
+        double runningPerWorker,
+        double waitingPerWorker,
+        double kvUsage) {
+
+    public PoolObservation {
+        Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(traffic, "traffic");
+        Objects.requireNonNull(warmTraffic, "warmTraffic");
+        if (!(intervalSeconds > 0)) throw new IllegalArgumentException("an interval lasts > 0 seconds, got " + intervalSeconds);
+    }
+
+    /** An interval in which nothing happened. */
+    public static PoolObservation idle(Pool pool, double seconds) {
+        return new PoolObservation(pool, seconds, TrafficCounters.ZERO, TrafficCounters.ZERO, 0, 0, 0, 0, 0);
+    }
+}

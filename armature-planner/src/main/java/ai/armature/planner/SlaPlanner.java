@@ -1,0 +1,207 @@
+package ai.armature.planner;
+
+import java.util.ArrayDeque;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.ToDoubleFunction;
+import java.util.logging.Logger;
+
+import ai.armature.planner.model.Corrections;
+import ai.armature.planner.model.Estimate;
+import ai.armature.planner.model.LatencyModel;
+import ai.armature.planner.model.Workload;
+import ai.armature.planner.predict.LoadPredictor;
+import ai.armature.protocol.TrafficCounters;
+
+/**
+ * The SLA planner ({@code --planner sla}): sizes each pool with its {@link LatencyModel} so that the predicted TTFT
+ * and ITL meet the targets at the forecast load, with the fewest workers. Each interval, per pool:
+ * <ol>
+ *   <li>the interval's request rate (plus requests held for want of a worker), mean prompt length and its
+ *       variance, prefix-cache share and mean output length feed one {@link LoadPredictor} each; an interval with
+ *       no request is a rate of 0, not missing data, and leaves the length forecasts as they were;</li>
+ *   <li>with enough samples from workers past their warm-up, the observed mean TTFT and ITL correct the profile:
+ *       the factor that makes the model's mean match at the observed load and worker count, smoothed;</li>
+ *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
+ *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
+ *       the load it is for;</li>
+ *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast (survivors absorb the
+ *       removed workers' load), is within {@code scaleDownMargin} of the targets; the pool shrinks only to the
+ *       largest such size of the last {@code scaleDownDelaySeconds}, and never below what the horizon needs.</li>
+ * </ol>
+ * A size between the two holds: a pool that just scaled down is predicted within the margin, so it does not scale
+ * back up at the same load (no oscillation). Sizes stay within {@code [minWorkers, maxWorkers]}; with
+ * {@code minWorkers} 0 an idle pool goes to zero and a held request brings one worker at once.
+ */
+public final class SlaPlanner implements ScalingPolicy {
+
+    private static final Logger LOG = Logger.getLogger(SlaPlanner.class.getName());
+    /** Fewest warm samples in an interval for a correction: fewer are noise. */
+    static final int MIN_CORRECTION_SAMPLES = 10;
+    /** Weight of the newest correction against the running one. */
+    static final double CORRECTION_WEIGHT = 0.5;
+
+    private final PlannerConfig config;
+    private final Map<Pool, LatencyModel> models;
+    private final Map<Pool, State> states = new EnumMap<>(Pool.class);
+
+    /** Per pool: the series being predicted, the corrections, the recent scale-down sizes. */
+    private final class State {
+        final LoadPredictor rate = config.predictor().fresh();
+        final LoadPredictor input = config.predictor().fresh();
+        final LoadPredictor inputVariance = config.predictor().fresh();
+        final LoadPredictor cached = config.predictor().fresh();
+        final LoadPredictor output = config.predictor().fresh();
+        Corrections corrections = Corrections.NONE;
+        final ArrayDeque<double[]> downSizes = new ArrayDeque<>(); // {time, size}
+    }
+
+    public SlaPlanner(PlannerConfig config, Map<Pool, LatencyModel> models) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.models = new EnumMap<>(Pool.class);
+        this.models.putAll(models);
+    }
+
+    /** One model for every pool (workers of one profile). */
+    public SlaPlanner(PlannerConfig config, LatencyModel model) {
+        this(config, Map.of(Pool.AGGREGATED, model, Pool.PREFILL, model, Pool.DECODE, model));
+    }
+
+    @Override
+    public String name() {
+        return "sla";
+    }
+
+    public PlannerConfig config() {
+        return config;
+    }
+
+    /** The corrections in use for a pool (for reports). */
+    public Corrections corrections(Pool pool) {
+        State s = states.get(pool);
+        return s == null ? Corrections.NONE : s.corrections;
+    }
+
+    @Override
+    public int workersForDemandAtZero(Pool pool) {
+        return Math.max(1, config.minWorkers());
+    }
+
+    @Override
+    public Decision decide(double now, PoolObservation obs, PoolFleet fleet) {
+        Pool pool = obs.pool();
+        LatencyModel model = models.get(pool);
+        if (model == null) throw new IllegalArgumentException("no profile for the " + pool.roleName() + " pool");
+        State s = states.computeIfAbsent(pool, p -> new State());
+        TrafficCounters t = obs.traffic();
+        double observedRate = (t.requests() + obs.heldRequests()) / obs.intervalSeconds();
+        observe(s, t, observedRate);
+        if (config.corrections()) correct(s, model, pool, obs);
+
+        int current = fleet.capacity();
+        int min = config.minWorkers(), max = config.maxWorkers();
+        // Lengths never observed (no request yet) forecast NaN, which the workload reads as the smallest request.
+        Workload base = new Workload(0, s.input.forecast(1), s.inputVariance.forecast(1), s.cached.forecast(1), s.output.forecast(1));
+        int up = min;
+        double peakRate = 0;
+        for (int h = 1; h <= config.horizonIntervals(); h++) {
+            double rate = Math.max(0, s.rate.forecast(h));
+            peakRate = Math.max(peakRate, rate);
+            up = Math.max(up, model.smallestPool(pool, base.withRequestRate(rate), config.slo(), s.corrections, min, max));
+        }
+        if (obs.heldRequests() > 0 && current == 0) up = Math.max(up, workersForDemandAtZero(pool));
+        double nearRate = Math.max(0, s.rate.forecast(1));
+        int downNow = model.smallestPool(pool, base.withRequestRate(nearRate), config.slo().scaled(config.scaleDownMargin()), s.corrections, min, max);
+        s.downSizes.addLast(new double[] {now, Math.max(downNow, up)});
+        while (!s.downSizes.isEmpty() && s.downSizes.peekFirst()[0] < now - config.scaleDownDelaySeconds() - 1e-9) s.downSizes.removeFirst();
+        int windowMax = 0;
+        for (double[] d : s.downSizes) windowMax = Math.max(windowMax, (int) d[1]);
+
+        int target;
+        Decision.Reason reason;
+        if (up > current) {
+            target = up;
+            reason = obs.heldRequests() > 0 && current == 0 ? Decision.Reason.DEMAND_AT_ZERO : Decision.Reason.SCALE_UP;
+        } else if (windowMax < current) {
+            target = Math.max(min, windowMax);
+            reason = Decision.Reason.SCALE_DOWN;
+        } else {
+            target = current;
+            reason = Decision.Reason.HOLD;
+        }
+        target = Math.clamp(target, min, max);
+        Estimate predicted = model.estimate(pool, base.withRequestRate(peakRate), Math.max(target, 1), s.corrections, config.slo().attainment());
+        if (target == max && !predicted.meets(config.slo()) && peakRate > 0) reason = Decision.Reason.AT_MAXIMUM;
+        if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
+        return decision(now, pool, current, target, reason, observedRate, peakRate, predicted, s.corrections);
+    }
+
+    private Decision decision(double now, Pool pool, int current, int target, Decision.Reason reason, double observedRate, double forecast,
+                              Estimate predicted, Corrections k) {
+        Decision d = new Decision(pool, now, current, target, reason, observedRate, forecast, predicted, k);
+        if (target != current) {
+            LOG.info(() -> String.format("planner: %s pool %d -> %d workers (%s; observed %.2f req/s, forecast up to %.2f req/s%s)",
+                    pool.roleName(), current, target, reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), observedRate, forecast,
+                    predicted == null || !predicted.feasible() ? "" : String.format("; predicted TTFT %.3f s, ITL %.4f s", predicted.ttft(), predicted.itl())));
+        }
+        return d;
+    }
+
+    private static void observe(State s, TrafficCounters t, double rate) {
+        s.rate.observe(rate);
+        if (t.requests() > 0) {
+            s.input.observe(t.meanPromptTokens());
+            s.inputVariance.observe(t.promptTokensVariance());
+        }
+        double cached = t.cachedFraction();
+        if (!Double.isNaN(cached)) s.cached.observe(cached);
+        else if (s.cached.observations() == 0 && t.requests() > 0) s.cached.observe(0);
+        double out = t.meanOutputTokens();
+        if (!Double.isNaN(out)) s.output.observe(out);
+        else if (s.output.observations() == 0 && t.requests() > 0) s.output.observe(1);
+    }
+
+    /**
+     * Corrects the profile from the warm workers' interval: the factor that makes the model's mean ITL (then TTFT)
+     * at their observed traffic match what they delivered, blended into the running factor. Not while the model
+     * says the workers are overloaded: latencies of growing queues measure the backlog, not the workers.
+     */
+    private void correct(State s, LatencyModel model, Pool pool, PoolObservation obs) {
+        TrafficCounters w = obs.warmTraffic();
+        if (obs.warmWorkers() < 1 || w.requests() == 0) return;
+        Workload seen = new Workload(w.requests() / obs.intervalSeconds(), w.meanPromptTokens(), w.promptTokensVariance(),
+                Double.isNaN(w.cachedFraction()) ? 0 : w.cachedFraction(),
+                Double.isNaN(w.meanOutputTokens()) ? Math.max(1, s.output.forecast(1)) : w.meanOutputTokens());
+        int n = obs.warmWorkers();
+        double q = config.slo().attainment();
+        // Overloaded (queues growing, not a steady state): the latencies say nothing about the workers' speed.
+        if (!model.estimate(pool, seen, n, s.corrections, q).feasible()) return;
+        if (pool.decodes() && w.decodeIntervals() >= MIN_CORRECTION_SAMPLES) {
+            double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withDecode(x), q).itlMean(), w.meanItlSeconds());
+            s.corrections = s.corrections.withDecode(blend(s.corrections.decode(), k));
+        }
+        if (pool.prefills() && w.firstTokens() >= MIN_CORRECTION_SAMPLES) {
+            double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withPrefill(x), q).ttftMean(), w.meanTtftSeconds());
+            s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k));
+        }
+    }
+
+    private static double blend(double old, double observed) {
+        return (1 - CORRECTION_WEIGHT) * old + CORRECTION_WEIGHT * observed;
+    }
+
+    /** The factor in [MIN, MAX] at which the (increasing) prediction equals {@code observed}, by bisection in log space. */
+    static double fit(ToDoubleFunction<Double> predicted, double observed) {
+        double lo = Math.log(Corrections.MIN), hi = Math.log(Corrections.MAX);
+        if (!(observed > 0)) return 1;
+        if (predicted.applyAsDouble(Corrections.MIN) >= observed) return Corrections.MIN;
+        if (predicted.applyAsDouble(Corrections.MAX) <= observed) return Corrections.MAX;
+        for (int i = 0; i < 40; i++) {
+            double mid = (lo + hi) / 2;
+            if (predicted.applyAsDouble(Math.exp(mid)) < observed) lo = mid;
+            else hi = mid;
+        }
+        return Math.exp((lo + hi) / 2);
+    }
+}

@@ -1,0 +1,272 @@
+package ai.armature.planner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.DoubleUnaryOperator;
+
+import org.junit.jupiter.api.Test;
+
+import ai.armature.planner.model.Corrections;
+import ai.armature.planner.model.Estimate;
+import ai.armature.planner.model.LatencyModel;
+import ai.armature.planner.model.Slo;
+import ai.armature.planner.model.TestProfiles;
+import ai.armature.planner.model.Workload;
+import ai.armature.planner.predict.LoadPredictor;
+import ai.armature.protocol.TrafficCounters;
+
+/**
+ * The SLA planner in a world that answers with the model's own predictions (optionally for a slower worker than
+ * profiled), one test per weakness the issue lists for Dynamo's planner.
+ */
+class SlaPlannerTest {
+
+    static final double INPUT = 2000, OUTPUT = 200;
+    static final Slo SLO = new Slo(0.25, 0.02, 0.99);
+    final LatencyModel model = TestProfiles.model();
+
+    static PlannerConfig config() {
+        return PlannerConfig.defaults().withSlo(SLO).withInterval(10).withWorkers(1, 200).withStartup(0).withWarmup(30)
+                .withScaleDown(30, 0.8).withPredictor(LoadPredictor.parse("holt"));
+    }
+
+    static Workload workload(double rate) {
+        return new Workload(rate, INPUT, 0, 0, OUTPUT);
+    }
+
+    /** An interval of steady traffic: {@code requests} arrive, get their first token after {@code ttft} and decode at {@code itl}. */
+    static TrafficCounters traffic(long requests, double ttft, double itl) {
+        long[] th = new long[TrafficCounters.BUCKET_BOUNDS.length + 1], ih = th.clone();
+        if (requests == 0) return TrafficCounters.ZERO;
+        th[TrafficCounters.bucketOf(ttft)] = requests;
+        ih[TrafficCounters.bucketOf(itl)] = requests;
+        long in = Math.round(requests * INPUT);
+        return new TrafficCounters(requests, in, requests * INPUT * INPUT, requests, in, 0, requests * ttft, th, requests, 0,
+                Math.round(requests * OUTPUT), requests, Math.round(requests * (OUTPUT - 1)), requests * (OUTPUT - 1) * itl, ih);
+    }
+
+    /** Workers that serve after the startup time, traffic as the model predicts for the true (maybe slower) worker. */
+    final class World {
+        final PlannerConfig cfg;
+        final SlaPlanner planner;
+        final DoubleUnaryOperator load;
+        Corrections truth = Corrections.NONE;
+        int serving;
+        final List<Double> starting = new ArrayList<>();
+        double now;
+        final List<Decision> decisions = new ArrayList<>();
+        /** Set to report this many slow new-worker samples in the next interval. */
+        boolean newWorkerSlowSamples, slowSamplesCountAsWarm;
+
+        World(PlannerConfig cfg, DoubleUnaryOperator load, int initial) {
+            this.cfg = cfg;
+            this.planner = new SlaPlanner(cfg, model);
+            this.load = load;
+            this.serving = initial;
+        }
+
+        Decision step() {
+            double dt = cfg.intervalSeconds();
+            now += dt;
+            starting.removeIf(readyAt -> {
+                if (readyAt <= now - dt) {
+                    serving++;
+                    return true;
+                }
+                return false;
+            });
+            double rate = load.applyAsDouble(now - dt / 2);
+            long requests = Math.round(rate * dt);
+            TrafficCounters all, warm;
+            int held = 0;
+            if (serving == 0) {
+                all = warm = TrafficCounters.ZERO;
+                held = (int) requests;
+            } else {
+                Estimate e = model.estimate(Pool.AGGREGATED, workload(requests / dt), serving, truth, SLO.attainment());
+                // Overloaded workers (while new ones start): queues grow, latencies are long, not infinite.
+                warm = all = e.feasible() ? traffic(requests, e.ttftMean(), e.itlMean()) : traffic(requests, 30, 0.5);
+                if (newWorkerSlowSamples) {
+                    // A worker that just joined runs its first steps ten times slower (cold caches, migrated backlog).
+                    TrafficCounters slow = traffic(50, 10 * e.ttftMean(), 10 * e.itlMean());
+                    all = all.plus(slow);
+                    if (slowSamplesCountAsWarm) warm = warm.plus(slow);
+                }
+            }
+            PoolObservation obs = new PoolObservation(Pool.AGGREGATED, dt, all, warm, serving, held, 0, 0, 0);
+            Decision d = planner.decide(now, obs, new PoolFleet(serving, starting.size(), 0));
+            int capacity = serving + starting.size();
+            for (int i = capacity; i < d.target(); i++) {
+                if (cfg.workerStartupSeconds() == 0) serving++;
+                else starting.add(now + cfg.workerStartupSeconds());
+            }
+            for (int i = d.target(); i < capacity; i++) {
+                if (!starting.isEmpty()) starting.removeLast();
+                else serving--;
+            }
+            decisions.add(d);
+            return d;
+        }
+
+        int capacity() {
+            return serving + starting.size();
+        }
+
+        long changes(int fromStep) {
+            return decisions.subList(fromStep, decisions.size()).stream().filter(d -> d.target() != d.current()).count();
+        }
+    }
+
+    int needed(double rate) {
+        return model.smallestPool(Pool.AGGREGATED, workload(rate), SLO, Corrections.NONE, 1, 200);
+    }
+
+    @Test
+    void steadyLoadGetsTheFewestWorkersThatMeetTheTargetsAndKeepsThem() {
+        // 30 req/s with +-5% noise.
+        World w = new World(config(), t -> 30 * (1 + 0.05 * Math.sin(t / 7.0)), 1);
+        for (int i = 0; i < 60; i++) w.step();
+        assertThat(w.capacity()).isBetween(needed(30 * 0.95), needed(30 * 1.05 * 1.05));
+        assertThat(w.changes(10)).as("changes once settled").isLessThanOrEqualTo(1);
+        Estimate e = model.estimate(Pool.AGGREGATED, workload(30 * 1.05), w.capacity(), Corrections.NONE, SLO.attainment());
+        assertThat(e.meets(SLO)).isTrue();
+        assertThat(w.planner.corrections(Pool.AGGREGATED).prefill()).isCloseTo(1, within(0.02));
+        assertThat(w.planner.corrections(Pool.AGGREGATED).decode()).isCloseTo(1, within(0.02));
+    }
+
+    /** Dynamo PR #9294: a per-worker threshold let 2 -> 1 through though the survivor then breached, and flapped. */
+    @Test
+    void survivorsAbsorbTheRemovedWorkersLoadSoTwoDoesNotFlapToOne() {
+        // A load at which each of 2 workers is far under the targets but 1 alone breaches them.
+        double rate = 0;
+        for (double r = 1; r < 200; r += 0.5) {
+            Estimate two = model.estimate(Pool.AGGREGATED, workload(r), 2, Corrections.NONE, SLO.attainment());
+            Estimate one = model.estimate(Pool.AGGREGATED, workload(r), 1, Corrections.NONE, SLO.attainment());
+            if (two.ttft() < 0.7 * SLO.ttftSeconds() && two.itl() < 0.7 * SLO.itlSeconds() && !one.meets(SLO)) {
+                rate = r;
+                break;
+            }
+        }
+        assertThat(rate).as("such a load exists for this profile").isPositive();
+        double r = rate;
+        World w = new World(config(), t -> r, 2);
+        for (int i = 0; i < 100; i++) w.step();
+        assertThat(w.decisions).allSatisfy(d -> assertThat(d.target()).isEqualTo(2));
+    }
+
+    /** Dynamo #6985: with no traffic its metrics were NaN and it never scaled down. */
+    @Test
+    void whenTrafficStopsThePoolShrinksToTheMinimumAndWithZeroComesBackOnTheFirstRequest() {
+        PlannerConfig cfg = config().withWorkers(0, 200);
+        double[] rate = {40};
+        World w = new World(cfg, t -> rate[0], 1);
+        for (int i = 0; i < 20; i++) w.step();
+        assertThat(w.capacity()).isGreaterThan(1);
+        rate[0] = 0;
+        int steps = 0;
+        while (w.capacity() > 0 && steps < 30) {
+            w.step();
+            steps++;
+        }
+        assertThat(w.capacity()).isZero();
+        // Holt's trend takes a few intervals to settle, then the scale-down delay (30 s) passes.
+        assertThat(steps * cfg.intervalSeconds()).isLessThanOrEqualTo(cfg.scaleDownDelaySeconds() + 6 * cfg.intervalSeconds());
+        for (int i = 0; i < 5; i++) assertThat(w.step().target()).isZero();
+        // The first request while no worker is up: held, and a worker is asked for at once.
+        Decision d = w.planner.decide(w.now + 1, new PoolObservation(Pool.AGGREGATED, 1, TrafficCounters.ZERO, TrafficCounters.ZERO, 0, 1, 0, 0, 0),
+                new PoolFleet(0, 0, 0));
+        assertThat(d.target()).isEqualTo(1);
+        assertThat(d.reason()).isEqualTo(Decision.Reason.DEMAND_AT_ZERO);
+        assertThat(w.planner.workersForDemandAtZero(Pool.AGGREGATED)).isEqualTo(1);
+
+        // With a minimum of 1 it stops there.
+        double[] r2 = {40};
+        World one = new World(config(), t -> r2[0], 1);
+        for (int i = 0; i < 20; i++) one.step();
+        r2[0] = 0;
+        for (int i = 0; i < 20; i++) one.step();
+        assertThat(one.capacity()).isEqualTo(1);
+    }
+
+    /** Dynamo #12430: slow first samples of new workers made it over-provision. */
+    @Test
+    void newWorkersWarmUpSamplesDoNotInflateThePool() {
+        World w = new World(config(), t -> 30, 1);
+        for (int i = 0; i < 20; i++) w.step();
+        int settled = w.capacity();
+        w.newWorkerSlowSamples = true;
+        for (int i = 0; i < 5; i++) w.step();
+        assertThat(w.capacity()).isEqualTo(settled);
+        assertThat(w.planner.corrections(Pool.AGGREGATED).decode()).isCloseTo(1, within(0.02));
+
+        // The same samples from warm workers would mean the workers are slow: the planner would add some.
+        World v = new World(config(), t -> 30, 1);
+        for (int i = 0; i < 20; i++) v.step();
+        v.newWorkerSlowSamples = true;
+        v.slowSamplesCountAsWarm = true;
+        for (int i = 0; i < 5; i++) v.step();
+        assertThat(v.capacity()).isGreaterThan(settled);
+    }
+
+    /** Dynamo's replay benchmark: its SLA collapsed when workers took 100-120 s to start. */
+    @Test
+    void workersAreAskedForAStartupTimeBeforeTheLoadTheyServe() {
+        DoubleUnaryOperator ramp = t -> 2 + 0.2 * t; // +2 req/s per 10 s interval
+        PlannerConfig slowStart = config().withStartup(120);
+        World w = new World(slowStart, ramp, needed(2));
+        int horizon = slowStart.horizonIntervals();
+        assertThat(horizon).isEqualTo(13);
+        for (int i = 0; i < 40; i++) {
+            w.step();
+            if (i < 3) continue; // Holt needs two intervals to know the trend
+            // What it asked for now must carry the load when those workers serve, until its next decision does.
+            double at = w.now + 120 + 10;
+            assertThat(w.capacity()).as("at %s s", w.now).isGreaterThanOrEqualTo(needed(ramp.applyAsDouble(at - 5)));
+        }
+        // The serving workers alone always met the targets at the load of the moment.
+        World check = new World(slowStart, ramp, needed(2));
+        for (int i = 0; i < 40; i++) {
+            check.step();
+            if (i < 15) continue; // the first requested workers serve after 120 s
+            double rate = ramp.applyAsDouble(check.now - 5);
+            assertThat(model.estimate(Pool.AGGREGATED, workload(rate), check.serving, Corrections.NONE, SLO.attainment()).meets(SLO))
+                    .as("at %s s with %d serving", check.now, check.serving).isTrue();
+        }
+        // Without the lead the same planner asks for far fewer at the same moment.
+        World late = new World(config(), ramp, needed(2));
+        for (int i = 0; i < 40; i++) late.step();
+        assertThat(late.capacity()).isLessThan(w.capacity());
+    }
+
+    @Test
+    void aSlowerWorkerThanProfiledIsLearnedFromWhatItDelivers() {
+        World w = new World(config(), t -> 30, 1);
+        w.truth = new Corrections(1.5, 1.5);
+        for (int i = 0; i < 40; i++) w.step();
+        Corrections k = w.planner.corrections(Pool.AGGREGATED);
+        assertThat(k.decode()).isCloseTo(1.5, within(0.1));
+        assertThat(k.prefill()).isCloseTo(1.5, within(0.15));
+        int truthNeeds = model.smallestPool(Pool.AGGREGATED, workload(30), SLO, w.truth, 1, 200);
+        assertThat(w.capacity()).isBetween(truthNeeds, truthNeeds + 1);
+        assertThat(w.capacity()).isGreaterThan(needed(30));
+    }
+
+    @Test
+    void aLoadBeyondTheMaximumGetsTheMaximumAndSaysSo() {
+        World w = new World(config().withWorkers(1, 3), t -> 500, 1);
+        Decision d = null;
+        for (int i = 0; i < 3; i++) d = w.step();
+        assertThat(w.capacity()).isEqualTo(3);
+        assertThat(d.reason()).isEqualTo(Decision.Reason.AT_MAXIMUM);
+    }
+
+    @Test
+    void withoutAnyRequestYetThePoolStaysAtTheMinimum() {
+        World w = new World(config().withWorkers(2, 10), t -> 0, 0);
+        assertThat(w.step().target()).isEqualTo(2);
+        for (int i = 0; i < 10; i++) assertThat(w.step().target()).isEqualTo(2);
+    }
+}
