@@ -15,7 +15,9 @@ import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 import java.io.IOException;
@@ -35,7 +37,8 @@ import java.util.concurrent.CountDownLatch;
         description = {"Serves a model over an OpenAI-compatible HTTP API.",
                 "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
                 "Workers use continuous batching, a paged KV cache and prefix caching.",
-                "Without --model it serves the demo model."})
+                "Without --model it serves the demo model; with --upstream URL... it serves external engines",
+                "(vLLM, SGLang, llama-server) as its workers, with --tokenizer."})
 final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json).")
@@ -86,6 +89,15 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     RouterOptions routerOptions;
 
+    @Mixin
+    UpstreamOptions upstreamOptions = new UpstreamOptions();
+
+    @Spec
+    CommandSpec spec;
+
+    /** How long serve waits for a first upstream to answer (vLLM can take minutes to load a model). */
+    private static final Duration UPSTREAM_WAIT = Duration.ofMinutes(10);
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
@@ -99,6 +111,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        if (upstreamOptions.enabled()) return serveUpstreams();
         RouterConfig routerConfig = routerOptions.enabled(workers) ? routerOptions.config() : null;
         Path path = model;
         if (path == null) {
@@ -116,39 +129,73 @@ final class ServeCommand implements Callable<Integer> {
                     : WorkerSpec.mock(tok, name, perWorker, mock), workers,
                     threadsPerWorker != null ? threadsPerWorker : WorkerFactory.defaultThreadsPerWorker(workers), routerConfig);
             try {
-                FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
-                        .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                        .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
-                OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
-                if (engine instanceof Router r) r.metrics().register(server.metricsRegistry());
-                CountDownLatch stop = new CountDownLatch(1);
-                Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
-                Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
-                int bound;
-                try {
-                    bound = server.start();
-                } catch (IllegalStateException e) {
-                    throw new CliErrors.UserError(e.getMessage());
-                }
-                EngineStats stats = engine.stats();
-                String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
-                System.err.printf("armature: serving '%s' (%s%s) with %d worker(s)%s%n", name, path,
+                String what = String.format("'%s' (%s%s) with %d worker(s)%s", name, path,
                         mockProfile != null ? ", simulated runner " + mockProfile : "", workers,
                         routerConfig != null ? ", router " + routerConfig.policy() : "");
-                System.err.printf("armature: KV cache: %d blocks of %d tokens (%d tokens); context %d tokens%n",
-                        stats.kvBlocksTotal(), workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize,
-                        engine.maxContextTokens());
-                System.err.printf("armature: ready: http://%s:%d/v1 (Ctrl-C to stop)%n", shownHost, bound);
-                stop.await();
-                System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
-                boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
-                server.close();
-                System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
+                EngineStats stats = engine.stats();
+                String kv = String.format("KV cache: %d blocks of %d tokens (%d tokens); context %d tokens", stats.kvBlocksTotal(),
+                        workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize, engine.maxContextTokens());
+                runServer(name, engine, tok, keys, what, kv);
             } finally {
                 engine.close();
             }
         }
         return 0;
+    }
+
+    /** serve --upstream: the frontend and router in front of external engines. */
+    private int serveUpstreams() throws Exception {
+        for (String o : new String[] {"--model", "--mock-profile", "--workers", "--max-batched-tokens", "--max-seqs",
+                "--kv-cache-memory", "--kv-type", "--block-size"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw new IllegalArgumentException(o + " does not apply with --upstream (the upstream engines run their own workers)");
+            }
+        }
+        Set<String> keys = apiKeys();
+        Path tokPath = upstreamOptions.tokenizerSource();
+        ModelTokenizer tok = ModelTokenizer.open(tokPath);
+        String name = servedModelName != null ? servedModelName : defaultName(tokPath);
+        RouterConfig routerConfig = routerOptions.config();
+        try (UpstreamWorkers upstreams = new UpstreamWorkers(upstreamOptions.configs(name, tok, "upstream-"), routerConfig)) {
+            upstreams.start();
+            if (!upstreams.awaitAny(UPSTREAM_WAIT, Duration.ofSeconds(10))) {
+                throw new CliErrors.UserError("no upstream answered within " + UPSTREAM_WAIT.toMinutes() + " minutes");
+            }
+            GenerationEngine engine = upstreams.router();
+            String what = String.format("'%s' through %d %s upstream(s) (%s), router %s", name, upstreams.engines().size(),
+                    upstreamOptions.kind().cliName(), String.join(", ", upstreamOptions.upstreams), routerConfig.policy());
+            String kv = String.format("KV routing: %s; context %d tokens", upstreamOptions.kvEvents.isEmpty()
+                    ? "approximate (no --kv-events)" : "exact from the upstreams' KV events", engine.maxContextTokens());
+            runServer(name, engine, tok, keys, what, kv);
+        }
+        return 0;
+    }
+
+    private void runServer(String name, GenerationEngine engine, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
+            throws InterruptedException {
+        FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
+                .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
+                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
+        OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
+        if (engine instanceof Router r) r.metrics().register(server.metricsRegistry());
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
+        Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
+        int bound;
+        try {
+            bound = server.start();
+        } catch (IllegalStateException e) {
+            throw new CliErrors.UserError(e.getMessage());
+        }
+        String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
+        System.err.println("armature: serving " + what);
+        System.err.println("armature: " + kvLine);
+        System.err.printf("armature: ready: http://%s:%d/v1 (Ctrl-C to stop)%n", shownHost, bound);
+        stop.await();
+        System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
+        boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
+        server.close();
+        System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
     }
 
     /** The first signal drains; a second one, during the drain, exits at once. */

@@ -27,7 +27,10 @@ final class ChoiceDecoder {
     private final StreamingDetokenizer detokenizer;
     private final StopStringMatcher stops;
     private final boolean wantLogprobs;
+    private final boolean tokensAsIds;
     private final StringBuilder delta = new StringBuilder();
+    private int[] stepTokenIds = new int[8];
+    private int stepTokenCount;
     private final List<LogprobEntry> stepLogprobs = new ArrayList<>();
     private int consumedTokens;
     private int logprobTextOffset;
@@ -37,6 +40,12 @@ final class ChoiceDecoder {
     private boolean stoppedByString;
 
     ChoiceDecoder(int index, int promptLength, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs) {
+        this(index, promptLength, tokenizer, stopStrings, wantLogprobs, false);
+    }
+
+    /** @param tokensAsIds logprob entries name tokens "token_id:N" (vLLM's return_tokens_as_token_ids) */
+    ChoiceDecoder(int index, int promptLength, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs, boolean tokensAsIds) {
+        this.tokensAsIds = tokensAsIds;
         this.index = index;
         this.promptLength = promptLength;
         this.tokenizer = tokenizer;
@@ -52,6 +61,7 @@ final class ChoiceDecoder {
     void accept(GenerateOutput out) {
         delta.setLength(0);
         stepLogprobs.clear();
+        stepTokenCount = 0;
         if (finish != null) return;
         if (out.usage() != null) lastUsage = out.usage();
         int[] ids = out.tokenIds();
@@ -59,6 +69,8 @@ final class ChoiceDecoder {
         if (ids != null) {
             for (int i = 0; i < ids.length; i++) {
                 consumedTokens++;
+                if (stepTokenCount == stepTokenIds.length) stepTokenIds = java.util.Arrays.copyOf(stepTokenIds, stepTokenCount * 2);
+                stepTokenIds[stepTokenCount++] = ids[i];
                 if (wantLogprobs && lps != null && i < lps.size()) stepLogprobs.add(entry(lps.get(i)));
                 String piece = detokenizer.accept(ids[i]);
                 if (stops == null) {
@@ -101,12 +113,18 @@ final class ChoiceDecoder {
     }
 
     private String tokenString(int id) {
+        if (tokensAsIds) return "token_id:" + id;
         return tokenizer.decode(new int[] {id}, false);
     }
 
     /** The text released by the last {@link #accept} call. */
     CharSequence delta() {
         return delta;
+    }
+
+    /** The token ids the last {@link #accept} call consumed (a copy). */
+    int[] stepTokenIds() {
+        return java.util.Arrays.copyOf(stepTokenIds, stepTokenCount);
     }
 
     List<LogprobEntry> stepLogprobs() {

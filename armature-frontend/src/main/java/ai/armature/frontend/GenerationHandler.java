@@ -104,14 +104,15 @@ final class GenerationHandler {
                     SamplingParams sampling = params.sampling().withSeed(params.sampling().seed() + c);
                     ticket.engineRequestIds.add(requestId);
                     streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop)));
-                    decoders.add(new ChoiceDecoder(index, tokens.length, tokenizer, params.stop(), params.wantsLogprobs()));
+                    decoders.add(new ChoiceDecoder(index, tokens.length, tokenizer, params.stop(), params.wantsLogprobs(),
+                            params.tokensAsIds()));
                 }
             }
             mux = new OutputMux(streams);
             JsonBodies json = new JsonBodies(jsonFactory, endpoint, id, System.currentTimeMillis() / 1000,
                     config.servedModelName());
             res.header("X-Request-Id", id);
-            Run run = new Run(endpoint, params, streams, decoders, mux, json, startNanos);
+            Run run = new Run(endpoint, params, streams, decoders, mux, json, startNanos, promptTokens);
             return params.stream() ? run.stream(res) : run.collect(res);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -175,10 +176,15 @@ final class GenerationHandler {
         private final JsonBodies json;
         private final long startNanos;
         private final long[] lastTokenNanos;
+        private final List<int[]> promptTokens;
+        /** return_token_ids: whether a choice's prompt ids went out (with its first chunk). */
+        private final boolean[] promptIdsSent;
         private boolean firstTokenSeen;
 
         Run(Endpoint endpoint, GenerationParams params, List<GenerationStream> streams, List<ChoiceDecoder> decoders,
-            OutputMux mux, JsonBodies json, long startNanos) {
+            OutputMux mux, JsonBodies json, long startNanos, List<int[]> promptTokens) {
+            this.promptTokens = promptTokens;
+            this.promptIdsSent = new boolean[decoders.size()];
             this.endpoint = endpoint;
             this.params = params;
             this.streams = streams;
@@ -236,8 +242,10 @@ final class GenerationHandler {
                     ChoiceDecoder d = step();
                     if (d == null) break;
                     boolean hasLogprobs = !d.stepLogprobs().isEmpty();
-                    if (!d.delta().isEmpty() || hasLogprobs) {
-                        json.chunk(d.index, false, d.delta(), hasLogprobs ? d.stepLogprobs() : null, null, params.includeUsage());
+                    int[] ids = params.returnTokenIds() ? d.stepTokenIds() : null;
+                    if (!d.delta().isEmpty() || hasLogprobs || ids != null && ids.length > 0) {
+                        json.chunk(d.index, false, d.delta(), hasLogprobs ? d.stepLogprobs() : null, null, params.includeUsage(),
+                                ids, promptIds(d));
                         write(out, !d.finished());
                     }
                     if (d.finished()) {
@@ -248,7 +256,8 @@ final class GenerationHandler {
                             finishMetrics();
                             return failure.status();
                         }
-                        json.chunk(d.index, false, "", null, finishReason(d), params.includeUsage());
+                        json.chunk(d.index, false, "", null, finishReason(d), params.includeUsage(),
+                                params.returnTokenIds() ? new int[0] : null, promptIds(d));
                         write(out, true);
                     }
                 }
@@ -269,7 +278,9 @@ final class GenerationHandler {
         int collect(ServerResponse res) throws InterruptedException {
             List<StringBuilder> texts = new ArrayList<>(decoders.size());
             List<List<ChoiceDecoder.LogprobEntry>> logprobs = new ArrayList<>(decoders.size());
+            List<java.util.stream.IntStream.Builder> ids = new ArrayList<>(decoders.size());
             for (int i = 0; i < decoders.size(); i++) {
+                ids.add(java.util.stream.IntStream.builder());
                 texts.add(new StringBuilder());
                 logprobs.add(params.wantsLogprobs() ? new ArrayList<>() : null);
             }
@@ -277,6 +288,7 @@ final class GenerationHandler {
                 ChoiceDecoder d = step();
                 if (d == null) break;
                 texts.get(d.index).append(d.delta());
+                if (params.returnTokenIds()) for (int t : d.stepTokenIds()) ids.get(d.index).add(t);
                 if (logprobs.get(d.index) != null) logprobs.get(d.index).addAll(d.stepLogprobs());
             }
             if (!allFinished()) throw new IllegalStateException("an engine stream ended without a finish reason");
@@ -286,7 +298,8 @@ final class GenerationHandler {
             }
             List<JsonBodies.ChoiceResult> results = new ArrayList<>(decoders.size());
             for (ChoiceDecoder d : decoders) {
-                results.add(new JsonBodies.ChoiceResult(d.index, texts.get(d.index).toString(), finishReason(d), logprobs.get(d.index)));
+                results.add(new JsonBodies.ChoiceResult(d.index, texts.get(d.index).toString(), finishReason(d), logprobs.get(d.index),
+                        params.returnTokenIds() ? ids.get(d.index).build().toArray() : null, promptIds(d)));
             }
             json.response(results, promptTokens(), cachedTokens(), completionTokens());
             res.status(200);
@@ -298,6 +311,13 @@ final class GenerationHandler {
             }
             finishMetrics();
             return 200;
+        }
+
+        /** The prompt ids to send with a choice's first chunk (return_token_ids), else null. */
+        private int[] promptIds(ChoiceDecoder d) {
+            if (!params.returnTokenIds() || promptIdsSent[d.index]) return null;
+            promptIdsSent[d.index] = true;
+            return promptTokens.get(d.index / params.n());
         }
 
         private ApiException failure(ChoiceDecoder d) {

@@ -8,7 +8,9 @@ import java.util.List;
  * The generation parameters of one chat or completions request after validation: streaming options, choices per
  * prompt, the token limit asked for (null: whatever the context leaves), sampling (with the seed the first choice
  * uses; choice {@code i} uses seed + i), stop strings, whether EOS is ignored, and how many top logprobs to report
- * per token (-1: none).
+ * per token (-1: none). {@code returnTokenIds} and {@code tokensAsIds} are vLLM's extensions {@code return_token_ids}
+ * (each choice also carries its prompt's and its generated token ids) and {@code return_tokens_as_token_ids}
+ * (logprob entries name tokens {@code "token_id:N"}): what an Armature in front of this server as an upstream uses.
  */
 record GenerationParams(
         boolean stream,
@@ -18,7 +20,9 @@ record GenerationParams(
         SamplingParams sampling,
         List<String> stop,
         boolean ignoreEos,
-        int logprobs) {
+        int logprobs,
+        boolean returnTokenIds,
+        boolean tokensAsIds) {
 
     boolean wantsLogprobs() {
         return logprobs >= 0;

@@ -64,7 +64,13 @@ final class JsonBodies {
     /** A streamed chunk for one choice: the role (first chat chunk), text, logprobs and/or finish reason. */
     void chunk(int index, boolean role, CharSequence text, List<ChoiceDecoder.LogprobEntry> logprobs, String finishReason,
                boolean usageField) {
-        if (!role && finishReason == null && (logprobs == null || logprobs.isEmpty())) {
+        chunk(index, role, text, logprobs, finishReason, usageField, null, null);
+    }
+
+    /** A chunk that also carries the choice's new token ids and, on its first chunk, its prompt's (return_token_ids). */
+    void chunk(int index, boolean role, CharSequence text, List<ChoiceDecoder.LogprobEntry> logprobs, String finishReason,
+               boolean usageField, int[] tokenIds, int[] promptTokenIds) {
+        if (!role && finishReason == null && (logprobs == null || logprobs.isEmpty()) && tokenIds == null && promptTokenIds == null) {
             textChunk(index, text, usageField);
             return;
         }
@@ -85,6 +91,8 @@ final class JsonBodies {
             if (logprobs == null || logprobs.isEmpty()) g.writeNull();
             else writeLogprobs(g, logprobs);
             g.writeStringField("finish_reason", finishReason);
+            writeIds(g, "prompt_token_ids", promptTokenIds);
+            writeIds(g, "token_ids", tokenIds);
             g.writeEndObject();
             g.writeEndArray();
             if (usageField) g.writeNullField("usage");
@@ -180,6 +188,8 @@ final class JsonBodies {
                 if (c.logprobs() == null) g.writeNull();
                 else writeLogprobs(g, c.logprobs());
                 g.writeStringField("finish_reason", c.finishReason());
+                writeIds(g, "prompt_token_ids", c.promptTokenIds());
+                writeIds(g, "token_ids", c.tokenIds());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -190,8 +200,16 @@ final class JsonBodies {
         }
     }
 
-    /** One choice of a non-streaming response; {@code logprobs} null when not requested. */
-    record ChoiceResult(int index, String text, String finishReason, List<ChoiceDecoder.LogprobEntry> logprobs) {
+    /** One choice of a non-streaming response; {@code logprobs} and the token ids null when not requested. */
+    record ChoiceResult(int index, String text, String finishReason, List<ChoiceDecoder.LogprobEntry> logprobs,
+                        int[] tokenIds, int[] promptTokenIds) {
+    }
+
+    private static void writeIds(JsonGenerator g, String field, int[] ids) throws IOException {
+        if (ids == null) return;
+        g.writeArrayFieldStart(field);
+        for (int id : ids) g.writeNumber(id);
+        g.writeEndArray();
     }
 
     /** The OpenAI error body. */

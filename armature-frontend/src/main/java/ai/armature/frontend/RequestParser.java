@@ -61,7 +61,9 @@ final class RequestParser {
         checkUnsupported(body, endpoint, n);
         SamplingParams sampling = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
                 presence, frequency, seed, logprobs);
-        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, ignoreEos, logprobs);
+        boolean returnTokenIds = bool(body, "return_token_ids", false);
+        boolean tokensAsIds = bool(body, "return_tokens_as_token_ids", false);
+        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, ignoreEos, logprobs, returnTokenIds, tokensAsIds);
     }
 
     private static int chatLogprobs(JsonNode body) {
