@@ -12,6 +12,7 @@ import ai.armature.serving.worker.ModelTokenizer;
 import ai.armature.serving.worker.WorkerFactory;
 import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
 import ai.armature.router.Router;
+import ai.armature.runtime.migration.MigratingEngine;
 import ai.armature.router.RouterConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -97,6 +98,9 @@ final class ServeCommand implements Callable<Integer> {
 
     /** How long serve waits for a first upstream to answer (vLLM can take minutes to load a model). */
     private static final Duration UPSTREAM_WAIT = Duration.ofMinutes(10);
+    /** Request migration over upstreams: at most this many moves per request, waiting this long for a worker. */
+    private static final int UPSTREAM_MIGRATION_LIMIT = 3;
+    private static final Duration UPSTREAM_MIGRATION_WAIT = Duration.ofSeconds(30);
 
     @Override
     public Integer call() throws Exception {
@@ -135,7 +139,7 @@ final class ServeCommand implements Callable<Integer> {
                 EngineStats stats = engine.stats();
                 String kv = String.format("KV cache: %d blocks of %d tokens (%d tokens); context %d tokens", stats.kvBlocksTotal(),
                         workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize, engine.maxContextTokens());
-                runServer(name, engine, tok, keys, what, kv);
+                runServer(name, engine, engine instanceof Router r ? r : null, tok, keys, what, kv);
             } finally {
                 engine.close();
             }
@@ -161,23 +165,24 @@ final class ServeCommand implements Callable<Integer> {
             if (!upstreams.awaitAny(UPSTREAM_WAIT, Duration.ofSeconds(10))) {
                 throw new CliErrors.UserError("no upstream answered within " + UPSTREAM_WAIT.toMinutes() + " minutes");
             }
-            GenerationEngine engine = upstreams.router();
+            // A request whose upstream dies mid-stream resumes on another (prompt + tokens so far, same sampling).
+            GenerationEngine engine = new MigratingEngine(upstreams.router(), UPSTREAM_MIGRATION_LIMIT, UPSTREAM_MIGRATION_WAIT);
             String what = String.format("'%s' through %d %s upstream(s) (%s), router %s", name, upstreams.engines().size(),
                     upstreamOptions.kind().cliName(), String.join(", ", upstreamOptions.upstreams), routerConfig.policy());
             String kv = String.format("KV routing: %s; context %d tokens", upstreamOptions.kvEvents.isEmpty()
                     ? "approximate (no --kv-events)" : "exact from the upstreams' KV events", engine.maxContextTokens());
-            runServer(name, engine, tok, keys, what, kv);
+            runServer(name, engine, upstreams.router(), tok, keys, what, kv);
         }
         return 0;
     }
 
-    private void runServer(String name, GenerationEngine engine, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
+    private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
             throws InterruptedException {
         FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                 .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
                 .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
         OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
-        if (engine instanceof Router r) r.metrics().register(server.metricsRegistry());
+        if (router != null) router.metrics().register(server.metricsRegistry());
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
         Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));

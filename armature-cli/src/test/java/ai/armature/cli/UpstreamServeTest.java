@@ -123,6 +123,42 @@ class UpstreamServeTest {
     }
 
     @Test
+    @Order(9)
+    void anUpstreamKilledMidStreamHasItsRequestContinuedOnTheOther() throws Exception {
+        String body = "{\"model\":\"tiny\",\"prompt\":\"migrate me\",\"max_tokens\":400,\"ignore_eos\":true,\"temperature\":0,"
+                + "\"return_token_ids\":true,\"stream\":true}";
+        Streamed direct = stream(upstreams.get(0), body);
+        List<Integer> uninterrupted = direct.ids;
+        assertThat(uninterrupted).hasSizeGreaterThan(20);
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(URI.create(front.url() + "/v1/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        BufferedReader reader = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8));
+        List<Integer> ids = new ArrayList<>();
+        String finish = null;
+        int victim = -1;
+        for (String line; (line = reader.readLine()) != null; ) {
+            if (!line.startsWith("data: {")) continue;
+            JsonNode c = JSON.readTree(line.substring(6)).path("choices").path(0);
+            c.path("token_ids").forEach(t -> ids.add(t.asInt()));
+            if (c.path("finish_reason").isTextual()) finish = c.get("finish_reason").asText();
+            if (victim < 0 && ids.size() >= 5) {
+                victim = metric(upstreams.get(0), "armature_requests_running") == 1 ? 0 : 1;
+                assertThat(metric(upstreams.get(victim), "armature_requests_running")).isEqualTo(1);
+                upstreams.get(victim).kill();
+            }
+        }
+        client.close();
+        assertThat(victim).isNotNegative();
+        assertThat(finish).isEqualTo(direct.finish);
+        assertThat(ids).isEqualTo(uninterrupted); // greedy: resumed with prompt + tokens so far, it goes on as it would have
+        int port = upstreams.get(victim).port();
+        upstreams.set(victim, upstream("restarted-" + victim, port));
+        await(() -> metric(front, "armature_router_workers") == 2);
+    }
+
+    @Test
     @Order(10)
     void aKilledUpstreamIsSkippedAndRejoinsWhenItIsBack() throws Exception {
         ArmatureProcess b = upstreams.get(1);
