@@ -60,13 +60,30 @@ public final class ForwardPass {
     public void forward(ForwardBatch batch, KvCache cache, float[] logits) {
         Parallel.Pool previous = Parallel.bind(pool);
         try {
-            run(batch, cache, logits);
+            int rows = finalHidden(batch, cache);
+            if (rows > 0) model.output().matmul(finalRows, logits, rows);
         } finally {
             Parallel.bind(previous);
         }
     }
 
-    private void run(ForwardBatch batch, KvCache cache, float[] logits) {
+    /**
+     * As {@link #forward}, but writes the final-normed hidden state (what the output projection would read) of the
+     * last token of each sequence that wants logits into {@code out} ({@code logitRows() * dim} floats): what a
+     * decoder model's embedding is pooled from.
+     */
+    public void hiddenStates(ForwardBatch batch, KvCache cache, float[] out) {
+        Parallel.Pool previous = Parallel.bind(pool);
+        try {
+            int rows = finalHidden(batch, cache);
+            System.arraycopy(finalRows, 0, out, 0, rows * c.dim());
+        } finally {
+            Parallel.bind(previous);
+        }
+    }
+
+    /** Runs the batch through every layer and the final norm of the rows that want logits; returns their count. */
+    private int finalHidden(ForwardBatch batch, KvCache cache) {
         int n = batch.tokenCount();
         ensureCapacity(n);
         int dim = c.dim();
@@ -106,7 +123,7 @@ public final class ForwardPass {
             VectorOps.rmsnorm(finalRows, rows * dim, x, t * dim, model.outputNorm(), 0, c.rmsEps(), dim);
             rows++;
         }
-        if (rows > 0) model.output().matmul(finalRows, logits, rows);
+        return rows;
     }
 
     private void layer(int l, LayerWeights w, ForwardBatch batch, KvCache cache, int n) {

@@ -96,6 +96,11 @@ final class ReferenceLlama {
 
     /** Feeds the next token of the sequence and returns the logits that follow it. */
     double[] next(int token) {
+        return matvec(output, nextHidden(token));
+    }
+
+    /** Feeds the next token and returns the final-normed hidden state the logits are projected from. */
+    double[] nextHidden(int token) {
         int pos = position();
         double[] x = embedding[token].clone();
         for (int l = 0; l < layers; l++) {
@@ -135,7 +140,7 @@ final class ReferenceLlama {
             for (int i = 0; i < hidden; i++) gate[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
             addInPlace(x, matvec(w.down, gate));
         }
-        return matvec(output, rmsnorm(x, outputNorm));
+        return rmsnorm(x, outputNorm);
     }
 
     /** Optional per-head RMSNorm (Qwen3), then rotary embedding in the architecture's pairing. */

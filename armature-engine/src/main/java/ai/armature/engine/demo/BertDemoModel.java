@@ -1,0 +1,94 @@
+package ai.armature.engine.demo;
+
+import ai.armature.engine.gguf.GgufMetadata;
+import ai.armature.engine.gguf.GgufWriter;
+import ai.armature.engine.tensor.GgmlType;
+import ai.armature.engine.tensor.Quantizer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Writes BERT embedding models (GGUF architecture {@code bert}, llama.cpp's tensor names) with seeded random
+ * weights and a given WordPiece vocabulary (the {@code tokenizer.ggml.*} keys of a vocabulary file such as the
+ * bge fixture): the test models of the embedding forward pass. Same spec and seed, same file.
+ */
+public final class BertDemoModel {
+
+    /** Shape, pooling code (1 mean, 2 CLS) and weight type of a model to generate. */
+    public record Spec(int dim, int hiddenDim, int layers, int heads, int contextLength, int pooling, GgmlType weightType, long seed) {
+    }
+
+    private BertDemoModel() {
+    }
+
+    /** Writes the model; {@code vocabulary} supplies the tokenizer keys (its other keys are ignored). */
+    public static long write(Spec spec, GgufMetadata vocabulary, Path path) throws IOException {
+        String[] tokens = vocabulary.getStringArray("tokenizer.ggml.tokens");
+        if (tokens == null) throw new IllegalArgumentException("the vocabulary has no tokenizer.ggml.tokens");
+        GgufWriter w = new GgufWriter();
+        for (String key : vocabulary.keys()) {
+            if (key.startsWith("tokenizer.")) w.put(key, vocabulary.get(key));
+        }
+        w.putString("general.architecture", "bert");
+        w.putString("general.name", "Armature demo embedding model (random weights)");
+        w.putBool(DemoModel.DEMO_KEY, true);
+        w.putUint32("bert.context_length", spec.contextLength());
+        w.putUint32("bert.embedding_length", spec.dim());
+        w.putUint32("bert.feed_forward_length", spec.hiddenDim());
+        w.putUint32("bert.block_count", spec.layers());
+        w.putUint32("bert.attention.head_count", spec.heads());
+        w.putFloat32("bert.attention.layer_norm_epsilon", 1e-12f);
+        w.putBool("bert.attention.causal", false);
+        w.putUint32("bert.pooling_type", spec.pooling());
+        int d = spec.dim(), h = spec.hiddenDim();
+        long seed = spec.seed() * 7_919L;
+        matrix(w, "token_embd.weight", d, tokens.length, spec.weightType(), seed++, 1f);
+        matrix(w, "position_embd.weight", d, spec.contextLength(), GgmlType.F32, seed++, 0.5f);
+        matrix(w, "token_types.weight", d, 2, GgmlType.F32, seed++, 0.5f);
+        vector(w, "token_embd_norm.weight", d, seed++, 1f, 0.2f);
+        vector(w, "token_embd_norm.bias", d, seed++, 0f, 0.2f);
+        float in = (float) Math.sqrt(3.0 / d), hid = (float) Math.sqrt(3.0 / h);
+        for (int l = 0; l < spec.layers(); l++) {
+            String p = "blk." + l + ".";
+            for (String m : new String[] {"attn_q", "attn_k", "attn_v", "attn_output"}) {
+                matrix(w, p + m + ".weight", d, d, spec.weightType(), seed++, in);
+                vector(w, p + m + ".bias", d, seed++, 0f, 0.1f);
+            }
+            vector(w, p + "attn_output_norm.weight", d, seed++, 1f, 0.2f);
+            vector(w, p + "attn_output_norm.bias", d, seed++, 0f, 0.2f);
+            matrix(w, p + "ffn_up.weight", d, h, spec.weightType(), seed++, in);
+            vector(w, p + "ffn_up.bias", h, seed++, 0f, 0.1f);
+            matrix(w, p + "ffn_down.weight", h, d, spec.weightType(), seed++, hid);
+            vector(w, p + "ffn_down.bias", d, seed++, 0f, 0.1f);
+            vector(w, p + "layer_output_norm.weight", d, seed++, 1f, 0.2f);
+            vector(w, p + "layer_output_norm.bias", d, seed++, 0f, 0.2f);
+        }
+        return w.write(path);
+    }
+
+    private static void vector(GgufWriter w, String name, int n, long seed, float centre, float spread) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = centre + (float) (r.nextDouble() - 0.5) * spread;
+        w.addTensor(name, new long[] {n}, v);
+    }
+
+    private static void matrix(GgufWriter w, String name, int cols, int rows, GgmlType type, long seed, float scale) {
+        w.addTensor(name, new long[] {cols, rows}, type, (OutputStream out) -> {
+            SplittableRandom r = new SplittableRandom(seed);
+            float[] row = new float[cols];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) row[j] = (float) ((r.nextDouble() * 2 - 1) * scale);
+                out.write(switch (type) {
+                    case F32 -> Quantizer.toF32(row, 0, cols);
+                    case F16 -> Quantizer.toF16(row, 0, cols);
+                    case Q8_0 -> Quantizer.toQ8_0(row, 0, cols);
+                    default -> throw new IllegalArgumentException("the BERT generator writes F32, F16 or Q8_0, not " + type);
+                });
+            }
+        });
+    }
+}
