@@ -21,12 +21,17 @@ final class DemoModelCommand implements Callable<Integer> {
     @Option(names = "--type", defaultValue = "q8_0", description = "Weight type: q8_0, q4_0, f16, bf16 or f32. Default: ${DEFAULT-VALUE}.")
     String type;
 
+    @Option(names = "--context-length",
+            description = "Context length written into the model (the weights do not change). Default: the preset's (1024, 2048, 2048).")
+    Integer contextLength;
+
     @Option(names = "--out", description = "Output file. Default: demo-PRESET-TYPE.gguf in the current directory.")
     Path out;
 
     @Override
     public Integer call() throws Exception {
         DemoModel.Spec spec = DemoModel.Preset.parse(preset).spec().withWeightType(DemoModel.parseWeightType(type));
+        if (contextLength != null) spec = spec.withContextLength(contextLength);
         Path target = out != null ? out : Path.of("demo-" + spec.name() + "-" + type.toLowerCase() + ".gguf");
         long start = System.nanoTime();
         long bytes = DemoModel.write(spec, target);

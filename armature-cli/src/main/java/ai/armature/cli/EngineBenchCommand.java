@@ -39,7 +39,8 @@ final class EngineBenchCommand implements Callable<Integer> {
     int genTokens;
 
     @Option(names = "--depth", defaultValue = "0",
-            description = "Tokens already in the context when tg starts (as llama-bench -d): decode at depth reads their keys and values too. Default: ${DEFAULT-VALUE}.")
+            description = {"Tokens already in the context when pp and tg start (as llama-bench -d): prompt processing and decode",
+                    "at depth read their keys and values too. Default: ${DEFAULT-VALUE}."})
     int depth;
 
     @Option(names = "--runs", defaultValue = "3", description = "Measured runs per figure (median). Default: ${DEFAULT-VALUE}.")
@@ -60,9 +61,10 @@ final class EngineBenchCommand implements Callable<Integer> {
             LlamaModel lm = m.model();
             int vocab = lm.config().vocabSize();
             int tgContext = Math.max(depth, 1) + genTokens;
-            int capacity = Math.min(lm.config().contextLength(), Math.max(promptTokens, tgContext));
-            if (promptTokens > lm.config().contextLength() || tgContext > lm.config().contextLength()) {
-                throw new IllegalArgumentException("--prompt-tokens, and --depth (at least 1) + --gen-tokens, must fit the model's context of "
+            int ppContext = depth + promptTokens;
+            int capacity = Math.min(lm.config().contextLength(), Math.max(ppContext, tgContext));
+            if (ppContext > lm.config().contextLength() || tgContext > lm.config().contextLength()) {
+                throw new IllegalArgumentException("--depth + --prompt-tokens, and --depth (at least 1) + --gen-tokens, must fit the model's context of "
                         + lm.config().contextLength());
             }
             SplittableRandom random = new SplittableRandom(42);
@@ -74,6 +76,7 @@ final class EngineBenchCommand implements Callable<Integer> {
             try (SingleSequence seq = new SingleSequence(lm, capacity, Math.min(promptTokens, 512), KvDtype.F16)) {
                 for (int r = -1; r < runs; r++) { // run -1 is the warm-up
                     seq.reset();
+                    if (depth > 0) seq.prefill(context); // pp at depth: the prompt attends to these too (not timed)
                     long t0 = System.nanoTime();
                     seq.prefill(prompt);
                     double ppRate = promptTokens / ((System.nanoTime() - t0) / 1e9);
@@ -116,7 +119,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                 System.out.println(o.toPrettyString());
             } else {
                 System.out.printf("model: %s (%s, %d threads)%n", model, lm.config().architecture().ggufName(), Parallel.threads());
-                System.out.printf("pp%d: %.1f tokens/s  (%.1f GFLOP/s, %.0f%% of the FP32 FMA peak %.1f GFLOP/s)%n", promptTokens, ppMedian,
+                System.out.printf("pp%d%s: %.1f tokens/s  (%.1f GFLOP/s, %.0f%% of the FP32 FMA peak %.1f GFLOP/s)%n", promptTokens, depth == 0 ? "" : " @ depth " + depth, ppMedian,
                         ppMedian * flopsPerToken / 1e9, 100 * ppMedian * flopsPerToken / fmaPeak, fmaPeak / 1e9);
                 System.out.printf("tg%d%s: %.1f tokens/s  (%.0f%% of the roofline %.1f tokens/s = %.1f GB/s / %.1f MB of weights per token)%n",
                         genTokens, depth == 0 ? "" : " @ depth " + depth, tgMedian, 100 * tgMedian / roofline, roofline, bandwidth / 1e9, bytesPerToken / 1e6);

@@ -35,6 +35,12 @@ public final class DemoModel {
                     type, tiedEmbeddings, ropeTheta, ropeScalingType, seed);
         }
 
+        public Spec withContextLength(int tokens) {
+            if (tokens < 1) throw new IllegalArgumentException("the context length must be positive, got " + tokens);
+            return new Spec(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, tokens,
+                    weightType, tiedEmbeddings, ropeTheta, ropeScalingType, seed);
+        }
+
         public Spec withArchitecture(Architecture a) {
             return new Spec(name, a, dim, hiddenDim, layers, heads, kvHeads, headDim, vocabSize, contextLength,
                     weightType, tiedEmbeddings, ropeTheta, ropeScalingType, seed);
