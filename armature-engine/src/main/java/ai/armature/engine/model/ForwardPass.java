@@ -16,7 +16,10 @@ import ai.armature.engine.tensor.WeightMatrix;
  */
 public final class ForwardPass {
 
-    private static final int QUERY_CHUNK = 16;
+    /** Prompt tokens per attention task: each task reads its sequence's cached prefix once, tile by tile. */
+    private static final int QUERY_CHUNK = 64;
+    /** Key positions per tile of the prompt attention (rounded to whole KV blocks): 16 KiB of keys at head size 64. */
+    private static final int KEY_TILE = 64;
 
     private final LlamaModel model;
     private final ModelConfig c;
@@ -224,6 +227,10 @@ public final class ForwardPass {
     }
 
     private void attendTask(int l, ForwardBatch batch, KvCache cache, int s, int g, int from, int to, AttentionScratch sc) {
+        if (to - from > 1) {
+            attendTiled(l, batch, cache, s, g, from, to, sc);
+            return;
+        }
         int hd = c.headDim(), qDim = c.qDim();
         int bs = cache.blockSize();
         int count = positions[to - 1] + 1;
@@ -243,6 +250,64 @@ public final class ForwardPass {
             for (int j = 0; j < group; j++) {
                 VectorOps.softmax(scores, j * cap, len);
                 AttentionKernels.weightedSum(scores, j * cap, sc.values, len, hd, att, qBase + j * hd);
+            }
+        }
+    }
+
+    /**
+     * Attention of a chunk of prompt tokens, flash-attention style: the cached keys and values are taken one tile of
+     * about {@link #KEY_TILE} positions at a time (gathered and converted once for every query of the chunk and every
+     * query head of the group, and small enough to stay in L1/L2 while they all use it), and each query head keeps a
+     * running maximum, denominator and weighted sum that every tile updates (an online softmax), so no score row over
+     * the whole prefix is ever held and the prefix is read once per chunk instead of once per query head.
+     */
+    private void attendTiled(int l, ForwardBatch batch, KvCache cache, int s, int g, int from, int to, AttentionScratch sc) {
+        int hd = c.headDim(), qDim = c.qDim();
+        int bs = cache.blockSize();
+        int group = c.heads() / c.kvHeads();
+        int tileBlocks = Math.max(1, KEY_TILE / bs);
+        int tile = tileBlocks * bs;
+        int queries = to - from;
+        sc.ensure(tile, bs, group);
+        sc.ensureOnline(queries * group, hd);
+        float[] m = sc.max, sum = sc.sum, acc = sc.acc, tmp = sc.tmp, scores = sc.scores;
+        java.util.Arrays.fill(m, 0, queries * group, Float.NEGATIVE_INFINITY);
+        java.util.Arrays.fill(sum, 0, queries * group, 0f);
+        java.util.Arrays.fill(acc, 0, queries * group * hd, 0f);
+        int[] table = batch.blockTables()[s];
+        int count = positions[to - 1] + 1;
+        for (int k0 = 0; k0 < count; k0 += tile) {
+            int inTile = Math.min(tile, count - k0);
+            cache.gatherKeys(l, g, table, k0 / bs, (inTile + bs - 1) / bs, sc.keys, sc.shorts);
+            cache.gatherValueRange(l, g, table, k0, inTile, sc.values, sc.shorts);
+            for (int t = from; t < to; t++) {
+                int len = Math.min(inTile, positions[t] + 1 - k0); // causal: keys up to the query's own position
+                if (len <= 0) continue;
+                int qBase = t * qDim + g * group * hd;
+                for (int j = 0; j < group; j += 4) {
+                    AttentionKernels.scores(sc.keys, bs, hd, len, q, qBase + j * hd, Math.min(4, group - j), scores, j * tile, tile, attentionScale);
+                }
+                for (int j = 0; j < group; j++) {
+                    int st = (t - from) * group + j;
+                    int so = j * tile;
+                    float tileMax = VectorOps.max(scores, so, len);
+                    float mNew = Math.max(m[st], tileMax);
+                    float alpha = (float) Math.exp(m[st] - mNew); // 0 on the first tile (m = -inf)
+                    sum[st] = sum[st] * alpha + VectorOps.expShifted(scores, so, len, mNew);
+                    m[st] = mNew;
+                    AttentionKernels.weightedSum(scores, so, sc.values, len, hd, tmp, 0);
+                    int ao = st * hd;
+                    VectorOps.scale(acc, ao, alpha, hd);
+                    VectorOps.add(acc, ao, tmp, 0, hd);
+                }
+            }
+        }
+        for (int t = from; t < to; t++) {
+            for (int j = 0; j < group; j++) {
+                int st = (t - from) * group + j;
+                int out = t * qDim + (g * group + j) * hd;
+                System.arraycopy(acc, st * hd, att, out, hd);
+                VectorOps.scale(att, out, 1f / sum[st], hd);
             }
         }
     }
@@ -279,7 +344,18 @@ public final class ForwardPass {
     private static final class AttentionScratch {
         private final int headDim;
         float[] keys = new float[0], values = new float[0], scores = new float[0];
+        float[] max = new float[0], sum = new float[0], acc = new float[0], tmp = new float[0];
         short[] shorts = new short[0];
+
+        /** Online-softmax state for {@code states} query heads of head size {@code hd}. */
+        void ensureOnline(int states, int hd) {
+            if (max.length < states) {
+                max = new float[states];
+                sum = new float[states];
+            }
+            if (acc.length < states * hd) acc = new float[states * hd];
+            if (tmp.length < hd) tmp = new float[hd];
+        }
 
         AttentionScratch(int headDim) {
             this.headDim = headDim;

@@ -147,10 +147,23 @@ public final class KvCache implements AutoCloseable {
      * {@code blockSize * headDim} shorts.
      */
     void gatherKeys(int layer, int head, int[] blockTable, int count, float[] out, short[] scratch) {
+        gatherKeys(layer, head, blockTable, 0, (count + blockSize - 1) / blockSize, out, scratch);
+    }
+
+    /** As {@link #gatherKeys(int, int, int[], int, float[], short[])} for the {@code blocks} blocks from table entry {@code first}. */
+    void gatherKeys(int layer, int head, int[] blockTable, int first, int blocks, float[] out, short[] scratch) {
         int region = blockSize * headDim;
-        int blocks = (count + blockSize - 1) / blockSize;
         for (int b = 0; b < blocks; b++) {
-            copyRegion(headOffset(layer, blockTable[b], 0, head), region, out, b * region, scratch);
+            copyRegion(headOffset(layer, blockTable[first + b], 0, head), region, out, b * region, scratch);
+        }
+    }
+
+    /** Values of positions {@code [from, from + count)} ({@code from} a multiple of the block size), as {@link #gatherValues}. */
+    void gatherValueRange(int layer, int head, int[] blockTable, int from, int count, float[] out, short[] scratch) {
+        for (int b = from / blockSize, pos = 0; pos < count; b++) {
+            int n = Math.min(blockSize, count - pos);
+            copyRegion(headOffset(layer, blockTable[b], 1, head), n * headDim, out, pos * headDim, scratch);
+            pos += n;
         }
     }
 

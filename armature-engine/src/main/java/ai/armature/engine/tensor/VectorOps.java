@@ -103,6 +103,24 @@ public final class VectorOps {
         return m;
     }
 
+    /** {@code x[off + i] = exp(x[off + i] - m)} in place; returns their sum (the online softmax's tile step). */
+    public static float expShifted(float[] x, int off, int n, float m) {
+        FloatVector sumV = FloatVector.zero(S);
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(m).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            sumV = sumV.add(e);
+        }
+        float sum = sumV.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - m);
+            x[off + i] = e;
+            sum += e;
+        }
+        return sum;
+    }
+
     /** Softmax of {@code x[off .. off + n)} in place (max-subtracted, so large logits do not overflow). */
     public static void softmax(float[] x, int off, int n) {
         float m = max(x, off, n);

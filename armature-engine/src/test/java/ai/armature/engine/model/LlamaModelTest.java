@@ -115,6 +115,39 @@ class LlamaModelTest {
         }
     }
 
+    /**
+     * A prompt long enough for the tiled prompt attention to take several key tiles per chunk and several chunks per
+     * prompt (200 tokens in chunks of 100: tiles of 64 positions, the last one partial, causal cut inside tiles), on
+     * KV block sizes that do and do not divide the tile, against the double-precision reference.
+     */
+    @ParameterizedTest(name = "block size {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {16, 5})
+    void longPromptAttentionOverSeveralKeyTilesMatchesReference(int blockSize) throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.Spec spec = spec(Architecture.LLAMA, GgmlType.F32, null, false).withContextLength(256);
+        DemoModel.write(spec, file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            ReferenceLlama ref = new ReferenceLlama(f);
+            int[] prompt = new SplittableRandom(9).ints(200, 0, 300).toArray();
+            double[] expected = null;
+            for (int t : prompt) expected = ref.next(t);
+            ForwardPass pass = new ForwardPass(model);
+            int blocks = (prompt.length + blockSize - 1) / blockSize;
+            try (KvCache cache = new KvCache(model.config(), blocks + 3, blockSize, KvDtype.F32)) {
+                int[] table = new int[blocks];
+                for (int i = 0; i < blocks; i++) table[i] = blocks + 2 - i; // not in order: attention must follow the table
+                float[] logits = new float[300];
+                for (int from = 0; from < prompt.length; from += 100) {
+                    int[] chunk = Arrays.copyOfRange(prompt, from, from + 100);
+                    pass.forward(new ForwardBatch(chunk, new int[]{0, 100}, new int[]{from}, new int[][]{table},
+                            new boolean[]{from + 100 == prompt.length}), cache, logits);
+                }
+                assertClose(logits, expected, tolerance(GgmlType.F32), "200-token prompt, block size " + blockSize);
+            }
+        }
+    }
+
     @Test
     void f16AndBf16KvCachesStayCloseToF32() throws Exception {
         Path file = dir.resolve("m.gguf");

@@ -54,6 +54,26 @@ class VectorOpsTest {
     }
 
     @Test
+    void expShiftedMatchesScalarAndReturnsTheSum() {
+        Random rnd = new Random(5);
+        for (int n : LENGTHS) {
+            float[] x = Reference.randomFloats(n + 2, rnd);
+            float[] e = x.clone();
+            float m = 1.25f;
+            float sum = VectorOps.expShifted(e, 2, n, m);
+            double ref = 0;
+            for (int i = 0; i < n; i++) {
+                double v = Math.exp((double) x[2 + i] - m);
+                ref += v;
+                assertThat((double) e[2 + i]).isCloseTo(v, within(4e-7 * v + 1e-30));
+            }
+            assertThat((double) sum).isCloseTo(ref, within(n * 1e-6 * ref + 1e-30));
+            assertThat(e[0]).isEqualTo(x[0]);
+            assertThat(e[1]).isEqualTo(x[1]);
+        }
+    }
+
+    @Test
     void rmsnormMaxSoftmaxSiluMatchScalar() {
         Random rnd = new Random(4);
         for (int n : LENGTHS) {
