@@ -1,6 +1,7 @@
 package ai.armature.upstream;
 
 import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.OutputConstraint;
 import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.StopConditions;
@@ -45,8 +46,13 @@ final class RequestBodies {
         if (extraStops.length > 0 && (kind == UpstreamKind.OPENAI || kind == UpstreamKind.LLAMA_CPP)) {
             throw invalid("stop token ids other than the model's end of generation are not supported by a " + kind.cliName() + " upstream");
         }
+        OutputConstraint constraint = request.constraint();
+        if (constraint != null && kind != UpstreamKind.VLLM && kind != UpstreamKind.LLAMA_CPP) {
+            throw invalid("structured output (response_format) is not forwarded to a " + kind.cliName() + " upstream; use --upstream-kind vllm or llama.cpp");
+        }
         boolean nativeLlama = kind == UpstreamKind.LLAMA_CPP && info.tokenIds() != TokenIdSource.LOGPROB_IDS;
         ObjectNode b = UpstreamHttp.JSON.createObjectNode();
+        if (constraint != null) putConstraint(b, kind, constraint);
         ArrayNode prompt = b.putArray("prompt");
         for (int t : request.promptTokens()) prompt.add(t);
         b.put("stream", true);
@@ -93,6 +99,26 @@ final class RequestBodies {
         }
         b.putObject("stream_options").put("include_usage", true);
         return new Call("/v1/completions", b, false);
+    }
+
+    /** The constraint as the upstream takes it: vLLM's response_format, llama-server's json_schema (completions take both). */
+    private static void putConstraint(ObjectNode b, UpstreamKind kind, OutputConstraint c) {
+        com.fasterxml.jackson.databind.JsonNode schema;
+        try {
+            schema = c.kind() == OutputConstraint.Kind.JSON_OBJECT
+                    ? UpstreamHttp.JSON.createObjectNode().put("type", "object") : UpstreamHttp.JSON.readTree(c.spec());
+        } catch (java.io.IOException e) {
+            throw invalid("the output constraint's schema is not valid JSON: " + e.getMessage());
+        }
+        if (kind == UpstreamKind.LLAMA_CPP) {
+            b.set("json_schema", schema);
+        } else if (c.kind() == OutputConstraint.Kind.JSON_OBJECT) {
+            b.putObject("response_format").put("type", "json_object");
+        } else {
+            ObjectNode rf = b.putObject("response_format");
+            rf.put("type", "json_schema");
+            rf.putObject("json_schema").put("name", "output").set("schema", schema);
+        }
     }
 
     /** llama-server reads the seed as an unsigned 32-bit value and takes 0xFFFFFFFF as "random": fold into the rest. */

@@ -62,6 +62,20 @@ class RequestBodiesTest {
     }
 
     @Test
+    void outputConstraintsGoUpAsTheUpstreamTakesThem() {
+        UpstreamInfo ids = new UpstreamInfo("x", 100, 0, TokenIdSource.TOKEN_IDS);
+        var schema = ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"integer\"}");
+        var vllm = RequestBodies.build(config(UpstreamKind.VLLM), ids, request(SamplingParams.GREEDY, StopConditions.maxTokens(5)).withConstraint(schema)).body();
+        assertThat(vllm.path("response_format").path("type").asText()).isEqualTo("json_schema");
+        assertThat(vllm.path("response_format").path("json_schema").path("schema").path("type").asText()).isEqualTo("integer");
+        var llama = RequestBodies.build(config(UpstreamKind.LLAMA_CPP), ids, request(SamplingParams.GREEDY, StopConditions.maxTokens(5))
+                .withConstraint(ai.armature.protocol.OutputConstraint.jsonObject())).body();
+        assertThat(llama.path("json_schema").path("type").asText()).isEqualTo("object");
+        assertThatThrownBy(() -> RequestBodies.build(config(UpstreamKind.SGLANG), ids, request(SamplingParams.GREEDY, StopConditions.maxTokens(5))
+                .withConstraint(schema))).isInstanceOf(RequestRejectedException.class).hasMessageContaining("structured output");
+    }
+
+    @Test
     void whatAnUpstreamCannotHonourIsRefused() {
         UpstreamInfo text = new UpstreamInfo("x", 100, 0, TokenIdSource.TEXT);
         SamplingParams topK = new SamplingParams(1, 1, 40, 0, 1, 0, 0, 7, -1);
