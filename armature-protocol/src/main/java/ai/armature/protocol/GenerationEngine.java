@@ -16,6 +16,14 @@ public interface GenerationEngine extends AutoCloseable {
     /** A consistent snapshot of load and KV-cache counters. */
     EngineStats stats();
 
+    /**
+     * Counters of the KV tiers below the device pool (host memory, disk), one entry per configured tier, summed over
+     * workers by a dispatcher; empty for an engine without lower tiers.
+     */
+    default java.util.List<ai.armature.protocol.kv.KvTierStats> kvTierStats() {
+        return java.util.List.of();
+    }
+
     /** Whether the engine can take requests: false once it is closed or its worker(s) died. */
     default boolean healthy() {
         return true;

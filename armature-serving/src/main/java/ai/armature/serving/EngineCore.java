@@ -87,7 +87,7 @@ public final class EngineCore {
                 config.maxSeqs(), maxContext, config.sharedBy());
         int numBlocks = KvCacheSizing.blocksFor(budget, perToken, blockSize);
         runner.allocateKvCache(numBlocks, blockSize);
-        this.kv = new KvCacheManager(numBlocks, blockSize, new BlockHasher(runner.modelName()), events);
+        this.kv = new KvCacheManager(numBlocks, blockSize, new BlockHasher(runner.modelName()), events, runner, config.kvTiers());
         this.scheduler = new Scheduler(kv, config.maxBatchedTokens(), config.maxSeqs());
         LOG.info(() -> "KV cache: " + numBlocks + " blocks of " + blockSize + " tokens = " + (long) numBlocks * blockSize
                 + " tokens, " + (long) numBlocks * blockSize * perToken + " bytes (" + perToken + " bytes per token)");
@@ -131,9 +131,19 @@ public final class EngineCore {
         return scheduler.preemptions();
     }
 
-    /** Whether any request is waiting or running. */
+    /** Whether any request is waiting or running, or KV blocks are still being copied up (they hold device blocks). */
     public boolean hasWork() {
-        return scheduler.hasWork();
+        return scheduler.hasWork() || kv.hasPendingLoads();
+    }
+
+    /** Counters of the KV tiers below the device pool (empty without them); thread-safe. */
+    public java.util.List<ai.armature.protocol.kv.KvTierStats> kvTierStats() {
+        return kv.tierStats();
+    }
+
+    /** Finishes the KV tiers' queued copies and frees them (after the last step; the runner is closed after this). */
+    public void close() {
+        kv.close();
     }
 
     /** Cumulative activity counters as of the end of the last step or change; thread-safe. */
@@ -257,9 +267,11 @@ public final class EngineCore {
     public boolean step() {
         List<Sequence> planned = scheduler.schedule();
         if (planned.isEmpty()) {
+            boolean waited = kv.hasPendingLoads();
+            if (waited) kv.awaitLoads(); // only sequences whose blocks are being copied up: wait for the copies
             publishStats();
             flush();
-            return false;
+            return waited;
         }
         steps++;
         List<Sequence> batch = List.copyOf(planned);
@@ -389,6 +401,7 @@ public final class EngineCore {
     }
 
     private void publishStats() {
+        kv.publishStats();
         snapshot = new EngineStats(scheduler.waitingCount(), scheduler.runningCount(), kv.totalBlocks(),
                 kv.usedBlocks(), kv.cachedFreeBlocks(), kv.prefixQueryTokens(), kv.prefixHitTokens(),
                 scheduler.pendingPrefillTokens());

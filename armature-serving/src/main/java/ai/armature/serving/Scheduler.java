@@ -20,6 +20,11 @@ import ai.armature.serving.kv.PrefixHit;
  * step is preempted (its blocks freed, its K/V recomputed when it is admitted again); if that is the sequence
  * itself, it waits. The highest-priority sequence therefore always progresses: no deadlock.
  *
+ * <p>A sequence whose cached prefix is partly in host memory or on disk is admitted with its blocks, which the
+ * manager copies up in the background; it runs from the first step after they arrived ({@link KvCacheManager#isLoading}).
+ * If a copy fails, the sequence goes back to the waiting queue (in its place) and its next lookup recomputes what it
+ * lost. A sequence whose copies are still running may be preempted like any other (the copies hold their blocks).
+ *
  * <p>Invariant: a step only writes positions {@code >= computed} of a sequence, which the manager guarantees lie
  * in blocks private to it; {@code computed} only moves forward by what the runner computed (or back to 0 on
  * preemption).
@@ -81,20 +86,24 @@ final class Scheduler {
     /** Plans one step; returns the scheduled sequences (with stepStart/stepCount set), in batch order. */
     List<Sequence> schedule() {
         scheduled.clear();
+        kv.poll();
         int budget = maxBatchedTokens;
         running.sort(Sequence.ORDER);
         Sequence[] snapshot = running.toArray(new Sequence[0]);
+        for (Sequence s : snapshot) {
+            if (kv.loadFailed(s.blocks)) restart(s);
+        }
 
         for (Sequence s : snapshot) {
             if (budget == 0) break;
-            if (s.status != Sequence.Status.RUNNING || !s.decoding()) continue;
+            if (s.status != Sequence.Status.RUNNING || kv.isLoading(s.blocks) || !s.decoding()) continue;
             if (!ensureSlots(s, s.computed + 1)) continue;
             take(s, 1);
             budget--;
         }
         for (Sequence s : snapshot) {
             if (budget == 0) break;
-            if (s.status != Sequence.Status.RUNNING || s.scheduled || s.decoding()) continue;
+            if (s.status != Sequence.Status.RUNNING || s.scheduled || kv.isLoading(s.blocks) || s.decoding()) continue;
             int chunk = Math.min(s.length - s.computed, budget);
             if (!ensureSlots(s, s.computed + chunk)) continue;
             take(s, chunk);
@@ -111,7 +120,9 @@ final class Scheduler {
     /** Starts a waiting sequence with its cached prefix and first chunk, if its blocks are available now. */
     private boolean admit(Sequence s, int budget) {
         PrefixHit hit = kv.findCachedPrefix(s.blocks, s.tokens, s.length);
-        int chunk = Math.min(s.length - hit.tokens(), budget);
+        // With blocks to copy up, the first chunk waits for them: allocate only the prefix now.
+        boolean copiesUp = hit.lowerTierBlocks() > 0;
+        int chunk = copiesUp ? 0 : Math.min(s.length - hit.tokens(), budget);
         if (!kv.allocateSlots(s.blocks, hit, chunk)) return false;
         waiting.remove(s);
         s.computed = hit.tokens();
@@ -121,8 +132,24 @@ final class Scheduler {
         }
         s.status = Sequence.Status.RUNNING;
         running.add(s);
-        take(s, chunk);
+        if (copiesUp) {
+            s.stepCount = 0;
+        } else {
+            take(s, chunk);
+        }
         return true;
+    }
+
+    /** A copy up failed: the sequence waits again (in its place in line); its prefix lookup is counted anew when it is admitted. */
+    private void restart(Sequence s) {
+        free(s);
+        running.remove(s);
+        s.status = Sequence.Status.WAITING;
+        if (s.cachedPromptTokens >= 0) {
+            kv.recordPrefixLookup(-s.promptLength, -s.cachedPromptTokens);
+            s.cachedPromptTokens = -1;
+        }
+        waiting.add(s);
     }
 
     /** Gives {@code s} slots for positions [0, end), preempting others (or itself) if the pool is exhausted. */

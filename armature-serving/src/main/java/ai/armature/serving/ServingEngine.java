@@ -71,7 +71,12 @@ public final class ServingEngine implements GenerationEngine {
      */
     public ServingEngine(ModelRunner runner, ServingConfig config, KvEventPublisher events, GrammarCompiler grammars) {
         this.runner = runner;
-        this.core = new EngineCore(runner, config, events, grammars);
+        try {
+            this.core = new EngineCore(runner, config, events, grammars);
+        } catch (RuntimeException e) {
+            runner.close();
+            throw e;
+        }
         this.maxQueued = config.maxQueued();
         core.onQueueSlotReleased(queued::decrementAndGet);
         this.loop = Thread.ofPlatform().name("armature-engine-" + runner.modelName()).daemon(true).unstarted(this::run);
@@ -132,6 +137,12 @@ public final class ServingEngine implements GenerationEngine {
     @Override
     public int maxContextTokens() {
         return core.maxContextTokens();
+    }
+
+    /** Counters of this worker's KV tiers below the device pool (host memory, disk); empty without them. Thread-safe. */
+    @Override
+    public java.util.List<ai.armature.protocol.kv.KvTierStats> kvTierStats() {
+        return core.kvTierStats();
     }
 
     /** Cumulative steps, preemptions, computed and generated tokens (thread-safe snapshot). */

@@ -14,7 +14,7 @@ import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.serving.runner.ModelRunner;
 
 /** Drives an {@link EngineCore} on the test thread and collects every request's outputs. */
-final class Harness {
+final class Harness implements AutoCloseable {
 
     final EngineCore core;
     final Map<String, List<GenerateOutput>> outputs = new LinkedHashMap<>();
@@ -45,6 +45,12 @@ final class Harness {
             core.step();
             if (++guard > 200_000) throw new AssertionError("the engine did not finish: livelock?");
         }
+    }
+
+    /** Closes the core's KV tiers (their copies finish first). */
+    @Override
+    public void close() {
+        core.close();
     }
 
     int[] tokens(String id) {

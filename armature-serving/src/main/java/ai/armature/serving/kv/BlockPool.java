@@ -23,6 +23,8 @@ import ai.armature.protocol.kv.KvTier;
  *       computed blocks are registered, and computation only writes blocks private to one sequence.</li>
  *   <li>{@link #allocate()} takes a free block first and evicts the least recently released cached block only when
  *       no free one is left. Registering and evicting publish {@link KvEvent}s (tier {@link KvTier#DEVICE}).</li>
+ *   <li>A <em>pinned</em> block (a copy to a lower tier is reading it) is never evicted: eviction takes the least
+ *       recently released cached block that is not pinned. Only registered blocks are pinned.</li>
  * </ul>
  *
  * <p>Not thread-safe: used by the engine thread only. Allocation-free except for the hash map of cached blocks.
@@ -30,6 +32,8 @@ import ai.armature.protocol.kv.KvTier;
 public final class BlockPool {
 
     private static final int NONE = -1;
+    /** What {@link #allocate()} returns when the only blocks left are cached ones that are pinned. */
+    public static final int ALL_PINNED = -2;
 
     private final int numBlocks;
     private final int blockSize;
@@ -47,6 +51,7 @@ public final class BlockPool {
     private final int[] prev;
     private final int[] next;
     private final boolean[] inLru;
+    private final int[] pins;
     private int lruHead = NONE, lruTail = NONE, lruSize;
 
     private int used;
@@ -68,6 +73,7 @@ public final class BlockPool {
         prev = new int[numBlocks];
         next = new int[numBlocks];
         inLru = new boolean[numBlocks];
+        pins = new int[numBlocks];
         // Lowest ids on top so allocation order is predictable (0, 1, 2, ...).
         for (int i = 0; i < numBlocks; i++) freeStack[i] = numBlocks - 1 - i;
         freeTop = numBlocks;
@@ -115,13 +121,18 @@ public final class BlockPool {
         }
     }
 
-    /** A block for a new user (count 1), or -1 if every block is in use. May evict the LRU cached block. */
+    /**
+     * A block for a new user (count 1); -1 if every block is in use; {@link #ALL_PINNED} if the only candidates are
+     * cached blocks still pinned (retry once a copy completed). May evict the LRU cached block that is not pinned.
+     */
     public int allocate() {
         int block;
         if (freeTop > 0) {
             block = freeStack[--freeTop];
         } else if (lruHead != NONE) {
             block = lruHead;
+            while (block != NONE && pins[block] > 0) block = next[block];
+            if (block == NONE) return ALL_PINNED;
             lruRemove(block);
             evict(block);
         } else {
@@ -130,6 +141,28 @@ public final class BlockPool {
         refCount[block] = 1;
         used++;
         return block;
+    }
+
+    /** Takes one more reference to a block that is in use (a copy into it holds it until the copy completes). */
+    public void retain(int block) {
+        if (refCount[block] <= 0) throw new IllegalStateException("block " + block + " is not in use: cannot retain it");
+        refCount[block]++;
+    }
+
+    /** Keeps a registered block from being evicted while a copy reads it; undone by {@link #unpin}. */
+    public void pin(int block) {
+        if (!hashed[block]) throw new IllegalStateException("block " + block + " is not registered: nothing reads it");
+        pins[block]++;
+    }
+
+    public void unpin(int block) {
+        if (pins[block] <= 0) throw new IllegalStateException("block " + block + " is not pinned");
+        pins[block]--;
+    }
+
+    /** Whether {@code block} is registered under {@code blockHash} (a cached copy of that block). */
+    public boolean holds(int block, long blockHash) {
+        return hashed[block] && hash[block] == blockHash;
     }
 
     /** Drops one reference; at zero a registered block becomes cached (most recently used), else free. */
@@ -157,8 +190,12 @@ public final class BlockPool {
         return true;
     }
 
-    /** Forgets every hash (cached blocks become free, used ones private) and publishes {@link KvEvent.AllBlocksCleared}. */
+    /**
+     * Forgets every hash (cached blocks become free, used ones private) and publishes {@link KvEvent.AllBlocksCleared}.
+     * No block may be pinned.
+     */
     public void clearCache() {
+        for (int b = 0; b < numBlocks; b++) if (pins[b] > 0) throw new IllegalStateException("block " + b + " is pinned: finish its copies first");
         while (lruHead != NONE) {
             int b = lruHead;
             lruRemove(b);

@@ -18,6 +18,12 @@ public final class BlockTable {
     private int size;
     private int cachedBlocks;
     final BlockHasher.Chain chain;
+    /** Bumped each time the table is emptied, so a copy that finishes after that leaves it alone. */
+    int epoch;
+    /** Blocks being copied up from a lower tier; the sequence computes nothing until they are in. */
+    int loading;
+    /** A copy up failed: the sequence must start over (its lookup then misses the dropped block). */
+    boolean loadFailed;
 
     BlockTable(BlockHasher.Chain chain) {
         this.chain = chain;
@@ -59,5 +65,8 @@ public final class BlockTable {
     void clear() {
         size = 0;
         cachedBlocks = 0;
+        epoch++;
+        loading = 0;
+        loadFailed = false;
     }
 }

@@ -9,6 +9,7 @@ import ai.armature.protocol.kv.BlockHasher;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.protocol.kv.KvTier;
+import ai.armature.serving.runner.ModelRunner;
 
 /**
  * The one owner of a worker's KV blocks. The scheduler asks it four things per sequence and never touches block
@@ -20,7 +21,11 @@ import ai.armature.protocol.kv.KvTier;
  *   <li>{@link #cacheFullBlocks}: registers the blocks a step filled, under {@link BlockHasher}'s chain;</li>
  *   <li>{@link #free}: gives a finished or preempted sequence's blocks back.</li>
  * </ol>
- * Below it the {@link BlockPool} (G1: free list, reference counts, hash map, LRU of cached blocks, KV events).
+ * Below it the {@link BlockPool} (G1: free list, reference counts, hash map, LRU of cached blocks, KV events) and,
+ * when configured, {@link LowerTiers}: host memory (G2) and disk (G3). Blocks cached in G1 are copied down as they
+ * are cached; a prefix found only in G2 or G3 is copied up into fresh G1 blocks, and the sequence waits for those
+ * copies ({@link #isLoading}) before it computes (see {@link LowerTiers} for the policy). The scheduler calls
+ * {@link #poll} before planning each step to take the copies that finished.
  *
  * <p>Invariants, for every {@link BlockTable} t it handed out:
  * <ul>
@@ -28,9 +33,12 @@ import ai.armature.protocol.kv.KvTier;
  *       step may write positions {@code >= computed} of t without touching anyone else's K/V;</li>
  *   <li>a prefix hit never covers the block holding a sequence's last known token (its logits must be computed),
  *       so the first position a sequence computes always lies in a private block;</li>
- *   <li>each block of each table holds one reference in the pool, dropped exactly once by {@link #free}.</li>
+ *   <li>each block of each table holds one reference in the pool, dropped exactly once by {@link #free}; a copy up
+ *       holds one more on its target block until it finishes, so freeing a sequence never frees a block that is
+ *       still being written;</li>
+ *   <li>a G1 block is never handed out again while a copy down still reads it.</li>
  * </ul>
- * Engine thread only (except {@link #snapshot}, which must be taken there too to be coherent with the events).
+ * Engine thread only, except {@link #tierStats()}; take {@link #snapshot} there too, to be coherent with the events.
  */
 public final class KvCacheManager {
 
@@ -38,13 +46,25 @@ public final class KvCacheManager {
     private final BlockHasher hasher;
     private final KvEventSequencer events;
     private final int blockSize;
+    private final LowerTiers lower;
     private long prefixQueryTokens, prefixHitTokens;
 
+    /** A manager of device blocks only. */
     public KvCacheManager(int numBlocks, int blockSize, BlockHasher hasher, KvEventPublisher publisher) {
+        this(numBlocks, blockSize, hasher, publisher, null, KvTierConfig.NONE);
+    }
+
+    /**
+     * A manager with the lower tiers {@code tiers}, whose copies go through {@code runner}'s block export and import
+     * (the runner's cache must be allocated with {@code numBlocks} blocks of {@code blockSize}). A disk tier is
+     * re-indexed here and its blocks published as stored.
+     */
+    public KvCacheManager(int numBlocks, int blockSize, BlockHasher hasher, KvEventPublisher publisher, ModelRunner runner, KvTierConfig tiers) {
         this.hasher = Objects.requireNonNull(hasher, "hasher");
         this.events = new KvEventSequencer(publisher);
         this.pool = new BlockPool(numBlocks, blockSize, events);
         this.blockSize = blockSize;
+        this.lower = tiers.any() ? new LowerTiers(tiers, runner, pool, events) : null;
     }
 
     /** An empty block table for a new sequence whose blocks hash under {@code cacheSalt} (null: no salt). */
@@ -59,9 +79,25 @@ public final class KvCacheManager {
     public PrefixHit findCachedPrefix(BlockTable t, int[] tokens, int length) {
         int reusable = (length - 1) / blockSize;
         t.chain.extend(tokens, reusable * blockSize);
+        KvTier[] tiers = null;
         int hit = 0;
-        while (hit < reusable && pool.lookup(t.chain.hash(hit)) >= 0) hit++;
-        return hit == 0 ? PrefixHit.NONE : new PrefixHit(hit, hit * blockSize);
+        while (hit < reusable) {
+            long h = t.chain.hash(hit);
+            if (pool.lookup(h) >= 0) {
+                if (tiers != null) tiers[hit] = KvTier.DEVICE;
+                hit++;
+                continue;
+            }
+            KvTier found = lower == null ? null : lower.locate(h);
+            if (found == null) break;
+            if (tiers == null) {
+                tiers = new KvTier[reusable];
+                java.util.Arrays.fill(tiers, 0, hit, KvTier.DEVICE);
+            }
+            tiers[hit++] = found;
+        }
+        if (hit == 0) return PrefixHit.NONE;
+        return new PrefixHit(hit, hit * blockSize, tiers == null ? null : java.util.Arrays.copyOf(tiers, hit));
     }
 
     /**
@@ -72,20 +108,42 @@ public final class KvCacheManager {
      */
     public boolean allocateSlots(BlockTable t, PrefixHit hit, int newTokens) {
         if (t.size() != 0) throw new IllegalStateException("the sequence already holds " + t.size() + " blocks");
-        int fresh = ceilDiv(hit.tokens() + newTokens, blockSize) - hit.blocks();
+        int total = ceilDiv(hit.tokens() + newTokens, blockSize);
+        int deviceHits = hit.blocks() - hit.lowerTierBlocks();
+        int fresh = total - deviceHits;
         int leavingLru = 0;
         for (int i = 0; i < hit.blocks(); i++) {
-            if (pool.refCount(pool.lookup(t.chain.hash(i))) == 0) leavingLru++;
+            if (hit.tier(i) == KvTier.DEVICE && pool.refCount(pool.lookup(t.chain.hash(i))) == 0) leavingLru++;
         }
         if (fresh + leavingLru > pool.allocatableBlocks()) return false;
+        // Device hits first, so allocating the other blocks cannot evict them.
+        int[] ids = new int[total];
         for (int i = 0; i < hit.blocks(); i++) {
-            int b = pool.lookup(t.chain.hash(i));
-            pool.acquire(b);
-            t.add(b);
+            if (hit.tier(i) != KvTier.DEVICE) continue;
+            long h = t.chain.hash(i);
+            ids[i] = pool.lookup(h);
+            pool.acquire(ids[i]);
+            if (lower != null) lower.touch(h);
         }
-        for (int i = 0; i < fresh; i++) t.add(pool.allocate());
+        for (int i = 0; i < total; i++) if (i >= hit.blocks() || hit.tier(i) != KvTier.DEVICE) ids[i] = allocateOne();
+        for (int id : ids) t.add(id);
         t.cachedBlocks(hit.blocks());
+        for (int i = 0; i < hit.blocks(); i++) {
+            if (hit.tier(i) == KvTier.DEVICE) continue;
+            pool.retain(ids[i]);
+            lower.onboard(t.chain.hash(i), hit.tier(i), ids[i], t);
+        }
         return true;
+    }
+
+    /** One block from the pool, waiting for copies down to finish if every evictable block is still being read. */
+    private int allocateOne() {
+        while (true) {
+            int b = pool.allocate();
+            if (b >= 0) return b;
+            if (b != BlockPool.ALL_PINNED) throw new IllegalStateException("the pool ran out of blocks it counted as allocatable");
+            lower.awaitUnpin();
+        }
     }
 
     /**
@@ -96,7 +154,7 @@ public final class KvCacheManager {
         int needed = ceilDiv(endPosition, blockSize) - t.size();
         if (needed <= 0) return true;
         if (needed > pool.allocatableBlocks()) return false;
-        for (int i = 0; i < needed; i++) t.add(pool.allocate());
+        for (int i = 0; i < needed; i++) t.add(allocateOne());
         return true;
     }
 
@@ -110,9 +168,53 @@ public final class KvCacheManager {
         if (t.cachedBlocks() >= full) return;
         t.chain.extend(tokens, full * blockSize);
         for (int b = t.cachedBlocks(); b < full; b++) {
-            pool.register(t.block(b), t.chain.hash(b), t.chain.parent(b), tokens, b * blockSize);
+            if (pool.register(t.block(b), t.chain.hash(b), t.chain.parent(b), tokens, b * blockSize) && lower != null) {
+                lower.offload(t.block(b), t.chain.hash(b), t.chain.parent(b), tokens, b * blockSize);
+            }
         }
         t.cachedBlocks(full);
+    }
+
+    /** Whether the table's blocks are still being copied up from a lower tier (the sequence must not compute yet). */
+    public boolean isLoading(BlockTable t) {
+        return t.loading > 0;
+    }
+
+    /**
+     * Whether a copy up into the table failed (a corrupt or missing block, now dropped from its tier): the sequence
+     * must be freed and admitted again, which recomputes what the failed block held.
+     */
+    public boolean loadFailed(BlockTable t) {
+        return t.loadFailed;
+    }
+
+    /** Takes the copies between tiers that finished (call before planning a step). */
+    public void poll() {
+        if (lower != null) lower.poll(this::onboarded);
+    }
+
+    /** Whether copies up are still running (they hold device blocks). */
+    public boolean hasPendingLoads() {
+        return lower != null && lower.onboardsInFlight() > 0;
+    }
+
+    /** Waits a short while for a copy up to finish and takes what finished. */
+    public void awaitLoads() {
+        if (lower != null) lower.await(this::onboarded);
+    }
+
+    /** A copy up finished: the block joins the prefix cache (if valid) and the copy's reference is dropped. */
+    private void onboarded(LowerTiers.Onboard job, boolean ok) {
+        int b = job.block();
+        if (ok && pool.register(b, job.hash(), job.parentHash(), job.tokens(), 0)) {
+            lower.offload(b, job.hash(), job.parentHash(), job.tokens(), 0);
+        }
+        pool.release(b);
+        BlockTable t = job.table();
+        if (t.epoch == job.epoch()) {
+            t.loading--;
+            if (!ok) t.loadFailed = true;
+        }
     }
 
     /** Releases every block of the table, last first, so the cache evicts the tails of chains before their heads. */
@@ -129,7 +231,24 @@ public final class KvCacheManager {
 
     /** Drops every cached block that no sequence uses, in every tier, publishing one AllBlocksCleared. */
     public void resetPrefixCache() {
+        if (lower != null) lower.drainAll(this::onboarded);
         pool.clearCache();
+        if (lower != null) lower.clear();
+    }
+
+    /** Publishes the counters {@link #tierStats()} reads (engine thread, after each step). */
+    public void publishStats() {
+        if (lower != null) lower.publish();
+    }
+
+    /** Counters of the lower tiers (empty without them). Thread-safe. */
+    public java.util.List<ai.armature.protocol.kv.KvTierStats> tierStats() {
+        return lower == null ? java.util.List.of() : lower.stats();
+    }
+
+    /** Finishes queued copies (disk writes land), then frees host memory and unlocks the disk directory. */
+    public void close() {
+        if (lower != null) lower.close();
     }
 
     public int blockSize() {
@@ -167,6 +286,10 @@ public final class KvCacheManager {
     public KvCacheSnapshot snapshot() {
         Map<KvTier, Set<Long>> byTier = new EnumMap<>(KvTier.class);
         byTier.put(KvTier.DEVICE, pool.registeredHashes());
+        if (lower != null) {
+            byTier.put(KvTier.HOST, lower.hostHashes());
+            byTier.put(KvTier.DISK, lower.diskHashes());
+        }
         return new KvCacheSnapshot(events.lastEventId(), byTier);
     }
 

@@ -7,6 +7,8 @@ import ai.armature.engine.tensor.Parallel;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.ServingEngine;
+import ai.armature.serving.kv.KvCacheSizing;
+import ai.armature.serving.kv.KvTierConfig;
 import ai.armature.serving.mock.MockClock;
 import ai.armature.serving.mock.MockModelRunner;
 import ai.armature.serving.mock.MockProfile;
@@ -22,7 +24,8 @@ import java.util.function.IntFunction;
  * {@link ServingEngine} over the built-in engine's runner (several may share one model's weights, each with its own
  * KV cache and activations) or over the simulated runner, whose profile takes the served tokenizer's vocabulary and
  * end-of-generation ids. The KV budget follows {@link ai.armature.serving.kv.KvCacheSizing#budgetBytes}, with the
- * default divided among the workers built together.
+ * default divided among the workers built together; the lower KV tiers of {@code config.kvTiers()} are sizes over
+ * all of them, divided equally, and each worker gets its own disk directory ({@link KvTierConfig#forWorker}).
  */
 public final class WorkerFactory {
 
@@ -55,11 +58,17 @@ public final class WorkerFactory {
         WorkerSpec sharedBy(int count) {
             return new WorkerSpec(tokenizer, weights, servedName, config.withSharedBy(count), mockProfile);
         }
+
+        /** Worker {@code index} of {@code count}: its share of the lower KV tiers and its own disk directory. */
+        WorkerSpec worker(int index, int count) {
+            return new WorkerSpec(tokenizer, weights, servedName, config.withKvTiers(config.kvTiers().forWorker(index, count)), mockProfile);
+        }
     }
 
     /** One worker publishing its KV events to {@code events}; its kernels use the default pool (all cores). */
     public static ServingEngine start(WorkerSpec spec, KvEventPublisher events) {
-        return start(spec, events, grammars(spec), 0, 0);
+        checkHostMemory(spec.config().kvTiers());
+        return start(spec.worker(0, 1), events, grammars(spec), 0, 0);
     }
 
     /** @param threads the worker's own kernel pool size, or 0 for the default pool */
@@ -76,6 +85,15 @@ public final class WorkerFactory {
     private static GrammarCompiler grammars(WorkerSpec spec) {
         int logits = spec.weights() != null ? spec.weights().config().vocabSize() : spec.tokenizer().tokenizer().vocabSize();
         return new GrammarCompiler(TokenVocabulary.of(spec.tokenizer().tokenizer(), logits));
+    }
+
+    /** The host-memory tier is allocated up front: refuse one larger than the machine (sizes over all workers). */
+    private static void checkHostMemory(KvTierConfig tiers) {
+        long physical = KvCacheSizing.physicalMemoryBytes();
+        if (tiers.hostBytes() > physical) {
+            throw new IllegalArgumentException("--kv-host-memory asks for " + tiers.hostBytes() + " bytes, more than this machine's "
+                    + physical + " bytes of memory");
+        }
     }
 
     /**
@@ -98,8 +116,11 @@ public final class WorkerFactory {
         List<ServingEngine> engines = new ArrayList<>();
         GrammarCompiler grammars = grammars(spec);
         try {
+            checkHostMemory(spec.config().kvTiers());
             boolean ownPools = count > 1 || threadsPerWorker != Runtime.getRuntime().availableProcessors();
-            for (int i = 0; i < count; i++) engines.add(start(shared, events.apply(i), grammars, ownPools ? threadsPerWorker : 0, i));
+            for (int i = 0; i < count; i++) {
+                engines.add(start(shared.worker(i, count), events.apply(i), grammars, ownPools ? threadsPerWorker : 0, i));
+            }
         } catch (RuntimeException e) {
             engines.forEach(ServingEngine::close);
             throw e;

@@ -13,12 +13,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import ai.armature.engine.demo.DemoModel;
-import ai.armature.engine.gguf.GgufFile;
-import ai.armature.engine.gguf.GgufReader;
 import ai.armature.engine.model.KvDtype;
 import ai.armature.engine.model.LlamaModel;
 import ai.armature.protocol.SamplingParams;
+import ai.armature.serving.TinyModel;
 import ai.armature.serving.mock.MockModelRunner;
 import ai.armature.serving.mock.MockProfile;
 
@@ -32,21 +30,19 @@ class KvExportImportTest {
     private static final int BLOCK = 16;
 
     @TempDir
-    static Path dir;
-    private static GgufFile file;
+    static Path modelDir;
+    private static TinyModel tiny;
     private static LlamaModel model;
 
     @BeforeAll
     static void writeModel() throws Exception {
-        Path path = dir.resolve("tiny.gguf");
-        DemoModel.write(DemoModel.Preset.TINY.spec(), path);
-        file = GgufReader.open(path);
-        model = LlamaModel.load(file);
+        tiny = TinyModel.write(modelDir);
+        model = tiny.model();
     }
 
     @AfterAll
     static void close() {
-        file.close();
+        tiny.close();
     }
 
     private static LlamaModelRunner runner(KvDtype dtype, int blockSize) {
