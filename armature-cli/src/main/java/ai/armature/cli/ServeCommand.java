@@ -37,7 +37,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serves a model over an OpenAI-compatible HTTP API.",
                 "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
-                "Workers use continuous batching, a paged KV cache and prefix caching.",
+                "Workers use continuous batching, a paged KV cache and prefix caching, optionally over",
+                "host-memory (--kv-host-memory) and disk (--kv-disk-dir) KV tiers.",
                 "Without --model it serves the demo model; with --upstream URL... it serves external engines",
                 "(vLLM, SGLang, llama-server) as its workers, with --tokenizer."})
 final class ServeCommand implements Callable<Integer> {
@@ -137,9 +138,14 @@ final class ServeCommand implements Callable<Integer> {
                         mockProfile != null ? ", simulated runner " + mockProfile : "", workers,
                         routerConfig != null ? ", router " + routerConfig.policy() : "");
                 EngineStats stats = engine.stats();
-                String kv = String.format("KV cache: %d blocks of %d tokens (%d tokens); context %d tokens", stats.kvBlocksTotal(),
-                        workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize, engine.maxContextTokens());
-                runServer(name, engine, engine instanceof Router r ? r : null, tok, keys, what, kv);
+                StringBuilder kv = new StringBuilder(String.format("KV cache: %d blocks of %d tokens (%d tokens); context %d tokens",
+                        stats.kvBlocksTotal(), workerOptions.blockSize, stats.kvBlocksTotal() * workerOptions.blockSize, engine.maxContextTokens()));
+                for (var t : engine.kvTierStats()) {
+                    kv.append(String.format("%narmature: KV %s tier: %d blocks (%d tokens)%s", t.tier().name().toLowerCase(java.util.Locale.ROOT),
+                            t.capacityBlocks(), t.capacityBlocks() * workerOptions.blockSize,
+                            t.blocks() > 0 ? ", " + t.blocks() + " blocks kept from the last run" : ""));
+                }
+                runServer(name, engine, engine instanceof Router r ? r : null, tok, keys, what, kv.toString());
             } finally {
                 engine.close();
             }
@@ -150,7 +156,7 @@ final class ServeCommand implements Callable<Integer> {
     /** serve --upstream: the frontend and router in front of external engines. */
     private int serveUpstreams() throws Exception {
         for (String o : new String[] {"--model", "--mock-profile", "--workers", "--max-batched-tokens", "--max-seqs",
-                "--kv-cache-memory", "--kv-type", "--block-size"}) {
+                "--kv-cache-memory", "--kv-type", "--block-size", "--kv-host-memory", "--kv-disk-dir", "--kv-disk-size"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                 throw new IllegalArgumentException(o + " does not apply with --upstream (the upstream engines run their own workers)");
             }

@@ -2,6 +2,7 @@ package ai.armature.frontend;
 
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.GenerationEngine;
+import ai.armature.protocol.kv.KvTierStats;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -16,7 +17,9 @@ import java.io.OutputStream;
  * The frontend's Prometheus metrics (prefix {@code armature_}, times in seconds): requests by endpoint and status,
  * time to first token, inter-token latency and end-to-end latency histograms, prompt and completion token counters,
  * and gauges read from the engines' {@link GenerationEngine#stats()} at scrape time (queued and running requests, KV blocks,
- * prefix-cache hit rate). One registry per server, so several servers in one JVM (tests) do not clash.
+ * prefix-cache hit rate, and per KV tier below the device pool, from {@link GenerationEngine#kvTierStats()}: blocks,
+ * bytes, hits, blocks and bytes copied down and up, time spent copying, dropped blocks). One registry per server, so
+ * several servers in one JVM (tests) do not clash.
  */
 final class FrontendMetrics {
 
@@ -34,7 +37,7 @@ final class FrontendMetrics {
     private final Counter promptTokens;
     private final Counter completionTokens;
 
-    FrontendMetrics(java.util.function.Supplier<EngineStats> engine) {
+    FrontendMetrics(java.util.function.Supplier<EngineStats> engine, java.util.function.Supplier<java.util.List<KvTierStats>> tiers) {
         requests = Counter.builder().name("armature_requests_total")
                 .help("HTTP requests by endpoint and status code").labelNames("endpoint", "status").register(registry);
         ttft = Histogram.builder().name("armature_time_to_first_token_seconds")
@@ -69,6 +72,55 @@ final class FrontendMetrics {
         CounterWithCallback.builder().name("armature_prefix_cache_hits_tokens_total")
                 .help("Prompt tokens found in the prefix cache")
                 .callback(cb -> cb.call(engine.get().prefixCacheHitTokens())).register(registry);
+        registerTierMetrics(tiers, registry);
+    }
+
+    /**
+     * Per-tier gauges and counters of the KV tiers below the device pool ({@code tier} = host or disk; copies
+     * {@code direction} = down into the tier or up out of it to the device), read from
+     * {@link GenerationEngine#kvTierStats()} at scrape time. Without lower tiers the families have no samples.
+     */
+    private static void registerTierMetrics(java.util.function.Supplier<java.util.List<KvTierStats>> tiers, PrometheusRegistry registry) {
+        GaugeWithCallback.builder().name("armature_kv_tier_blocks").help("KV blocks held in a lower tier").labelNames("tier")
+                .callback(cb -> { for (KvTierStats t : tiers.get()) cb.call(t.blocks(), tierName(t)); }).register(registry);
+        GaugeWithCallback.builder().name("armature_kv_tier_capacity_blocks").help("KV blocks a lower tier can hold").labelNames("tier")
+                .callback(cb -> { for (KvTierStats t : tiers.get()) cb.call(t.capacityBlocks(), tierName(t)); }).register(registry);
+        GaugeWithCallback.builder().name("armature_kv_tier_bytes").help("Bytes the KV blocks of a lower tier take").labelNames("tier")
+                .callback(cb -> { for (KvTierStats t : tiers.get()) cb.call(t.bytes(), tierName(t)); }).register(registry);
+        CounterWithCallback.builder().name("armature_kv_tier_hit_blocks_total")
+                .help("Prefix-cache lookups that found a block in this tier (and not in device memory)").labelNames("tier")
+                .callback(cb -> { for (KvTierStats t : tiers.get()) cb.call(t.hitBlocks(), tierName(t)); }).register(registry);
+        CounterWithCallback.builder().name("armature_kv_tier_moved_blocks_total")
+                .help("KV blocks copied into a tier from above (down) or out of it to device memory (up)").labelNames("tier", "direction")
+                .callback(cb -> {
+                    for (KvTierStats t : tiers.get()) {
+                        cb.call(t.downBlocks(), tierName(t), "down");
+                        cb.call(t.upBlocks(), tierName(t), "up");
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("armature_kv_tier_moved_bytes_total")
+                .help("Bytes of KV blocks copied into a tier (down) or out of it to device memory (up)").labelNames("tier", "direction")
+                .callback(cb -> {
+                    for (KvTierStats t : tiers.get()) {
+                        cb.call(t.downBytes(), tierName(t), "down");
+                        cb.call(t.upBytes(), tierName(t), "up");
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("armature_kv_tier_copy_seconds_total")
+                .help("Time the KV copies into (down) and out of (up) a tier took").labelNames("tier", "direction")
+                .callback(cb -> {
+                    for (KvTierStats t : tiers.get()) {
+                        cb.call(t.downSeconds(), tierName(t), "down");
+                        cb.call(t.upSeconds(), tierName(t), "up");
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("armature_kv_tier_dropped_blocks_total")
+                .help("KV blocks dropped from a tier: a failed copy, or a corrupt, truncated or foreign block file").labelNames("tier")
+                .callback(cb -> { for (KvTierStats t : tiers.get()) cb.call(t.droppedBlocks(), tierName(t)); }).register(registry);
+    }
+
+    private static String tierName(KvTierStats t) {
+        return t.tier().name().toLowerCase(java.util.Locale.ROOT);
     }
 
     private static double hitRate(EngineStats s) {

@@ -69,6 +69,10 @@ public final class OpenAiServer implements AutoCloseable {
             List<ai.armature.protocol.EngineStats> parts = new java.util.ArrayList<>();
             for (ServedModels.ServedModel m : models.listed()) parts.add(m.engine().stats());
             return ai.armature.protocol.EngineStats.sum(parts);
+        }, () -> {
+            List<List<ai.armature.protocol.kv.KvTierStats>> parts = new java.util.ArrayList<>();
+            for (ServedModels.ServedModel m : models.listed()) parts.add(m.engine().kvTierStats());
+            return ai.armature.protocol.kv.KvTierStats.sum(parts);
         });
         this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
     }

@@ -506,6 +506,14 @@ public final class Router implements GenerationEngine {
         return EngineStats.sum(parts);
     }
 
+    /** The workers' KV tier counters, summed per tier. */
+    @Override
+    public List<ai.armature.protocol.kv.KvTierStats> kvTierStats() {
+        List<List<ai.armature.protocol.kv.KvTierStats>> parts = new ArrayList<>();
+        for (WorkerEndpoint w : workers()) parts.add(w.engine().kvTierStats());
+        return ai.armature.protocol.kv.KvTierStats.sum(parts);
+    }
+
     /** Healthy while at least one worker is. */
     @Override
     public boolean healthy() {

@@ -141,11 +141,6 @@ public final class EngineCore {
         return kv.tierStats();
     }
 
-    /** Finishes the KV tiers' queued copies and frees them (after the last step; the runner is closed after this). */
-    public void close() {
-        kv.close();
-    }
-
     /** Cumulative activity counters as of the end of the last step or change; thread-safe. */
     public ServingCounters counters() {
         return counters;
@@ -252,9 +247,13 @@ public final class EngineCore {
         flush();
     }
 
-    /** Stops the constraint mask thread (if it ever started). */
+    /**
+     * Stops the constraint mask thread (if it ever started), finishes the KV tiers' queued copies and frees them.
+     * After the last step; the runner is closed after this.
+     */
     public void close() {
         maskThread.close();
+        kv.close();
     }
 
     /** Drops every cached block not in use (a prefix-cache reset), publishing AllBlocksCleared. */
