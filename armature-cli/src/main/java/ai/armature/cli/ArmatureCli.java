@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 ServeCommand.class,
                 WorkerCommand.class,
                 FrontendCommand.class,
+                SimulateCommand.class,
                 DemoModelCommand.class,
                 BenchCommand.class,
                 ProfileCommand.class,

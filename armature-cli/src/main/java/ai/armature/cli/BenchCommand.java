@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(
         name = "bench",
         mixinStandardHelpOptions = true,
-        description = "Benchmarks: engine, tokenizer, serving, structured output, and load against any OpenAI-compatible server.",
+        description = "Benchmarks: engine, tokenizer, serving, structured output, router, and load against any OpenAI-compatible server.",
         subcommands = {
                 EngineBenchCommand.class,
                 ServingBenchCommand.class,
@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 TokenizerBenchCommand.class,
                 LoadBenchCommand.class,
                 CompareBenchCommand.class,
+                RouterBenchCommand.class,
         })
 public final class BenchCommand implements Runnable {
 

@@ -6,6 +6,7 @@ import ai.armature.bench.Endpoint;
 import ai.armature.bench.LoadBenchmark;
 import ai.armature.bench.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -54,39 +55,18 @@ public final class LoadBenchCommand implements Callable<Integer> {
     @Option(names = "--slo-itl", description = "Goodput: mean inter-token latency objective (e.g. 50ms).")
     String sloItl;
 
-    @Option(names = "--isl", defaultValue = "512", description = "Input tokens (synthetic; per user turn in multi-turn).")
-    int isl;
     @Option(names = "--isl-stddev", defaultValue = "0", description = "Input length standard deviation (normal, clipped at 1).")
     double islStddev;
-    @Option(names = "--osl", defaultValue = "128", description = "Output tokens per request.")
-    int osl;
     @Option(names = "--osl-stddev", defaultValue = "0", description = "Output length standard deviation (normal, clipped at 1).")
     double oslStddev;
-    @Option(names = "--groups", defaultValue = "16", description = "shared-prefix: groups.")
-    int groups;
-    @Option(names = "--prompts-per-group", defaultValue = "8", description = "shared-prefix: prompts per group.")
-    int promptsPerGroup;
-    @Option(names = "--prefix-len", defaultValue = "1024", description = "shared-prefix: shared prefix tokens.")
-    int prefixLen;
-    @Option(names = "--question-len", defaultValue = "64", description = "shared-prefix: unique question tokens.")
-    int questionLen;
-    @Option(names = "--users", defaultValue = "8", description = "multi-turn: concurrent users.")
-    int users;
-    @Option(names = "--turns", defaultValue = "5", description = "multi-turn: turns per user.")
-    int turns;
-    @Option(names = "--think-time", defaultValue = "0s", description = "multi-turn: pause between turns.")
-    String thinkTime;
-    @Option(names = "--system-prompt-len", defaultValue = "0", description = "multi-turn: shared system prompt tokens.")
-    int systemPromptLen;
-    @Option(names = "--trace", description = "trace: Mooncake JSONL file.")
-    Path trace;
-    @Option(names = "--speedup", defaultValue = "1", description = "trace: divide timestamps by this.")
-    double speedup;
     @Option(names = "--time-scale", defaultValue = "1", description = "trace: multiply timestamps by this.")
     double timeScale;
     @Option(names = "--trace-block-tokens", defaultValue = "512",
             description = "trace: tokens per 512-token hash block (smaller shrinks prompts, keeps sharing).")
     int traceBlockTokens;
+
+    @Mixin
+    WorkloadOptions w;
 
     @Option(names = "--no-ignore-eos", description = "Do not send ignore_eos/min_tokens.")
     boolean noIgnoreEos;
@@ -99,7 +79,7 @@ public final class LoadBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!(speedup > 0) || !(timeScale > 0)) {
+        if (!(w.speedup > 0) || !(timeScale > 0)) {
             throw new IllegalArgumentException("--speedup and --time-scale must be positive");
         }
         long max = maxRequests;
@@ -110,9 +90,9 @@ public final class LoadBenchCommand implements Callable<Integer> {
         BenchConfig cfg = new BenchConfig(url, model, key, workload, endpoint == null ? null : Endpoint.parse(endpoint),
                 concurrency, requestRate, max, duration == null ? null : Durations.parse(duration), warmup, seed,
                 Durations.parse(requestTimeout), sloTtft == null ? -1 : Durations.seconds(sloTtft),
-                sloItl == null ? -1 : Durations.seconds(sloItl), isl, islStddev, osl, oslStddev, groups,
-                promptsPerGroup, prefixLen, questionLen, users, turns, Durations.parse(thinkTime), systemPromptLen,
-                trace, timeScale / speedup, traceBlockTokens, !noIgnoreEos, !noCalibrate,
+                sloItl == null ? -1 : Durations.seconds(sloItl), w.isl, islStddev, w.osl, oslStddev, w.groups,
+                w.promptsPerGroup, w.prefixLen, w.questionLen, w.users, w.turns, Durations.parse(w.thinkTime), w.systemPromptLen,
+                w.trace, timeScale / w.speedup, traceBlockTokens, !noIgnoreEos, !noCalibrate,
                 !noProgress && ProgressBar.terminalAttached(), out, !noCharts);
         LoadBenchmark.Outcome o = new LoadBenchmark(cfg, System.out, System.err).run();
         return o.summaries().stream().allMatch(s -> s.requestsCompleted() == 0) ? 1 : 0;

@@ -74,6 +74,10 @@ public final class Router implements GenerationEngine {
     private final List<Handle> workers = new ArrayList<>();
     private final Map<String, Handle> byId = new HashMap<>();
     private Handle[] bySlot = new Handle[16];
+    private String[] idBySlot = new String[16];
+    /** Slots of the aggregated workers in the order they joined: the candidates of a plain submit. */
+    private int[] aggregated = new int[0];
+    private int[] scratch = new int[16];
     private final Map<String, Handle> owners = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<LoadEvent> outbox = new ConcurrentLinkedQueue<>();
     private final ReentrantLock flushLock = new ReentrantLock();
@@ -93,6 +97,8 @@ public final class Router implements GenerationEngine {
         boolean snapshotInFlight;
         boolean snapshotWanted;
         int snapshotAttempts;
+        /** A KV event id a load report named that had not arrived yet (0: none outstanding). */
+        long reportedEventId;
 
         Handle(WorkerEndpoint endpoint, int slot) {
             this.endpoint = endpoint;
@@ -172,10 +178,15 @@ public final class Router implements GenerationEngine {
             load.addWorker(slot, endpoint.kvBlockSize());
             policy.workerAdded(endpoint.id(), endpoint.kvBlockSize(), endpoint.kvNamespace());
             Handle h = new Handle(endpoint, slot);
-            if (slot >= bySlot.length) bySlot = Arrays.copyOf(bySlot, Math.max(slot + 1, bySlot.length * 2));
+            if (slot >= bySlot.length) {
+                bySlot = Arrays.copyOf(bySlot, Math.max(slot + 1, bySlot.length * 2));
+                idBySlot = Arrays.copyOf(idBySlot, bySlot.length);
+            }
             bySlot[slot] = h;
+            idBySlot[slot] = endpoint.id();
             workers.add(h);
             byId.put(endpoint.id(), h);
+            rebuildAggregated();
             lastMaxContext = Integer.MAX_VALUE;
         } finally {
             lock.unlock();
@@ -196,6 +207,8 @@ public final class Router implements GenerationEngine {
             if (h == null) return null;
             workers.remove(h);
             bySlot[h.slot] = null;
+            idBySlot[h.slot] = null;
+            rebuildAggregated();
             indexer.removeWorker(workerId);
             load.removeWorker(h.slot);
             policy.workerRemoved(workerId);
@@ -203,6 +216,13 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
+    }
+
+    private void rebuildAggregated() {
+        int[] a = new int[workers.size()];
+        int n = 0;
+        for (Handle h : workers) if (h.endpoint.role() == WorkerRole.AGGREGATED) a[n++] = h.slot;
+        aggregated = Arrays.copyOf(a, n);
     }
 
     /** The registered workers, in the order they joined. */
@@ -233,26 +253,46 @@ public final class Router implements GenerationEngine {
 
     /** KV events of a worker, in the order it published them. */
     public void onKvEvents(String workerId, List<KvEvent> events) {
-        boolean resync = false;
+        boolean resync;
         lock.lock();
         try {
-            for (KvEvent e : events) resync |= indexer.ingest(workerId, e) == KvIndexer.Ingest.RESYNC_NEEDED;
+            resync = indexer.ingestAll(workerId, events);
         } finally {
             lock.unlock();
         }
         if (resync) resync(workerId);
     }
 
-    /** A worker's load report: corrects the load bookkeeping; an approximate worker's cache size bounds its entries. */
+    /**
+     * A worker's load report: corrects the load bookkeeping; an approximate worker's cache size bounds its entries.
+     * An exact worker's report also names its last KV event: if the id named by the previous report has still not
+     * arrived, events were lost at the tail of its stream (nothing later would reveal the gap) and it is resynchronised.
+     */
     public void onLoad(String workerId, EngineStats stats) {
+        boolean resync = false;
         lock.lock();
         try {
             Handle h = byId.get(workerId);
             if (h == null) return;
             load.report(h.slot, stats);
-            if (!h.endpoint.publishesKvEvents() && stats.kvBlocksTotal() > 0) indexer.setMaxBlocks(workerId, stats.kvBlocksTotal());
+            if (!h.endpoint.publishesKvEvents()) {
+                if (stats.kvBlocksTotal() > 0) indexer.setMaxBlocks(workerId, stats.kvBlocksTotal());
+            } else if (stats.lastKvEventId() > 0 && !indexer.resyncing(workerId)) {
+                long applied = indexer.lastEventId(workerId);
+                if (h.reportedEventId > applied) {
+                    resync = indexer.markGap(workerId);
+                    h.reportedEventId = 0;
+                } else {
+                    // Events travel apart from reports and may be a little behind: wait one more report before deciding.
+                    h.reportedEventId = stats.lastKvEventId() > applied ? stats.lastKvEventId() : 0;
+                }
+            }
         } finally {
             lock.unlock();
+        }
+        if (resync) {
+            LOG.info("router " + routerId + ": worker " + workerId + " reported KV events that never arrived; resynchronising it");
+            resync(workerId);
         }
     }
 
@@ -352,15 +392,19 @@ public final class Router implements GenerationEngine {
 
     /**
      * Picks a worker for {@code request} among the registered workers that pass {@code eligible}, are healthy and
-     * are not in {@code exclude}, and books the request's load there (release it with {@link #finished}). Returns
-     * null if there is no candidate.
+     * are not in {@code exclude}, and books the request's load there (release it with {@link #unroute} if it will not
+     * run). Returns null if there is no candidate.
      */
     public Route route(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
         long start = System.nanoTime();
         Route r;
         lock.lock();
         try {
-            r = decide(request, eligible, exclude);
+            int n = 0;
+            for (Handle h : workers) {
+                if (eligible.test(h.endpoint) && !exclude.contains(h.endpoint.id())) n = addScratch(n, h.slot);
+            }
+            r = decide(request, scratch, n);
         } finally {
             lock.unlock();
         }
@@ -369,36 +413,67 @@ public final class Router implements GenerationEngine {
         return r;
     }
 
-    private Route decide(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
+    /** {@link #route} among the aggregated workers: the request path, with no per-worker work but the policy's. */
+    private Route routeAggregated(GenerateRequest request, Set<String> exclude) {
+        long start = System.nanoTime();
+        Route r;
+        lock.lock();
+        try {
+            if (exclude.isEmpty()) {
+                r = decide(request, aggregated, aggregated.length);
+            } else {
+                int n = 0;
+                for (int slot : aggregated) if (!exclude.contains(idBySlot[slot])) n = addScratch(n, slot);
+                r = decide(request, scratch, n);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (r != null) metrics.decision(System.nanoTime() - start);
+        flushOutbox();
+        return r;
+    }
+
+    private int addScratch(int n, int slot) {
+        if (n == scratch.length) scratch = Arrays.copyOf(scratch, n * 2);
+        scratch[n] = slot;
+        return n + 1;
+    }
+
+    /**
+     * The policy's choice among {@code slots[0, n)}; a chosen worker found unhealthy is dropped and the policy asked
+     * again (health is checked for the chosen worker only, so a decision costs nothing per healthy worker).
+     */
+    private Route decide(GenerateRequest request, int[] slots, int n) {
+        if (n == 0) return null;
         int[] tokens = request.promptTokens();
         boolean useIndex = policy.usesIndexer();
-        candidates.reset(tokens, tokens.length, request.cacheSalt(), random);
         if (useIndex) indexer.match(tokens, tokens.length, request.cacheSalt());
+        candidates.reset(tokens, tokens.length, request.cacheSalt(), random, slots, n, indexer, useIndex, load, idBySlot);
         try {
-            for (Handle h : workers) {
-                WorkerEndpoint e = h.endpoint;
-                if (!eligible.test(e) || exclude.contains(e.id()) || !e.engine().healthy()) continue;
-                int s = h.slot;
-                candidates.add(e.id(), s, useIndex ? indexer.overlapTokens(s) : 0, load.activeRequests(s), load.prefillTokens(s),
-                        load.contextTokens(s));
+            while (candidates.size() > 0) {
+                int i = policy.select(candidates);
+                Handle chosen = bySlot[candidates.slot(i)];
+                if (!chosen.endpoint.engine().healthy()) {
+                    candidates.remove(i);
+                    continue;
+                }
+                int cached = candidates.cachedTokens(i);
+                long now = clock.getAsLong();
+                load.routed(routerId, request.requestId(), chosen.slot, tokens.length, cached);
+                long[] approx = null;
+                if (useIndex && !chosen.endpoint.publishesKvEvents()) {
+                    indexer.recordRouted(chosen.endpoint.id(), now);
+                    approx = indexer.lastChain(chosen.endpoint.id());
+                }
+                policy.routed(candidates, i, now);
+                decisions++;
+                routedPromptTokens += tokens.length;
+                predictedHitTokens += cached;
+                outbox.add(new LoadEvent.Routed(routerId, request.requestId(), chosen.endpoint.id(), tokens.length, cached, approx));
+                return new Route(chosen.endpoint, cached);
             }
-            if (candidates.size() == 0) return null;
-            int i = policy.select(candidates);
-            Handle chosen = bySlot[candidates.slot(i)];
-            int cached = candidates.cachedTokens(i);
-            long now = clock.getAsLong();
-            load.routed(routerId, request.requestId(), chosen.slot, tokens.length, cached);
-            long[] approx = null;
-            if (useIndex && !chosen.endpoint.publishesKvEvents()) {
-                indexer.recordRouted(chosen.endpoint.id(), now);
-                approx = indexer.lastChain(chosen.endpoint.id());
-            }
-            policy.routed(candidates, i, now);
-            decisions++;
-            routedPromptTokens += tokens.length;
-            predictedHitTokens += cached;
-            outbox.add(new LoadEvent.Routed(routerId, request.requestId(), chosen.endpoint.id(), tokens.length, cached, approx));
-            return new Route(chosen.endpoint, cached);
+            return null;
         } finally {
             if (useIndex) indexer.clearMatch();
         }
@@ -454,7 +529,7 @@ public final class Router implements GenerationEngine {
         Set<String> skip = exclude;
         RequestRejectedException last = null;
         while (true) {
-            Route r = route(request, e -> e.role() == WorkerRole.AGGREGATED, skip);
+            Route r = routeAggregated(request, skip);
             if (r == null) {
                 if (last != null) throw last;
                 throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
@@ -615,6 +690,16 @@ public final class Router implements GenerationEngine {
             return new RouterStats(policy.name(), workers.size(), decisions, routedPromptTokens, predictedHitTokens,
                     reportedPromptTokens, reportedHitTokens, indexer.entries(), indexer.uniqueBlocks(), indexer.eventsApplied(),
                     indexer.eventsDuplicate(), indexer.gaps(), indexer.snapshotsApplied(), load.trackedRequests());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes the KV index's structures hold (for the memory benchmark). */
+    public long indexFootprintBytes() {
+        lock.lock();
+        try {
+            return indexer.footprintBytes();
         } finally {
             lock.unlock();
         }

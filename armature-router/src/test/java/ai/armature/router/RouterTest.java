@@ -202,8 +202,8 @@ class RouterTest {
         String owner = r.loadOf("a")[0] == 1 ? "a" : "b";
         String other = owner.equals("a") ? "b" : "a";
         // The owner reports the request (counted already) as pending prefill; the other has 500 tokens from elsewhere.
-        r.onLoad(owner, new EngineStats(1, 0, 100, 0, 0, 0, 0, 40));
-        r.onLoad(other, new EngineStats(2, 0, 100, 0, 0, 0, 0, 500));
+        r.onLoad(owner, new EngineStats(1, 0, 100, 0, 0, 0, 0, 40, 0));
+        r.onLoad(other, new EngineStats(2, 0, 100, 0, 0, 0, 0, 500, 0));
         assertThat(r.loadOf(owner)).containsExactly(1, 40, 40);
         assertThat(r.loadOf(other)).containsExactly(2, 500, 0);
         // The next request avoids the worker with hidden load.
@@ -238,6 +238,32 @@ class RouterTest {
         assertThat(r.indexedHashes("a")).isEqualTo(want);
         assertThat(r.routerStats().kvEventGaps()).isEqualTo(1);
         assertThat(r.routerStats().kvSnapshots()).isEqualTo(1);
+    }
+
+    @Test
+    void eventsLostAtTheTailOfTheStreamShowInTheNextLoadReports() {
+        Router r = router("kv");
+        AtomicInteger calls = new AtomicInteger();
+        int[] p1 = prompt(8, 20);
+        long[] h1 = HASHER.hashFullBlocks(null, p1, 8, BLOCK);
+        r.addWorker(new WorkerEndpoint("a", BLOCK, MODEL, true, WorkerRole.AGGREGATED, new FakeWorker("a"), () -> {
+            calls.incrementAndGet();
+            return CompletableFuture.completedFuture(snapshot(3, h1[0]));
+        }));
+        r.onKvEvents("a", stored(p1, 1));
+        // Event 3 (p1's second block evicted) is lost and nothing follows it. A report naming event 3 may simply be
+        // ahead of the event; the next one still naming an id that never arrived means it was lost.
+        EngineStats report = new EngineStats(0, 0, 100, 0, 1, 0, 0, 0, 3);
+        r.onLoad("a", report);
+        assertThat(calls).hasValue(0);
+        r.onLoad("a", report);
+        assertThat(calls).hasValue(1);
+        assertThat(r.indexedHashes("a")).containsExactly(h1[0]);
+        assertThat(r.routerStats().kvEventGaps()).isEqualTo(1);
+        // In step again: further reports change nothing.
+        r.onLoad("a", report);
+        r.onLoad("a", report);
+        assertThat(calls).hasValue(1);
     }
 
     @Test

@@ -165,12 +165,14 @@ public final class RuntimeCodec {
         return ai.armature.runtime.proto.EngineStats.newBuilder().setWaitingRequests(s.waitingRequests())
                 .setRunningRequests(s.runningRequests()).setKvBlocksTotal(s.kvBlocksTotal()).setKvBlocksUsed(s.kvBlocksUsed())
                 .setKvBlocksCached(s.kvBlocksCached()).setPrefixCacheQueryTokens(s.prefixCacheQueryTokens())
-                .setPrefixCacheHitTokens(s.prefixCacheHitTokens()).build();
+                .setPrefixCacheHitTokens(s.prefixCacheHitTokens()).setPendingPrefillTokens(s.pendingPrefillTokens())
+                .setLastKvEventId(s.lastKvEventId()).build();
     }
 
     public static EngineStats fromProto(ai.armature.runtime.proto.EngineStats p) {
         return new EngineStats(p.getWaitingRequests(), p.getRunningRequests(), p.getKvBlocksTotal(), p.getKvBlocksUsed(),
-                p.getKvBlocksCached(), p.getPrefixCacheQueryTokens(), p.getPrefixCacheHitTokens());
+                p.getKvBlocksCached(), p.getPrefixCacheQueryTokens(), p.getPrefixCacheHitTokens(), p.getPendingPrefillTokens(),
+                p.getLastKvEventId());
     }
 
     public static ai.armature.runtime.proto.KvCacheSnapshot toProto(KvCacheSnapshot s) {

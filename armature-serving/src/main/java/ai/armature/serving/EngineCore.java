@@ -403,7 +403,7 @@ public final class EngineCore {
         kv.publishStats();
         snapshot = new EngineStats(scheduler.waitingCount(), scheduler.runningCount(), kv.totalBlocks(),
                 kv.usedBlocks(), kv.cachedFreeBlocks(), kv.prefixQueryTokens(), kv.prefixHitTokens(),
-                scheduler.pendingPrefillTokens());
+                scheduler.pendingPrefillTokens(), kv.lastEventId());
         counters = new ServingCounters(steps, scheduler.preemptions(), prefillTokens, generatedTokens, finishedRequests);
     }
 }

@@ -126,7 +126,7 @@ public final class ServingEngine implements GenerationEngine {
         int pending = inboxSubmits.get();
         if (pending == 0) return s;
         return new EngineStats(s.waitingRequests() + pending, s.runningRequests(), s.kvBlocksTotal(), s.kvBlocksUsed(),
-                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens(), s.pendingPrefillTokens());
+                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens(), s.pendingPrefillTokens(), s.lastKvEventId());
     }
 
     @Override

@@ -238,7 +238,7 @@ public final class UpstreamEngine implements GenerationEngine {
     public EngineStats stats() {
         UpstreamInfo i = info;
         long blocks = i == null ? 0 : i.kvCapacityTokens() / config.blockSize();
-        return new EngineStats(0, streams.size(), blocks, 0, 0, 0, 0, 0);
+        return new EngineStats(0, streams.size(), blocks, 0, 0, 0, 0, 0, 0);
     }
 
     @Override

@@ -47,11 +47,20 @@ public final class BlockHasher {
 
     /** The hash of one full block of {@code count} tokens {@code tokens[from, from+count)} whose parent hashes to {@code parentHash}. */
     public long hashBlock(long parentHash, int[] tokens, int from, int count) {
+        return hashBlock(parentHash, tokens, from, count, new byte[8 + 4 * count]);
+    }
+
+    /**
+     * {@link #hashBlock(long, int[], int, int)} without allocating: {@code scratch} (at least {@code 8 + 4 * count}
+     * bytes, overwritten) holds the bytes hashed. For callers that hash many blocks, such as a router per request.
+     */
+    public long hashBlock(long parentHash, int[] tokens, int from, int count, byte[] scratch) {
         Objects.checkFromIndexSize(from, count, tokens.length);
-        byte[] bytes = new byte[8 + 4 * count];
-        LE_LONG.set(bytes, 0, parentHash);
-        for (int i = 0; i < count; i++) LE_INT.set(bytes, 8 + 4 * i, tokens[from + i]);
-        return XXH3.hashBytes(bytes);
+        int n = 8 + 4 * count;
+        if (scratch.length < n) throw new IllegalArgumentException("the scratch buffer needs " + n + " bytes, has " + scratch.length);
+        LE_LONG.set(scratch, 0, parentHash);
+        for (int i = 0; i < count; i++) LE_INT.set(scratch, 8 + 4 * i, tokens[from + i]);
+        return XXH3.hashBytes(scratch, 0, n);
     }
 
     /** The chained hashes of all full blocks of {@code tokens[0, length)}: {@code length / blockSize} values. */

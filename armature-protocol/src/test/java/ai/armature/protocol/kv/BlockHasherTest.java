@@ -62,4 +62,15 @@ class BlockHasherTest {
         assertThat(chain.parent(0)).isEqualTo(hasher.rootHash("s")).isEqualTo(chain.root());
         assertThat(chain.parent(3)).isEqualTo(whole[2]);
     }
+
+    @Test
+    void hashingIntoAReusedBufferGivesTheSameHashes() {
+        int[] t = {9, 8, 7, 6, 5, 4, 3, 2};
+        byte[] scratch = new byte[8 + 4 * 8 + 5]; // longer than needed: only the first bytes count
+        java.util.Arrays.fill(scratch, (byte) 0x5A);
+        assertThat(hasher.hashBlock(42, t, 0, 8, scratch)).isEqualTo(hasher.hashBlock(42, t, 0, 8));
+        assertThat(hasher.hashBlock(43, t, 4, 4, scratch)).isEqualTo(hasher.hashBlock(43, t, 4, 4));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> hasher.hashBlock(1, t, 0, 8, new byte[10]))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
 }

@@ -10,8 +10,9 @@ import java.util.List;
  * worker holds.
  *
  * <p>Layout, chosen for a thousand workers and ten million (block, worker) entries: one open-addressing table
- * (linear probing, backward-shift deletion) of {@code long} hashes with an {@code int} per slot that is either the
- * one worker holding the block (the common case: 12 bytes per block, no object) or a reference to a shared set: a
+ * (linear probing, backward-shift deletion) of {@code long} hashes, each next to (same cache line) a value that is
+ * either the one worker holding the block (the common case: 16 bytes per block, no object) or a reference to a
+ * shared set: a
  * short {@code int[]} list of worker slots, which turns into a {@code long[]} bitset over all worker slots once it
  * has more members than the bitset has bytes / 4 (a system prompt every worker holds costs 16 words at 1,000
  * workers, and matching it is a word-wise AND).
@@ -23,12 +24,13 @@ import java.util.List;
 final class BlockIndex {
 
     private static final int MIN_CAPACITY = 1024;
-    /** Marks an empty table slot in {@link #sets} (slots also need keys[i] == 0 to be empty). */
+    /** Marks the value of an empty table slot (an empty slot also has key 0). */
     private static final int EMPTY = Integer.MIN_VALUE;
 
-    private long[] keys;
-    private int[] sets;
+    /** Slot i: key at [2i], value (the holder, or -(shared reference + 1)) at [2i + 1]; slot mask + 1 is hash 0's. */
+    private long[] table;
     private int mask;
+    private int[] positions = new int[64];
     private int size;
     /** The set of the block whose hash is 0 lives at index {@code mask + 1}. */
     private boolean zeroPresent;
@@ -74,15 +76,15 @@ final class BlockIndex {
     /** Records that {@code worker} holds {@code hash}; returns false if it already did. */
     boolean add(long hash, int worker) {
         int i = findOrInsert(hash);
-        int v = sets[i];
+        int v = (int) table[2 * (i) + 1];
         if (v == EMPTY) {
-            sets[i] = worker;
+            table[2 * (i) + 1] = worker;
             return true;
         }
         if (v >= 0) {
             if (v == worker) return false;
             int ref = newShared(newList(v, worker));
-            sets[i] = -ref - 1;
+            table[2 * (i) + 1] = -ref - 1;
             return true;
         }
         int ref = -v - 1;
@@ -123,7 +125,7 @@ final class BlockIndex {
     boolean remove(long hash, int worker) {
         int i = find(hash);
         if (i < 0) return false;
-        int v = sets[i];
+        int v = (int) table[2 * (i) + 1];
         if (v >= 0) {
             if (v != worker) return false;
             deleteSlot(i);
@@ -139,7 +141,7 @@ final class BlockIndex {
             list[at] = list[n];
             list[0] = --n;
             if (n == 1) {
-                sets[i] = list[1];
+                table[2 * (i) + 1] = list[1];
                 freeShared(ref);
             }
             return true;
@@ -159,7 +161,7 @@ final class BlockIndex {
                 for (long x = bits[w]; x != 0; x &= x - 1) list[k++] = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
             }
             if (n == 1) {
-                sets[i] = list[1];
+                table[2 * (i) + 1] = list[1];
                 freeShared(ref);
             } else {
                 replaceShared(ref, list);
@@ -171,14 +173,14 @@ final class BlockIndex {
     /** Whether {@code worker} holds {@code hash}. */
     boolean holds(long hash, int worker) {
         int i = find(hash);
-        return i >= 0 && contains(sets[i], worker);
+        return i >= 0 && contains((int) table[2 * (i) + 1], worker);
     }
 
     /** How many workers hold {@code hash}. */
     int holders(long hash) {
         int i = find(hash);
         if (i < 0) return 0;
-        int v = sets[i];
+        int v = (int) table[2 * (i) + 1];
         if (v >= 0) return 1;
         Object s = shared[-v - 1];
         return s instanceof int[] list ? list[0] : (int) ((long[]) s)[0];
@@ -194,7 +196,11 @@ final class BlockIndex {
         if (n == 0) return;
         int first = find(hashes[0]);
         if (first < 0) return;
-        int v0 = sets[first];
+        // Later levels' slots are looked up 8 at a time: independent probes overlap their cache misses.
+        if (positions.length < n) positions = new int[Math.max(n, positions.length * 2)];
+        int[] pos = positions;
+        int filled = 1;
+        int v0 = (int) table[2 * (first) + 1];
         // LIST mode: alive = aliveList[0, alive), each with depth == level. BITS mode: aliveBits, depths assigned lazily.
         boolean bitsMode = false;
         int alive = 0;
@@ -230,9 +236,14 @@ final class BlockIndex {
         }
         int level = 1;
         for (; level < n && aliveCount > 0; level++) {
-            int slot = find(hashes[level]);
+            if (level >= filled) {
+                int end = Math.min(n, filled + 8);
+                for (int j = filled; j < end; j++) pos[j] = find(hashes[j]);
+                filled = end;
+            }
+            int slot = pos[level];
             if (slot < 0) break;
-            int v = sets[slot];
+            int v = (int) table[2 * (slot) + 1];
             if (!bitsMode) {
                 if (v >= 0) {
                     if (depth[v] == level) {
@@ -309,18 +320,18 @@ final class BlockIndex {
 
     /** Bytes held by this index's arrays (table, shared sets, scratch), for the memory benchmark. */
     long footprintBytes() {
-        return 16L + keys.length * 8L + 16L + sets.length * 4L + 16L + shared.length * 4L + 16L + freeShared.length * 4L
-                + sharedBytes + 16L + aliveList.length * 4L + 16L + aliveBits.length * 8L;
+        return 16L + table.length * 8L + 16L + shared.length * 4L + 16L + freeShared.length * 4L
+                + sharedBytes + 16L + aliveList.length * 4L + 16L + aliveBits.length * 8L + 16L + positions.length * 4L;
     }
 
     /** Every (hash, holder) pair, for tests comparing two indexes' contents. */
     List<long[]> entries() {
         List<long[]> out = new ArrayList<>();
         for (int i = 0; i <= mask + 1; i++) {
-            if (i <= mask && keys[i] == 0) continue;
+            if (i <= mask && table[2 * i] == 0) continue;
             if (i == mask + 1 && !zeroPresent) continue;
-            long key = i <= mask ? keys[i] : 0;
-            for (int w : members(sets[i])) out.add(new long[] {key, w});
+            long key = i <= mask ? table[2 * i] : 0;
+            for (int w : members((int) table[2 * (i) + 1])) out.add(new long[] {key, w});
         }
         return out;
     }
@@ -399,10 +410,10 @@ final class BlockIndex {
 
     private int find(long key) {
         if (key == 0) return zeroPresent ? mask + 1 : -1;
-        long[] k = keys;
+        long[] t = table;
         int m = mask;
         for (int i = LinearProbing.spread(key) & m; ; i = (i + 1) & m) {
-            long c = k[i];
+            long c = t[2 * i];
             if (c == key) return i;
             if (c == 0) return -1;
         }
@@ -412,20 +423,20 @@ final class BlockIndex {
         if (key == 0) {
             if (!zeroPresent) {
                 zeroPresent = true;
-                sets[mask + 1] = EMPTY;
+                table[2 * (mask + 1) + 1] = EMPTY;
             }
             return mask + 1;
         }
         for (int i = LinearProbing.spread(key) & mask; ; i = (i + 1) & mask) {
-            long c = keys[i];
+            long c = table[2 * i];
             if (c == key) return i;
             if (c == 0) {
                 if (size + 1 > (mask + 1) / 4 * 3) {
                     grow();
                     return findOrInsert(key);
                 }
-                keys[i] = key;
-                sets[i] = EMPTY;
+                table[2 * i] = key;
+                table[2 * i + 1] = EMPTY;
                 size++;
                 return i;
             }
@@ -435,34 +446,32 @@ final class BlockIndex {
     private void deleteSlot(int hole) {
         if (hole == mask + 1) {
             zeroPresent = false;
-            sets[hole] = EMPTY;
+            table[2 * hole + 1] = EMPTY;
             return;
         }
         size--;
-        LinearProbing.delete(keys, sets, mask, hole, EMPTY);
+        LinearProbing.deleteInterleaved(table, mask, hole, EMPTY);
     }
 
     private void allocate(int cap) {
-        keys = new long[cap];
-        sets = new int[cap + 1];
-        Arrays.fill(sets, EMPTY);
+        table = new long[2 * (cap + 1)];
+        for (int i = 1; i < table.length; i += 2) table[i] = EMPTY;
         mask = cap - 1;
     }
 
     private void grow() {
-        long[] oldKeys = keys;
-        int[] oldSets = sets;
-        int oldCap = oldKeys.length;
+        long[] old = table;
+        int oldCap = mask + 1;
         allocate(oldCap * 2);
         for (int i = 0; i < oldCap; i++) {
-            long c = oldKeys[i];
+            long c = old[2 * i];
             if (c == 0) continue;
             int j = LinearProbing.spread(c) & mask;
-            while (keys[j] != 0) j = (j + 1) & mask;
-            keys[j] = c;
-            sets[j] = oldSets[i];
+            while (table[2 * j] != 0) j = (j + 1) & mask;
+            table[2 * j] = c;
+            table[2 * j + 1] = old[2 * i + 1];
         }
-        sets[mask + 1] = oldSets[oldCap];
+        table[2 * (mask + 1) + 1] = old[2 * oldCap + 1];
     }
 
     /** A growable list of worker slots touched by a match (reused across matches). */

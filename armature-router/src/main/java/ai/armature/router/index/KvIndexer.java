@@ -61,6 +61,8 @@ public final class KvIndexer {
     private int slotTop;
     private final BlockIndex.Touched touched = new BlockIndex.Touched();
     private int[] depth = new int[16];
+    /** Each slot's block size (flat, for the per-worker loop of a decision). */
+    private int[] blockSizeOf = new int[16];
 
     private long eventsApplied, eventsDuplicate, gaps, snapshotsApplied, entries;
 
@@ -105,9 +107,15 @@ public final class KvIndexer {
         /** The reusable blocks of the current prompt: a worker never reuses the block holding the last token. */
         int reusable;
 
+        final byte[] scratch;
+        /** The root hash of unsalted prompts (the common case), computed once. */
+        final long unsaltedRoot;
+
         Space(int blockSize, String namespace) {
             this.blockSize = blockSize;
             this.hasher = new BlockHasher(namespace);
+            this.scratch = new byte[8 + 4 * blockSize];
+            this.unsaltedRoot = hasher.rootHash(null);
         }
     }
 
@@ -126,7 +134,9 @@ public final class KvIndexer {
         if (slot >= bySlot.length) {
             bySlot = Arrays.copyOf(bySlot, Math.max(slot + 1, bySlot.length * 2));
             depth = Arrays.copyOf(depth, bySlot.length);
+            blockSizeOf = Arrays.copyOf(blockSizeOf, bySlot.length);
         }
+        blockSizeOf[slot] = blockSize;
         for (Space s : spaces.values()) s.index.ensureSlot(slot);
         Worker w = new Worker(workerId, slot, space, exact, maxBlocks);
         space.workers++;
@@ -157,6 +167,22 @@ public final class KvIndexer {
     public Ingest ingest(String workerId, KvEvent event) {
         Worker w = byId.get(workerId);
         if (w == null || !w.exact) return Ingest.IGNORED;
+        return ingest(w, event);
+    }
+
+    /**
+     * Applies a worker's events in order (see {@link #ingest(String, KvEvent)}); returns true if one of them revealed
+     * a gap, so the caller must fetch a snapshot.
+     */
+    public boolean ingestAll(String workerId, List<KvEvent> events) {
+        Worker w = byId.get(workerId);
+        if (w == null || !w.exact) return false;
+        boolean gap = false;
+        for (int i = 0, n = events.size(); i < n; i++) gap |= ingest(w, events.get(i)) == Ingest.RESYNC_NEEDED;
+        return gap;
+    }
+
+    private Ingest ingest(Worker w, KvEvent event) {
         long id = event.eventId();
         if (w.resyncing) {
             if (id <= w.lastEventId) {
@@ -183,6 +209,20 @@ public final class KvIndexer {
         }
         apply(w, event);
         return Ingest.APPLIED;
+    }
+
+    /**
+     * Declares a gap the events themselves cannot show: the worker says (in a load report) it published events this
+     * indexer never received and no later event came to reveal it. The worker's events are buffered from now on and
+     * the caller must fetch a snapshot. Returns false if the worker is unknown, approximate or already resynchronising.
+     */
+    public boolean markGap(String workerId) {
+        Worker w = byId.get(workerId);
+        if (w == null || !w.exact || w.resyncing) return false;
+        gaps++;
+        w.resyncing = true;
+        w.buffer = new ArrayList<>();
+        return true;
     }
 
     /**
@@ -273,8 +313,7 @@ public final class KvIndexer {
 
     /** Tokens of the last matched prompt that the worker in {@code slot} holds (as a cached prefix). */
     public int overlapTokens(int slot) {
-        Worker w = bySlot[slot];
-        return w == null ? 0 : depth[slot] * w.space.blockSize;
+        return depth[slot] * blockSizeOf[slot];
     }
 
     /** Resets the per-slot results of the last {@link #match}. */
@@ -421,12 +460,10 @@ public final class KvIndexer {
         switch (event) {
             case KvEvent.BlockStored s -> {
                 long h = s.blockHash();
-                int m = w.held.get(h);
-                if (m == 0) {
+                if (w.held.orBits(h, bit(s.tier())) == 0) {
                     w.space.index.add(h, w.slot);
                     entries++;
                 }
-                w.held.put(h, m | bit(s.tier()));
             }
             case KvEvent.BlockRemoved r -> {
                 long h = r.blockHash();
@@ -486,9 +523,9 @@ public final class KvIndexer {
     private static void hashChain(Space s, int[] tokens, int length, String salt) {
         int full = length / s.blockSize;
         if (s.chain.length < full) s.chain = new long[Math.max(full, s.chain.length * 2)];
-        long parent = s.hasher.rootHash(salt);
+        long parent = salt == null ? s.unsaltedRoot : s.hasher.rootHash(salt);
         for (int i = 0; i < full; i++) {
-            parent = s.hasher.hashBlock(parent, tokens, i * s.blockSize, s.blockSize);
+            parent = s.hasher.hashBlock(parent, tokens, i * s.blockSize, s.blockSize, s.scratch);
             s.chain[i] = parent;
         }
         s.chainLength = full;

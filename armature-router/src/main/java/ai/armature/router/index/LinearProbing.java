@@ -34,4 +34,22 @@ final class LinearProbing {
         keys[hole] = 0;
         values[hole] = emptyValue;
     }
+
+    /** {@link #delete} for a table with key and value interleaved: key of slot i at [2i], its value at [2i + 1]. */
+    static void deleteInterleaved(long[] table, int mask, int hole, long emptyValue) {
+        int j = hole;
+        while (true) {
+            j = (j + 1) & mask;
+            long c = table[2 * j];
+            if (c == 0) break;
+            int home = spread(c) & mask;
+            if (hole <= j ? (home <= hole || home > j) : (home <= hole && home > j)) {
+                table[2 * hole] = c;
+                table[2 * hole + 1] = table[2 * j + 1];
+                hole = j;
+            }
+        }
+        table[2 * hole] = 0;
+        table[2 * hole + 1] = emptyValue;
+    }
 }

@@ -71,6 +71,33 @@ final class LongIntMap {
         }
     }
 
+    /** Sets {@code key}'s value to {@code old | bits} (non-zero) in one probe; returns the old value (0 if absent). */
+    int orBits(long key, int bits) {
+        if (bits == 0) throw new IllegalArgumentException("values must be non-zero");
+        if (key == 0) {
+            int old = hasZeroKey ? zeroValue : 0;
+            hasZeroKey = true;
+            zeroValue = old | bits;
+            return old;
+        }
+        long[] k = keys;
+        int m = mask;
+        for (int i = LinearProbing.spread(key) & m; ; i = (i + 1) & m) {
+            long c = k[i];
+            if (c == key) {
+                int old = values[i];
+                values[i] = old | bits;
+                return old;
+            }
+            if (c == 0) {
+                k[i] = key;
+                values[i] = bits;
+                if (++size > (m + 1) / 4 * 3) grow();
+                return 0;
+            }
+        }
+    }
+
     /** Removes {@code key}; returns its value, or 0 if it was absent. */
     int remove(long key) {
         if (key == 0) {

@@ -54,6 +54,10 @@ public final class LoadTracker {
     private long[] extPrefill = new long[16];
     private long[] extContext = new long[16];
     private int[] blockSize = new int[16];
+    // Tracked plus reported excess, kept current on every change: what a decision reads, one array per quantity.
+    private int[] totalActive = new int[16];
+    private long[] totalPrefill = new long[16];
+    private long[] totalContext = new long[16];
 
     /** Starts tracking a worker slot (whose KV blocks hold {@code blockSize} tokens each). */
     public void addWorker(int slot, int blockSize) {
@@ -85,6 +89,7 @@ public final class LoadTracker {
         prefill[slot] += a.uncachedTokens;
         prefillPrompt[slot] += promptTokens;
         context[slot] += promptTokens;
+        sum(slot);
     }
 
     /** The request's first token arrived. No-op if unknown or already decoding. */
@@ -94,6 +99,7 @@ public final class LoadTracker {
         a.prefilling = false;
         prefill[a.slot] -= a.uncachedTokens;
         prefillPrompt[a.slot] -= a.promptTokens;
+        sum(a.slot);
     }
 
     /** The request ended. No-op if unknown. */
@@ -142,21 +148,22 @@ public final class LoadTracker {
         extActive[slot] = Math.max(0, s.waitingRequests() + s.runningRequests() - active[slot]);
         extPrefill[slot] = Math.max(0, s.pendingPrefillTokens() - prefillPrompt[slot]);
         extContext[slot] = Math.max(0, s.kvBlocksUsed() * blockSize[slot] - context[slot]);
+        sum(slot);
     }
 
     /** Requests in flight on the worker (tracked plus reported excess). */
     public int activeRequests(int slot) {
-        return active[slot] + extActive[slot];
+        return totalActive[slot];
     }
 
     /** Prompt tokens still to prefill on the worker, cached ones excluded (tracked plus reported excess). */
     public long prefillTokens(int slot) {
-        return prefill[slot] + extPrefill[slot];
+        return totalPrefill[slot];
     }
 
     /** Context tokens of the worker's requests in flight (tracked plus reported excess). */
     public long contextTokens(int slot) {
-        return context[slot] + extContext[slot];
+        return totalContext[slot];
     }
 
     /** Requests tracked (all routers). */
@@ -177,6 +184,13 @@ public final class LoadTracker {
             prefill[a.slot] -= a.uncachedTokens;
             prefillPrompt[a.slot] -= a.promptTokens;
         }
+        sum(a.slot);
+    }
+
+    private void sum(int slot) {
+        totalActive[slot] = active[slot] + extActive[slot];
+        totalPrefill[slot] = prefill[slot] + extPrefill[slot];
+        totalContext[slot] = context[slot] + extContext[slot];
     }
 
     private void clearSlot(int slot) {
@@ -184,6 +198,7 @@ public final class LoadTracker {
         prefill[slot] = prefillPrompt[slot] = context[slot] = 0;
         extActive[slot] = 0;
         extPrefill[slot] = extContext[slot] = 0;
+        sum(slot);
     }
 
     private void ensure(int slot) {
@@ -197,6 +212,9 @@ public final class LoadTracker {
         extPrefill = Arrays.copyOf(extPrefill, n);
         extContext = Arrays.copyOf(extContext, n);
         blockSize = Arrays.copyOf(blockSize, n);
+        totalActive = Arrays.copyOf(totalActive, n);
+        totalPrefill = Arrays.copyOf(totalPrefill, n);
+        totalContext = Arrays.copyOf(totalContext, n);
     }
 
     private static String key(String routerId, String requestId) {

@@ -3,45 +3,58 @@ package ai.armature.router.policy;
 import java.util.Arrays;
 import java.util.random.RandomGenerator;
 
+import ai.armature.router.index.KvIndexer;
+import ai.armature.router.load.LoadTracker;
+
 /**
  * The workers a request may go to, with what a policy needs to choose among them: for candidate {@code i}, its id,
  * indexer slot, predicted cached prefix of the prompt, and load (requests in flight, prompt tokens still to
- * prefill, context tokens in flight). Filled by the router for each decision and reused (no allocation per
- * decision); valid only during {@link RoutingPolicy#select} and {@link RoutingPolicy#routed}.
+ * prefill, context tokens in flight). A view: it reads the router's index and load in place, so a decision over a
+ * thousand workers copies nothing per worker. Filled by the router for each decision and reused; valid only during
+ * {@link RoutingPolicy#select} and {@link RoutingPolicy#routed}.
  */
 public final class Candidates {
 
-    int size;
-    String[] ids = new String[16];
-    int[] slots = new int[16];
-    int[] cachedTokens = new int[16];
-    int[] activeRequests = new int[16];
-    long[] prefillTokens = new long[16];
-    long[] contextTokens = new long[16];
-    int[] promptTokens;
-    int promptLength;
-    String cacheSalt;
-    RandomGenerator random;
+    private int[] slots = new int[16];
+    private boolean shared;
+    private int size;
+    private KvIndexer indexer;
+    private boolean matched;
+    private LoadTracker load;
+    private String[] idsBySlot;
+    private int[] promptTokens;
+    private int promptLength;
+    private String cacheSalt;
+    private RandomGenerator random;
+    private double[] scores = new double[16];
 
-    /** Starts a decision for a prompt. */
-    public void reset(int[] tokens, int length, String salt, RandomGenerator random) {
-        this.size = 0;
+    /**
+     * Starts a decision for a prompt over the workers in {@code slots[0, size)} (the array is not copied unless a
+     * candidate is removed). {@code matched}: the index holds this prompt's match results.
+     */
+    public void reset(int[] tokens, int length, String salt, RandomGenerator random, int[] slots, int size, KvIndexer indexer,
+                      boolean matched, LoadTracker load, String[] idsBySlot) {
         this.promptTokens = tokens;
         this.promptLength = length;
         this.cacheSalt = salt;
         this.random = random;
+        this.slots = slots;
+        this.size = size;
+        this.shared = true;
+        this.indexer = indexer;
+        this.matched = matched;
+        this.load = load;
+        this.idsBySlot = idsBySlot;
     }
 
-    /** Adds a candidate. */
-    public void add(String id, int slot, int cached, int active, long prefill, long context) {
-        if (size == ids.length) grow();
-        ids[size] = id;
-        slots[size] = slot;
-        cachedTokens[size] = cached;
-        activeRequests[size] = active;
-        prefillTokens[size] = prefill;
-        contextTokens[size] = context;
-        size++;
+    /** Drops candidate {@code i} (e.g. a worker found unhealthy); the others keep their order. */
+    public void remove(int i) {
+        if (shared) {
+            slots = Arrays.copyOf(slots, size);
+            shared = false;
+        }
+        System.arraycopy(slots, i + 1, slots, i, size - i - 1);
+        size--;
     }
 
     public int size() {
@@ -49,7 +62,7 @@ public final class Candidates {
     }
 
     public String id(int i) {
-        return ids[i];
+        return idsBySlot[slots[i]];
     }
 
     public int slot(int i) {
@@ -58,24 +71,24 @@ public final class Candidates {
 
     /** Prompt tokens predicted cached on candidate i (0 when the policy does not use the indexer). */
     public int cachedTokens(int i) {
-        return cachedTokens[i];
+        return matched ? indexer.overlapTokens(slots[i]) : 0;
     }
 
     public int activeRequests(int i) {
-        return activeRequests[i];
+        return load.activeRequests(slots[i]);
     }
 
     public long prefillTokens(int i) {
-        return prefillTokens[i];
+        return load.prefillTokens(slots[i]);
     }
 
     public long contextTokens(int i) {
-        return contextTokens[i];
+        return load.contextTokens(slots[i]);
     }
 
     /** Prompt tokens candidate i would have to compute. */
     public int uncachedTokens(int i) {
-        return promptLength - cachedTokens[i];
+        return promptLength - cachedTokens(i);
     }
 
     public int promptLength() {
@@ -96,41 +109,57 @@ public final class Candidates {
 
     /** Total token load of candidate i (prefill still to do plus context in flight): the tie-breaker. */
     public long tokenLoad(int i) {
-        return prefillTokens[i] + contextTokens[i];
+        return prefillTokens(i) + contextTokens(i);
     }
 
     /**
      * The candidate with the lowest {@code score[i]}; among equal scores the one with the lowest token load, then a
-     * uniformly random one.
+     * uniformly random one (one draw, whatever the number of ties: an idle fleet ties everywhere).
      */
     public int argmin(double[] score) {
-        int best = -1, ties = 0;
-        for (int i = 0; i < size; i++) {
-            if (best < 0 || score[i] < score[best] || (score[i] == score[best] && tokenLoad(i) < tokenLoad(best))) {
+        int best = 0, ties = 1;
+        double bestScore = score[0];
+        long bestLoad = -1;
+        for (int i = 1; i < size; i++) {
+            double s = score[i];
+            if (s > bestScore) continue;
+            if (s < bestScore) {
                 best = i;
+                bestScore = s;
+                bestLoad = -1;
                 ties = 1;
-            } else if (score[i] == score[best] && tokenLoad(i) == tokenLoad(best) && random.nextInt(++ties) == 0) {
-                best = i;
+                continue;
             }
+            if (bestLoad < 0) bestLoad = tokenLoad(best);
+            long l = tokenLoad(i);
+            if (l < bestLoad) {
+                best = i;
+                bestLoad = l;
+                ties = 1;
+            } else if (l == bestLoad) {
+                ties++;
+            }
+        }
+        if (ties == 1) return best;
+        // Ties share the best score and load: take the k-th of them, k uniform.
+        int k = random.nextInt(ties);
+        for (int i = best; i < size; i++) {
+            if (score[i] == bestScore && tokenLoad(i) == bestLoad && k-- == 0) return i;
         }
         return best;
     }
+
+    /** A per-decision scratch array of at least {@link #size()} longs. */
+    public long[] loads() {
+        if (loads.length < size) loads = new long[Math.max(size, loads.length * 2)];
+        return loads;
+    }
+
+    private long[] loads = new long[16];
 
     /** A per-decision scratch array of at least {@link #size()} doubles. */
     public double[] scores() {
         if (scores.length < size) scores = new double[Math.max(size, scores.length * 2)];
         return scores;
-    }
-
-    private double[] scores = new double[16];
-
-    private void grow() {
-        int n = ids.length * 2;
-        ids = Arrays.copyOf(ids, n);
-        slots = Arrays.copyOf(slots, n);
-        cachedTokens = Arrays.copyOf(cachedTokens, n);
-        activeRequests = Arrays.copyOf(activeRequests, n);
-        prefillTokens = Arrays.copyOf(prefillTokens, n);
-        contextTokens = Arrays.copyOf(contextTokens, n);
     }
 }

@@ -8,8 +8,9 @@ package ai.armature.router.policy;
  * The first term is the prefill the worker must do before this request's first token (its own uncached blocks
  * plus the prompts queued ahead of it), the second the decode work it shares every step with (the KV its running
  * requests read). Blocks are counted in units of {@code unitTokens} tokens (16) whatever a worker's own block size,
- * so workers with different block sizes compare fairly. A prefix-only cost would pile every request sharing a hot
- * system prompt onto one worker; the load terms are what spread them.
+ * so workers with different block sizes compare fairly (and the division by it changes no order, so a policy may
+ * compare costs without it). A prefix-only cost would pile every request sharing a hot system prompt onto one worker;
+ * the load terms are what spread them.
  */
 public final class Cost {
 

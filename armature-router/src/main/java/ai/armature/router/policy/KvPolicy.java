@@ -37,13 +37,14 @@ public final class KvPolicy implements RoutingPolicy {
 
     @Override
     public int select(Candidates c) {
+        if (temperature == 0) return cheapest(c);
         double[] cost = c.scores();
         double max = 0;
         for (int i = 0; i < c.size(); i++) {
             cost[i] = Cost.of(prefillWeight, c.uncachedTokens(i), c.prefillTokens(i), c.contextTokens(i), unitTokens);
             max = Math.max(max, cost[i]);
         }
-        if (temperature == 0 || max == 0) return c.argmin(cost);
+        if (max == 0) return c.argmin(cost);
         double min = Double.MAX_VALUE;
         for (int i = 0; i < c.size(); i++) min = Math.min(min, cost[i]);
         double total = 0;
@@ -58,5 +59,40 @@ public final class KvPolicy implements RoutingPolicy {
             if (u < 0) return i;
         }
         return c.size() - 1;
+    }
+
+    /**
+     * The cheapest candidate, ties by token load then uniformly at random: one pass computing each cost and load
+     * (kept for the tie pass, which runs only when there are ties and reads them back in order).
+     */
+    private int cheapest(Candidates c) {
+        int n = c.size();
+        double[] cost = c.scores();
+        long[] load = c.loads();
+        int best = -1, ties = 0;
+        double bestCost = Double.MAX_VALUE;
+        long bestLoad = Long.MAX_VALUE;
+        int prompt = c.promptLength();
+        double w = prefillWeight;
+        for (int i = 0; i < n; i++) {
+            long prefill = c.prefillTokens(i), context = c.contextTokens(i);
+            // Cost.of without its division by the block unit: the order of costs is the same.
+            double k = w * (prompt - c.cachedTokens(i) + prefill) + context;
+            long l = prefill + context;
+            cost[i] = k;
+            load[i] = l;
+            if (k < bestCost || (k == bestCost && l < bestLoad)) {
+                best = i;
+                bestCost = k;
+                bestLoad = l;
+                ties = 1;
+            } else if (k == bestCost && l == bestLoad) {
+                ties++;
+            }
+        }
+        if (ties <= 1) return best;
+        int pick = c.random().nextInt(ties);
+        for (int i = best; i < n; i++) if (cost[i] == bestCost && load[i] == bestLoad && pick-- == 0) return i;
+        return best;
     }
 }

@@ -282,6 +282,11 @@ public final class KvCacheManager {
         return pool;
     }
 
+    /** The id of the last KV event this worker published (0 before the first). */
+    public long lastEventId() {
+        return events.lastEventId();
+    }
+
     /** Every block held, by tier, and the id of the last event published: what a router should believe. */
     public KvCacheSnapshot snapshot() {
         Map<KvTier, Set<Long>> byTier = new EnumMap<>(KvTier.class);

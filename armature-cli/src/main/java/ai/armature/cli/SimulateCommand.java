@@ -1,0 +1,197 @@
+package ai.armature.cli;
+
+import ai.armature.bench.Durations;
+import ai.armature.bench.MooncakeTrace;
+import ai.armature.router.RouterConfig;
+import ai.armature.router.policy.RoutingPolicy;
+import ai.armature.serving.ServingConfig;
+import ai.armature.serving.mock.MockProfile;
+import ai.armature.sim.MooncakeReplay;
+import ai.armature.sim.MultiTurnLoad;
+import ai.armature.sim.PolicyResult;
+import ai.armature.sim.SharedPrefixLoad;
+import ai.armature.sim.SimCharts;
+import ai.armature.sim.SimReport;
+import ai.armature.sim.SimWorkload;
+import ai.armature.sim.Simulation;
+import ai.armature.sim.Simulator;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+
+/**
+ * {@code armature simulate}: the factory in virtual time. N simulated workers (the real scheduler and KV cache
+ * manager over the mocker runner) behind the real router, once per routing policy, replaying a Mooncake trace or a
+ * synthetic workload; prints one row per policy (or JSON) and writes plots. Only turns flags into settings; the
+ * work is {@link Simulator}'s.
+ */
+@Command(name = "simulate", mixinStandardHelpOptions = true,
+        description = "Simulates N workers behind the router in virtual time, once per routing policy: the real scheduler"
+                + " and KV cache with the simulated runner (--mock-profile), fed by a Mooncake trace (--trace) or the"
+                + " shared-prefix / multi-turn workloads. Deterministic for a given seed.")
+final class SimulateCommand implements Callable<Integer> {
+
+    /** The h100-llama3-8b with Llama 3.1's 128k context: the Mooncake trace has prompts up to 126k tokens. */
+    static final String DEFAULT_PROFILE = "h100-llama3-8b,max_context=131072";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--workers", defaultValue = "16", description = "Simulated workers. Default: ${DEFAULT-VALUE}.")
+    int workers;
+    @Option(names = "--router", split = ",", defaultValue = "kv,round-robin,least-loaded",
+            description = "Policies to compare, comma separated: kv, round-robin, least-loaded, random, sglang-cache-aware, lmetric, or all. Default: ${DEFAULT-VALUE}.")
+    List<String> routers;
+    @Option(names = "--router-temperature", defaultValue = "0", description = "kv policy: softmax temperature. Default: ${DEFAULT-VALUE}.")
+    double temperature;
+    @Option(names = "--router-prefill-weight", defaultValue = "" + RouterConfig.DEFAULT_PREFILL_WEIGHT,
+            description = "kv policy: prefill weight of the cost. Default: ${DEFAULT-VALUE}.")
+    double prefillWeight;
+    @Option(names = "--workload", description = "trace (the default with --trace), shared-prefix or multi-turn.")
+    String workload;
+    @Option(names = "--max-requests", defaultValue = "-1", description = "trace: replay only the first N requests.")
+    long maxRequests;
+    @Option(names = "--mock-profile", defaultValue = DEFAULT_PROFILE,
+            description = {"The simulated model and GPU: a built-in profile with key=value overrides.", "Default: ${DEFAULT-VALUE}."})
+    String mockProfile;
+    @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
+    int blockSize;
+    @Option(names = "--max-batched-tokens", defaultValue = "8192", description = "Token budget of a worker's step. Default: ${DEFAULT-VALUE}.")
+    int maxBatchedTokens;
+    @Option(names = "--max-seqs", defaultValue = "256", description = "Most sequences a worker runs at once. Default: ${DEFAULT-VALUE}.")
+    int maxSeqs;
+    @Option(names = "--kv-event-loss", defaultValue = "0", description = "Share of KV events the event plane loses (tests resync). Default: ${DEFAULT-VALUE}.")
+    double kvEventLoss;
+    @Option(names = "--seed", defaultValue = "1", description = "Seed for tokens, arrivals and the router. Default: ${DEFAULT-VALUE}.")
+    long seed;
+    @Option(names = "--threads", description = "Policies simulated at once (default: the number of cores).")
+    Integer threads;
+    @Option(names = "--json", description = "Print one JSON object instead of the table.")
+    boolean json;
+    @Option(names = "--out", description = "Directory for results.json and PNG plots (TTFT CDF, worker load over time).")
+    Path out;
+
+    @Mixin
+    WorkloadOptions w;
+
+    @Option(names = "--request-rate", defaultValue = "0", description = "shared-prefix: Poisson arrivals per second (0: all at once).")
+    double requestRate;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> policies = routers.size() == 1 && routers.getFirst().equals("all") ? RoutingPolicy.NAMES : routers;
+        for (String p : policies) {
+            if (!RoutingPolicy.NAMES.contains(p)) {
+                throw new IllegalArgumentException("--router: unknown policy '" + p + "': use " + String.join(", ", RoutingPolicy.NAMES) + " or all");
+            }
+        }
+        if (!(w.speedup > 0) || Double.isInfinite(w.speedup)) throw new IllegalArgumentException("--speedup must be a positive number");
+        MockProfile profile = MockProfile.parse(mockProfile);
+        if (maxBatchedTokens > WorkerOptions.MAX_BATCHED_TOKENS_LIMIT) {
+            throw new IllegalArgumentException("--max-batched-tokens must be at most " + WorkerOptions.MAX_BATCHED_TOKENS_LIMIT);
+        }
+        ServingConfig serving = ServingConfig.defaults().withBlockSize(blockSize).withMaxBatchedTokens(maxBatchedTokens).withMaxSeqs(maxSeqs);
+        String kind = workload != null ? workload : w.trace != null ? "trace" : null;
+        if (kind == null) throw new IllegalArgumentException("give --trace FILE or --workload shared-prefix|multi-turn");
+        Supplier<SimWorkload> source = workload(kind, profile.vocabSize());
+        RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight);
+        List<Simulation.Settings> runs = new ArrayList<>();
+        for (String p : policies) {
+            runs.add(new Simulation.Settings(workers, profile, serving, base.withPolicy(p), 1_000_000_000L, kvEventLoss, seed));
+        }
+        int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter stdout = spec.commandLine().getOut();
+        long start = System.nanoTime();
+        List<Simulator.Run> done = Simulator.runAll(runs, source, n, line -> {
+            synchronized (err) {
+                err.println(line);
+                err.flush();
+            }
+        });
+        err.printf("armature: %d simulation(s) took %.1f s of wall time (load average %s)%n", done.size(),
+                (System.nanoTime() - start) / 1e9, loadAverage());
+        List<PolicyResult> results = new ArrayList<>();
+        List<Simulation.Outcome> outcomes = new ArrayList<>();
+        boolean ok = true;
+        for (Simulator.Run r : done) {
+            results.add(r.outcome().result());
+            outcomes.add(r.outcome());
+            for (String v : r.outcome().violations()) {
+                err.println("armature: " + r.outcome().result().router() + ": " + v);
+                ok = false;
+            }
+        }
+        String description = source.get().describe();
+        String doc = SimReport.json(description, settings(profile), results);
+        if (json) {
+            stdout.println(doc);
+            stdout.flush();
+        } else {
+            SimReport.table(stdout, description + ", " + workers + " workers", results);
+        }
+        if (out != null) {
+            Files.createDirectories(out);
+            SimReport.writeJson(out.resolve("results.json"), doc);
+            List<Path> files = SimCharts.write(out, outcomes);
+            err.println("armature: wrote " + out.resolve("results.json") + " and " + files.size() + " plot(s)");
+        }
+        err.flush();
+        return ok ? 0 : 1;
+    }
+
+    private Supplier<SimWorkload> workload(String kind, int vocab) throws java.io.IOException {
+        return switch (kind) {
+            case "trace" -> {
+                if (w.trace == null) throw new IllegalArgumentException("--workload trace needs --trace FILE");
+                MooncakeTrace t = MooncakeTrace.read(w.trace, maxRequests);
+                yield () -> new MooncakeReplay(t, w.speedup, vocab, seed);
+            }
+            case "shared-prefix" -> {
+                new SharedPrefixLoad(w.groups, w.promptsPerGroup, w.prefixLen, w.questionLen, w.osl, requestRate, vocab, seed);
+                yield () -> new SharedPrefixLoad(w.groups, w.promptsPerGroup, w.prefixLen, w.questionLen, w.osl, requestRate, vocab, seed);
+            }
+            case "multi-turn" -> {
+                long think = Durations.parse(w.thinkTime).toNanos();
+                new MultiTurnLoad(w.users, w.turns, w.isl, w.osl, w.systemPromptLen, think, vocab, seed);
+                yield () -> new MultiTurnLoad(w.users, w.turns, w.isl, w.osl, w.systemPromptLen, think, vocab, seed);
+            }
+            default -> throw new IllegalArgumentException("--workload must be trace, shared-prefix or multi-turn, got '" + kind + "'");
+        };
+    }
+
+    private Map<String, Object> settings(MockProfile profile) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("workers", workers);
+        s.put("mock_profile", mockProfile);
+        s.put("block_size", blockSize);
+        s.put("max_batched_tokens", maxBatchedTokens);
+        s.put("max_seqs", maxSeqs);
+        s.put("speedup", w.speedup);
+        s.put("router_temperature", temperature);
+        s.put("router_prefill_weight", prefillWeight);
+        s.put("kv_event_loss", kvEventLoss);
+        s.put("seed", seed);
+        return s;
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package ai.armature.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code armature simulate} and {@code armature bench router} as a user runs them (small sizes). */
+class SimulateCommandTest {
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        CommandLine cl = ArmatureCli.commandLine();
+        cl.setErr(new PrintWriter(err, true));
+        cl.setOut(new PrintWriter(out, true));
+        return cl.execute(args);
+    }
+
+    private static final String[] SMALL = {"simulate", "--workload", "shared-prefix", "--workers", "3", "--groups", "3",
+            "--prompts-per-group", "4", "--prefix-len", "512", "--question-len", "32", "--osl", "8", "--request-rate", "20",
+            "--mock-profile", "h100-llama3-8b,kv_cache=1GiB"};
+
+    private String[] with(String... more) {
+        String[] all = java.util.Arrays.copyOf(SMALL, SMALL.length + more.length);
+        System.arraycopy(more, 0, all, SMALL.length, more.length);
+        return all;
+    }
+
+    @Test
+    void printsOneJsonObjectWithAResultPerPolicy() throws Exception {
+        assertThat(run(with("--router", "kv,round-robin", "--json"))).as(err.toString()).isZero();
+        JsonNode doc = new ObjectMapper().readTree(out.toString());
+        assertThat(doc.get("results")).hasSize(2);
+        JsonNode kv = doc.get("results").get(0);
+        assertThat(kv.get("router").asText()).isEqualTo("kv");
+        assertThat(kv.get("requests").asLong()).isEqualTo(12);
+        for (String f : new String[] {"ttft_p50_s", "ttft_p99_s", "itl_p50_s", "itl_p99_s", "output_tokens_per_s", "prefix_hit_rate"}) {
+            assertThat(kv.has(f)).as(f).isTrue();
+        }
+        assertThat(kv.get("prefix_hit_rate").asDouble()).isGreaterThan(doc.get("results").get(1).get("prefix_hit_rate").asDouble());
+        assertThat(err.toString()).contains("wall time");
+    }
+
+    @Test
+    void writesResultsAndPlotsAndRepeatsItself(@TempDir Path dir) throws Exception {
+        assertThat(run(with("--router", "kv,least-loaded", "--out", dir.toString()))).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("router").contains("kv").contains("least-loaded").contains("TTFT p50");
+        assertThat(dir.resolve("results.json")).exists();
+        assertThat(dir.resolve("ttft-cdf.png")).exists();
+        assertThat(dir.resolve("load-kv.png")).exists();
+        assertThat(dir.resolve("load-least-loaded.png")).exists();
+        String first = Files.readString(dir.resolve("results.json"));
+        assertThat(run(with("--router", "kv,least-loaded", "--out", dir.toString()))).isZero();
+        assertThat(Files.readString(dir.resolve("results.json"))).as("deterministic").isEqualTo(first);
+    }
+
+    @Test
+    void badInputIsAOneLineError(@TempDir Path dir) {
+        assertThat(run(with("--router", "fastest"))).isEqualTo(1);
+        assertThat(err.toString()).contains("unknown policy 'fastest'").doesNotContain("Exception");
+        assertThat(run("simulate", "--trace", dir.resolve("missing.jsonl").toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("no such file");
+        assertThat(run("simulate", "--workers", "2")).isEqualTo(1);
+        assertThat(err.toString()).contains("give --trace FILE");
+    }
+
+    @Test
+    void benchRouterReportsEveryFigure() throws Exception {
+        assertThat(run("bench", "router", "--workers", "8", "--blocks-per-worker", "256", "--decisions", "2000",
+                "--resync-blocks", "1000", "--popular-docs", "10", "--json")).as(err.toString()).isZero();
+        JsonNode r = new ObjectMapper().readTree(out.toString());
+        assertThat(r.get("entries").asLong()).isEqualTo(8 * 256);
+        for (String f : new String[] {"ingest_events_per_second", "index_bytes_per_entry", "decision_p99_micros", "resync_seconds"}) {
+            assertThat(r.get(f).asDouble()).as(f).isPositive();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package ai.armature.sim;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.GenerateOutput;
+import ai.armature.protocol.GenerateRequest;
+import ai.armature.protocol.GenerationEngine;
+import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.kv.KvEvent;
+import ai.armature.serving.EngineCore;
+import ai.armature.serving.ServingConfig;
+import ai.armature.serving.mock.MockModelRunner;
+import ai.armature.serving.mock.MockProfile;
+import ai.armature.serving.mock.SimClock;
+
+/**
+ * One simulated worker: the real {@link EngineCore} (scheduler, KV cache manager, KV events) over the mocker
+ * runner, on its own {@link SimClock} that the event loop sets to the step's start; the step's simulated duration
+ * moves it to the step's end. What a step produces (KV events, outputs) is held back and delivered when the loop
+ * reaches the step's end, so other workers and the router see it at the right virtual time. As a
+ * {@link GenerationEngine} it is what the router submits to; its streams never block (outputs are queued before
+ * the consumer is told to read them).
+ */
+final class SimWorker implements GenerationEngine {
+
+    /** Who hears about a step's results. */
+    interface Listener {
+        void kvEvents(String workerId, List<KvEvent> events);
+
+        /** An output of {@code requestId} is queued in its stream. */
+        void output(String requestId);
+    }
+
+    private record Delivery(Stream stream, GenerateOutput output) {
+    }
+
+    private final String id;
+    private final EventLoop loop;
+    private final Listener listener;
+    private final SimClock clock = new SimClock();
+    private final MockModelRunner runner;
+    private final EngineCore core;
+    private final List<KvEvent> events = new ArrayList<>();
+    private final List<Delivery> outputs = new ArrayList<>();
+    private boolean stepping;
+    private boolean wakeScheduled;
+    private boolean closed;
+    /** The stats as of the last delivery: a step's effects are only visible once its end is reached. */
+    private EngineStats delivered;
+
+    SimWorker(String id, MockProfile profile, ServingConfig config, EventLoop loop, Listener listener) {
+        this.id = id;
+        this.loop = loop;
+        this.listener = listener;
+        this.runner = new MockModelRunner(profile, clock);
+        this.core = new EngineCore(runner, config, events::add);
+        this.delivered = core.stats();
+    }
+
+    String id() {
+        return id;
+    }
+
+    EngineCore core() {
+        return core;
+    }
+
+    /** Simulated seconds this worker spent in steps. */
+    double busySeconds() {
+        return runner.busySeconds();
+    }
+
+    /** Whether the worker has requests or a step whose results are not delivered yet. */
+    boolean busy() {
+        return stepping || wakeScheduled || core.hasWork();
+    }
+
+    String kvNamespace() {
+        return runner.modelName();
+    }
+
+    @Override
+    public GenerationStream submit(GenerateRequest request) {
+        if (closed) throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "worker " + id + " is gone");
+        core.validate(request);
+        Stream s = new Stream(request.requestId());
+        core.add(request, out -> outputs.add(new Delivery(s, out)));
+        wake();
+        return s;
+    }
+
+    @Override
+    public void cancel(String requestId) {
+        if (core.cancel(requestId)) wake();
+    }
+
+    /** The worker's stats as of the end of its last step that the event loop has reached. */
+    @Override
+    public EngineStats stats() {
+        return delivered;
+    }
+
+    @Override
+    public boolean healthy() {
+        return !closed;
+    }
+
+    @Override
+    public int maxContextTokens() {
+        return core.maxContextTokens();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** Makes sure a step starts now (after the other actions of this instant, so simultaneous arrivals batch). */
+    private void wake() {
+        if (stepping || wakeScheduled) return;
+        wakeScheduled = true;
+        loop.at(loop.now(), this::stepStart);
+    }
+
+    private void stepStart() {
+        wakeScheduled = false;
+        if (stepping) return;
+        clock.advanceTo(loop.now());
+        boolean ran = core.step();
+        if (!ran) {
+            if (core.hasWork()) throw new IllegalStateException("worker " + id + ": the scheduler planned an empty step with requests pending");
+            deliver();
+            return;
+        }
+        stepping = true;
+        loop.at(clock.nanoTime(), this::stepEnd);
+    }
+
+    private void stepEnd() {
+        stepping = false;
+        deliver();
+        if (core.hasWork()) stepStart();
+    }
+
+    private void deliver() {
+        delivered = core.stats();
+        if (!events.isEmpty()) {
+            List<KvEvent> batch = List.copyOf(events);
+            events.clear();
+            listener.kvEvents(id, batch);
+        }
+        if (outputs.isEmpty()) return;
+        Delivery[] batch = outputs.toArray(new Delivery[0]);
+        outputs.clear();
+        for (Delivery d : batch) {
+            d.stream.queue.add(d.output);
+            listener.output(d.stream.requestId);
+        }
+    }
+
+    /** A request's outputs, queued by the worker; read only after {@link Listener#output} said one is there. */
+    private static final class Stream implements GenerationStream {
+        final String requestId;
+        final ArrayDeque<GenerateOutput> queue = new ArrayDeque<>(4);
+
+        Stream(String requestId) {
+            this.requestId = requestId;
+        }
+
+        @Override
+        public String requestId() {
+            return requestId;
+        }
+
+        @Override
+        public GenerateOutput next() {
+            return queue.poll();
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
