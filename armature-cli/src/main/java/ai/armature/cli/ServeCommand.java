@@ -155,7 +155,7 @@ final class ServeCommand implements Callable<Integer> {
 
     /** serve --upstream: the frontend and router in front of external engines. */
     private int serveUpstreams() throws Exception {
-        for (String o : new String[] {"--model", "--mock-profile", "--workers", "--max-batched-tokens", "--max-seqs",
+        for (String o : new String[] {"--model", "--mock-profile", "--workers", "--threads-per-worker", "--max-batched-tokens", "--max-seqs",
                 "--kv-cache-memory", "--kv-type", "--block-size", "--kv-host-memory", "--kv-disk-dir", "--kv-disk-size"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                 throw new IllegalArgumentException(o + " does not apply with --upstream (the upstream engines run their own workers)");
@@ -166,7 +166,7 @@ final class ServeCommand implements Callable<Integer> {
         ModelTokenizer tok = ModelTokenizer.open(tokPath);
         String name = servedModelName != null ? servedModelName : defaultName(tokPath);
         RouterConfig routerConfig = routerOptions.config();
-        try (UpstreamWorkers upstreams = new UpstreamWorkers(upstreamOptions.configs(name, tok, "upstream-"), routerConfig)) {
+        try (UpstreamWorkers upstreams = new UpstreamWorkers(upstreamOptions.configs(name, tok, i -> "upstream-" + i), upstreamOptions.kvEvents, routerConfig)) {
             upstreams.start();
             if (!upstreams.awaitAny(UPSTREAM_WAIT, Duration.ofSeconds(10))) {
                 throw new CliErrors.UserError("no upstream answered within " + UPSTREAM_WAIT.toMinutes() + " minutes");

@@ -75,7 +75,7 @@ final class UpstreamOptions {
     }
 
     /** The upstream configs, one per --upstream, sharing the tokenizer's end-of-generation ids and encoder. */
-    List<UpstreamConfig> configs(String servedModelName, ModelTokenizer tok, String workerIdPrefix) {
+    List<UpstreamConfig> configs(String servedModelName, ModelTokenizer tok, java.util.function.IntFunction<String> workerIds) {
         if (tokenizer == null) throw new IllegalArgumentException("--upstream needs --tokenizer FILE|DIR (the served model's tokenizer)");
         if (blockSize != null && blockSize < 1) throw new IllegalArgumentException("--upstream-block-size must be >= 1, got " + blockSize);
         if (contextLength != null && contextLength < 2) throw new IllegalArgumentException("--upstream-context-length must be >= 2");
@@ -90,7 +90,7 @@ final class UpstreamOptions {
             } catch (URISyntaxException e) {
                 throw new IllegalArgumentException("--upstream must be a URL like http://HOST:PORT, got '" + upstreams.get(i) + "'");
             }
-            String id = upstreams.size() == 1 && workerIdPrefix.endsWith("-") ? workerIdPrefix + "0" : workerIdPrefix + i;
+            String id = workerIds.apply(i);
             UpstreamConfig c = UpstreamConfig.of(url, k, id, servedModelName, eog, text -> tok.tokenizer().encode(text, false, false));
             if (blockSize != null) c = c.withBlockSize(blockSize);
             if (apiKey != null) c = c.withApiKey(apiKey);

@@ -21,7 +21,9 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 import java.nio.file.Path;
@@ -45,7 +47,9 @@ import java.util.concurrent.TimeUnit;
         description = {"Runs one serving worker for a distributed deployment (see 'armature frontend').",
                 "Registers in etcd (--discovery), publishes KV events and load on NATS (--events), serves requests over gRPC.",
                 "Prints 'ready worker=ID grpc=HOST:PORT metrics=URL model=NAME' when it takes requests.",
-                "SIGTERM drains: deregister, finish within --drain-timeout, hand the rest back for migration, exit 0."})
+                "SIGTERM drains: deregister, finish within --drain-timeout, hand the rest back for migration, exit 0.",
+                "With --upstream URL --tokenizer ... it fronts an external engine (vLLM, SGLang, llama-server) instead,",
+                "registered while that engine answers its health checks."})
 final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json). Default: the demo model.")
@@ -92,6 +96,12 @@ final class WorkerCommand implements Callable<Integer> {
     @Mixin
     WorkerOptions workerOptions;
 
+    @Mixin
+    UpstreamOptions upstreamOptions = new UpstreamOptions();
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         if (grpcPort < 0 || grpcPort > 65535 || metricsPort < 0 || metricsPort > 65535) throw new IllegalArgumentException("ports must be in [0, 65535]");
@@ -99,6 +109,15 @@ final class WorkerCommand implements Callable<Integer> {
         if (drainTimeout.isNegative()) throw new IllegalArgumentException("--drain-timeout must not be negative");
         if (loadInterval.toMillis() < 10) throw new IllegalArgumentException("--load-interval must be at least 10ms");
         cluster.check();
+        if (upstreamOptions.enabled()) {
+            for (String o : new String[] {"--model", "--mock-profile", "--max-batched-tokens", "--max-seqs", "--kv-cache-memory",
+                    "--kv-type", "--block-size", "--max-queued"}) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                    throw new IllegalArgumentException(o + " does not apply with --upstream (the upstream engine runs its own worker)");
+                }
+            }
+            return UpstreamWorker.run(this);
+        }
         MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
         ServingConfig config = workerOptions.config(1, maxQueued);
         Path path = model;
@@ -145,16 +164,7 @@ final class WorkerCommand implements Callable<Integer> {
                     stop.await();
 
                     drain.draining = true;
-                    System.err.println("armature: draining worker " + workerId + ": deregistered, finishing " + grpc.inFlight()
-                            + " request(s) within " + drainTimeout.toSeconds() + " s");
-                    registration.close();
-                    grpc.stopAccepting();
-                    boolean clean = grpc.awaitIdle(drainTimeout);
-                    if (!clean) {
-                        int handed = grpc.handBack();
-                        System.err.println("armature: drain timeout: handed " + handed + " request(s) back to their frontends for migration");
-                        grpc.awaitIdle(Duration.ofSeconds(10));
-                    }
+                    drain(workerId, grpc, registration::close, drainTimeout);
                     loads.shutdownNow();
                     grpc.close();
                     System.err.println("armature: worker " + workerId + " stopped");
@@ -162,6 +172,22 @@ final class WorkerCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * A worker's drain on SIGTERM: deregister first (no new request reaches it), let in-flight requests finish within
+     * {@code timeout}, then hand the rest back to their frontends for migration.
+     */
+    static void drain(String workerId, GrpcWorkerServer grpc, Runnable deregister, Duration timeout) throws InterruptedException {
+        System.err.println("armature: draining worker " + workerId + ": deregistered, finishing " + grpc.inFlight()
+                + " request(s) within " + timeout.toSeconds() + " s");
+        deregister.run();
+        grpc.stopAccepting();
+        if (!grpc.awaitIdle(timeout)) {
+            int handed = grpc.handBack();
+            System.err.println("armature: drain timeout: handed " + handed + " request(s) back to their frontends for migration");
+            grpc.awaitIdle(Duration.ofSeconds(10));
+        }
     }
 
     /** Whether the worker is draining (its /health then says so). */

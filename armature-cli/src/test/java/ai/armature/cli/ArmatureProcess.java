@@ -19,7 +19,9 @@ import java.util.regex.Pattern;
  */
 final class ArmatureProcess implements AutoCloseable {
 
-    private static final Pattern READY = Pattern.compile("ready: http://[^:]+:(\\d+)/v1");
+    /** The ready lines of serve, frontend and worker (whose port here is its metrics and health endpoint). */
+    private static final Pattern READY = Pattern.compile(
+            "ready(?:: http://[^:]+:(\\d+)/v1| frontend=http://[^:]+:(\\d+)/v1| worker=\\S+ grpc=\\S+ metrics=http://[^:]+:(\\d+)/metrics)");
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     private final Process process;
@@ -46,7 +48,10 @@ final class ArmatureProcess implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             String text = Files.exists(log) ? Files.readString(log) : "";
             Matcher m = READY.matcher(text);
-            if (m.find()) return new ArmatureProcess(p, log, Integer.parseInt(m.group(1)));
+            if (m.find()) {
+                String port = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3);
+                return new ArmatureProcess(p, log, Integer.parseInt(port));
+            }
             if (!p.isAlive()) throw new IllegalStateException(name + " exited with " + p.exitValue() + ":\n" + text);
             Thread.sleep(50);
         }

@@ -275,9 +275,9 @@ public final class Router implements GenerationEngine {
             Handle h = byId.get(workerId);
             if (h == null) return;
             load.report(h.slot, stats);
-            if (!h.endpoint.publishesKvEvents()) {
-                if (stats.kvBlocksTotal() > 0) indexer.setMaxBlocks(workerId, stats.kvBlocksTotal());
-            } else if (stats.lastKvEventId() > 0 && !indexer.resyncing(workerId)) {
+            // The cache size bounds the guesses about an approximate worker, or about an exact one whose cache is unknown.
+            if (stats.kvBlocksTotal() > 0) indexer.setMaxBlocks(workerId, stats.kvBlocksTotal());
+            if (h.endpoint.publishesKvEvents() && stats.lastKvEventId() > 0 && !indexer.resyncing(workerId)) {
                 long applied = indexer.lastEventId(workerId);
                 if (h.reportedEventId > applied) {
                     resync = indexer.markGap(workerId);
@@ -462,7 +462,7 @@ public final class Router implements GenerationEngine {
                 long now = clock.getAsLong();
                 load.routed(routerId, request.requestId(), chosen.slot, tokens.length, cached);
                 long[] approx = null;
-                if (useIndex && !chosen.endpoint.publishesKvEvents()) {
+                if (useIndex && indexer.routesApproximately(chosen.slot)) {
                     indexer.recordRouted(chosen.endpoint.id(), now);
                     approx = indexer.lastChain(chosen.endpoint.id());
                 }
@@ -722,6 +722,16 @@ public final class Router implements GenerationEngine {
             Handle h = byId.get(workerId);
             if (h == null) return null;
             return new long[] {load.activeRequests(h.slot), load.prefillTokens(h.slot), load.contextTokens(h.slot)};
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether an exact worker's cache is partly unknown (its snapshot was incomplete), so it is also routed approximately. */
+    public boolean kvUncertain(String workerId) {
+        lock.lock();
+        try {
+            return indexer.uncertain(workerId);
         } finally {
             lock.unlock();
         }

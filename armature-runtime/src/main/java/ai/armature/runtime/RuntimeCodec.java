@@ -176,7 +176,7 @@ public final class RuntimeCodec {
     }
 
     public static ai.armature.runtime.proto.KvCacheSnapshot toProto(KvCacheSnapshot s) {
-        var b = ai.armature.runtime.proto.KvCacheSnapshot.newBuilder().setLastEventId(s.lastEventId());
+        var b = ai.armature.runtime.proto.KvCacheSnapshot.newBuilder().setLastEventId(s.lastEventId()).setIncomplete(!s.complete());
         for (KvTier tier : KvTier.values()) {
             Set<Long> hashes = s.hashes(tier);
             if (hashes.isEmpty()) continue;
@@ -188,7 +188,7 @@ public final class RuntimeCodec {
     public static KvCacheSnapshot fromProto(ai.armature.runtime.proto.KvCacheSnapshot p) {
         Map<KvTier, Set<Long>> byTier = new EnumMap<>(KvTier.class);
         for (TierHashes t : p.getTiersList()) byTier.computeIfAbsent(fromProto(t.getTier()), k -> new HashSet<>()).addAll(t.getHashesList());
-        return new KvCacheSnapshot(p.getLastEventId(), byTier);
+        return new KvCacheSnapshot(p.getLastEventId(), byTier, !p.getIncomplete());
     }
 
     public static ai.armature.runtime.proto.KvEvent toProto(KvEvent e) {

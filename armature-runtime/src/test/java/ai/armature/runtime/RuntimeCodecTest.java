@@ -68,6 +68,9 @@ class RuntimeCodecTest {
         KvCacheSnapshot snap = new KvCacheSnapshot(77, Map.of(KvTier.DEVICE, Set.of(-1L, 2L, Long.MIN_VALUE), KvTier.DISK, Set.of(9L)));
         assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.KvCacheSnapshot.parseFrom(RuntimeCodec.toProto(snap).toByteArray())))
                 .isEqualTo(snap);
+        KvCacheSnapshot partial = new KvCacheSnapshot(78, Map.of(KvTier.DEVICE, Set.of(3L)), false);
+        assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.KvCacheSnapshot.parseFrom(RuntimeCodec.toProto(partial).toByteArray())))
+                .isEqualTo(partial);
         for (KvEvent e : List.of(new KvEvent.BlockStored(1, -5L, 7L, 3, new int[] {1, 2, 3}, KvTier.HOST),
                 new KvEvent.BlockRemoved(2, Long.MAX_VALUE, KvTier.DEVICE), new KvEvent.AllBlocksCleared(3))) {
             KvEvent back = RuntimeCodec.fromProto(ai.armature.runtime.proto.KvEvent.parseFrom(RuntimeCodec.toProto(e).toByteArray()));

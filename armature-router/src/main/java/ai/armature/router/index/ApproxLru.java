@@ -62,11 +62,16 @@ final class ApproxLru {
     /** Removes the oldest entry and returns its hash (the list must not be empty). */
     long popOldest() {
         int e = head;
+        remove(e);
+        return hashes[e];
+    }
+
+    /** Removes entry {@code e} (a block the worker was found to hold exactly, or to have dropped). */
+    void remove(int e) {
         unlink(e);
         if (freeTop == free.length) free = Arrays.copyOf(free, free.length * 2);
         free[freeTop++] = e;
         size--;
-        return hashes[e];
     }
 
     void clear() {

@@ -30,6 +30,14 @@ import ai.armature.protocol.kv.KvTier;
  * events) hold what the router itself sent them ({@link #recordRouted}), each block for {@code approxTtlNanos} after
  * it was last sent, at most {@code maxBlocks} blocks per worker (least recently sent dropped first).
  *
+ * <p>An exact worker whose snapshot says it is incomplete ({@link KvCacheSnapshot#complete()} false: an upstream
+ * engine that lost some of its own events, so nobody knows all it holds) is <em>uncertain</em>: the index keeps the
+ * blocks the snapshot and its later events name, and also records, as for an approximate worker, what the router
+ * sends it (each block for the TTL after it was last sent, within {@code maxBlocks}). Such an approximate entry
+ * becomes exact when the worker's events store the block, and goes when they remove it or when it expires. The
+ * worker is exact again (its approximate entries dropped) after an {@link KvEvent.AllBlocksCleared} or a complete
+ * snapshot.
+ *
  * <p>Not thread-safe: the router serialises calls. Worker ids are mapped to dense slots (reused after removal) so
  * per-worker results are arrays indexed by slot.
  */
@@ -85,6 +93,10 @@ public final class KvIndexer {
         List<KvEvent> buffer;
         final ApproxLru log;
         long maxBlocks;
+        /** Exact worker whose cache is partly unknown: its approximate entries (hash -> log entry + 1) and their log. */
+        boolean uncertain;
+        LongIntMap approx;
+        ApproxLru approxLog;
 
         Worker(String id, int slot, Space space, boolean exact, long maxBlocks) {
             this.id = id;
@@ -252,6 +264,15 @@ public final class KvIndexer {
         Worker w = byId.get(workerId);
         if (w == null || !w.exact) return false;
         purge(w);
+        if (snapshot.complete()) {
+            w.uncertain = false;
+        } else if (!w.uncertain) {
+            w.uncertain = true;
+            if (w.approx == null) {
+                w.approx = new LongIntMap();
+                w.approxLog = new ApproxLru();
+            }
+        }
         for (KvTier tier : KvTier.values()) {
             int bit = bit(tier);
             for (long h : snapshot.hashes(tier)) {
@@ -278,6 +299,18 @@ public final class KvIndexer {
         }
         replay(w, buffered.subList(from, buffered.size()));
         return !w.resyncing;
+    }
+
+    /** Whether the router routes a worker by its own decisions: it publishes no events, or its cache is partly unknown. */
+    public boolean routesApproximately(int slot) {
+        Worker w = bySlot[slot];
+        return w != null && (!w.exact || w.uncertain);
+    }
+
+    /** Whether an exact worker's cache is partly unknown (see the class comment). */
+    public boolean uncertain(String workerId) {
+        Worker w = byId.get(workerId);
+        return w != null && w.uncertain;
     }
 
     /** Whether a worker is waiting for a snapshot. */
@@ -328,15 +361,55 @@ public final class KvIndexer {
      */
     public void recordRouted(String workerId, long now) {
         Worker w = byId.get(workerId);
-        if (w == null || w.exact) return;
-        record(w, w.space.chain, w.space.chainLength, now);
+        if (w == null) return;
+        if (w.uncertain) recordUncertain(w, w.space.chain, w.space.chainLength, now);
+        else if (!w.exact) record(w, w.space.chain, w.space.chainLength, now);
     }
 
     /** Records that blocks {@code hashes} (a prompt's chain in the worker's block size) were sent to an approximate worker. */
     public void recordRouted(String workerId, long[] hashes, long now) {
         Worker w = byId.get(workerId);
-        if (w == null || w.exact) return;
-        record(w, hashes, hashes.length, now);
+        if (w == null) return;
+        if (w.uncertain) recordUncertain(w, hashes, hashes.length, now);
+        else if (!w.exact) record(w, hashes, hashes.length, now);
+    }
+
+    /** Approximate entries of an uncertain worker for blocks it is not known (exactly) to hold. */
+    private void recordUncertain(Worker w, long[] hashes, int n, long now) {
+        for (int i = 0; i < n; i++) {
+            long h = hashes[i];
+            if (w.held.get(h) != 0) continue;
+            int entry = w.approx.get(h);
+            if (entry != 0) {
+                w.approxLog.touch(entry - 1, now);
+            } else {
+                w.approx.put(h, w.approxLog.add(h, now) + 1);
+                w.space.index.add(h, w.slot);
+                entries++;
+            }
+        }
+        while (w.approx.size() > w.maxBlocks) dropOldestApprox(w);
+    }
+
+    private void dropOldestApprox(Worker w) {
+        long h = w.approxLog.popOldest();
+        w.approx.remove(h);
+        w.space.index.remove(h, w.slot);
+        entries--;
+    }
+
+    /** Drops an uncertain worker's approximate entry for {@code h}; returns whether there was one. The index entry stays unless {@code unindex}. */
+    private boolean dropApprox(Worker w, long h, boolean unindex) {
+        if (!w.uncertain) return false;
+        int entry = w.approx.get(h);
+        if (entry == 0) return false;
+        w.approxLog.remove(entry - 1);
+        w.approx.remove(h);
+        if (unindex) {
+            w.space.index.remove(h, w.slot);
+            entries--;
+        }
+        return true;
     }
 
     /** After {@link #match}: the last matched prompt's full-block hashes in the worker's block size (a copy). */
@@ -367,6 +440,7 @@ public final class KvIndexer {
         if (w == null || maxBlocks < 1) return;
         w.maxBlocks = maxBlocks;
         if (!w.exact) while (w.held.size() > w.maxBlocks) dropOldest(w);
+        if (w.uncertain) while (w.approx.size() > w.maxBlocks) dropOldestApprox(w);
     }
 
     /** Expires approximate entries last sent before {@code now - ttl}. */
@@ -374,7 +448,9 @@ public final class KvIndexer {
         long cutoff = now - approxTtlNanos;
         for (int i = 0; i < slotTop; i++) {
             Worker w = bySlot[i];
-            if (w == null || w.exact) continue;
+            if (w == null) continue;
+            if (w.uncertain) while (!w.approxLog.isEmpty() && w.approxLog.oldestTime() <= cutoff) dropOldestApprox(w);
+            if (w.exact) continue;
             while (!w.log.isEmpty() && w.log.oldestTime() <= cutoff) dropOldest(w);
         }
     }
@@ -387,28 +463,33 @@ public final class KvIndexer {
     /** Blocks a worker holds according to the index (0 if unknown). */
     public int blocksHeld(String workerId) {
         Worker w = byId.get(workerId);
-        return w == null ? 0 : w.held.size();
+        return w == null ? 0 : w.held.size() + approxSize(w);
+    }
+
+    private static int approxSize(Worker w) {
+        return w.uncertain ? w.approx.size() : 0;
     }
 
     /** Tokens a worker holds according to the index: its blocks times its block size (0 if unknown). */
     public long tokensHeld(String workerId) {
         Worker w = byId.get(workerId);
-        return w == null ? 0 : (long) w.held.size() * w.space.blockSize;
+        return w == null ? 0 : (long) (w.held.size() + approxSize(w)) * w.space.blockSize;
     }
 
     /** Blocks held by slot {@code slot}. */
     public int blocksHeld(int slot) {
         Worker w = bySlot[slot];
-        return w == null ? 0 : w.held.size();
+        return w == null ? 0 : w.held.size() + approxSize(w);
     }
 
     /** The hashes a worker holds according to the index, sorted (for tests and diagnostics). */
     public long[] heldHashes(String workerId) {
         Worker w = byId.get(workerId);
         if (w == null) return new long[0];
-        long[] out = new long[w.held.size()];
+        long[] out = new long[w.held.size() + approxSize(w)];
         int[] k = {0};
         w.held.forEachKey(h -> out[k[0]++] = h);
+        if (w.uncertain) w.approx.forEachKey(h -> out[k[0]++] = h);
         Arrays.sort(out);
         return out;
     }
@@ -450,7 +531,10 @@ public final class KvIndexer {
     public long footprintBytes() {
         long n = 0;
         for (Space s : spaces.values()) n += s.index.footprintBytes();
-        for (Worker w : byId.values()) n += w.held.footprintBytes() + (w.log == null ? 0 : w.log.footprintBytes());
+        for (Worker w : byId.values()) {
+            n += w.held.footprintBytes() + (w.log == null ? 0 : w.log.footprintBytes());
+            if (w.approx != null) n += w.approx.footprintBytes() + w.approxLog.footprintBytes();
+        }
         return n;
     }
 
@@ -460,7 +544,7 @@ public final class KvIndexer {
         switch (event) {
             case KvEvent.BlockStored s -> {
                 long h = s.blockHash();
-                if (w.held.orBits(h, bit(s.tier())) == 0) {
+                if (w.held.orBits(h, bit(s.tier())) == 0 && !dropApprox(w, h, false)) { // a confirmed guess keeps its index entry
                     w.space.index.add(h, w.slot);
                     entries++;
                 }
@@ -468,7 +552,10 @@ public final class KvIndexer {
             case KvEvent.BlockRemoved r -> {
                 long h = r.blockHash();
                 int m = w.held.get(h);
-                if (m == 0) return;
+                if (m == 0) {
+                    dropApprox(w, h, true);
+                    return;
+                }
                 int left = m & ~bit(r.tier());
                 if (left == 0) {
                     w.held.remove(h);
@@ -478,7 +565,10 @@ public final class KvIndexer {
                     w.held.put(h, left);
                 }
             }
-            case KvEvent.AllBlocksCleared c -> purge(w);
+            case KvEvent.AllBlocksCleared c -> {
+                purge(w);
+                w.uncertain = false; // the worker's cache is known again: empty
+            }
         }
     }
 
@@ -511,6 +601,12 @@ public final class KvIndexer {
         entries -= w.held.size();
         w.held.clear();
         if (w.log != null) w.log.clear();
+        if (w.approx != null) {
+            w.approx.forEachKey(h -> index.remove(h, slot));
+            entries -= w.approx.size();
+            w.approx.clear();
+            w.approxLog.clear();
+        }
     }
 
     private void dropOldest(Worker w) {

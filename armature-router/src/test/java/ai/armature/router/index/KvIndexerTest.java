@@ -193,4 +193,41 @@ class KvIndexerTest {
         // Events from an approximate worker are not used.
         assertThat(ix.ingest("a", new KvEvent.AllBlocksCleared(1))).isEqualTo(KvIndexer.Ingest.IGNORED);
     }
+    @Test
+    void anIncompleteSnapshotMakesAnExactWorkerUncertainUntilItsCacheIsCleared() {
+        KvIndexer ix = new KvIndexer(TTL);
+        int a = ix.addWorker("a", 4, MODEL, true, 1000);
+        int[] known = tokens(8, 3);
+        long[] kh = HASHER.hashFullBlocks(null, known, 8, 4);
+        ingestAll(ix, "a", stored(known, 4, 1));
+        assertThat(ix.ingest("a", stored(tokens(4, 4), 4, 5).getFirst())).isEqualTo(KvIndexer.Ingest.RESYNC_NEEDED);
+        ix.applySnapshot("a", new ai.armature.protocol.kv.KvCacheSnapshot(5, java.util.Map.of(ai.armature.protocol.kv.KvTier.DEVICE,
+                java.util.Set.of(kh[0])), false));
+        assertThat(ix.uncertain("a")).isTrue();
+        assertThat(ix.routesApproximately(a)).isTrue();
+        assertThat(ix.heldHashes("a")).containsExactly(kh[0]);
+        // What the router sends it now counts as held (for the TTL), beside what its events name.
+        int[] sent = tokens(13, 5);
+        long[] sh = HASHER.hashFullBlocks(null, sent, 13, 4);
+        ix.match(sent, sent.length, null);
+        ix.recordRouted("a", 0);
+        ix.match(sent, sent.length, null);
+        assertThat(ix.overlapTokens(a)).isEqualTo(12);
+        assertThat(ix.entries()).isEqualTo(4);
+        // Its events settle the guesses: one stored (now exact), one removed; the rest expire.
+        ix.ingest("a", new KvEvent.BlockStored(6, sh[0], HASHER.rootHash(null), 4, java.util.Arrays.copyOf(sent, 4)));
+        ix.ingest("a", new KvEvent.BlockRemoved(7, sh[1]));
+        assertThat(ix.entries()).isEqualTo(3);
+        ix.expire(TTL + 1);
+        assertThat(ix.heldHashes("a")).containsExactlyInAnyOrder(kh[0], sh[0]);
+        assertThat(ix.uncertain("a")).isTrue();
+        // A cleared cache is known again: empty, exact.
+        ix.ingest("a", new KvEvent.AllBlocksCleared(8));
+        assertThat(ix.uncertain("a")).isFalse();
+        assertThat(ix.routesApproximately(a)).isFalse();
+        assertThat(ix.entries()).isZero();
+        ix.match(sent, sent.length, null);
+        ix.recordRouted("a", TTL + 2);
+        assertThat(ix.entries()).as("an exact worker is not guessed at").isZero();
+    }
 }
