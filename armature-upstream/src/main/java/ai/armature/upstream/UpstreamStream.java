@@ -38,6 +38,7 @@ final class UpstreamStream implements GenerationStream {
     private final List<TokenLogprob> pendingLogprobs = new ArrayList<>();
     private int pendingCount;
     private int emitted;
+    private boolean stopTokenDropped;
     private FinishReason finish;
     private int upstreamCompletion = -1;
     private int cached = -1;
@@ -104,6 +105,8 @@ final class UpstreamStream implements GenerationStream {
             int[] out = accept(ids, lps);
             if (finish != null) {
                 if (finish == FinishReason.STOP) dropTrailingStopToken();
+                // Some servers (ik_llama.cpp) say "stop" when the token limit ends a request: what ended it was the limit.
+                if (finish == FinishReason.STOP && !stopTokenDropped && emitted + pendingCount >= maxTokens) finish = FinishReason.LENGTH;
                 if (nativeLlamaCpp) return end(finish, null);
                 continue; // the usage chunk and [DONE] follow
             }
@@ -136,6 +139,7 @@ final class UpstreamStream implements GenerationStream {
 
     private void dropTrailingStopToken() {
         if (pendingCount > 0 && isStop(pending[pendingCount - 1])) {
+            stopTokenDropped = true;
             pendingCount--;
             if (wantLogprobs) pendingLogprobs.removeLast();
         }

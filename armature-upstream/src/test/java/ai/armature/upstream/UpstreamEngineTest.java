@@ -117,6 +117,17 @@ class UpstreamEngineTest {
     }
 
     @Test
+    void aStopAtTheTokenLimitIsALengthFinish() throws Exception {
+        fake.script.set((req, out) -> {
+            out.data(FakeUpstream.tokens("a", 10));
+            out.data(FakeUpstream.tokens("b", 11));
+            out.data(FakeUpstream.finish("stop")); // as ik_llama.cpp reports a request ended by its limit
+            out.done();
+        });
+        assertThat(drain(engine.submit(request("r10", 2, false))).getLast().finishReason()).isEqualTo(FinishReason.LENGTH);
+    }
+
+    @Test
     void refusalsKeepTheirMeaning() {
         fake.script.set((req, out) -> out.status(400, "{\"error\":{\"message\":\"bad top_p\"}}"));
         assertThatThrownBy(() -> engine.submit(request("r3", 4, false))).isInstanceOf(RequestRejectedException.class)
