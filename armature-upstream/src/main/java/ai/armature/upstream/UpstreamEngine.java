@@ -26,11 +26,14 @@ import java.util.logging.Logger;
  * connection, which is how these servers learn to abort it and free its KV cache.
  *
  * <p>Health: a virtual thread asks the upstream every {@code healthInterval} ({@code GET /health}; a generic OpenAI
- * server {@code GET /v1/models}). Until it first answers, and after {@code healthFailures} failed checks in a row,
- * the engine is unhealthy: it refuses new requests (SHUTTING_DOWN, so a router tries another worker), fails the
- * streams in flight with {@code WorkerLostException} (so a migrating engine resumes them elsewhere) and tells its
- * {@link Listener}, which deregisters it; when the upstream answers again it is probed afresh (it may have
- * restarted with another model or context) and registered again. A broken connection triggers a check at once.
+ * server {@code GET /v1/models}), allowing {@link #HEALTH_TIMEOUT} for an answer. A busy server may answer its health
+ * endpoint late (llama-server queues it behind a long prompt), so a stream that received data within the last
+ * interval counts as an answer. Until it first answers, and after {@code healthFailures} failed checks in a row, the
+ * engine is unhealthy: it refuses new requests (SHUTTING_DOWN, so a router tries another worker) and tells its
+ * {@link Listener}, which deregisters it; a stream in flight that has received nothing for {@link #STALL_TIMEOUT}
+ * meanwhile is failed with {@code WorkerLostException} (so a migrating engine resumes it elsewhere; a killed server
+ * breaks its connections at once anyway). When the upstream answers again it is probed afresh (it may have restarted
+ * with another model or context) and registered again. A broken connection triggers a check at once.
  *
  * <p>Thread-safe. Streams are read on the caller's thread; cancel and health transitions act from others.
  */
@@ -59,6 +62,11 @@ public final class UpstreamEngine implements GenerationEngine {
 
     private enum State { STARTING, HEALTHY, UNHEALTHY }
 
+    /** How long a health check may take. */
+    static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
+    /** While the upstream is unhealthy, a stream silent this long is presumed lost. */
+    static final Duration STALL_TIMEOUT = Duration.ofSeconds(10);
+
     private final UpstreamConfig config;
     private final UpstreamHttp http;
     private final Map<String, UpstreamStream> streams = new ConcurrentHashMap<>();
@@ -68,6 +76,8 @@ public final class UpstreamEngine implements GenerationEngine {
     private volatile UpstreamInfo info;
     private volatile boolean closed;
     private volatile String lastProblem = "not reached yet";
+    /** When a stream last received data (System.nanoTime), as evidence that the upstream is alive. */
+    private volatile long lastActivity = System.nanoTime() - Duration.ofDays(1).toNanos();
     private Thread healthThread;
 
     public UpstreamEngine(UpstreamConfig config) {
@@ -121,16 +131,19 @@ public final class UpstreamEngine implements GenerationEngine {
                     firstHealthy.countDown();
                     listener.healthy(this);
                 }
+            } else if (state == State.HEALTHY && System.nanoTime() - lastActivity < config.healthInterval().toNanos()) {
+                failures = 0; // busy, not dead: its streams are flowing
             } else {
                 lastProblem = problem;
                 failures++;
+                if (state == State.UNHEALTHY) failStalled("upstream " + config.workerId() + " is unhealthy: " + problem);
                 if (state == State.HEALTHY && failures >= config.healthFailures()) {
                     state = State.UNHEALTHY;
                     LOG.warning("upstream " + config.workerId() + " (" + config.baseUrl() + ") is unhealthy: " + problem
                             + "; deregistered until it answers again");
                     info = null;
-                    failInFlight("upstream " + config.workerId() + " became unhealthy: " + problem);
                     listener.unhealthy(this, problem);
+                    failStalled("upstream " + config.workerId() + " became unhealthy: " + problem);
                 } else if (state == State.STARTING && !waitingLogged) {
                     waitingLogged = true;
                     LOG.info("waiting for upstream " + config.workerId() + " at " + config.baseUrl() + ": " + problem);
@@ -144,17 +157,14 @@ public final class UpstreamEngine implements GenerationEngine {
         }
     }
 
-    /** One check: a probe while the upstream's info is unknown, else its health endpoint. Null when healthy. */
+    /** One check: its health endpoint, then, while the upstream's info is unknown, a probe. Null when healthy. */
     private String check() {
         try {
-            if (info == null || state != State.HEALTHY) {
-                info = UpstreamProbe.probe(http, config);
-                return null;
-            }
             String path = config.kind() == UpstreamKind.OPENAI ? "/v1/models" : "/health";
-            int status = http.status(path, config.requestTimeout().compareTo(config.healthInterval().multipliedBy(2)) < 0
-                    ? config.requestTimeout() : config.healthInterval().multipliedBy(2));
-            return status == 200 ? null : "GET " + path + " answered " + status;
+            int status = http.status(path, HEALTH_TIMEOUT);
+            if (status != 200) return "GET " + path + " answered " + status;
+            if (info == null || state != State.HEALTHY) info = UpstreamProbe.probe(http, config);
+            return null;
         } catch (IOException e) {
             return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         } catch (InterruptedException e) {
@@ -170,8 +180,15 @@ public final class UpstreamEngine implements GenerationEngine {
         wake.release();
     }
 
-    private void failInFlight(String reason) {
-        for (UpstreamStream s : streams.values()) s.lose(reason);
+    /** Fails the streams that received nothing for {@link #STALL_TIMEOUT} (the others are still being answered). */
+    private void failStalled(String reason) {
+        long cutoff = System.nanoTime() - STALL_TIMEOUT.toNanos();
+        for (UpstreamStream s : streams.values()) if (s.lastActivity() < cutoff) s.lose(reason);
+    }
+
+    /** A stream received data now. */
+    void activity() {
+        lastActivity = System.nanoTime();
     }
 
     @Override

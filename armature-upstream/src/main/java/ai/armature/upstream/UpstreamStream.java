@@ -44,6 +44,7 @@ final class UpstreamStream implements GenerationStream {
     private int cached = -1;
     private boolean ended;
     private volatile boolean cancelled;
+    private volatile long lastActivity = System.nanoTime();
     private volatile String lost;
 
     UpstreamStream(UpstreamEngine engine, GenerateRequest request, InputStream body, boolean nativeLlamaCpp) {
@@ -74,6 +75,8 @@ final class UpstreamStream implements GenerationStream {
             } catch (IOException e) {
                 return broken(e);
             }
+            lastActivity = System.nanoTime();
+            engine.activity();
             if (data == null || data.equals("[DONE]")) {
                 if (finish != null) return end(finish, null);
                 if (cancelled) return end(FinishReason.CANCELLED, null);
@@ -183,6 +186,11 @@ final class UpstreamStream implements GenerationStream {
         closeBody();
         engine.ended(this);
         return new WorkerLostException(engine.workerId(), "upstream " + engine.workerId() + ": " + why, cause);
+    }
+
+    /** When this stream last received data (System.nanoTime). */
+    long lastActivity() {
+        return lastActivity;
     }
 
     /** Fails the request from another thread (the upstream was found unhealthy): the reader throws WorkerLostException. */
