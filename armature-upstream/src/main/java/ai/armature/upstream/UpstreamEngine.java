@@ -28,7 +28,9 @@ import java.util.logging.Logger;
  * <p>Health: a virtual thread asks the upstream every {@code healthInterval} ({@code GET /health}; a generic OpenAI
  * server {@code GET /v1/models}), allowing {@link #HEALTH_TIMEOUT} for an answer. A busy server may answer its health
  * endpoint late (llama-server queues it behind a long prompt), so a stream that received data within the last
- * interval counts as an answer. Until it first answers, and after {@code healthFailures} failed checks in a row, the
+ * interval counts as an answer, and so does a check that timed out while requests are in flight, for up to
+ * {@link #BUSY_GRACE} since the upstream last showed it was alive (a refused connection or an error status is never
+ * "busy"). Until it first answers, and after {@code healthFailures} failed checks in a row, the
  * engine is unhealthy: it refuses new requests (SHUTTING_DOWN, so a router tries another worker) and tells its
  * {@link Listener}, which deregisters it; a stream in flight that has received nothing for {@link #STALL_TIMEOUT}
  * meanwhile is failed with {@code WorkerLostException} (so a migrating engine resumes it elsewhere; a killed server
@@ -66,6 +68,8 @@ public final class UpstreamEngine implements GenerationEngine {
     static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
     /** While the upstream is unhealthy, a stream silent this long is presumed lost. */
     static final Duration STALL_TIMEOUT = Duration.ofSeconds(10);
+    /** How long a health check that times out with requests in flight is taken for a busy upstream rather than a dead one. */
+    static final Duration BUSY_GRACE = Duration.ofSeconds(60);
 
     private final UpstreamConfig config;
     private final UpstreamHttp http;
@@ -78,6 +82,8 @@ public final class UpstreamEngine implements GenerationEngine {
     private volatile String lastProblem = "not reached yet";
     /** When a stream last received data (System.nanoTime), as evidence that the upstream is alive. */
     private volatile long lastActivity = System.nanoTime() - Duration.ofDays(1).toNanos();
+    /** When the upstream last answered a check or sent data. */
+    private volatile long lastAlive = lastActivity;
     private Thread healthThread;
 
     public UpstreamEngine(UpstreamConfig config) {
@@ -131,8 +137,9 @@ public final class UpstreamEngine implements GenerationEngine {
                     firstHealthy.countDown();
                     listener.healthy(this);
                 }
-            } else if (state == State.HEALTHY && System.nanoTime() - lastActivity < config.healthInterval().toNanos()) {
-                failures = 0; // busy, not dead: its streams are flowing
+            } else if (state == State.HEALTHY && (System.nanoTime() - lastActivity < config.healthInterval().toNanos()
+                    || problem.equals(TIMED_OUT) && !streams.isEmpty() && System.nanoTime() - Math.max(lastAlive, lastActivity) < BUSY_GRACE.toNanos())) {
+                failures = 0; // busy, not dead: its streams are flowing, or it is working on the ones in flight
             } else {
                 lastProblem = problem;
                 failures++;
@@ -164,7 +171,10 @@ public final class UpstreamEngine implements GenerationEngine {
             int status = http.status(path, HEALTH_TIMEOUT);
             if (status != 200) return "GET " + path + " answered " + status;
             if (info == null || state != State.HEALTHY) info = UpstreamProbe.probe(http, config);
+            lastAlive = System.nanoTime();
             return null;
+        } catch (java.net.http.HttpTimeoutException e) {
+            return TIMED_OUT;
         } catch (IOException e) {
             return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         } catch (InterruptedException e) {
@@ -174,6 +184,8 @@ public final class UpstreamEngine implements GenerationEngine {
             return e.toString();
         }
     }
+
+    private static final String TIMED_OUT = "its health check timed out";
 
     /** A stream broke: check the upstream now rather than at the next interval. */
     void suspect() {
