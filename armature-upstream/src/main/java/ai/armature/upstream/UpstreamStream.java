@@ -156,7 +156,9 @@ final class UpstreamStream implements GenerationStream {
         }
         emitted += ids.length;
         int completion = Math.max(prior + emitted, upstreamCompletion >= 0 ? prior + upstreamCompletion : 0);
-        Usage usage = new Usage(request.originalPromptLength(), Math.max(0, cached), completion);
+        // Upstreams report their prefix-cache hits only at the end: until then no usage (a consumer such as the
+        // migrating engine keeps the first usage it sees as the request's cached-token count).
+        Usage usage = reason == null && cached < 0 ? null : new Usage(request.originalPromptLength(), Math.max(0, cached), completion);
         return new GenerateOutput(request.requestId(), ids, lps, reason, usage, error);
     }
 

@@ -83,6 +83,7 @@ class UpstreamEngineTest {
         List<GenerateOutput> outs = drain(engine.submit(request("r1", 8, false)));
         assertThat(outs).hasSize(3);
         assertThat(outs.get(0).tokenIds()).containsExactly(10);
+        assertThat(outs.get(0).usage()).as("cache hits are known only at the end").isNull();
         assertThat(outs.get(1).tokenIds()).containsExactly(11);
         GenerateOutput last = outs.get(2);
         assertThat(last.finishReason()).isEqualTo(FinishReason.STOP);
