@@ -124,6 +124,7 @@ final class ServeCommand implements Callable<Integer> {
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
         Set<String> keys = apiKeys();
+        if (model != null && EmbeddingModels.isEmbeddingModel(path)) return serveEmbeddings(path, keys);
         MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
         ServingConfig perWorker = workerOptions.config(workers, maxQueued);
         try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
@@ -182,12 +183,35 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
-            throws InterruptedException {
-        FrontendConfig config = FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
+    /** serve --model an embedding model (GGUF bert): /v1/embeddings embeds; chat and completions answer 400. */
+    private int serveEmbeddings(Path path, Set<String> keys) throws Exception {
+        for (String o : new String[] {"--mock-profile", "--workers", "--router"}) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw new IllegalArgumentException(o + " does not apply to an embedding model");
+            }
+        }
+        String name = servedModelName != null ? servedModelName : defaultName(path);
+        try (EmbeddingModels.Opened m = EmbeddingModels.open(path, name, maxQueued)) {
+            FrontendConfig config = frontendConfig(name, keys);
+            OpenAiServer server = OpenAiServer.forEmbeddings(config, m.worker(), m.refusing(), m.tokenizer(), m.chatTemplate());
+            runServer(server, null, String.format("embedding model '%s' (%s, %d dimensions, %s pooling)", name, path,
+                    m.worker().dimensions(), m.pooling()), "inputs up to " + m.worker().maxInputTokens() + " tokens");
+        }
+        return 0;
+    }
+
+    private FrontendConfig frontendConfig(String name, Set<String> keys) {
+        return FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                 .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
                 .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
-        OpenAiServer server = new OpenAiServer(config, engine, tok.tokenizer(), tok.chatTemplate());
+    }
+
+    private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
+            throws InterruptedException {
+        runServer(new OpenAiServer(frontendConfig(name, keys), engine, tok.tokenizer(), tok.chatTemplate()), router, what, kvLine);
+    }
+
+    private void runServer(OpenAiServer server, Router router, String what, String kvLine) throws InterruptedException {
         if (router != null) router.metrics().register(server.metricsRegistry());
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stopOrForce(stop));

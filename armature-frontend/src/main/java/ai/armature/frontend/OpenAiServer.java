@@ -60,6 +60,13 @@ public final class OpenAiServer implements AutoCloseable {
                 engine, tokenizer, chatTemplate, config.maxContextTokens())));
     }
 
+    /** A server for one embedding model: {@code /v1/embeddings} embeds, chat and completions answer 400. */
+    public static OpenAiServer forEmbeddings(FrontendConfig config, ai.armature.protocol.EmbeddingEngine embeddings,
+                                             GenerationEngine refusing, Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        return new OpenAiServer(config, ServedModels.single(new ServedModels.ServedModel(config.servedModelName(), refusing, tokenizer,
+                chatTemplate, embeddings.maxInputTokens(), embeddings)));
+    }
+
     /** A server for several models (a frontend over discovered workers); {@code config.servedModelName()} is unused. */
     public OpenAiServer(FrontendConfig config, ServedModels models) {
         this.config = Objects.requireNonNull(config, "config");
@@ -209,7 +216,8 @@ public final class OpenAiServer implements AutoCloseable {
     // ---- routing ----
 
     private void routes(HttpRouting.Builder r) {
-        r.post(Endpoint.CHAT.path, (req, res) -> generate(Endpoint.CHAT, req, res))
+        r.post("/v1/embeddings", this::embeddings)
+                .post(Endpoint.CHAT.path, (req, res) -> generate(Endpoint.CHAT, req, res))
                 .post(Endpoint.COMPLETIONS.path, (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
                 .get("/v1/models", (req, res) -> guarded("/v1/models", req, res, () -> models(res, null)))
                 .get("/v1/models/*", (req, res) -> guarded("/v1/models", req, res,
@@ -238,6 +246,32 @@ public final class OpenAiServer implements AutoCloseable {
             status = sendError(res, ApiException.internal("internal error: " + e));
         }
         metrics.request(endpoint.path, status);
+    }
+
+    /** POST /v1/embeddings for the model the request names (one that has an embedding engine). */
+    private void embeddings(ServerRequest req, ServerResponse res) {
+        int status;
+        try {
+            admission.checkOpen();
+            authorize(req);
+            JsonNode body = parse(readBody(req));
+            ServedModels.ServedModel m = modelOf(body);
+            if (m.embeddings() == null) {
+                throw ApiException.badRequest("model", "the model '" + m.name() + "' does not serve embeddings (it is a generation model)");
+            }
+            byte[] out = new EmbeddingsHandler(m.embeddings(), m.tokenizer(), jsonFactory, m.name()).handle(body);
+            sendJson(res, 200, out);
+            status = 200;
+        } catch (ApiException e) {
+            status = sendError(res, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = sendError(res, ApiException.unavailable("the request was interrupted because the server is shutting down"));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "Unexpected failure serving /v1/embeddings", e);
+            status = sendError(res, ApiException.internal("internal error: " + e));
+        }
+        metrics.request("/v1/embeddings", status);
     }
 
     /** Runs a non-generation API handler with authentication and uniform error handling. */

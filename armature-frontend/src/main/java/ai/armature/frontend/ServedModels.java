@@ -2,6 +2,7 @@ package ai.armature.frontend;
 
 import ai.armature.engine.chat.ChatTemplate;
 import ai.armature.engine.tokenizer.Tokenizer;
+import ai.armature.protocol.EmbeddingEngine;
 import ai.armature.protocol.GenerationEngine;
 
 import java.util.List;
@@ -38,15 +39,21 @@ public interface ServedModels {
     }
 
     /**
-     * One served model: its name, its engine, the tokenizer and chat template of its workers, and its context length
-     * in tokens (0: ask the engine).
+     * One served model: its name, its engine, the tokenizer and chat template of its workers, its context length
+     * in tokens (0: ask the engine), and for an embedding model its embedding engine (null for others; its
+     * generation engine then refuses generation).
      */
-    record ServedModel(String name, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, int contextTokens) {
+    record ServedModel(String name, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, int contextTokens,
+                       EmbeddingEngine embeddings) {
         public ServedModel {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(engine, "engine");
             Objects.requireNonNull(tokenizer, "tokenizer");
             Objects.requireNonNull(chatTemplate, "chatTemplate");
+        }
+
+        public ServedModel(String name, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, int contextTokens) {
+            this(name, engine, tokenizer, chatTemplate, contextTokens, null);
         }
     }
 }
