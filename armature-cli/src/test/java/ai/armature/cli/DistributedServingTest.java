@@ -1,0 +1,308 @@
+package ai.armature.cli;
+
+import ai.armature.engine.demo.DemoModel;
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static ai.armature.cli.LocalCluster.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Armature distributed: {@code armature frontend} and two {@code armature worker}s (the mocker, 20 ms steps, the tiny
+ * demo model's tokenizer) as separate JVMs on real etcd and NATS, driven by the OpenAI SDK. Failures are the point:
+ * a worker killed (SIGKILL), drained (SIGTERM) or hung (SIGSTOP) mid-stream, etcd and NATS restarted, the frontend
+ * restarted. After each test every surviving worker is idle again (no running request, no KV block in use).
+ * Skipped without etcd and nats-server.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DistributedServingTest {
+
+    private static final String MOCK = "h100-llama3-8b,weight_read_ms=20,step_overhead_ms=0,token_compute_us=0,attention_pair_ns=0,"
+            + "kv_read_ns_per_token=0,kv_cache=64MiB";
+    private static final String PROMPT = "the distributed request";
+
+    @TempDir
+    static Path dir;
+    private static LocalCluster cluster;
+    private static LocalCluster.Role frontend;
+    private static final List<LocalCluster.Role> workers = new ArrayList<>();
+    private static OpenAIClient client;
+    private static Path model;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Assumptions.assumeTrue(LocalCluster.available(),
+                "etcd and nats-server are not installed: apt-get install etcd-server nats-server (multi-process tests skipped)");
+        model = dir.resolve("tiny.gguf");
+        DemoModel.write(DemoModel.Preset.TINY.spec(), model);
+        cluster = new LocalCluster(dir, "dist");
+        CompletableFuture<LocalCluster.Role> a = CompletableFuture.supplyAsync(DistributedServingTest::newWorker);
+        CompletableFuture<LocalCluster.Role> b = CompletableFuture.supplyAsync(DistributedServingTest::newWorker);
+        workers.add(a.join());
+        workers.add(b.join());
+        startFrontend();
+    }
+
+    private static LocalCluster.Role newWorker() {
+        try {
+            return cluster.worker("--model", model.toString(), "--served-model-name", "tiny", "--mock-profile", MOCK,
+                    "--lease-ttl", "3s", "--drain-timeout", "1s", "--load-interval", "200ms");
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void startFrontend() throws Exception {
+        frontend = cluster.frontend("--request-inactivity-timeout", "1500ms", "--migration-limit", "3");
+        if (client != null) client.close();
+        client = OpenAIOkHttpClient.builder().baseUrl(LocalCluster.api(frontend)).apiKey("unused").maxRetries(0)
+                .timeout(Duration.ofSeconds(120)).build();
+        await("the frontend serves tiny with 2 workers", () -> modelsListing().contains("\"tiny\"") && routable(2));
+    }
+
+    /** Whether the frontend can route to {@code n} workers: a trivial request reaches each in turn is too slow; trust load. */
+    private static boolean routable(int n) {
+        return workers.stream().filter(w -> w.process().isAlive()).count() >= n;
+    }
+
+    private static String modelsListing() {
+        try {
+            return cluster.get(LocalCluster.api(frontend) + "/models");
+        } catch (Exception e) {
+            return "";
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) client.close();
+        if (cluster != null) cluster.close();
+    }
+
+    @AfterEach
+    void survivorsAreIdleAndTwoWorkersServe() throws Exception {
+        for (LocalCluster.Role w : List.copyOf(workers)) {
+            if (!w.process().isAlive()) {
+                workers.remove(w);
+                continue;
+            }
+            await("worker " + w.id() + " idle", () -> cluster.idle(w));
+        }
+        while (workers.size() < 2) workers.add(newWorker());
+    }
+
+    private static CompletionCreateParams request(int maxTokens, boolean sampled) {
+        CompletionCreateParams.Builder b = CompletionCreateParams.builder().model("tiny").prompt(PROMPT).maxTokens(maxTokens);
+        if (sampled) b.temperature(0.9).seed(42);
+        else b.temperature(0.0);
+        return b.streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
+    }
+
+    /** A streamed completion: its text, chunks with text, and usage. */
+    private record Streamed(String text, int chunks, long completionTokens, String finishReason) {
+    }
+
+    private static Streamed stream(CompletionCreateParams params, AtomicInteger progress) {
+        StringBuilder text = new StringBuilder();
+        int chunks = 0;
+        long usage = -1;
+        String finish = null;
+        try (StreamResponse<Completion> s = client.completions().createStreaming(params)) {
+            for (Completion c : (Iterable<Completion>) s.stream()::iterator) {
+                if (c.usage().isPresent()) usage = c.usage().get().completionTokens();
+                for (var ch : c.choices()) {
+                    if (!ch.text().isEmpty()) {
+                        text.append(ch.text());
+                        chunks++;
+                        if (progress != null) progress.incrementAndGet();
+                    }
+                    var reason = ch._finishReason().asKnown();
+                    if (reason.isPresent()) finish = reason.get().toString();
+                }
+            }
+        }
+        return new Streamed(text.toString(), chunks, usage, finish);
+    }
+
+    /** The worker running a request now (by its metrics), waiting for one (hang guard only). */
+    private static LocalCluster.Role busyWorker() throws InterruptedException {
+        LocalCluster.Role[] found = new LocalCluster.Role[1];
+        await("a worker runs the request", () -> {
+            for (LocalCluster.Role w : workers) {
+                if (w.process().isAlive() && cluster.metric(w, "armature_requests_running") >= 1) {
+                    found[0] = w;
+                    return true;
+                }
+            }
+            return false;
+        });
+        return found[0];
+    }
+
+    /** Streams a request, does {@code failure} to its worker half-way, and checks the output equals an undisturbed run. */
+    private void survives(boolean sampled, java.util.function.Consumer<LocalCluster.Role> failure) throws Exception {
+        survives(80, sampled, failure);
+    }
+
+    private void survives(int tokens, boolean sampled, java.util.function.Consumer<LocalCluster.Role> failure) throws Exception {
+        Streamed reference = stream(request(tokens, sampled), null);
+        assertThat(reference.completionTokens()).isEqualTo(tokens);
+        AtomicInteger progress = new AtomicInteger();
+        CompletableFuture<Streamed> run = CompletableFuture.supplyAsync(() -> stream(request(tokens, sampled), progress));
+        LocalCluster.Role victim = busyWorker();
+        await("half the tokens streamed", () -> progress.get() >= tokens / 3);
+        failure.accept(victim);
+        Streamed disturbed = run.get(120, TimeUnit.SECONDS);
+        assertThat(disturbed.text()).isEqualTo(reference.text());
+        assertThat(disturbed.completionTokens()).isEqualTo(tokens);
+        assertThat(disturbed.finishReason()).isEqualTo("length");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(1)
+    void servesTheDiscoveredModelWithItsTokenizer() throws Exception {
+        assertThat(modelsListing()).contains("\"id\":\"tiny\"").contains("\"max_model_len\"");
+        Streamed s = stream(request(12, false), null);
+        assertThat(s.completionTokens()).isEqualTo(12);
+        assertThat(s.text()).isNotEmpty();
+        assertThat(cluster.get(LocalCluster.api(frontend).replace("/v1", "/health"))).contains("ready");
+        assertThat(cluster.get(LocalCluster.api(frontend) + "/models/other")).contains("model_not_found");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(2)
+    void aKilledWorkersStreamContinuesOnTheOtherWorkerTokenForToken() throws Exception {
+        survives(false, w -> {
+            w.process().destroyForcibly(); // SIGKILL
+            workers.remove(w);
+        });
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(3)
+    void aSeededSampledRequestStaysReproducibleAcrossAMigration() throws Exception {
+        survives(true, w -> {
+            w.process().destroyForcibly();
+            workers.remove(w);
+        });
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(4)
+    void aDrainingWorkerDeregistersHandsBackWhatOutlivesItsTimeoutAndExitsZero() throws Exception {
+        survives(200, false, w -> {
+            w.process().destroy(); // SIGTERM; --drain-timeout 1s is shorter than the rest of the stream (4 s)
+            try {
+                assertThat(w.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            assertThat(w.process().exitValue()).isZero();
+            workers.remove(w);
+        });
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(5)
+    void aDrainingWorkerFinishesShortRequestsItself() throws Exception {
+        CompletableFuture<Streamed> run = CompletableFuture.supplyAsync(() -> stream(request(30, false), null));
+        LocalCluster.Role w = busyWorker();
+        w.process().destroy();
+        Streamed s = run.get(60, TimeUnit.SECONDS);
+        assertThat(s.completionTokens()).isEqualTo(30);
+        assertThat(w.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(w.process().exitValue()).isZero();
+        workers.remove(w);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(6)
+    void aHungWorkerIsDetectedByTheInactivityTimeoutAndItsRequestMigrates() throws Exception {
+        survives(false, w -> {
+            try {
+                LocalCluster.signal(w, "STOP");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        // The stopped worker never comes back in this test: end it.
+        for (LocalCluster.Role w : List.copyOf(workers)) {
+            if (cluster.metric(w, "armature_requests_running") < 0) {
+                LocalCluster.signal(w, "CONT");
+                cluster.stop(w);
+                workers.remove(w);
+            }
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(7)
+    void etcdAndNatsRestartsLeaveRunningRequestsAloneAndRoutingGoesOn() throws Exception {
+        CompletableFuture<Streamed> run = CompletableFuture.supplyAsync(() -> stream(request(80, false), null));
+        busyWorker();
+        cluster.etcd.restart();
+        cluster.nats.restart();
+        Streamed s = run.get(120, TimeUnit.SECONDS);
+        assertThat(s.completionTokens()).isEqualTo(80);
+        // Requests keep flowing, and a worker that starts after the restarts is found.
+        assertThat(stream(request(5, false), null).completionTokens()).isEqualTo(5);
+        LocalCluster.Role late = newWorker();
+        workers.add(late);
+        await("the late worker takes requests", () -> {
+            try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 6; i++) pool.submit(() -> stream(request(20, false), null)); // at once: load spreads
+            }
+            return cluster.metric(late, "armature_generation_tokens_total") > 0;
+        });
+        cluster.stop(late);
+        workers.remove(late);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(8)
+    void aRestartedFrontendRediscoversEveryWorker() throws Exception {
+        cluster.stop(frontend);
+        startFrontend();
+        for (int i = 0; i < 6; i++) assertThat(stream(request(4, false), null).completionTokens()).isEqualTo(4);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(9)
+    void everyRegisteredModelIsServedAndOneWhoseLastWorkerLeftIsUnavailable() throws Exception {
+        LocalCluster.Role other = cluster.worker("--model", model.toString(), "--served-model-name", "other", "--mock-profile", MOCK,
+                "--lease-ttl", "3s");
+        await("both models listed", () -> modelsListing().contains("\"other\"") && modelsListing().contains("\"tiny\""));
+        Completion c = client.completions().create(CompletionCreateParams.builder().model("other").prompt("x").maxTokens(3).build());
+        assertThat(c.model()).isEqualTo("other");
+        assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(3);
+        other.process().destroy();
+        assertThat(other.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
+        await("other no longer listed", () -> !modelsListing().contains("\"other\""));
+        var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(LocalCluster.api(frontend) + "/completions")).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"other\",\"prompt\":\"x\",\"max_tokens\":2}")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(503);
+        assertThat(response.body()).contains("no worker serves the model 'other'");
+    }
+}
