@@ -47,6 +47,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final Map<String, RemoteWorker> workers = new ConcurrentHashMap<>();
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
+    private volatile boolean closed;
 
     ClusterModels(EventPlane events, RouterConfig routerConfig, RemoteWorker.Options workerOptions, int migrationLimit, Duration migrationWait) {
         this.events = events;
@@ -89,23 +90,49 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             router.onLoad(workerId, load);
         }
 
-        /** Fetches the tokenizer from {@code from} in the background; the model is served once it is loaded. */
-        void loadTokenizer(RemoteWorker from) {
+        /**
+         * Fetches the tokenizer in the background, from {@code first} and then, while that fails, from the model's other
+         * workers (the first may be dead but not yet expired); the model is served once it is loaded.
+         */
+        void loadTokenizer(RemoteWorker first) {
             if (served != null || loading) return;
             loading = true;
             background.execute(() -> {
                 try {
-                    ModelTokenizer t = TokenizerBundle.open(from.fetchTokenizer(), tokenizerSha256);
-                    served = new ServedModel(name, engine, t.tokenizer(), t.chatTemplate(), from.card().contextLength());
-                    LOG.info(() -> "serving model '" + name + "' (tokenizer " + tokenizerSha256.substring(0, 12) + " from worker "
-                            + from.workerId() + ")");
-                } catch (Exception e) {
-                    LOG.warning(() -> "cannot load the tokenizer of model '" + name + "' from worker " + from.workerId() + ": " + e.getMessage()
-                            + "; trying again with the next worker that appears");
+                    RemoteWorker from = first;
+                    while (served == null && from != null && !closed) {
+                        try {
+                            ModelTokenizer t = TokenizerBundle.open(from.fetchTokenizer(), tokenizerSha256);
+                            served = new ServedModel(name, engine, t.tokenizer(), t.chatTemplate(), from.card().contextLength());
+                            RemoteWorker source = from;
+                            LOG.info(() -> "serving model '" + name + "' (tokenizer " + tokenizerSha256.substring(0, 12) + " from worker "
+                                    + source.workerId() + ")");
+                        } catch (RuntimeException | java.io.IOException e) {
+                            RemoteWorker failed = from;
+                            LOG.warning(() -> "cannot load the tokenizer of model '" + name + "' from worker " + failed.workerId() + ": "
+                                    + e.getMessage() + "; trying another worker");
+                            Thread.sleep(500);
+                            from = anotherWorker(failed);
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
                 } finally {
                     loading = false;
                 }
             });
+        }
+
+        /** A worker of this model other than {@code not}, preferring reachable ones; {@code not} if it is the only one. */
+        private RemoteWorker anotherWorker(RemoteWorker not) {
+            RemoteWorker fallback = null;
+            for (String id : workerIds) {
+                RemoteWorker w = workers.get(id);
+                if (w == null) continue;
+                if (w != not && w.healthy()) return w;
+                if (fallback == null || fallback == not) fallback = w;
+            }
+            return fallback;
         }
     }
 
@@ -182,6 +209,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
 
     @Override
     public void close() {
+        closed = true;
         for (Model m : models.values()) {
             try {
                 m.subscription.close();

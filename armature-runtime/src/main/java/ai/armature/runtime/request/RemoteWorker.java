@@ -168,7 +168,7 @@ public final class RemoteWorker implements GenerationEngine {
                     CallOptions.DEFAULT.withDeadlineAfter(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS),
                     StatsRequest.getDefaultInstance()));
         } catch (StatusRuntimeException e) {
-            throw new IllegalStateException("worker " + card.workerId() + " gave no stats: " + e.getStatus(), e);
+            throw new IllegalStateException("worker " + card.workerId() + " gave no stats: " + describe(e.getStatus()), e);
         }
     }
 
@@ -179,7 +179,7 @@ public final class RemoteWorker implements GenerationEngine {
                     CallOptions.DEFAULT.withDeadlineAfter(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS),
                     SnapshotRequest.getDefaultInstance()));
         } catch (StatusRuntimeException e) {
-            throw new IllegalStateException("worker " + card.workerId() + " gave no snapshot: " + e.getStatus(), e);
+            throw new IllegalStateException("worker " + card.workerId() + " gave no snapshot: " + describe(e.getStatus()), e);
         }
     }
 
@@ -197,7 +197,7 @@ public final class RemoteWorker implements GenerationEngine {
             }
             return out.toByteArray();
         } catch (StatusRuntimeException e) {
-            throw new IllegalStateException("cannot fetch the tokenizer of worker " + card.workerId() + ": " + e.getStatus(), e);
+            throw new IllegalStateException("cannot fetch the tokenizer of worker " + card.workerId() + ": " + describe(e.getStatus()), e);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -227,6 +227,13 @@ public final class RemoteWorker implements GenerationEngine {
         channel.shutdownNow();
     }
 
+    /** A status as one line (its toString carries the cause's stack trace). */
+    private static String describe(Status status) {
+        Throwable cause = status.getCause();
+        return status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription())
+                + (cause == null ? "" : " (" + cause.getMessage() + ")");
+    }
+
     private static RequestRejectedException rejection(String workerId, Status status, Metadata trailers) {
         String reason = trailers == null ? null : trailers.get(WorkerService.REJECT_REASON);
         RequestRejectedException.Reason r;
@@ -236,7 +243,7 @@ public final class RemoteWorker implements GenerationEngine {
             r = RequestRejectedException.Reason.SHUTTING_DOWN;
         }
         String message = reason != null && status.getDescription() != null ? status.getDescription()
-                : "worker " + workerId + " is unreachable (" + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")";
+                : "worker " + workerId + " is unreachable (" + describe(status) + ")";
         return new RequestRejectedException(r, message);
     }
 
@@ -317,7 +324,7 @@ public final class RemoteWorker implements GenerationEngine {
                 if (o instanceof Lost(Status status)) {
                     end();
                     throw new WorkerLostException(card.workerId(), "lost worker " + card.workerId() + " while it ran request " + requestId
-                            + " (" + status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + ")",
+                            + " (" + describe(status) + ")",
                             status.asRuntimeException());
                 }
                 GenerateOutput out = (GenerateOutput) o;
