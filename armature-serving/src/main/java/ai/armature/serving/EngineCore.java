@@ -116,6 +116,24 @@ public final class EngineCore {
         return kv;
     }
 
+    /**
+     * The K/V of the cached full blocks of {@code r}'s prompt, for another worker's {@link #importPrefix} (see
+     * {@link KvCacheManager#exportPrefix}); engine thread, between steps.
+     */
+    public ai.armature.serving.runner.KvBlocks exportPrefix(GenerateRequest r) {
+        return kv.exportPrefix(r.cacheSalt(), r.promptTokens(), r.promptTokens().length, runner);
+    }
+
+    /**
+     * Caches K/V another worker computed for {@code r}'s prompt, so {@code r} submitted next computes only the rest
+     * (see {@link KvCacheManager#importPrefix}); returns the leading prompt blocks now cached. Engine thread.
+     */
+    public int importPrefix(GenerateRequest r, ai.armature.serving.runner.KvBlocks blocks) {
+        int n = kv.importPrefix(r.cacheSalt(), r.promptTokens(), blocks, runner);
+        publishStats();
+        return n;
+    }
+
     /** What this worker holds in each KV tier and the last KV event id, coherent with the events (engine thread only). */
     public KvCacheSnapshot kvSnapshot() {
         return kv.snapshot();

@@ -19,6 +19,7 @@ import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.serving.runner.KvBlocks;
 import ai.armature.serving.runner.ModelRunner;
 
 /**
@@ -46,6 +47,12 @@ public final class ServingEngine implements GenerationEngine {
     }
 
     private record Snapshot(CompletableFuture<KvCacheSnapshot> result) implements Command {
+    }
+
+    private record ExportPrefix(GenerateRequest request, CompletableFuture<KvBlocks> result) implements Command {
+    }
+
+    private record ImportPrefix(GenerateRequest request, KvBlocks blocks, CompletableFuture<Integer> result) implements Command {
     }
 
     private final EngineCore core;
@@ -165,18 +172,46 @@ public final class ServingEngine implements GenerationEngine {
     }
 
     /**
+     * The K/V of the full blocks of {@code request}'s prompt that this worker caches (the leading run), taken on the
+     * engine thread between steps: after a prefill here, what a decode worker imports with {@link #importPrefix}.
+     * Send it with {@link KvBlocks#encode()}. Completes exceptionally if the worker is shut down or its runner
+     * cannot export blocks.
+     */
+    public CompletableFuture<KvBlocks> exportPrefix(GenerateRequest request) {
+        CompletableFuture<KvBlocks> result = new CompletableFuture<>();
+        enqueue(new ExportPrefix(request, result), result);
+        return result;
+    }
+
+    /**
+     * Puts K/V another worker computed for {@code request}'s prompt into this worker's prefix cache, on the engine
+     * thread between steps, so that {@code request} submitted afterwards computes only what the blocks do not
+     * cover (at most its last block: greedy output equals computing it all here). Completes with the number of
+     * leading prompt blocks now cached, or exceptionally for a payload of another layout (nothing written).
+     */
+    public CompletableFuture<Integer> importPrefix(GenerateRequest request, KvBlocks blocks) {
+        CompletableFuture<Integer> result = new CompletableFuture<>();
+        enqueue(new ImportPrefix(request, blocks, result), result);
+        return result;
+    }
+
+    private void enqueue(Command c, CompletableFuture<?> result) {
+        if (closed) {
+            result.completeExceptionally(new IllegalStateException("the worker is shut down"));
+            return;
+        }
+        inbox.add(c);
+        if (closed && !loop.isAlive()) drainInbox();
+    }
+
+    /**
      * What this worker holds in each KV tier, with the id of the last KV event published before it, taken on the
      * engine thread between steps so that it agrees exactly with the event stream (a router resynchronising after
      * a gap applies the events after {@code lastEventId}). Completes exceptionally if the worker is shut down.
      */
     public CompletableFuture<KvCacheSnapshot> kvSnapshot() {
         CompletableFuture<KvCacheSnapshot> result = new CompletableFuture<>();
-        if (closed) {
-            result.completeExceptionally(new IllegalStateException("the worker is shut down"));
-            return result;
-        }
-        inbox.add(new Snapshot(result));
-        if (closed && !loop.isAlive()) drainInbox();
+        enqueue(new Snapshot(result), result);
         return result;
     }
 
@@ -235,7 +270,19 @@ public final class ServingEngine implements GenerationEngine {
             }
             case Cancel(String requestId) -> core.cancel(requestId);
             case Snapshot(CompletableFuture<KvCacheSnapshot> result) -> result.complete(core.kvSnapshot());
+            case ExportPrefix(GenerateRequest request, CompletableFuture<KvBlocks> result) -> complete(result, () -> core.exportPrefix(request));
+            case ImportPrefix(GenerateRequest request, KvBlocks blocks, CompletableFuture<Integer> result) ->
+                    complete(result, () -> core.importPrefix(request, blocks));
             case Shutdown() -> throw new IllegalStateException("handled by the loop");
+        }
+    }
+
+    /** Completes {@code result} with {@code work}'s value, or with the request-level failure it threw. */
+    private static <T> void complete(CompletableFuture<T> result, java.util.function.Supplier<T> work) {
+        try {
+            result.complete(work.get());
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            result.completeExceptionally(e);
         }
     }
 
@@ -257,8 +304,14 @@ public final class ServingEngine implements GenerationEngine {
                 queued.decrementAndGet();
                 deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
                         new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), SHUTDOWN_MESSAGE));
-            } else if (c instanceof Snapshot(CompletableFuture<KvCacheSnapshot> result)) {
-                result.completeExceptionally(new IllegalStateException("the worker is shut down"));
+            } else {
+                CompletableFuture<?> result = switch (c) {
+                    case Snapshot s -> s.result();
+                    case ExportPrefix e -> e.result();
+                    case ImportPrefix i -> i.result();
+                    default -> null;
+                };
+                if (result != null) result.completeExceptionally(new IllegalStateException("the worker is shut down"));
             }
         }
     }

@@ -9,6 +9,8 @@ import ai.armature.protocol.kv.BlockHasher;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
 import ai.armature.protocol.kv.KvTier;
+import ai.armature.serving.runner.KvBlocks;
+import ai.armature.serving.runner.KvLayout;
 import ai.armature.serving.runner.ModelRunner;
 
 /**
@@ -221,6 +223,52 @@ public final class KvCacheManager {
     public void free(BlockTable t) {
         for (int i = t.size() - 1; i >= 0; i--) pool.release(t.block(i));
         t.clear();
+    }
+
+    /**
+     * The K/V of the leading run of {@code tokens[0, length)}'s full blocks (under {@code cacheSalt}) that this
+     * worker caches in device memory, for another worker to import ({@link #importPrefix}): a prefill worker hands
+     * the prompt it computed to a decode worker this way. Possibly empty. Engine thread, between steps.
+     */
+    public KvBlocks exportPrefix(String cacheSalt, int[] tokens, int length, ModelRunner runner) {
+        BlockHasher.Chain chain = hasher.chain(cacheSalt, blockSize);
+        chain.extend(tokens, length);
+        int n = 0;
+        while (n < chain.size() && pool.lookup(chain.hash(n)) >= 0) n++;
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) ids[i] = pool.lookup(chain.hash(i));
+        return runner.exportBlocks(ids);
+    }
+
+    /**
+     * Adds K/V another worker computed to this worker's prefix cache: block i of {@code blocks} holds full block i of
+     * {@code tokens} (under {@code cacheSalt}), as {@link #exportPrefix} gave it. Blocks cached here already are
+     * kept; the others take free (or least recently used) device blocks, are registered (KV events, copies to lower
+     * tiers) and stay cached, so the request that follows finds them as a prefix hit and computes only the rest.
+     * Stops early, keeping what it imported, when every block is in use. Refuses, before writing anything, a payload
+     * of another layout or longer than the tokens. Returns the leading blocks of {@code tokens} now cached.
+     * Engine thread, between steps.
+     */
+    public int importPrefix(String cacheSalt, int[] tokens, KvBlocks blocks, ModelRunner runner) {
+        KvLayout layout = runner.kvLayout().orElseThrow(() -> new IllegalArgumentException(runner.modelName() + "'s runner cannot import KV blocks"));
+        layout.requireSame(blocks.layout(), "the KV payload");
+        if ((long) blocks.count() * blockSize > tokens.length) {
+            throw new IllegalArgumentException("the KV payload holds " + blocks.count() + " blocks of " + blockSize
+                    + " tokens but the prompt has only " + tokens.length + " tokens");
+        }
+        BlockHasher.Chain chain = hasher.chain(cacheSalt, blockSize);
+        chain.extend(tokens, blocks.count() * blockSize);
+        for (int i = 0; i < blocks.count(); i++) {
+            long h = chain.hash(i);
+            if (pool.lookup(h) >= 0) continue;
+            int b = pool.allocate();
+            if (b < 0) return i;
+            runner.importBlock(blocks.data(), i * layout.blockBytes(), b);
+            pool.register(b, h, chain.parent(i), tokens, i * blockSize);
+            if (lower != null) lower.offload(b, h, chain.parent(i), tokens, i * blockSize);
+            pool.release(b);
+        }
+        return blocks.count();
     }
 
     /** Counts one request's prefix lookup: {@code queryTokens} prompt tokens of which {@code hitTokens} were cached. */
