@@ -111,9 +111,64 @@ final class Q4KMatrix extends BaseMatrix {
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
         int row0 = g * Interleaved.ROWS;
+        if (count == 2) {
+            product2(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, a.blocks, cols, y, yOff + row0, yStride, rows - row0);
+            return;
+        }
         for (int v = 0; v < count; v++) {
             product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, rows - row0);
         }
+    }
+
+    /** {@link #product1} for two vectors at once: each nibble is extracted once and meets both activations. */
+    private static void product2(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int nb, int cols,
+                                 float[] y, int yo, int yStride, int valid) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        int subs = cols / 32;
+        for (int j = 0; j < subs; j++) {
+            int sub = j & 7;
+            long os = o + (long) (j >> 3) * GROUP_SUPER;
+            long ob = os + 512L * sub;
+            ShortVector p0 = ShortVector.zero(S512), p1 = p0, r0 = p0, r1 = p0;
+            int xi = j * 32;
+            int xk = xi + cols;
+            for (int v = 0; v < 8; v++, xi += 4, xk += 4) {
+                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
+                ShortVector w0 = w.and((short) 15);
+                ShortVector w1 = w.lanewise(VectorOperators.LSHR, 4).and((short) 15);
+                ShortVector w2 = w.lanewise(VectorOperators.LSHR, 8).and((short) 15);
+                ShortVector w3 = w.lanewise(VectorOperators.LSHR, 12);
+                p0 = p0.add(w0.mul(q[xi])).add(w2.mul(q[xi + 2]));
+                p1 = p1.add(w1.mul(q[xi + 1])).add(w3.mul(q[xi + 3]));
+                r0 = r0.add(w0.mul(q[xk])).add(w2.mul(q[xk + 2]));
+                r1 = r1.add(w1.mul(q[xk + 1])).add(w3.mul(q[xk + 3]));
+            }
+            ShortVector t = p0.add(p1).sub(c8[j]);
+            ShortVector u = r0.add(r1).sub(c8[nb + j]);
+            long sc = os + SC + 32 * sub;
+            long mn = os + MN + 32 * sub;
+            FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
+            FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D + 64, LE));
+            FloatVector n0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN, LE));
+            FloatVector n1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
+            FloatVector m0 = e0.mul(8f).sub(n0);
+            FloatVector m1 = e1.mul(8f).sub(n1);
+            float s = dx[j], s2 = dx[nb + j];
+            a0 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a0);
+            a1 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), a1);
+            a0 = m0.fma(FloatVector.broadcast(F, s * sums[j]), a0);
+            a1 = m1.fma(FloatVector.broadcast(F, s * sums[j]), a1);
+            b0 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s2), b0);
+            b1 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s2), b1);
+            b0 = m0.fma(FloatVector.broadcast(F, s2 * sums[nb + j]), b0);
+            b1 = m1.fma(FloatVector.broadcast(F, s2 * sums[nb + j]), b1);
+        }
+        Interleaved.store(a0, a1, y, yo, valid);
+        Interleaved.store(b0, b1, y, yo + yStride, valid);
     }
 
     /** Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */

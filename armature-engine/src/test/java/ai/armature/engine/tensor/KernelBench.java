@@ -52,6 +52,13 @@ public final class KernelBench {
                 }
             }
         }
+        if (which.contains("pairs")) {
+            // Two vectors per call through the fused small-batch kernels (L2-resident, CPU time): weight-vector
+            // products per second, to compare with twice the one-vector figure.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
+                pairs(t);
+            }
+        }
         if (which.contains("percore")) {
             // One thread, CPU time: what a core sustains streaming a 64 MiB matrix, unaffected by other processes
             // taking the core (the machine is shared); compare twice this with the probe's bandwidth.
@@ -150,6 +157,27 @@ public final class KernelBench {
         }
         System.out.printf("per core %-5s %s: %.2f GB/s per CPU second (%.3f ns per weight, %.1f G weights/s)%n", t, bytes < (8 << 20) ? "in L2" : "streaming", best / 1e9,
                 1e9 * t.bytesFor(cols) / cols / best, best / (t.bytesFor(cols) / (double) cols) / 1e9);
+    }
+
+    private static void pairs(GgmlType t) {
+        int cols = 2048;
+        int rows = (int) ((512L << 10) / t.bytesFor(cols)) / 32 * 32;
+        BaseMatrix m = (BaseMatrix) matrices(t, rows, cols, 1)[0];
+        float[] x = Reference.randomFloats(2 * cols, new Random(2));
+        float[] y = new float[2 * rows];
+        Int8Activations a = Int8Activations.forThisThread();
+        double best1 = 0, best2 = 0;
+        for (int rep = 0; rep < 3000; rep++) {
+            long c0 = cpu();
+            a.quantize(x, 0, 2, cols);
+            for (int g = 0; g < rows / 32; g++) m.groupProducts(g, a, 2, y, 0, rows);
+            long c1 = cpu();
+            for (int g = 0; g < rows / 32; g++) m.groupProducts(g, a, 1, y, 0, rows);
+            long c2 = cpu();
+            best2 = Math.max(best2, 2.0 * rows * cols / (c1 - c0));
+            best1 = Math.max(best1, (double) rows * cols / (c2 - c1));
+        }
+        System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s)%n", t, best2, best1);
     }
 
     private static void matmul(GgmlType t, int rows, int cols, int n) {
