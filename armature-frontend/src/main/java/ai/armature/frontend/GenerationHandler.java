@@ -103,7 +103,7 @@ final class GenerationHandler {
                     String requestId = id + "-" + index;
                     SamplingParams sampling = params.sampling().withSeed(params.sampling().seed() + c);
                     ticket.engineRequestIds.add(requestId);
-                    streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop)));
+                    streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop).withConstraint(params.constraint())));
                     decoders.add(new ChoiceDecoder(index, tokens.length, tokenizer, params.stop(), params.wantsLogprobs(),
                             params.tokensAsIds()));
                 }
@@ -129,7 +129,8 @@ final class GenerationHandler {
             return engine.submit(request);
         } catch (RequestRejectedException e) {
             throw switch (e.reason()) {
-                case INVALID -> ApiException.badRequest(null, e.getMessage());
+                // A constraint the worker cannot compile is the response_format's fault.
+                case INVALID -> ApiException.badRequest(request.constraint() != null ? "response_format" : null, e.getMessage());
                 case PROMPT_TOO_LONG -> ApiException.badRequest("max_tokens", e.getMessage());
                 case QUEUE_FULL -> ApiException.tooManyRequests(e.getMessage());
                 case SHUTTING_DOWN -> ApiException.unavailable(e.getMessage());

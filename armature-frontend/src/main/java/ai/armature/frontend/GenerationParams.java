@@ -1,5 +1,6 @@
 package ai.armature.frontend;
 
+import ai.armature.protocol.OutputConstraint;
 import ai.armature.protocol.SamplingParams;
 
 import java.util.List;
@@ -22,7 +23,8 @@ record GenerationParams(
         boolean ignoreEos,
         int logprobs,
         boolean returnTokenIds,
-        boolean tokensAsIds) {
+        boolean tokensAsIds,
+        OutputConstraint constraint) {
 
     boolean wantsLogprobs() {
         return logprobs >= 0;

@@ -63,7 +63,8 @@ final class RequestParser {
                 presence, frequency, seed, logprobs);
         boolean returnTokenIds = bool(body, "return_token_ids", false);
         boolean tokensAsIds = bool(body, "return_tokens_as_token_ids", false);
-        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, ignoreEos, logprobs, returnTokenIds, tokensAsIds);
+        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, ignoreEos, logprobs, returnTokenIds, tokensAsIds,
+                ResponseFormats.constraint(body.get("response_format")));
     }
 
     private static int chatLogprobs(JsonNode body) {
@@ -75,19 +76,6 @@ final class RequestParser {
     }
 
     private static void checkUnsupported(JsonNode body, Endpoint endpoint, int n) {
-        JsonNode format = body.get("response_format");
-        if (present(format)) {
-            JsonNode type = format.get("type");
-            if (!format.isObject() || type == null || !type.isTextual()) {
-                throw ApiException.badRequest("response_format", "response_format must be an object with a string 'type'");
-            }
-            switch (type.asText()) {
-                case "text" -> { }
-                case "json_object", "json_schema" -> throw ApiException.badRequest("response_format",
-                        "response_format type '" + type.asText() + "' is not supported yet (no structured output); use 'text'");
-                default -> throw ApiException.badRequest("response_format", "unknown response_format type '" + type.asText() + "'");
-            }
-        }
         JsonNode bias = body.get("logit_bias");
         if (present(bias) && !(bias.isObject() && bias.isEmpty())) {
             throw ApiException.badRequest("logit_bias", "logit_bias is not supported yet; remove it");

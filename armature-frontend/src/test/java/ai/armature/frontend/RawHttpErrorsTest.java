@@ -73,14 +73,24 @@ class RawHttpErrorsTest {
     }
 
     @Test
-    void structuredOutputIsRefusedClearly() throws Exception {
-        JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
-                + "\"response_format\":{\"type\":\"json_object\"}}", true), 400);
-        assertThat(e.get("param").asText()).isEqualTo("response_format");
-        assertThat(e.get("message").asText()).contains("json_object").contains("not supported");
+    void responseFormatBecomesTheRequestsConstraint() throws Exception {
         HttpResponse<String> ok = s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"n\",\"strict\":true,"
+                + "\"schema\":{\"type\":\"object\"}}},\"max_tokens\":2}", true);
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(s.engine.requests().getLast().constraint()).isEqualTo(ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"object\"}"));
+        ok = s.post("/v1/completions", "{\"prompt\":\"hi\",\"response_format\":{\"type\":\"json_object\"},\"max_tokens\":2}", true);
+        assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(s.engine.requests().getLast().constraint()).isEqualTo(ai.armature.protocol.OutputConstraint.jsonObject());
+        ok = s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
                 + "\"response_format\":{\"type\":\"text\"},\"max_tokens\":2}", true);
         assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+        assertThat(s.engine.requests().getLast().constraint()).isNull();
+        for (String bad : new String[] {"{\"type\":\"xml\"}", "{\"type\":\"json_schema\"}", "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":3}}",
+                "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{},\"strict\":\"yes\"}}", "\"json\""}) {
+            JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"response_format\":" + bad + "}", true), 400);
+            assertThat(e.get("param").asText()).as(bad).isEqualTo("response_format");
+        }
     }
 
     @Test
