@@ -203,10 +203,13 @@ public final class RemoteWorker implements GenerationEngine {
         }
     }
 
-    /** Healthy while reachable: not closed or leaving, its connection not failing, not suspected of hanging. */
+    /**
+     * Healthy while reachable: not closed or leaving, not suspected of hanging, and its connection not failing (an
+     * idle connection is asked to connect, so a worker that died is seen as soon as its port refuses).
+     */
     @Override
     public boolean healthy() {
-        return !closed && !retiring && !suspect && channel.getState(false) != ConnectivityState.TRANSIENT_FAILURE;
+        return !closed && !retiring && !suspect && channel.getState(true) != ConnectivityState.TRANSIENT_FAILURE;
     }
 
     @Override
@@ -258,9 +261,16 @@ public final class RemoteWorker implements GenerationEngine {
         private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
         final CompletableFuture<Void> accepted = new CompletableFuture<>();
         private volatile long lastHeardNanos = System.nanoTime();
+        /**
+         * When the consumer last gave the worker credit. A worker can only be blamed for silence since then: while the
+         * consumer falls behind (a slow client, a busy frontend) the credit runs out and the worker must stop sending,
+         * heartbeats included, so silence measured from the last message alone would call a working worker hung.
+         */
+        private long creditNanos = System.nanoTime();
         private volatile boolean finishedSeen;
         private boolean ended;
         private boolean forgotten;
+        private int consumed;
 
         final ClientCall.Listener<GenerateEvent> listener = new ClientCall.Listener<>() {
             @Override
@@ -311,10 +321,10 @@ public final class RemoteWorker implements GenerationEngine {
             if (ended) return null;
             long timeout = options.inactivityTimeout().toNanos();
             while (true) {
-                long silentFor = System.nanoTime() - lastHeardNanos;
+                long silentFor = System.nanoTime() - Math.max(lastHeardNanos, creditNanos);
                 Object o = queue.poll(Math.max(1, timeout - silentFor), TimeUnit.NANOSECONDS);
                 if (o == null) {
-                    if (System.nanoTime() - lastHeardNanos < timeout) continue;
+                    if (System.nanoTime() - Math.max(lastHeardNanos, creditNanos) < timeout) continue;
                     suspect = true;
                     call.cancel("worker silent for " + options.inactivityTimeout().toMillis() + " ms", null);
                     end();
@@ -328,8 +338,14 @@ public final class RemoteWorker implements GenerationEngine {
                             status.asRuntimeException());
                 }
                 GenerateOutput out = (GenerateOutput) o;
-                if (out.finished()) end();
-                else call.request(1);
+                if (out.finished()) {
+                    end();
+                } else if (++consumed == WINDOW / 2) {
+                    // Credit goes back in halves: one transport task per 8 messages instead of one per token.
+                    consumed = 0;
+                    creditNanos = System.nanoTime();
+                    call.request(WINDOW / 2);
+                }
                 return out;
             }
         }

@@ -11,6 +11,7 @@ import ai.armature.protocol.StopConditions;
 import ai.armature.protocol.WorkerLostException;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvTier;
+import ai.armature.runtime.TestCertificates;
 import ai.armature.runtime.TestEngine;
 import ai.armature.runtime.TlsFiles;
 import org.junit.jupiter.api.AfterEach;
@@ -167,6 +168,24 @@ class GrpcRequestPlaneTest {
         }).isInstanceOf(WorkerLostException.class).hasMessageContaining("hangs");
         assertThat(w.healthy()).isFalse();
         await(() -> engine.cancels.get() == 1); // the cancelled call reached the worker
+    }
+
+    @Test
+    void aConsumerThatFallsBehindIsNotMistakenForAHungWorker() throws Exception {
+        // Found under 1,000 streams: the frontend read some streams late, their credit ran out, the worker had to stop
+        // sending (heartbeats too), and once the consumer caught up the silence was blamed on the worker.
+        TestEngine engine = new TestEngine("w1", 0);
+        GrpcWorkerServer s = server(engine, Duration.ofMillis(50), null);
+        RemoteWorker w = client(s, "w1", Duration.ofMillis(300), null, null);
+        int tokens = 400;
+        GenerationStream st = w.submit(request("r1", tokens));
+        await(() -> engine.running.isEmpty()); // everything generated; the client reads none of it yet
+        Thread.sleep(1000); // longer than the inactivity timeout: the worker has been blocked by flow control
+        List<Integer> got = new ArrayList<>();
+        for (GenerateOutput o; (o = st.next()) != null; ) for (int t : o.tokenIds()) got.add(t);
+        assertThat(got).containsExactly(Arrays.stream(TestEngine.expected(PROMPT, tokens)).boxed().toArray(Integer[]::new));
+        assertThat(w.healthy()).isTrue();
+        await(() -> s.inFlight() == 0 && w.inFlight() == 0);
     }
 
     @Test

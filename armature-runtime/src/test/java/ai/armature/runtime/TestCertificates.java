@@ -1,4 +1,4 @@
-package ai.armature.runtime.request;
+package ai.armature.runtime;
 
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
@@ -19,18 +19,18 @@ import java.security.KeyPairGenerator;
 import java.util.Base64;
 import java.util.Date;
 
-/** A throwaway CA and certificates it signs, written as PEM files, for mutual-TLS tests. */
-final class TestCertificates {
+/** A throwaway CA and certificates it signs, written as PEM files, for mutual-TLS tests (gRPC, etcd, NATS). */
+public final class TestCertificates {
 
-    record Issued(Path cert, Path key) {
+    public record Issued(Path cert, Path key) {
     }
 
     private final Path dir;
     private final KeyPair caKeys;
     private final X509CertificateHolder ca;
-    final Path caFile;
+    public final Path caFile;
 
-    TestCertificates(Path dir, String name) throws Exception {
+    public TestCertificates(Path dir, String name) throws Exception {
         this.dir = dir;
         caKeys = keys();
         X500Name subject = new X500Name("CN=" + name);
@@ -43,7 +43,7 @@ final class TestCertificates {
     }
 
     /** A certificate for {@code name}, valid for localhost and 127.0.0.1. */
-    Issued issue(String name, int serial) throws Exception {
+    public Issued issue(String name, int serial) throws Exception {
         KeyPair k = keys();
         var b = new JcaX509v3CertificateBuilder(ca.getSubject(), BigInteger.valueOf(serial), new Date(System.currentTimeMillis() - 60_000),
                 new Date(System.currentTimeMillis() + 86_400_000L), new X500Name("CN=" + name), k.getPublic());
