@@ -27,7 +27,8 @@ import java.util.logging.Logger;
 /**
  * The event plane on NATS (jnats): one subject per namespace and model, {@code armature.NAMESPACE.MODEL.events},
  * carrying {@link WorkerEvents} messages (a worker's KV events in id order, batched per flush, and load reports).
- * The connection reconnects forever; while NATS is away jnats buffers what is published and sends it on
+ * Connecting fails at once if NATS is unreachable or refuses the credentials or certificate; once connected, the
+ * connection reconnects forever; while NATS is away jnats buffers what is published and sends it on
  * reconnection, and re-subscribes. Events that still get lost (the buffer overflowed) leave a gap in the ids,
  * which subscribers repair from the worker's snapshot.
  */
@@ -54,7 +55,12 @@ public final class NatsEventPlane implements EventPlane {
                 throw new IOException("cannot set up TLS for NATS: " + e.getMessage(), e);
             }
         }
-        this.connection = Nats.connectReconnectOnConnect(b.build());
+        try {
+            // The first connection must succeed: a wrong credential or certificate is an error now, not a silent retry loop.
+            this.connection = Nats.connect(b.build());
+        } catch (IOException e) {
+            throw new IOException("cannot connect to NATS at " + url + ": " + e.getMessage(), e);
+        }
     }
 
     /** The subject of one model's events. */
