@@ -32,8 +32,9 @@ import java.util.logging.Logger;
  * the model's workers (gRPC clients, {@link RemoteWorker}) fed with their KV events and load from the event
  * plane, {@link MigratingEngine} on top, and the tokenizer and chat template fetched once from the first worker's
  * request plane (checked against the hash in its card; never weights). A worker whose card names a different
- * tokenizer than its model's first worker is refused. A model whose last worker left stays known (requests get
- * 503) but is no longer listed. Discovery callbacks arrive on one thread; reads come from request threads.
+ * tokenizer than its model's first worker is refused. A model with no reachable worker (its last one left, or
+ * died and its lease has not expired yet) stays known (requests get 503) but is not listed. Discovery callbacks
+ * arrive on one thread; reads come from request threads.
  */
 final class ClusterModels implements ServedModels, DiscoveryListener, AutoCloseable {
 
@@ -179,7 +180,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         List<ServedModel> list = new ArrayList<>();
         for (Model m : models.values()) {
             ServedModel s = m.served;
-            if (s != null && !m.workerIds.isEmpty()) list.add(s);
+            if (s != null && m.workerIds.stream().map(workers::get).anyMatch(w -> w != null && w.healthy())) list.add(s);
         }
         list.sort(java.util.Comparator.comparing(ServedModel::name));
         return list;

@@ -31,7 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Armature distributed: {@code armature frontend} and two {@code armature worker}s (the mocker, 20 ms steps, the tiny
  * demo model's tokenizer) as separate JVMs on real etcd and NATS, driven by the OpenAI SDK. Failures are the point:
  * a worker killed (SIGKILL), drained (SIGTERM) or hung (SIGSTOP) mid-stream, etcd and NATS restarted, the frontend
- * restarted. After each test every surviving worker is idle again (no running request, no KV block in use).
+ * restarted, a second frontend (migration off: a lost worker's stream ends with an error event). After each test every
+ * surviving worker is idle again (no running request, no KV block in use).
  * Skipped without etcd and nats-server.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -288,21 +289,78 @@ class DistributedServingTest {
 
     @Test
     @org.junit.jupiter.api.Order(9)
-    void everyRegisteredModelIsServedAndOneWhoseLastWorkerLeftIsUnavailable() throws Exception {
+    void everyRegisteredModelIsServedAndOneWhoseLastWorkerDiedIsUnavailable() throws Exception {
+        // A lease far longer than the wait below: the model must leave the list because its worker is unreachable.
         LocalCluster.Role other = cluster.worker("--model", model.toString(), "--served-model-name", "other", "--mock-profile", MOCK,
-                "--lease-ttl", "3s");
+                "--lease-ttl", "600s");
         await("both models listed", () -> modelsListing().contains("\"other\"") && modelsListing().contains("\"tiny\""));
         Completion c = client.completions().create(CompletionCreateParams.builder().model("other").prompt("x").maxTokens(3).build());
         assertThat(c.model()).isEqualTo("other");
         assertThat(c.usage().orElseThrow().completionTokens()).isEqualTo(3);
-        other.process().destroy();
+        other.process().destroyForcibly(); // SIGKILL: it stays registered until its lease expires
         assertThat(other.process().waitFor(60, TimeUnit.SECONDS)).isTrue();
         await("other no longer listed", () -> !modelsListing().contains("\"other\""));
+        assertThat(modelsListing()).contains("\"tiny\"");
         var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create(LocalCluster.api(frontend) + "/completions")).header("Content-Type", "application/json")
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"other\",\"prompt\":\"x\",\"max_tokens\":2}")).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(503);
         assertThat(response.body()).contains("no worker serves the model 'other'");
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(10)
+    void twoFrontendsShareTheWorkersAndWithoutMigrationALostWorkerEndsTheStreamWithAnErrorEvent() throws Exception {
+        LocalCluster.Role second = cluster.frontend("--migration-limit", "0", "--request-inactivity-timeout", "1500ms");
+        String api = LocalCluster.api(second);
+        await("the second frontend serves tiny", () -> {
+            try {
+                return cluster.get(api + "/models").contains("\"tiny\"");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        Streamed viaFirst = stream(request(12, false), null);
+        var http = java.net.http.HttpClient.newHttpClient();
+        String body = "{\"model\":\"tiny\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":12,\"temperature\":0,\"stream\":true}";
+        var post = java.net.http.HttpRequest.newBuilder(java.net.URI.create(api + "/completions")).header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build();
+        String viaSecond = http.send(post, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertThat(textOf(viaSecond)).isEqualTo(viaFirst.text()); // the same workers, the same greedy tokens
+
+        // --migration-limit 0: the worker's death ends the stream with an OpenAI error object after the tokens so far.
+        String longBody = body.replace("\"max_tokens\":12", "\"max_tokens\":400");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<Void> run = CompletableFuture.runAsync(() -> {
+            try {
+                http.send(java.net.http.HttpRequest.newBuilder(post.uri()).header("Content-Type", "application/json")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(longBody)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofLines()).body().forEach(lines::add);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        LocalCluster.Role victim = busyWorker();
+        await("some tokens streamed", () -> lines.stream().filter(l -> l.contains("\"text\"")).count() >= 10);
+        victim.process().destroyForcibly();
+        workers.remove(victim);
+        run.get(120, TimeUnit.SECONDS);
+        String last = lines.stream().filter(l -> l.startsWith("data: {")).reduce((a, b) -> b).orElseThrow();
+        assertThat(last).contains("\"error\"").contains("--migration-limit").contains("is 0");
+        assertThat(lines.stream().filter(l -> l.contains("\"text\"")).count()).isBetween(10L, 399L);
+        cluster.stop(second);
+    }
+
+    /** The text of a non-SDK SSE completion body. */
+    private static String textOf(String sse) throws Exception {
+        StringBuilder text = new StringBuilder();
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String line : sse.split("\n")) {
+            if (!line.startsWith("data: {")) continue;
+            var choices = mapper.readTree(line.substring(6)).path("choices");
+            for (var c : choices) text.append(c.path("text").asText());
+        }
+        return text.toString();
     }
 }

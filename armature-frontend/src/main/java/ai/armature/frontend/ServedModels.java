@@ -16,7 +16,7 @@ import java.util.Objects;
  */
 public interface ServedModels {
 
-    /** Models that have at least one worker now, in a stable order. */
+    /** Models that have at least one reachable worker now, in a stable order. */
     List<ServedModel> listed();
 
     /** The model called {@code name}, or null if this frontend never served it. */
