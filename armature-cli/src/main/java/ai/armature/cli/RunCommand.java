@@ -74,7 +74,9 @@ final class RunCommand implements Callable<Integer> {
                 java.util.SplittableRandom random = new java.util.SplittableRandom(params.seed());
                 int[] history = java.util.Arrays.copyOf(promptTokens, capacity + 1);
                 int length = promptTokens.length;
-                StreamingDetokenizer detok = m.tokenizer().streamingDetokenizer(false);
+                // In the prompt's context: a SentencePiece completion keeps the space before its first word.
+                StreamingDetokenizer detok = m.tokenizer().streamingDetokenizer(promptTokens, false);
+                int[] endIds = m.tokenizer().endOfGenerationIds();
                 int vocab = m.model().config().vocabSize();
 
                 long t0 = System.nanoTime();
@@ -86,7 +88,7 @@ final class RunCommand implements Callable<Integer> {
                     int token = sampler.sample(logits, 0, vocab, params, random, history, promptTokens.length, length, null);
                     history[length++] = token;
                     generated++;
-                    if (m.tokenizer().isEndOfGeneration(token)) break;
+                    if (contains(endIds, token)) break;
                     out.print(detok.accept(token));
                     out.flush();
                     if (generated >= maxTokens || seq.position() >= capacity) break;
@@ -98,7 +100,7 @@ final class RunCommand implements Callable<Integer> {
                 out.print(detok.flush());
                 out.println();
                 out.flush();
-                if (generated < maxTokens && seq.position() >= capacity && !m.tokenizer().isEndOfGeneration(history[length - 1])) {
+                if (generated < maxTokens && seq.position() >= capacity && !contains(endIds, history[length - 1])) {
                     err.println("armature: stopped at the model's context of " + context + " tokens");
                 }
                 double promptSeconds = (t1 - t0) / 1e9;
@@ -109,5 +111,10 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private static boolean contains(int[] ids, int id) {
+        for (int i : ids) if (i == id) return true;
+        return false;
     }
 }

@@ -11,14 +11,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The text side of one choice: detokenizes its tokens once, as they arrive, applies stop strings (holding back text
- * that may start one, and ending the choice when one appears), counts the tokens it consumed, and collects
- * logprob entries for the tokens of the current step. Not thread-safe: one per choice, used by the request thread.
+ * The text side of one choice: detokenizes its tokens once, as they arrive and in the context of the prompt (so a
+ * SentencePiece completion keeps its first space and prompt + completion is the whole text), applies stop strings
+ * (holding back text that may start one, and ending the choice when one appears), counts the tokens it consumed, and
+ * collects logprob entries for the tokens of the current step. Not thread-safe: one per choice, used by the request
+ * thread.
  */
 final class ChoiceDecoder {
 
-    /** One generated token's logprob, with its text and its top alternatives (already turned into text). */
-    record LogprobEntry(String token, float logprob, String[] topTokens, float[] topLogprobs, int textOffset) {
+    /**
+     * One token's logprob with its text, raw bytes and top alternatives (already turned into text), and where the
+     * token starts in the choice's text (characters).
+     */
+    record LogprobEntry(String token, byte[] bytes, float logprob, String[] topTokens, byte[][] topBytes, float[] topLogprobs,
+                        int textOffset) {
     }
 
     final int index;
@@ -33,23 +39,24 @@ final class ChoiceDecoder {
     private int stepTokenCount;
     private final List<LogprobEntry> stepLogprobs = new ArrayList<>();
     private int consumedTokens;
-    private int logprobTextOffset;
+    /** Characters decoded so far (before stop strings hold anything back): where the next token's text starts. */
+    private int decodedChars;
     private Usage lastUsage;
     private FinishReason finish;
     private String error;
     private boolean stoppedByString;
 
-    ChoiceDecoder(int index, int promptLength, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs) {
-        this(index, promptLength, tokenizer, stopStrings, wantLogprobs, false);
+    ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs) {
+        this(index, promptTokens, tokenizer, stopStrings, wantLogprobs, false);
     }
 
     /** @param tokensAsIds logprob entries name tokens "token_id:N" (vLLM's return_tokens_as_token_ids) */
-    ChoiceDecoder(int index, int promptLength, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs, boolean tokensAsIds) {
+    ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs, boolean tokensAsIds) {
         this.tokensAsIds = tokensAsIds;
         this.index = index;
-        this.promptLength = promptLength;
+        this.promptLength = promptTokens.length;
         this.tokenizer = tokenizer;
-        this.detokenizer = tokenizer.streamingDetokenizer(false);
+        this.detokenizer = tokenizer.streamingDetokenizer(promptTokens, false);
         this.stops = stopStrings.isEmpty() ? null : new StopStringMatcher(stopStrings);
         this.wantLogprobs = wantLogprobs;
     }
@@ -73,6 +80,7 @@ final class ChoiceDecoder {
                 stepTokenIds[stepTokenCount++] = ids[i];
                 if (wantLogprobs && lps != null && i < lps.size()) stepLogprobs.add(entry(lps.get(i)));
                 String piece = detokenizer.accept(ids[i]);
+                decodedChars += piece.length();
                 if (stops == null) {
                     delta.append(piece);
                 } else {
@@ -104,17 +112,27 @@ final class ChoiceDecoder {
 
     private LogprobEntry entry(TokenLogprob lp) {
         int[] top = lp.topTokenIds();
-        String[] topText = new String[top == null ? 0 : top.length];
-        for (int i = 0; i < topText.length; i++) topText[i] = tokenString(top[i]);
-        String text = tokenString(lp.tokenId());
-        int offset = logprobTextOffset;
-        logprobTextOffset += text.length();
-        return new LogprobEntry(text, lp.logprob(), topText, lp.topLogprobs() == null ? new float[0] : lp.topLogprobs(), offset);
+        int n = top == null ? 0 : top.length;
+        String[] topText = new String[n];
+        byte[][] topBytes = new byte[n][];
+        for (int i = 0; i < n; i++) {
+            topBytes[i] = tokenBytes(top[i]);
+            topText[i] = tokenString(top[i], topBytes[i]);
+        }
+        byte[] bytes = tokenBytes(lp.tokenId());
+        return new LogprobEntry(tokenString(lp.tokenId(), bytes), bytes, lp.logprob(), topText, topBytes,
+                lp.topLogprobs() == null ? new float[0] : lp.topLogprobs(), decodedChars);
     }
 
-    private String tokenString(int id) {
-        if (tokensAsIds) return "token_id:" + id;
-        return tokenizer.decode(new int[] {id}, false);
+    /** How a token is named in logprobs: its text (or escaped bytes), or "token_id:N" when asked for ids. */
+    private String tokenString(int id, byte[] bytes) {
+        return tokensAsIds ? "token_id:" + id : TokenStrings.of(bytes);
+    }
+
+    /** A token's raw bytes; a control token (which adds no text) is shown by its own text, as OpenAI shows them. */
+    private byte[] tokenBytes(int id) {
+        byte[] b = tokenizer.tokenBytes(id);
+        return b.length > 0 ? b : tokenizer.decode(new int[] {id}, true).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** The text released by the last {@link #accept} call. */

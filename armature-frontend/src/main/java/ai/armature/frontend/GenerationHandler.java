@@ -47,7 +47,6 @@ final class GenerationHandler {
     private final Admission admission;
     private final FrontendMetrics metrics;
     private final JsonFactory jsonFactory;
-    private final int[] endOfGenerationIds;
     private final int contextTokens;
 
     GenerationHandler(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, PromptBuilder prompts,
@@ -59,7 +58,6 @@ final class GenerationHandler {
         this.admission = admission;
         this.metrics = metrics;
         this.jsonFactory = jsonFactory;
-        this.endOfGenerationIds = endOfGenerationIds(tokenizer);
         this.contextTokens = config.maxContextTokens() > 0 ? config.maxContextTokens() : engine.maxContextTokens();
     }
 
@@ -67,26 +65,20 @@ final class GenerationHandler {
         return contextTokens;
     }
 
-    private static int[] endOfGenerationIds(Tokenizer tokenizer) {
-        int count = 0;
-        int[] ids = new int[8];
-        for (int id = 0; id < tokenizer.vocabSize(); id++) {
-            if (tokenizer.isEndOfGeneration(id)) {
-                if (count == ids.length) ids = java.util.Arrays.copyOf(ids, count * 2);
-                ids[count++] = id;
-            }
-        }
-        return java.util.Arrays.copyOf(ids, count);
-    }
-
     /** Serves one request; returns the HTTP status it ended with (for metrics). Errors before output are thrown. */
     int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos) {
         checkModel(body);
-        GenerationParams params = RequestParser.parse(body, endpoint);
+        GenerationParams params = RequestParser.parse(body, endpoint, tokenizer.vocabSize());
         List<int[]> promptTokens = endpoint == Endpoint.CHAT ? List.of(prompts.chat(body)) : prompts.completion(body);
         String lengthParam = endpoint == Endpoint.CHAT ? "messages" : "prompt";
         int[] maxTokens = new int[promptTokens.size()];
-        for (int i = 0; i < maxTokens.length; i++) maxTokens[i] = maxTokens(promptTokens.get(i).length, params, lengthParam);
+        for (int i = 0; i < maxTokens.length; i++) {
+            maxTokens[i] = maxTokens(promptTokens.get(i).length, params, lengthParam);
+            if (params.minTokens() > maxTokens[i]) {
+                throw ApiException.badRequest("min_tokens", "min_tokens is " + params.minTokens() + " but the context leaves room for "
+                        + maxTokens[i] + " tokens after the prompt; lower min_tokens");
+            }
+        }
 
         int sequences = promptTokens.size() * params.n();
         Admission.Ticket ticket = admission.admit(sequences);
@@ -97,14 +89,16 @@ final class GenerationHandler {
             List<ChoiceDecoder> decoders = new ArrayList<>(sequences);
             for (int p = 0; p < promptTokens.size(); p++) {
                 int[] tokens = promptTokens.get(p);
-                StopConditions stop = new StopConditions(maxTokens[p], endOfGenerationIds, params.ignoreEos(), false);
+                // Only the user's stop ids: the worker knows its model's end-of-generation ids and applies ignore_eos.
+                StopConditions stop = new StopConditions(maxTokens[p], params.stopTokenIds(), params.ignoreEos(), false,
+                        params.minTokens());
                 for (int c = 0; c < params.n(); c++) {
                     int index = p * params.n() + c;
                     String requestId = id + "-" + index;
                     SamplingParams sampling = params.sampling().withSeed(params.sampling().seed() + c);
                     ticket.engineRequestIds.add(requestId);
                     streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop).withConstraint(params.constraint())));
-                    decoders.add(new ChoiceDecoder(index, tokens.length, tokenizer, params.stop(), params.wantsLogprobs(),
+                    decoders.add(new ChoiceDecoder(index, tokens, tokenizer, params.stop(), params.wantsLogprobs(),
                             params.tokensAsIds()));
                 }
             }

@@ -8,10 +8,12 @@ import java.util.List;
 /**
  * The generation parameters of one chat or completions request after validation: streaming options, choices per
  * prompt, the token limit asked for (null: whatever the context leaves), sampling (with the seed the first choice
- * uses; choice {@code i} uses seed + i), stop strings, whether EOS is ignored, and how many top logprobs to report
- * per token (-1: none). {@code returnTokenIds} and {@code tokensAsIds} are vLLM's extensions {@code return_token_ids}
- * (each choice also carries its prompt's and its generated token ids) and {@code return_tokens_as_token_ids}
- * (logprob entries name tokens {@code "token_id:N"}): what an Armature in front of this server as an upstream uses.
+ * uses; choice {@code i} uses seed + i), stop strings, the user's stop token ids (never the model's end ids: the
+ * worker owns those), whether EOS is ignored, the fewest tokens to generate before any stop, and how many top
+ * logprobs to report per token (-1: none). {@code returnTokenIds} and {@code tokensAsIds} are vLLM's extensions
+ * {@code return_token_ids} (each choice also carries its prompt's and its generated token ids) and
+ * {@code return_tokens_as_token_ids} (logprob entries name tokens {@code "token_id:N"}): what an Armature in front of
+ * this server as an upstream uses.
  */
 record GenerationParams(
         boolean stream,
@@ -20,7 +22,9 @@ record GenerationParams(
         Integer maxTokens,
         SamplingParams sampling,
         List<String> stop,
+        int[] stopTokenIds,
         boolean ignoreEos,
+        int minTokens,
         int logprobs,
         boolean returnTokenIds,
         boolean tokensAsIds,

@@ -298,11 +298,11 @@ final class JsonBodies {
             g.writeArrayFieldStart("content");
             for (ChoiceDecoder.LogprobEntry e : entries) {
                 g.writeStartObject();
-                writeTokenFields(g, e.token(), e.logprob());
+                writeTokenFields(g, e.token(), e.bytes(), e.logprob());
                 g.writeArrayFieldStart("top_logprobs");
                 for (int i = 0; i < e.topTokens().length; i++) {
                     g.writeStartObject();
-                    writeTokenFields(g, e.topTokens()[i], e.topLogprobs()[i]);
+                    writeTokenFields(g, e.topTokens()[i], e.topBytes()[i], e.topLogprobs()[i]);
                     g.writeEndObject();
                 }
                 g.writeEndArray();
@@ -315,12 +315,12 @@ final class JsonBodies {
             for (ChoiceDecoder.LogprobEntry e : entries) g.writeString(e.token());
             g.writeEndArray();
             g.writeArrayFieldStart("token_logprobs");
-            for (ChoiceDecoder.LogprobEntry e : entries) g.writeNumber(e.logprob());
+            for (ChoiceDecoder.LogprobEntry e : entries) g.writeNumber(finite(e.logprob()));
             g.writeEndArray();
             g.writeArrayFieldStart("top_logprobs");
             for (ChoiceDecoder.LogprobEntry e : entries) {
                 g.writeStartObject();
-                for (int i = 0; i < e.topTokens().length; i++) g.writeNumberField(e.topTokens()[i], e.topLogprobs()[i]);
+                for (int i = 0; i < e.topTokens().length; i++) g.writeNumberField(e.topTokens()[i], finite(e.topLogprobs()[i]));
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -331,11 +331,16 @@ final class JsonBodies {
         g.writeEndObject();
     }
 
-    private static void writeTokenFields(JsonGenerator g, String token, float logprob) throws IOException {
+    private static void writeTokenFields(JsonGenerator g, String token, byte[] bytes, float logprob) throws IOException {
         g.writeStringField("token", token);
-        g.writeNumberField("logprob", logprob);
+        g.writeNumberField("logprob", finite(logprob));
         g.writeArrayFieldStart("bytes");
-        for (byte b : token.getBytes(StandardCharsets.UTF_8)) g.writeNumber(b & 0xff);
+        for (byte b : bytes) g.writeNumber(b & 0xff);
         g.writeEndArray();
+    }
+
+    /** JSON has no infinity: a token the model rules out is reported as -9999, as vLLM does. */
+    static float finite(float logprob) {
+        return logprob < -9999f ? -9999f : logprob;
     }
 }

@@ -20,7 +20,7 @@ final class RequestParser {
     private RequestParser() {
     }
 
-    static GenerationParams parse(JsonNode body, Endpoint endpoint) {
+    static GenerationParams parse(JsonNode body, Endpoint endpoint, int vocabSize) {
         boolean stream = bool(body, "stream", false);
         boolean includeUsage = false;
         JsonNode streamOptions = body.get("stream_options");
@@ -57,14 +57,19 @@ final class RequestParser {
             }
         };
         List<String> stop = stopStrings(body.get("stop"));
+        int[] stopTokenIds = tokenIds(body.get("stop_token_ids"), "stop_token_ids", vocabSize);
         boolean ignoreEos = bool(body, "ignore_eos", false);
+        int minTokens = integer(body, "min_tokens", 0, 0, Integer.MAX_VALUE);
+        if (maxTokens != null && minTokens > maxTokens) {
+            throw ApiException.badRequest("min_tokens", "min_tokens (" + minTokens + ") must not exceed max_tokens (" + maxTokens + ")");
+        }
         checkUnsupported(body, endpoint, n);
         SamplingParams sampling = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
                 presence, frequency, seed, logprobs);
         boolean returnTokenIds = bool(body, "return_token_ids", false);
         boolean tokensAsIds = bool(body, "return_tokens_as_token_ids", false);
-        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, ignoreEos, logprobs, returnTokenIds, tokensAsIds,
-                ResponseFormats.constraint(body.get("response_format")));
+        return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, stopTokenIds, ignoreEos, minTokens,
+                logprobs, returnTokenIds, tokensAsIds, ResponseFormats.constraint(body.get("response_format")));
     }
 
     private static int chatLogprobs(JsonNode body) {
@@ -107,6 +112,21 @@ final class RequestParser {
         if (out.size() > 16) throw ApiException.badRequest("stop", "at most 16 stop strings are allowed, got " + out.size());
         for (String s : out) if (s.isEmpty()) throw ApiException.badRequest("stop", "stop strings must not be empty");
         return List.copyOf(out);
+    }
+
+    /** An optional array of token ids within the vocabulary. */
+    private static int[] tokenIds(JsonNode node, String param, int vocabSize) {
+        if (!present(node)) return new int[0];
+        if (!node.isArray()) throw ApiException.badRequest(param, param + " must be an array of token ids");
+        int[] ids = new int[node.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = node.get(i);
+            if (!t.isIntegralNumber() || !t.canConvertToInt() || t.asInt() < 0 || t.asInt() >= vocabSize) {
+                throw ApiException.badRequest(param, param + " must hold token ids in [0, " + vocabSize + "), got " + t);
+            }
+            ids[i] = t.asInt();
+        }
+        return ids;
     }
 
     static boolean present(JsonNode node) {

@@ -102,6 +102,11 @@ final class ByteTokenizer implements Tokenizer {
     }
 
     @Override
+    public byte[] tokenBytes(int id) {
+        return id < 256 ? new byte[] {(byte) id} : new byte[0];
+    }
+
+    @Override
     public int vocabSize() {
         return 260;
     }

@@ -42,6 +42,8 @@ final class FakeEngine implements GenerationEngine {
     private final Object idleLock = new Object();
     private final List<GenerateRequest> requests = java.util.Collections.synchronizedList(new ArrayList<>());
     volatile Function<GenerateRequest, String> reply = r -> DEFAULT_REPLY;
+    /** When set, the reply as token ids (for tokenizers other than the byte tokenizer); else the reply's bytes. */
+    volatile Function<GenerateRequest, int[]> replyTokens;
     volatile Semaphore gate;
     volatile long tokenDelayNanos;
     volatile int maxActive = Integer.MAX_VALUE;
@@ -135,7 +137,8 @@ final class FakeEngine implements GenerationEngine {
             int prompt = request.promptTokens().length;
             int promptHash = Arrays.hashCode(request.promptTokens());
             int cached = seenPrompts.add(promptHash) ? 0 : (prompt / 16) * 16;
-            byte[] text = reply.apply(request).getBytes(StandardCharsets.UTF_8);
+            Function<GenerateRequest, int[]> asTokens = replyTokens;
+            int[] text = asTokens != null ? asTokens.apply(request) : toInts(reply.apply(request).getBytes(StandardCharsets.UTF_8));
             int max = request.stop().maxTokens();
             int produced = 0;
             FinishReason finish;
@@ -162,7 +165,7 @@ final class FakeEngine implements GenerationEngine {
                         finish = FinishReason.CANCELLED;
                         break;
                     }
-                    int token = text[produced] & 0xff;
+                    int token = text[produced];
                     produced++;
                     List<TokenLogprob> lps = request.sampling().logprobs() >= 0 ? List.of(logprob(token, request.sampling().logprobs())) : null;
                     boolean last = produced == max;
@@ -183,6 +186,12 @@ final class FakeEngine implements GenerationEngine {
                 jobs.remove(request.requestId());
                 idleLock.notifyAll();
             }
+        }
+
+        private static int[] toInts(byte[] bytes) {
+            int[] out = new int[bytes.length];
+            for (int i = 0; i < bytes.length; i++) out[i] = bytes[i] & 0xff;
+            return out;
         }
 
         private TokenLogprob logprob(int token, int top) {

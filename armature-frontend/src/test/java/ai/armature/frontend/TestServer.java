@@ -30,9 +30,13 @@ final class TestServer implements AutoCloseable {
     }
 
     TestServer(java.util.function.UnaryOperator<FrontendConfig> customize) {
+        this(customize, new ByteTokenizer(true));
+    }
+
+    TestServer(java.util.function.UnaryOperator<FrontendConfig> customize, ai.armature.engine.tokenizer.Tokenizer tokenizer) {
         FrontendConfig config = customize.apply(FrontendConfig.defaults(MODEL).withHost("127.0.0.1").withPort(0)
                 .withApiKeys(Set.of(KEY)).withShutdownGracePeriod(Duration.ofSeconds(5)));
-        server = new OpenAiServer(config, engine, new ByteTokenizer(true), new ImChatTemplate());
+        server = new OpenAiServer(config, engine, tokenizer, new ImChatTemplate());
         port = server.start();
     }
 

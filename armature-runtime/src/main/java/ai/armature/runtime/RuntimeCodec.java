@@ -6,6 +6,7 @@ import ai.armature.protocol.GenerateOutput;
 import ai.armature.protocol.GenerateRequest;
 import ai.armature.protocol.Migration;
 import ai.armature.protocol.ModelCard;
+import ai.armature.protocol.LogitBias;
 import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.StopConditions;
 import ai.armature.protocol.TokenLogprob;
@@ -79,23 +80,39 @@ public final class RuntimeCodec {
         return ai.armature.runtime.proto.SamplingParams.newBuilder().setTemperature(s.temperature()).setTopP(s.topP())
                 .setTopK(s.topK()).setMinP(s.minP()).setRepetitionPenalty(s.repetitionPenalty())
                 .setPresencePenalty(s.presencePenalty()).setFrequencyPenalty(s.frequencyPenalty()).setSeed(s.seed())
-                .setLogprobs(s.logprobs()).build();
+                .setLogprobs(s.logprobs()).setPromptLogprobs(s.promptLogprobs())
+                .addAllLogitBiasTokenIds(java.util.Arrays.stream(s.logitBias().tokenIds()).boxed().toList())
+                .addAllLogitBiasValues(floats(s.logitBias().biases())).build();
+    }
+
+    private static List<Float> floats(float[] values) {
+        List<Float> out = new ArrayList<>(values.length);
+        for (float v : values) out.add(v);
+        return out;
     }
 
     public static SamplingParams fromProto(ai.armature.runtime.proto.SamplingParams p) {
+        if (p.getLogitBiasTokenIdsCount() != p.getLogitBiasValuesCount()) {
+            throw new IllegalArgumentException("logit bias token ids and values differ in length");
+        }
+        float[] bias = new float[p.getLogitBiasValuesCount()];
+        for (int i = 0; i < bias.length; i++) bias[i] = p.getLogitBiasValues(i);
         return new SamplingParams(p.getTemperature(), p.getTopP(), p.getTopK(), p.getMinP(), p.getRepetitionPenalty(),
-                p.getPresencePenalty(), p.getFrequencyPenalty(), p.getSeed(), p.getLogprobs());
+                p.getPresencePenalty(), p.getFrequencyPenalty(), p.getSeed(), p.getLogprobs(),
+                p.hasPromptLogprobs() ? p.getPromptLogprobs() : -1,
+                bias.length == 0 ? LogitBias.NONE : new LogitBias(toArray(p.getLogitBiasTokenIdsList()), bias));
     }
 
     public static ai.armature.runtime.proto.StopConditions toProto(StopConditions s) {
         var b = ai.armature.runtime.proto.StopConditions.newBuilder().setMaxTokens(s.maxTokens()).setIgnoreEos(s.ignoreEos())
-                .setIncludeStopToken(s.includeStopToken());
+                .setIncludeStopToken(s.includeStopToken()).setMinTokens(s.minTokens());
         for (int t : s.stopTokenIds()) b.addStopTokenIds(t);
         return b.build();
     }
 
     public static StopConditions fromProto(ai.armature.runtime.proto.StopConditions p) {
-        return new StopConditions(p.getMaxTokens(), toArray(p.getStopTokenIdsList()), p.getIgnoreEos(), p.getIncludeStopToken());
+        return new StopConditions(p.getMaxTokens(), toArray(p.getStopTokenIdsList()), p.getIgnoreEos(), p.getIncludeStopToken(),
+                p.getMinTokens());
     }
 
     // ---- outputs ----
@@ -105,12 +122,11 @@ public final class RuntimeCodec {
         if (o.tokenIds() != null) for (int t : o.tokenIds()) b.addTokenIds(t);
         if (o.logprobs() != null) {
             b.setHasLogprobs(true);
-            for (TokenLogprob lp : o.logprobs()) {
-                var l = ai.armature.runtime.proto.TokenLogprob.newBuilder().setTokenId(lp.tokenId()).setLogprob(lp.logprob());
-                for (int t : lp.topTokenIds()) l.addTopTokenIds(t);
-                for (float f : lp.topLogprobs()) l.addTopLogprobs(f);
-                b.addLogprobs(l);
-            }
+            for (TokenLogprob lp : o.logprobs()) b.addLogprobs(toProto(lp));
+        }
+        if (o.promptLogprobs() != null) {
+            b.setHasPromptLogprobs(true);
+            for (int i = 1; i < o.promptLogprobs().size(); i++) b.addPromptLogprobs(toProto(o.promptLogprobs().get(i)));
         }
         if (o.finishReason() != null) b.setFinishReason(toProto(o.finishReason()));
         if (o.usage() != null) {
@@ -121,22 +137,39 @@ public final class RuntimeCodec {
         return b.build();
     }
 
+    private static ai.armature.runtime.proto.TokenLogprob toProto(TokenLogprob lp) {
+        var l = ai.armature.runtime.proto.TokenLogprob.newBuilder().setTokenId(lp.tokenId()).setLogprob(lp.logprob())
+                .setRank(Math.max(0, lp.rank()));
+        for (int t : lp.topTokenIds()) l.addTopTokenIds(t);
+        for (float f : lp.topLogprobs()) l.addTopLogprobs(f);
+        return l.build();
+    }
+
+    private static TokenLogprob fromProto(ai.armature.runtime.proto.TokenLogprob l) {
+        float[] top = new float[l.getTopLogprobsCount()];
+        for (int i = 0; i < top.length; i++) top[i] = l.getTopLogprobs(i);
+        if (top.length != l.getTopTokenIdsCount()) throw new IllegalArgumentException("a logprob's top ids and values differ in length");
+        return new TokenLogprob(l.getTokenId(), l.getLogprob(), toArray(l.getTopTokenIdsList()), top, l.getRank() == 0 ? -1 : l.getRank());
+    }
+
     public static GenerateOutput fromProto(ai.armature.runtime.proto.GenerateOutput p) {
         List<TokenLogprob> logprobs = null;
         if (p.getHasLogprobs()) {
             logprobs = new ArrayList<>(p.getLogprobsCount());
-            for (var l : p.getLogprobsList()) {
-                float[] top = new float[l.getTopLogprobsCount()];
-                for (int i = 0; i < top.length; i++) top[i] = l.getTopLogprobs(i);
-                if (top.length != l.getTopTokenIdsCount()) throw new IllegalArgumentException("a logprob's top ids and values differ in length");
-                logprobs.add(new TokenLogprob(l.getTokenId(), l.getLogprob(), toArray(l.getTopTokenIdsList()), top));
-            }
+            for (var l : p.getLogprobsList()) logprobs.add(fromProto(l));
             logprobs = List.copyOf(logprobs);
+        }
+        List<TokenLogprob> promptLogprobs = null;
+        if (p.getHasPromptLogprobs()) {
+            List<TokenLogprob> all = new ArrayList<>(p.getPromptLogprobsCount() + 1);
+            all.add(null); // the first prompt token has no logprob
+            for (var l : p.getPromptLogprobsList()) all.add(fromProto(l));
+            promptLogprobs = java.util.Collections.unmodifiableList(all);
         }
         Usage usage = p.hasUsage() ? new Usage(p.getUsage().getPromptTokens(), p.getUsage().getCachedPromptTokens(),
                 p.getUsage().getCompletionTokens()) : null;
         return new GenerateOutput(p.getRequestId(), toArray(p.getTokenIdsList()), logprobs, fromProto(p.getFinishReason()), usage,
-                p.hasError() ? p.getError() : null);
+                p.hasError() ? p.getError() : null, promptLogprobs);
     }
 
     static ai.armature.runtime.proto.FinishReason toProto(FinishReason r) {

@@ -29,7 +29,11 @@ class RuntimeCodecTest {
     void requestsRoundTrip() throws Exception {
         SamplingParams sampling = new SamplingParams(0.7, 0.9, 40, 0.05, 1.1, 0.3, 0.2, -1234567890123L, 3);
         StopConditions stop = new StopConditions(99, new int[] {5, 7}, true, true);
+        SamplingParams scoring = sampling.withPromptLogprobs(2)
+                .withLogitBias(ai.armature.protocol.LogitBias.of(java.util.Map.of(3, -100f, 17, 2.5f)));
+        StopConditions min = new StopConditions(20, null, false, false, 12);
         for (GenerateRequest r : List.of(
+                new GenerateRequest("d", new int[] {4, 5}, scoring, min),
                 new GenerateRequest("a", new int[] {1, 2, 3}, SamplingParams.GREEDY, StopConditions.maxTokens(4)),
                 new GenerateRequest("b", new int[] {0, Integer.MAX_VALUE, 42}, sampling, stop, -3, "salt", null),
                 new GenerateRequest("c~m2", new int[] {9, 8, 7, 6}, sampling, stop, 5, null, new Migration(2, 2, Set.of("w1", "w2"))),
@@ -49,7 +53,10 @@ class RuntimeCodecTest {
                 new GenerateOutput("r", new int[] {5, 7}, lps, null, new Usage(10, 4, 2), null),
                 new GenerateOutput("r", new int[0], null, FinishReason.ERROR, new Usage(10, 0, 2), "the model failed"),
                 new GenerateOutput("r", new int[] {1}, null, FinishReason.LENGTH, new Usage(1, 0, 1), null),
-                new GenerateOutput("r", new int[0], List.of(), FinishReason.CANCELLED, new Usage(3, 0, 0), null))) {
+                new GenerateOutput("r", new int[0], List.of(), FinishReason.CANCELLED, new Usage(3, 0, 0), null),
+                new GenerateOutput("r", new int[] {2}, null, null, new Usage(3, 0, 1), null, java.util.Arrays.asList(null,
+                        new TokenLogprob(8, -1.5f, new int[] {9}, new float[] {-0.5f}, 2),
+                        new TokenLogprob(4, Float.NEGATIVE_INFINITY, new int[0], new float[0], 3))))) {
             GenerateOutput back = RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateOutput.parseFrom(RuntimeCodec.toProto(o).toByteArray()));
             assertThat(back.requestId()).isEqualTo(o.requestId());
             assertThat(back.tokenIds()).containsExactly(o.tokenIds());
@@ -58,6 +65,8 @@ class RuntimeCodecTest {
             assertThat(back.error()).isEqualTo(o.error());
             if (o.logprobs() == null) assertThat(back.logprobs()).isNull();
             else assertThat(back.logprobs()).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(o.logprobs());
+            if (o.promptLogprobs() == null) assertThat(back.promptLogprobs()).isNull();
+            else assertThat(back.promptLogprobs()).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(o.promptLogprobs());
         }
     }
 

@@ -240,7 +240,7 @@ public final class EngineCore {
             }
             constraint.schedule(maskThread);
         }
-        Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, kv.newBlockTable(r.cacheSalt()));
+        Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, kv.newBlockTable(r.cacheSalt()), eosIds);
         nextSequenceId++;
         s.constraint = constraint;
         live.put(r.requestId(), s);
@@ -301,7 +301,9 @@ public final class EngineCore {
             boolean sample = s.stepStart + s.stepCount == s.length;
             if (sample) s.random.seek(s.length);
             work.add(new ScheduledSequence(s.id, s.tokens, s.length, s.originalPromptLength(), s.stepStart, s.stepCount,
-                    s.blocks.ids(), sample, s.request.sampling(), s.random, sample ? s.constraint : null));
+                    s.blocks.ids(), sample, s.request.sampling(), s.random, sample ? s.constraint : null,
+                    // A constraint decides where its output may end; min_tokens holds off end tokens only without one.
+                    sample && s.constraint == null ? s.forbiddenNow() : null, s.promptLogprobs));
         }
         SampledToken[] sampled;
         try {
@@ -357,9 +359,11 @@ public final class EngineCore {
             return;
         }
         // Under a constraint an end token can only have been chosen where the output is complete: it ends the
-        // sequence even with ignore_eos, since nothing else may follow.
-        if (stop.isStopToken(token) || ((!stop.ignoreEos() || c != null) && isEos(token))) {
-            // The stop token counts as generated (usage) but is sent only if the request asked for it.
+        // sequence even with ignore_eos, since nothing else may follow. Otherwise runners never sample a stop
+        // token before min_tokens.
+        boolean mayStop = c != null || s.generated > stop.minTokens();
+        if (mayStop && (stop.isStopToken(token) || ((!stop.ignoreEos() || c != null) && isEos(token)))) {
+            // The stop token is neither sent nor counted in usage unless the request asked for it.
             finish(s, FinishReason.STOP, null, !stop.includeStopToken());
         } else if (c != null && c.matcher.isComplete() && !c.matcher.canContinue()) {
             // The constrained output is complete and nothing may follow: stop without spending a step on the end token.
@@ -406,8 +410,16 @@ public final class EngineCore {
             if (!s.pendingLogprobs.isEmpty()) logprobs = List.copyOf(s.pendingLogprobs);
             s.pendingLogprobs.clear();
         }
+        List<TokenLogprob> promptLogprobs = null;
+        if (s.promptLogprobs != null && s.length > s.promptLength) {
+            // A token was sampled, so every prompt position has been computed.
+            promptLogprobs = java.util.Collections.unmodifiableList(Arrays.asList(s.promptLogprobs.clone()));
+            s.promptLogprobs = null;
+        }
+        int completion = dropLastToken ? s.totalGenerated() - 1 : s.totalGenerated();
         var out = new GenerateOutput(s.requestId(), ids, logprobs, reason,
-                new Usage(s.originalPromptLength(), Math.clamp(s.cachedPromptTokens, 0, s.originalPromptLength()), s.totalGenerated()), error);
+                new Usage(s.originalPromptLength(), Math.clamp(s.cachedPromptTokens, 0, s.originalPromptLength()), completion), error,
+                promptLogprobs);
         Consumer<GenerateOutput> sink = s.sink;
         deliveries.add(() -> sink.accept(out));
     }

@@ -119,7 +119,8 @@ final class Scheduler {
 
     /** Starts a waiting sequence with its cached prefix and first chunk, if its blocks are available now. */
     private boolean admit(Sequence s, int budget) {
-        PrefixHit hit = kv.findCachedPrefix(s.blocks, s.tokens, s.length);
+        // Prompt logprobs need the logits of every prompt position, so such a request computes its whole prompt.
+        PrefixHit hit = s.needsPromptLogprobs() ? PrefixHit.NONE : kv.findCachedPrefix(s.blocks, s.tokens, s.length);
         // With blocks to copy up, the first chunk waits for them: allocate only the prefix now.
         boolean copiesUp = hit.lowerTierBlocks() > 0;
         int chunk = copiesUp ? 0 : Math.min(s.length - hit.tokens(), budget);
@@ -128,7 +129,7 @@ final class Scheduler {
         s.computed = hit.tokens();
         if (s.cachedPromptTokens < 0) {
             s.cachedPromptTokens = Math.min(hit.tokens(), s.promptLength);
-            kv.recordPrefixLookup(s.promptLength, s.cachedPromptTokens);
+            if (!s.needsPromptLogprobs()) kv.recordPrefixLookup(s.promptLength, s.cachedPromptTokens);
         }
         s.status = Sequence.Status.RUNNING;
         running.add(s);

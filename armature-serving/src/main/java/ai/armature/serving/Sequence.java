@@ -59,8 +59,13 @@ final class Sequence {
     // Tokens [promptLength, sent) went to the sink; logprobs of generated tokens not yet sent.
     int sent;
     List<TokenLogprob> pendingLogprobs;
+    /** Tokens the runner must not sample until {@code request.stop().minTokens()} are generated (null: none). */
+    final int[] bannedBeforeMinTokens;
+    /** The prompt tokens' logprobs (element 0 stays null) while the request wants them and they are not sent. */
+    TokenLogprob[] promptLogprobs;
 
-    Sequence(long id, long arrival, GenerateRequest request, Consumer<GenerateOutput> sink, int maxLength, BlockTable blocks) {
+    Sequence(long id, long arrival, GenerateRequest request, Consumer<GenerateOutput> sink, int maxLength, BlockTable blocks,
+             int[] endOfGenerationIds) {
         this.id = id;
         this.arrival = arrival;
         this.priority = request.priority();
@@ -74,6 +79,29 @@ final class Sequence {
         this.tokens = Arrays.copyOf(request.promptTokens(), Math.min(maxLength, promptLength + 64));
         this.length = promptLength;
         this.sent = promptLength;
+        this.bannedBeforeMinTokens = request.stop().minTokens() > 0 ? banned(request, endOfGenerationIds) : null;
+        // A resumed request that already generated tokens sent its prompt logprobs with them on the first worker.
+        this.promptLogprobs = request.sampling().wantsPromptLogprobs() && priorGenerated == 0 ? new TokenLogprob[promptLength] : null;
+    }
+
+    /** What ends the sequence early: its stop ids, and the end-of-generation ids unless it ignores them. */
+    private static int[] banned(GenerateRequest request, int[] endOfGenerationIds) {
+        int[] stop = request.stop().stopTokenIds();
+        if (request.stop().ignoreEos()) return stop;
+        int[] out = Arrays.copyOf(stop, stop.length + endOfGenerationIds.length);
+        System.arraycopy(endOfGenerationIds, 0, out, stop.length, endOfGenerationIds.length);
+        return out;
+    }
+
+    /** The tokens forbidden at this sequence's next sample, or null. */
+    int[] forbiddenNow() {
+        // Like max tokens, min tokens counts this worker's tokens: a resumed request's carried ones are in its prompt.
+        return bannedBeforeMinTokens != null && generated < request.stop().minTokens() ? bannedBeforeMinTokens : null;
+    }
+
+    /** Whether the next prefill must compute every prompt position (and so cannot start from cached blocks). */
+    boolean needsPromptLogprobs() {
+        return promptLogprobs != null;
     }
 
     String requestId() {

@@ -140,12 +140,19 @@ final class CheckingRunner implements ModelRunner {
                 long h = fp;
                 if (!s.sampling().greedy()) h = fingerprint(h, (int) s.random().nextLong(), end);
                 int token = (int) Long.remainderUnsigned(h, vocab);
+                while (contains(s.forbiddenTokens(), token)) token = (token + 1) % vocab;
                 TokenLogprob lp = s.logprobs() >= 0 ? new TokenLogprob(token, -0.5f, new int[] {token}, new float[] {-0.5f}) : null;
                 out[i] = new SampledToken(token, lp);
             }
         }
         steps.add(seen);
         return out;
+    }
+
+    private static boolean contains(int[] ids, int token) {
+        if (ids == null) return false;
+        for (int id : ids) if (id == token) return true;
+        return false;
     }
 
     @Override

@@ -79,6 +79,48 @@ class LlamaRunnerDeterminismTest {
         assertThat(batch.last("target").usage().cachedPromptTokens()).isEqualTo(prefixHit ? 48 : 0);
     }
 
+    /**
+     * Prompt logprobs from chunked, batched prefills equal the logprobs computed from a single sequence's logits at
+     * each prefix (the definition), and the forbidden end tokens of min_tokens are never sampled.
+     */
+    @org.junit.jupiter.api.Test
+    void promptLogprobsMatchLogitsOfEachPrefixAndMinTokensMasksTheEndIds() {
+        SplittableRandom rnd = new SplittableRandom(12);
+        int[] prompt = randomPrompt(rnd, 30, vocab);
+        ServingConfig cfg = new ServingConfig(16, 12, 16, 2048L * runner().kvBytesPerToken(), 1000, KvDtype.F16);
+        Harness h = new Harness(runner(), cfg);
+        h.add(greedy("neighbour", randomPrompt(rnd, 20, vocab), 4));
+        h.add(new GenerateRequest("scored", prompt, SamplingParams.GREEDY.withPromptLogprobs(2), new StopConditions(1, null, true, false)));
+        h.runToIdle();
+        java.util.List<ai.armature.protocol.TokenLogprob> lps = null;
+        for (var o : h.outputs.get("scored")) if (o.promptLogprobs() != null) lps = o.promptLogprobs();
+        assertThat(lps).hasSize(prompt.length);
+        for (int p = 1; p < prompt.length; p++) {
+            float[] logits;
+            try (var seq = new ai.armature.engine.model.SingleSequence(model, 64, 64, KvDtype.F16)) {
+                logits = seq.prefill(java.util.Arrays.copyOf(prompt, p)).clone();
+            }
+            var expected = ai.armature.engine.sampling.Sampler.promptLogprob(logits, 0, vocab, prompt[p], 2);
+            var got = lps.get(p);
+            assertThat(got.tokenId()).isEqualTo(prompt[p]);
+            assertThat((double) got.logprob()).as("position " + p).isCloseTo(expected.logprob(), org.assertj.core.api.Assertions.within(1e-3));
+            assertThat(got.topTokenIds()).hasSize(2);
+            assertThat(Math.abs(got.rank() - expected.rank())).as("rank at " + p).isLessThanOrEqualTo(1);
+        }
+        // The greedy continuation of the prompt, then the same request with its first two tokens as end ids and min_tokens 3.
+        Harness free = new Harness(runner(), cfg);
+        free.add(greedy("free", prompt, 6));
+        free.runToIdle();
+        int[] greedy = free.tokens("free");
+        int[] ends = {greedy[0], greedy[1]};
+        Harness masked = new Harness(new LlamaModelRunner(model, "tiny", ends, KvDtype.F16), cfg);
+        masked.add(new GenerateRequest("m", prompt, SamplingParams.GREEDY, new StopConditions(6, null, false, false, 3)));
+        masked.runToIdle();
+        int[] out = masked.tokens("m");
+        assertThat(out.length).isGreaterThanOrEqualTo(3);
+        assertThat(java.util.Arrays.copyOf(out, 3)).doesNotContain(ends);
+    }
+
     private static LlamaModelRunner runner() {
         return new LlamaModelRunner(model, "tiny", new int[0], KvDtype.F16);
     }

@@ -196,8 +196,10 @@ class SchedulerTest {
         h.runToIdle();
         assertThat(h.tokens("stop")).containsExactly(expected[0], expected[1]);
         assertThat(h.last("stop").finishReason()).isEqualTo(FinishReason.STOP);
-        assertThat(h.last("stop").usage().completionTokens()).isEqualTo(3);
+        // Usage counts what the client receives: the hidden stop token is not part of the completion.
+        assertThat(h.last("stop").usage().completionTokens()).isEqualTo(2);
         assertThat(h.tokens("stop-incl")).containsExactly(expected[0], expected[1], third);
+        assertThat(h.last("stop-incl").usage().completionTokens()).isEqualTo(3);
 
         Harness eos = new Harness(new CheckingRunner(VOCAB, 4096, third), config(16, 64, 8, 1024));
         eos.add(new GenerateRequest("eos", prompt, SamplingParams.GREEDY, StopConditions.maxTokens(10)));

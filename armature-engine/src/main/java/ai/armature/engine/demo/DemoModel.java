@@ -91,7 +91,15 @@ public final class DemoModel {
 
     /** Writes the model described by {@code spec} to {@code path}; returns the file size. */
     public static long write(Spec spec, Path path) throws IOException {
-        DemoVocabulary vocab = DemoVocabulary.build(spec.vocabSize(), spec.seed());
+        return write(spec, path, null);
+    }
+
+    /**
+     * Writes the model with the tokenizer of another GGUF ({@code tokenizer.*} entries of {@code tokenizer}, e.g. a
+     * vocab-only file) instead of the demo vocabulary, so tests can run a real SentencePiece or BPE vocabulary end to
+     * end; {@code spec.vocabSize()} must equal its number of tokens. Null: the demo vocabulary.
+     */
+    public static long write(Spec spec, Path path, ai.armature.engine.gguf.GgufMetadata tokenizer) throws IOException {
         GgufWriter w = new GgufWriter();
         String arch = spec.architecture().ggufName();
         w.putString("general.architecture", arch);
@@ -115,16 +123,29 @@ public final class DemoModel {
             w.putFloat32(arch + ".rope.scaling.high_freq_factor", 4f);
             w.putUint32(arch + ".rope.scaling.original_context_length", 64);
         }
-        w.putString("tokenizer.ggml.model", "gpt2");
-        w.putString("tokenizer.ggml.pre", "gpt-2");
-        w.putStringArray("tokenizer.ggml.tokens", vocab.tokens().toArray(String[]::new));
-        w.putArray("tokenizer.ggml.token_type", new GgufArray(GgufValueType.INT32, vocab.tokenTypes()));
-        w.putStringArray("tokenizer.ggml.merges", vocab.merges().toArray(String[]::new));
-        w.putUint32("tokenizer.ggml.bos_token_id", vocab.id(DemoVocabulary.BOS));
-        w.putUint32("tokenizer.ggml.eos_token_id", vocab.id(DemoVocabulary.EOS));
-        w.putUint32("tokenizer.ggml.eot_token_id", vocab.id(DemoVocabulary.IM_END));
-        w.putBool("tokenizer.ggml.add_bos_token", true);
-        w.putString("tokenizer.chat_template", ChatTemplates.CHATML);
+        if (tokenizer != null) {
+            String[] tokens = tokenizer.getStringArray("tokenizer.ggml.tokens");
+            if (tokens == null || tokens.length != spec.vocabSize()) {
+                throw new IllegalArgumentException("the tokenizer has " + (tokens == null ? 0 : tokens.length)
+                        + " tokens but the spec's vocabulary is " + spec.vocabSize());
+            }
+            tokenizer.asMap().forEach((k, v) -> {
+                if (k.startsWith("tokenizer.")) w.put(k, v);
+            });
+            if (!tokenizer.contains("tokenizer.chat_template")) w.putString("tokenizer.chat_template", ChatTemplates.CHATML);
+        } else {
+            DemoVocabulary vocab = DemoVocabulary.build(spec.vocabSize(), spec.seed());
+            w.putString("tokenizer.ggml.model", "gpt2");
+            w.putString("tokenizer.ggml.pre", "gpt-2");
+            w.putStringArray("tokenizer.ggml.tokens", vocab.tokens().toArray(String[]::new));
+            w.putArray("tokenizer.ggml.token_type", new GgufArray(GgufValueType.INT32, vocab.tokenTypes()));
+            w.putStringArray("tokenizer.ggml.merges", vocab.merges().toArray(String[]::new));
+            w.putUint32("tokenizer.ggml.bos_token_id", vocab.id(DemoVocabulary.BOS));
+            w.putUint32("tokenizer.ggml.eos_token_id", vocab.id(DemoVocabulary.EOS));
+            w.putUint32("tokenizer.ggml.eot_token_id", vocab.id(DemoVocabulary.IM_END));
+            w.putBool("tokenizer.ggml.add_bos_token", true);
+            w.putString("tokenizer.chat_template", ChatTemplates.CHATML);
+        }
 
         int qDim = spec.heads() * spec.headDim(), kvDim = spec.kvHeads() * spec.headDim();
         long seed = spec.seed() * 1_000_003L;

@@ -129,6 +129,32 @@ public final class ForwardPass {
         return rows;
     }
 
+    /** Receives the logits of one position of the last forward pass: {@code logits[offset, offset + vocab)}. */
+    @FunctionalInterface
+    public interface PositionLogits {
+        void accept(int position, float[] logits, int offset);
+    }
+
+    /**
+     * After {@link #forward}, and before the next one: the logits at every position of sequence {@code s} of that
+     * batch (for prompt logprobs), computed {@code rowsPerGroup} positions at a time into {@code logits} (which must
+     * hold {@code rowsPerGroup * vocabSize} floats) and handed to {@code sink} in position order. Reuses the final
+     * hidden states the pass left behind, so it costs only the output norm and the output matrix.
+     */
+    public void positionLogits(ForwardBatch batch, int s, float[] logits, int rowsPerGroup, PositionLogits sink) {
+        int from = batch.tokenStart()[s], to = batch.tokenStart()[s + 1];
+        int dim = c.dim(), vocab = c.vocabSize();
+        if (logits.length < (long) rowsPerGroup * vocab) throw new IllegalArgumentException("the logits buffer is too small");
+        for (int t0 = from; t0 < to; t0 += rowsPerGroup) {
+            int rows = Math.min(rowsPerGroup, to - t0);
+            for (int r = 0; r < rows; r++) {
+                VectorOps.rmsnorm(finalRows, r * dim, x, (t0 + r) * dim, model.outputNorm(), 0, c.rmsEps(), dim);
+            }
+            model.output().matmul(finalRows, logits, rows);
+            for (int r = 0; r < rows; r++) sink.accept(batch.startPosition()[s] + (t0 - from) + r, logits, r * vocab);
+        }
+    }
+
     private void layer(int l, LayerWeights w, ForwardBatch batch, KvCache cache, int n) {
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim();
         normAll(w.attnNorm(), n);

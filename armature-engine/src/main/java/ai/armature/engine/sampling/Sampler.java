@@ -1,5 +1,6 @@
 package ai.armature.engine.sampling;
 
+import ai.armature.protocol.LogitBias;
 import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.TokenLogprob;
 
@@ -8,9 +9,11 @@ import java.util.random.RandomGenerator;
 
 /**
  * Picks the next token from one row of logits: penalties (repetition over prompt and output tokens, presence
- * and frequency over output tokens, as vLLM and OpenAI define them), then greedy argmax or temperature sampling
- * with top-k, top-p and min-p. Candidates for the filters are found by thresholds over the probabilities, so
- * only the handful of likely tokens is ever sorted, not the whole vocabulary. The sequence's history is passed
+ * and frequency over output tokens, as vLLM and OpenAI define them), the request's logit bias, the tokens the
+ * worker forbids at this step (end and stop tokens before {@code min_tokens}), a constraint's mask (structured
+ * output), then greedy argmax or temperature
+ * sampling with top-k, top-p and min-p. Candidates for the filters are found by thresholds over the probabilities,
+ * so only the handful of likely tokens is ever sorted, not the whole vocabulary. The sequence's history is passed
  * in on each call and every random number comes from the caller's generator, so results depend only on the
  * request, never on what else is batched. One instance per thread: it keeps scratch buffers.
  */
@@ -20,61 +23,88 @@ public final class Sampler {
     private long[] candidates = new long[0];
     private final TokenCounts promptCounts = new TokenCounts();
     private final TokenCounts generatedCounts = new TokenCounts();
+    /** Logits as the model produced them, at the positions this call changed (for the chosen token's logprob). */
+    private int[] savedIds = new int[32];
+    private float[] savedValues = new float[32];
+    private int saved;
+    private boolean saving;
 
-    /**
-     * Samples a token from {@code logits[offset .. offset + vocab)}, which it may modify. {@code history[0, length)}
-     * is the sequence so far, its first {@code promptLength} tokens the prompt (for penalties). If
-     * {@code p.logprobs() >= 0}, returns the chosen token's logprob (under the unpenalised logits) and the top
-     * alternatives through {@code logprobOut[0]}.
-     */
+    /** Samples with every token allowed; see the full method. */
     public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
                       int[] history, int promptLength, int length, TokenLogprob[] logprobOut) {
-        return sample(logits, offset, vocab, p, random, history, promptLength, length, logprobOut, null);
+        return sample(logits, offset, vocab, p, random, history, promptLength, length, logprobOut, null, null);
+    }
+
+    /** Samples among the tokens a constraint allows; see the full method. */
+    public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
+                      int[] history, int promptLength, int length, TokenLogprob[] logprobOut, long[] allowed) {
+        return sample(logits, offset, vocab, p, random, history, promptLength, length, logprobOut, allowed, null);
     }
 
     /**
-     * As above, choosing only among the tokens whose bits are set in {@code allowed} (a constraint's mask; null
-     * allows every token, and at least one must be set). Logprobs still describe the model's own distribution.
+     * Samples a token from {@code logits[offset .. offset + vocab)}, which it may modify. {@code history[0, length)}
+     * is the sequence so far, its first {@code promptLength} tokens the prompt (for penalties). Only tokens whose
+     * bits are set in {@code allowed} can be chosen (a constraint's mask; null allows every token, and at least one
+     * must be set), never one of {@code forbidden} (null: none; the worker's end and stop ids before
+     * {@code min_tokens}). If {@code p.logprobs() >= 0}, returns the chosen token's logprob (under the model's own
+     * logits, before penalties, bias and masks) and the top alternatives through {@code logprobOut[0]}.
      */
     public int sample(float[] logits, int offset, int vocab, SamplingParams p, RandomGenerator random,
-                      int[] history, int promptLength, int length, TokenLogprob[] logprobOut, long[] allowed) {
-        SamplingState state = countHistory(p, history, promptLength, length);
+                      int[] history, int promptLength, int length, TokenLogprob[] logprobOut, long[] allowed, int[] forbidden) {
+        boolean wantLogprobs = p.logprobs() >= 0;
         double logSumExp = 0;
         int[] topIds = null;
         float[] topLps = null;
-        if (p.logprobs() >= 0) {
+        if (wantLogprobs) {
             logSumExp = logSumExp(logits, offset, vocab);
             int k = Math.min(p.logprobs(), vocab);
             topIds = new int[k];
             topLps = new float[k];
             topK(logits, offset, vocab, topIds, topLps, logSumExp);
         }
-        float chosenRaw;
-        applyPenalties(logits, offset, state);
-        if (allowed != null) applyMask(logits, offset, vocab, allowed);
-        int token;
-        if (p.greedy()) {
-            token = argmax(logits, offset, vocab);
-        } else {
-            token = sampleTemperature(logits, offset, vocab, p, random);
+        saving = wantLogprobs;
+        saved = 0;
+        countHistory(p, history, promptLength, length);
+        applyPenalties(logits, offset, p);
+        if (!p.logitBias().isEmpty()) applyBias(logits, offset, vocab, p.logitBias());
+        if (forbidden != null) {
+            for (int id : forbidden) if (id >= 0 && id < vocab) set(logits, offset, id, Float.NEGATIVE_INFINITY);
         }
+        // The constraint's mask last: a token it rules out keeps its model value for the logprob lookup below, as
+        // the chosen token is never one of them.
+        if (allowed != null) applyMask(logits, offset, vocab, allowed);
+        int token = p.greedy() ? argmax(logits, offset, vocab) : sampleTemperature(logits, offset, vocab, p, random);
         if (allowed != null && (allowed[token >>> 6] & (1L << token)) == 0) {
             // Only rounding in the cumulative sums can land on a masked (zero-probability) token; take the best allowed one.
             token = argmax(logits, offset, vocab);
         }
-        if (p.logprobs() >= 0) {
-            // Report the model's own distribution, before penalties: recompute from the saved top list or raw value.
-            chosenRaw = rawLogit(token, topIds, topLps, logits, offset, state, logSumExp);
-            logprobOut[0] = new TokenLogprob(token, chosenRaw, topIds, topLps);
+        if (wantLogprobs) {
+            float chosen = Float.NaN;
+            for (int i = 0; i < topIds.length; i++) if (topIds[i] == token) chosen = topLps[i];
+            if (Float.isNaN(chosen)) chosen = (float) (rawLogit(logits, offset, token) - logSumExp);
+            logprobOut[0] = new TokenLogprob(token, chosen, topIds, topLps);
         }
+        saving = false;
         return token;
     }
 
-    /** What penalties need to know of a sequence: its parameters and token counts. */
-    record SamplingState(SamplingParams params, TokenCounts promptTokens, TokenCounts generatedTokens) {
+    /**
+     * The logprob of {@code token} at one position of a prompt, with the {@code top} most likely alternatives and its
+     * rank in the vocabulary (1: most likely), from that position's logits (unmodified).
+     */
+    public static TokenLogprob promptLogprob(float[] logits, int offset, int vocab, int token, int top) {
+        double lse = logSumExp(logits, offset, vocab);
+        int k = Math.min(top, vocab);
+        int[] ids = new int[k];
+        float[] lps = new float[k];
+        topK(logits, offset, vocab, ids, lps, lse);
+        float v = logits[offset + token];
+        int rank = 1;
+        for (int i = 0; i < vocab; i++) if (logits[offset + i] > v) rank++;
+        return new TokenLogprob(token, (float) (v - lse), ids, lps, rank);
     }
 
-    private SamplingState countHistory(SamplingParams p, int[] history, int promptLength, int length) {
+    private void countHistory(SamplingParams p, int[] history, int promptLength, int length) {
         promptCounts.clear();
         generatedCounts.clear();
         boolean repetition = p.repetitionPenalty() != 1.0;
@@ -82,43 +112,53 @@ public final class Sampler {
             if (repetition) for (int i = 0; i < promptLength; i++) promptCounts.add(history[i]);
             for (int i = promptLength; i < length; i++) generatedCounts.add(history[i]);
         }
-        return new SamplingState(p, promptCounts, generatedCounts);
     }
 
-    /** The chosen token's logprob under the unpenalised logits; penalties are undone for that one entry. */
-    private static float rawLogit(int token, int[] topIds, float[] topLps, float[] logits, int offset, SamplingState state, double lse) {
-        for (int i = 0; i < topIds.length; i++) if (topIds[i] == token) return topLps[i];
-        float penalised = logits[offset + token];
-        return (float) (unpenalise(penalised, token, state) - lse);
-    }
-
-    private static double unpenalise(float value, int token, SamplingState state) {
-        SamplingParams p = state.params();
-        int count = state.generatedTokens().count(token);
-        double v = value;
-        if (count > 0) v += p.presencePenalty() + p.frequencyPenalty() * count;
-        if (p.repetitionPenalty() != 1.0 && (count > 0 || state.promptTokens().count(token) > 0)) {
-            v = v > 0 ? v * p.repetitionPenalty() : v / p.repetitionPenalty();
+    /** Changes one logit, remembering the model's value first when the chosen token's logprob will be needed. */
+    private void set(float[] logits, int offset, int id, float value) {
+        if (saving) {
+            boolean known = false;
+            for (int i = 0; i < saved && !known; i++) known = savedIds[i] == id;
+            if (!known) {
+                if (saved == savedIds.length) {
+                    savedIds = Arrays.copyOf(savedIds, saved * 2);
+                    savedValues = Arrays.copyOf(savedValues, saved * 2);
+                }
+                savedIds[saved] = id;
+                savedValues[saved++] = logits[offset + id];
+            }
         }
-        return v;
+        logits[offset + id] = value;
     }
 
-    static void applyPenalties(float[] logits, int offset, SamplingState state) {
-        SamplingParams p = state.params();
-        TokenCounts gen = state.generatedTokens();
+    private float rawLogit(float[] logits, int offset, int token) {
+        for (int i = 0; i < saved; i++) if (savedIds[i] == token) return savedValues[i];
+        return logits[offset + token];
+    }
+
+    private void applyBias(float[] logits, int offset, int vocab, LogitBias bias) {
+        int[] ids = bias.tokenIds();
+        float[] values = bias.biases();
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < vocab) set(logits, offset, ids[i], logits[offset + ids[i]] + values[i]);
+        }
+    }
+
+    private void applyPenalties(float[] logits, int offset, SamplingParams p) {
+        TokenCounts gen = generatedCounts;
         if (p.repetitionPenalty() != 1.0) {
             float r = (float) p.repetitionPenalty();
-            TokenCounts prompt = state.promptTokens();
-            for (int i = 0; i < prompt.distinct(); i++) penaliseRepetition(logits, offset + prompt.tokenAt(i), r);
+            TokenCounts prompt = promptCounts;
+            for (int i = 0; i < prompt.distinct(); i++) penaliseRepetition(logits, offset, prompt.tokenAt(i), r);
             for (int i = 0; i < gen.distinct(); i++) {
                 int t = gen.tokenAt(i);
-                if (prompt.count(t) == 0) penaliseRepetition(logits, offset + t, r);
+                if (prompt.count(t) == 0) penaliseRepetition(logits, offset, t, r);
             }
         }
         if (p.presencePenalty() != 0 || p.frequencyPenalty() != 0) {
             for (int i = 0; i < gen.distinct(); i++) {
                 int t = gen.tokenAt(i);
-                logits[offset + t] -= (float) (p.presencePenalty() + p.frequencyPenalty() * gen.count(t));
+                set(logits, offset, t, logits[offset + t] - (float) (p.presencePenalty() + p.frequencyPenalty() * gen.count(t)));
             }
         }
     }
@@ -135,8 +175,9 @@ public final class Sampler {
         }
     }
 
-    private static void penaliseRepetition(float[] logits, int i, float r) {
-        logits[i] = logits[i] > 0 ? logits[i] / r : logits[i] * r;
+    private void penaliseRepetition(float[] logits, int offset, int t, float r) {
+        float v = logits[offset + t];
+        set(logits, offset, t, v > 0 ? v / r : v * r);
     }
 
     static int argmax(float[] logits, int offset, int vocab) {

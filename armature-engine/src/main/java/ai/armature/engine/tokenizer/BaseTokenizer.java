@@ -95,17 +95,78 @@ abstract sealed class BaseTokenizer implements Tokenizer permits BpeTokenizer, S
 
     @Override
     public StreamingDetokenizer streamingDetokenizer(boolean renderSpecial) {
-        return new Streaming(renderSpecial);
+        return new Streaming(renderSpecial, true);
+    }
+
+    /**
+     * Decoding is a concatenation of per-token bytes, except that a SentencePiece-style leading space is dropped
+     * from the first piece rendered: so a continuation decodes exactly like its context's tail when it starts
+     * after something rendered, and the context's incomplete last character (at most 3 bytes) is carried over.
+     */
+    @Override
+    public StreamingDetokenizer streamingDetokenizer(int[] context, boolean renderSpecial) {
+        boolean atStart = true;
+        for (int id : context) {
+            if (renders(id, renderSpecial)) {
+                atStart = false;
+                break;
+            }
+        }
+        Streaming s = new Streaming(renderSpecial, atStart);
+        if (!atStart) s.carryIncompleteTail(context);
+        return s;
+    }
+
+    private boolean renders(int id, boolean renderSpecial) {
+        checkId(id);
+        return (renderSpecial || !vocab.isSpecial(id)) && pieces[id].length > 0;
+    }
+
+    private void checkId(int id) {
+        if (id < 0 || id >= pieces.length) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary (size " + pieces.length + ")");
+        }
+    }
+
+    @Override
+    public int[] endOfGenerationIds() {
+        int[] ids = new int[8];
+        int n = 0;
+        for (int id = 0; id < vocab.size(); id++) {
+            if (!vocab.isEndOfGeneration(id)) continue;
+            if (n == ids.length) ids = java.util.Arrays.copyOf(ids, n * 2);
+            ids[n++] = id;
+        }
+        return java.util.Arrays.copyOf(ids, n);
     }
 
     /** Holds back only a trailing incomplete UTF-8 sequence; everything before it is final. */
     private final class Streaming implements StreamingDetokenizer {
         private final boolean renderSpecial;
         private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
-        private boolean atStart = true;
+        private boolean atStart;
 
-        Streaming(boolean renderSpecial) {
+        Streaming(boolean renderSpecial, boolean atStart) {
             this.renderSpecial = renderSpecial;
+            this.atStart = atStart;
+        }
+
+        /** Starts with the bytes of a character the context's last rendered pieces leave incomplete. */
+        void carryIncompleteTail(int[] context) {
+            ByteArrayOutputStream tail = new ByteArrayOutputStream();
+            int i = context.length - 1;
+            // Pieces from the end until at least 4 bytes are seen: an incomplete character is at most 3 bytes long.
+            java.util.ArrayDeque<byte[]> parts = new java.util.ArrayDeque<>();
+            int bytes = 0;
+            for (; i >= 0 && bytes < 4; i--) {
+                if (!renders(context[i], renderSpecial)) continue;
+                parts.addFirst(pieces[context[i]]);
+                bytes += pieces[context[i]].length;
+            }
+            for (byte[] p : parts) tail.writeBytes(p);
+            byte[] b = tail.toByteArray();
+            int cut = Utf8.completePrefixLength(b, b.length);
+            pending.write(b, cut, b.length - cut);
         }
 
         @Override

@@ -196,6 +196,33 @@ class LlamaModelTest {
     }
 
     @Test
+    void positionLogitsMatchTheReferenceAtEveryPromptPosition() throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(Architecture.LLAMA, GgmlType.F32, null, false), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            ReferenceLlama ref = new ReferenceLlama(f);
+            int[] prompt = {1, 17, 42, 299, 5, 100, 250, 3, 77};
+            double[][] expected = new double[prompt.length][];
+            for (int i = 0; i < prompt.length; i++) expected[i] = ref.next(prompt[i]);
+            ForwardPass pass = new ForwardPass(model);
+            try (KvCache cache = new KvCache(model.config(), 4, 16, KvDtype.F32)) {
+                ForwardBatch batch = ForwardBatch.single(prompt, 0, new int[] {2}, true);
+                float[] last = new float[300];
+                pass.forward(batch, cache, last);
+                float[] group = new float[4 * 300];
+                int[] seen = {0};
+                pass.positionLogits(batch, 0, group, 4, (pos, logits, off) -> {
+                    assertThat(pos).isEqualTo(seen[0]++);
+                    assertClose(Arrays.copyOfRange(logits, off, off + 300), expected[pos], tolerance(GgmlType.F32), "position " + pos);
+                });
+                assertThat(seen[0]).isEqualTo(prompt.length);
+                assertClose(last, expected[prompt.length - 1], tolerance(GgmlType.F32), "last position");
+            }
+        }
+    }
+
+    @Test
     void rejectsTokensOutsideTheVocabularyAndPositionsBeyondTheContext() throws Exception {
         Path file = dir.resolve("m.gguf");
         DemoModel.write(spec(Architecture.LLAMA, GgmlType.Q8_0, null, false), file);

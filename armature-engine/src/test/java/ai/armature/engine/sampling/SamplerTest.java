@@ -1,5 +1,6 @@
 package ai.armature.engine.sampling;
 
+import ai.armature.protocol.LogitBias;
 import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.TokenLogprob;
 import org.junit.jupiter.api.Test;
@@ -143,5 +144,50 @@ class SamplerTest {
             int t = sampler.sample(logits.clone(), 0, logits.length, p, rr, new int[]{0}, 1, 1, new TokenLogprob[1]);
             assertThat(nucleus).contains(t);
         }
+    }
+
+    @Test
+    void logitBiasShiftsTheChoiceButNotTheReportedLogprobs() {
+        // Greedy picks token 1 (3.0); +1 on token 2 (2.5 -> 3.5) makes it the argmax; -100 on token 1 bans it.
+        SamplingParams biased = SamplingParams.GREEDY.withLogitBias(LogitBias.of(java.util.Map.of(2, 1.0f, 1, -100f)));
+        assertThat(sample(biased, new SplittableRandom(1), new int[]{0}, 1)).isEqualTo(2);
+        TokenLogprob[] out = new TokenLogprob[1];
+        SamplingParams withLogprobs = new SamplingParams(0, 1, 0, 0, 1, 0, 0, 1, 2, -1, biased.logitBias());
+        int token = sampler.sample(LOGITS.clone(), 0, LOGITS.length, withLogprobs, new SplittableRandom(1), new int[]{0}, 1, 1, out);
+        double lse = 0;
+        for (float l : LOGITS) lse += Math.exp(l);
+        lse = Math.log(lse);
+        assertThat(token).isEqualTo(2);
+        // Token 2 is third by the model's own logits, so it is not among the top 2: its logprob is the model's.
+        assertThat(out[0].topTokenIds()).containsExactly(1, 5);
+        assertThat((double) out[0].logprob()).isCloseTo(2.5 - lse, within(1e-5));
+        // A bias on a sampled (non-greedy) request moves the whole distribution: +100 makes token 4 certain.
+        SamplingParams hot = params(1, 1, 0, 0, 1, 0, 0, 3).withLogitBias(LogitBias.of(java.util.Map.of(4, 100f)));
+        assertThat(histogram(hot, 500)[4]).isEqualTo(500);
+    }
+
+    @Test
+    void forbiddenTokensAreNeverChosen() {
+        int[] forbidden = {1, 5};
+        SplittableRandom r = new SplittableRandom(2);
+        assertThat(sampler.sample(LOGITS.clone(), 0, LOGITS.length, SamplingParams.GREEDY, r, new int[]{0}, 1, 1,
+                new TokenLogprob[1], null, forbidden)).isEqualTo(2);
+        SamplingParams p = params(1, 1, 0, 0, 1, 0, 0, 3);
+        for (int i = 0; i < 2000; i++) {
+            int t = sampler.sample(LOGITS.clone(), 0, LOGITS.length, p, r, new int[]{0}, 1, 1, new TokenLogprob[1], null, forbidden);
+            assertThat(t).isNotIn(1, 5);
+        }
+    }
+
+    @Test
+    void promptLogprobsHaveTheTokensLogprobTopListAndRank() {
+        double lse = 0;
+        for (float l : LOGITS) lse += Math.exp(l);
+        lse = Math.log(lse);
+        TokenLogprob lp = Sampler.promptLogprob(LOGITS, 0, LOGITS.length, 2, 2);
+        assertThat((double) lp.logprob()).isCloseTo(2.5 - lse, within(1e-5));
+        assertThat(lp.rank()).isEqualTo(3); // behind 3.0 and 2.9
+        assertThat(lp.topTokenIds()).containsExactly(1, 5);
+        assertThat(Sampler.promptLogprob(LOGITS, 0, LOGITS.length, 1, 0).rank()).isEqualTo(1);
     }
 }

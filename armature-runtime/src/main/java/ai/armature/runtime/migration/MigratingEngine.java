@@ -133,7 +133,7 @@ public final class MigratingEngine implements GenerationEngine {
                 Usage usage = out.usage() == null ? usage()
                         : new Usage(original.promptTokens().length, Math.max(0, cachedPromptTokens), out.usage().completionTokens());
                 GenerateOutput fixed = new GenerateOutput(original.requestId(), out.tokenIds(), out.logprobs(), out.finishReason(),
-                        usage, out.error());
+                        usage, out.error(), out.promptLogprobs());
                 return out.finished() ? end(fixed) : fixed;
             }
         }
@@ -157,7 +157,7 @@ public final class MigratingEngine implements GenerationEngine {
             int[] prompt = Arrays.copyOf(original.promptTokens(), original.promptTokens().length + count);
             System.arraycopy(generated, 0, prompt, original.promptTokens().length, count);
             StopConditions stop = new StopConditions(remaining, original.stop().stopTokenIds(), original.stop().ignoreEos(),
-                    original.stop().includeStopToken());
+                    original.stop().includeStopToken(), Math.max(0, original.stop().minTokens() - count));
             GenerateRequest resumed = new GenerateRequest(original.requestId() + "~m" + attempt, prompt, original.sampling(), stop,
                     original.priority(), original.cacheSalt(), new Migration(count, attempt, failedWorkers), original.constraint());
             long deadline = System.nanoTime() + workerWait.toNanos();

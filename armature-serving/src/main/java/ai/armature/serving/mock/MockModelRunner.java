@@ -21,8 +21,12 @@ import ai.armature.serving.runner.ScheduledSequence;
  * depend only on their context, and seeded requests on their seed. With probability
  * {@code profile.eosProbability()} (decided by the same hash) the token is the first end-of-generation id; other
  * tokens are never end-of-generation ids. A constrained sequence draws the same way among the tokens its mask
- * allows (end-of-generation only when allowed, and then with the same probability). Logprobs, when asked, are
- * those of a model that is certain: the chosen token has logprob 0 and is its own only alternative.
+ * allows (end-of-generation only when allowed, and then with the same probability). Tokens a step forbids (stop and
+ * end ids before {@code min_tokens}) are skipped the same way. Logprobs, when asked, are those of a model that is
+ * certain: the chosen token has logprob 0 and is its own only alternative. Prompt logprobs follow the same model: at
+ * each prompt position it is certain of the token it would generate greedily there, so a prompt token gets logprob 0
+ * (rank 1) if it is that token and negative infinity (rank 2, behind it) otherwise, with that predicted token as the
+ * only alternative.
  *
  * <p>KV blocks: the mocker stores no K/V, but it keeps one 64-bit fingerprint per block of the tokens and positions
  * computed into it, so blocks it exports and imports (KV tiers, transfers between workers) carry something
@@ -148,6 +152,7 @@ public final class MockModelRunner implements ModelRunner {
             pairs += c * s.start() + c * (c + 1) / 2;
             kvRead += s.start() + c;
             fingerprint(s);
+            if (s.promptLogprobsOut() != null) promptLogprobs(s);
             if (s.sample()) out[i] = sample(s);
         }
         double seconds = profile.stepSeconds(tokens, pairs, kvRead);
@@ -166,6 +171,24 @@ public final class MockModelRunner implements ModelRunner {
         }
     }
 
+    /** The token the mock generates greedily after {@code previous} at position {@code pos} (EOS aside). */
+    private int greedyToken(int previous, int pos) {
+        int token = (int) Long.remainderUnsigned(mix(previous * 0x9E3779B97F4A7C15L + pos), profile.vocabSize());
+        while (contains(profile.eosTokenIds(), token)) token = (token + 1) % profile.vocabSize();
+        return token;
+    }
+
+    private void promptLogprobs(ScheduledSequence s) {
+        int top = s.sampling().promptLogprobs();
+        for (int p = s.start(); p < s.start() + s.count() && p + 1 < s.promptLength(); p++) {
+            int predicted = greedyToken(s.tokens()[p], p + 1);
+            int actual = s.tokens()[p + 1];
+            boolean hit = actual == predicted;
+            s.promptLogprobsOut()[p + 1] = new TokenLogprob(actual, hit ? 0f : Float.NEGATIVE_INFINITY,
+                    top == 0 ? new int[0] : new int[] {predicted}, top == 0 ? new float[0] : new float[] {0f}, hit ? 1 : 2);
+        }
+    }
+
     private SampledToken sample(ScheduledSequence s) {
         int pos = s.start() + s.count(); // the position of the token being chosen
         long h = mix(s.tokens()[pos - 1] * 0x9E3779B97F4A7C15L + pos);
@@ -173,13 +196,14 @@ public final class MockModelRunner implements ModelRunner {
         int token;
         double u = (mix(h ^ 0x5DEECE66DL) >>> 11) * 0x1.0p-53;
         int[] eos = profile.eosTokenIds();
+        int[] forbidden = s.forbiddenTokens();
         if (s.allowed() != null) {
             token = constrained(s.allowed(), h, u, eos);
-        } else if (u < profile.eosProbability()) {
+        } else if (u < profile.eosProbability() && !contains(forbidden, eos[0])) {
             token = eos[0];
         } else {
             token = (int) Long.remainderUnsigned(h, profile.vocabSize());
-            while (isEos(token, eos)) token = (token + 1) % profile.vocabSize();
+            while (contains(eos, token) || contains(forbidden, token)) token = (token + 1) % profile.vocabSize();
         }
         TokenLogprob lp = null;
         if (token < 0) return new SampledToken(-1, null);
@@ -200,7 +224,7 @@ public final class MockModelRunner implements ModelRunner {
             while (b != 0) {
                 int id = (w << 6) + Long.numberOfTrailingZeros(b);
                 b &= b - 1;
-                if (isEos(id, eos)) {
+                if (contains(eos, id)) {
                     if (allowedEos < 0) allowedEos = id;
                 } else {
                     others++;
@@ -214,14 +238,15 @@ public final class MockModelRunner implements ModelRunner {
             while (b != 0) {
                 int id = (w << 6) + Long.numberOfTrailingZeros(b);
                 b &= b - 1;
-                if (!isEos(id, eos) && k-- == 0) return id;
+                if (!contains(eos, id) && k-- == 0) return id;
             }
         }
         throw new IllegalStateException("unreachable");
     }
 
-    private static boolean isEos(int token, int[] eos) {
-        for (int e : eos) if (e == token) return true;
+    private static boolean contains(int[] ids, int token) {
+        if (ids == null) return false;
+        for (int e : ids) if (e == token) return true;
         return false;
     }
 

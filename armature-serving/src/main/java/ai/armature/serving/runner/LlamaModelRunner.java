@@ -31,6 +31,9 @@ public final class LlamaModelRunner implements ModelRunner {
     private KvCache cache;
     private KvLayout layout;
     private float[] logits = new float[0];
+    /** Rows of logits computed at once for prompt logprobs. */
+    private static final int PROMPT_LOGIT_ROWS = 16;
+    private float[] positionLogits = new float[0];
 
     private final Parallel.Pool pool;
 
@@ -133,7 +136,12 @@ public final class LlamaModelRunner implements ModelRunner {
         tokenStart[seqs] = total;
         int vocab = vocabSize();
         if (logits.length < sampling * vocab) logits = new float[sampling * vocab];
-        pass.forward(new ForwardBatch(tokens, tokenStart, startPosition, tables, wantLogits), cache, logits);
+        ForwardBatch forward = new ForwardBatch(tokens, tokenStart, startPosition, tables, wantLogits);
+        pass.forward(forward, cache, logits);
+        for (int i = 0; i < seqs; i++) {
+            ScheduledSequence s = batch.get(i);
+            if (s.promptLogprobsOut() != null && s.start() < s.promptLength() - 1) promptLogprobs(forward, i, s);
+        }
 
         SampledToken[] out = new SampledToken[seqs];
         for (int i = 0, row = 0; i < seqs; i++) {
@@ -150,11 +158,27 @@ public final class LlamaModelRunner implements ModelRunner {
                 }
             }
             int token = sampler.sample(logits, row * vocab, vocab, s.sampling(), s.random(), s.tokens(), s.promptLength(), s.length(),
-                    logprobOut, mask);
+                    logprobOut, mask, s.forbiddenTokens());
             out[i] = new SampledToken(token, logprobOut[0]);
             row++;
         }
         return out;
+    }
+
+    /**
+     * The logprobs of the prompt tokens that follow the chunk's positions, from the logits at every position,
+     * computed a few rows at a time so a long chunk over a large vocabulary needs no huge buffer.
+     */
+    private void promptLogprobs(ForwardBatch forward, int index, ScheduledSequence s) {
+        int vocab = vocabSize();
+        if (positionLogits.length < PROMPT_LOGIT_ROWS * vocab) positionLogits = new float[PROMPT_LOGIT_ROWS * vocab];
+        TokenLogprob[] out = s.promptLogprobsOut();
+        int top = s.sampling().promptLogprobs();
+        int[] tokens = s.tokens();
+        int promptLength = s.promptLength();
+        pass.positionLogits(forward, index, positionLogits, PROMPT_LOGIT_ROWS, (pos, rows, offset) -> {
+            if (pos + 1 < promptLength) out[pos + 1] = Sampler.promptLogprob(rows, offset, vocab, tokens[pos + 1], top);
+        });
     }
 
     @Override

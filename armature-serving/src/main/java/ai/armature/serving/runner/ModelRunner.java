@@ -25,9 +25,12 @@ import java.util.Optional;
  *       {@code [s.start(), p]} in this step: write before you read, per layer).</li>
  *   <li>If {@code s.sample()}: compute logits for the last position {@code s.start() + s.count() - 1} only, apply
  *       {@code s.sampling()} (temperature, top-k/p, min-p, penalties over {@code s.tokens()}, see
- *       {@link ScheduledSequence}) with randomness from {@code s.random()} only, and return the chosen token, with
- *       its {@link ai.armature.protocol.TokenLogprob} when {@code s.logprobs() >= 0} (that many alternatives). If {@code s.allowed()} is not null, choose only a token it
- *       allows (wait for it after the forward pass), or return token id -1 when it allows none.</li>
+ *       {@link ScheduledSequence}) with randomness from {@code s.random()} only, never choosing one of
+ *       {@code s.forbiddenTokens()}, and return the chosen token, with its {@link ai.armature.protocol.TokenLogprob}
+ *       when {@code s.logprobs() >= 0} (that many alternatives). If {@code s.allowed()} is not null, choose only a
+ *       token it allows (wait for it after the forward pass), or return token id -1 when it allows none.</li>
+ *   <li>If {@code s.promptLogprobsOut() != null}: compute logits at every position of the chunk too and fill in the
+ *       prompt tokens' logprobs (see {@link ScheduledSequence}).</li>
  * </ol>
  * Every weight matrix should be read once per step for all the step's tokens (matrix times matrix over the batch).
  * The result for one sequence must not depend on which other sequences share the step.
@@ -35,7 +38,8 @@ import java.util.Optional;
  * <p>Shapes to expect: a decode is {@code count == 1, sample == true}; a prompt is computed in one or more chunks
  * ({@code count >= 1}), only the last of which samples; a preempted sequence comes back as a prefill over its
  * prompt and generated tokens. A sequence appears at most once per step. The arrays in a {@link ScheduledSequence}
- * are the engine's live arrays: read them during {@link #execute} only, never keep or modify them.
+ * are the engine's live arrays: read them during {@link #execute} only, never keep or modify them (except
+ * {@code promptLogprobsOut}, which is there to be written).
  *
  * <h2>Moving blocks (KV tiers, disaggregation)</h2>
  * A runner whose {@link #kvLayout()} is present can copy one block's K and V, every layer, out to memory

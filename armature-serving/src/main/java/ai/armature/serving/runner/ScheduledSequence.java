@@ -3,6 +3,7 @@ package ai.armature.serving.runner;
 import java.util.random.RandomGenerator;
 
 import ai.armature.protocol.SamplingParams;
+import ai.armature.protocol.TokenLogprob;
 
 /**
  * One sequence's share of a step: compute positions {@code [start, start + count)} whose token ids are
@@ -26,6 +27,14 @@ import ai.armature.protocol.SamplingParams;
  *       continues identically on another worker). Greedy sampling draws nothing.</li>
  *   <li>{@code allowed}: for a constrained request (structured output) that samples this step, the tokens it may
  *       choose; null when unconstrained. See {@link AllowedTokens}.</li>
+ *   <li>{@code forbiddenTokens}: when not null, token ids the runner must not sample at this step (the worker's
+ *       end-of-generation ids and the request's stop ids while fewer than {@code min_tokens} were generated).
+ *       Read-only.</li>
+ *   <li>{@code promptLogprobsOut}: when not null, the request wants prompt logprobs
+ *       ({@code sampling.promptLogprobs()} alternatives each): for every computed position {@code p} with
+ *       {@code p + 1 < promptLength}, the runner stores in element {@code p + 1} the logprob of prompt token
+ *       {@code tokens[p + 1]} given the positions up to {@code p}, with its rank. This is the one array a runner
+ *       writes.</li>
  * </ul>
  * Positions below {@code start} already hold valid K/V in the blocks of the table (computed in earlier steps,
  * possibly by another sequence with the same prefix, i.e. a prefix-cache hit).
@@ -41,11 +50,21 @@ public record ScheduledSequence(
         boolean sample,
         SamplingParams sampling,
         RandomGenerator random,
-        AllowedTokens allowed) {
+        AllowedTokens allowed,
+        int[] forbiddenTokens,
+        TokenLogprob[] promptLogprobsOut) {
 
+    /** A share with no constraint, nothing forbidden and no prompt logprobs. */
     public ScheduledSequence(long sequenceId, int[] tokens, int length, int promptLength, int start, int count,
                              int[] blockTable, boolean sample, SamplingParams sampling, RandomGenerator random) {
-        this(sequenceId, tokens, length, promptLength, start, count, blockTable, sample, sampling, random, null);
+        this(sequenceId, tokens, length, promptLength, start, count, blockTable, sample, sampling, random, null, null, null);
+    }
+
+    /** A share with a constraint only. */
+    public ScheduledSequence(long sequenceId, int[] tokens, int length, int promptLength, int start, int count,
+                             int[] blockTable, boolean sample, SamplingParams sampling, RandomGenerator random,
+                             AllowedTokens allowed) {
+        this(sequenceId, tokens, length, promptLength, start, count, blockTable, sample, sampling, random, allowed, null, null);
     }
 
     /** The KV slot of position {@code pos} for block size {@code blockSize}. */

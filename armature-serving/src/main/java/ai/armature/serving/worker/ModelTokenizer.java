@@ -46,16 +46,8 @@ public record ModelTokenizer(Path source, GgufMetadata metadata, Tokenizer token
         return Files.isDirectory(path) && Files.exists(path.resolve("tokenizer.json"));
     }
 
-    /** Every token id the tokenizer says ends generation. */
+    /** Every token id the tokenizer says ends generation (the tokenizer is their one source). */
     public static int[] endOfGenerationIds(Tokenizer tok) {
-        int[] ids = new int[8];
-        int n = 0;
-        for (int i = 0; i < tok.vocabSize(); i++) {
-            if (tok.isEndOfGeneration(i)) {
-                if (n == ids.length) ids = Arrays.copyOf(ids, n * 2);
-                ids[n++] = i;
-            }
-        }
-        return Arrays.copyOf(ids, n);
+        return tok.endOfGenerationIds();
     }
 }

@@ -108,7 +108,9 @@ class MockModelRunnerTest {
         core.add(new GenerateRequest("a", new int[] {1, 2, 3}, SamplingParams.GREEDY, StopConditions.maxTokens(50)), out::add);
         while (core.hasWork()) core.step();
         assertThat(out.getLast().finishReason()).isEqualTo(FinishReason.STOP);
-        assertThat(out.getLast().usage().completionTokens()).isEqualTo(1);
+        // The EOS token is neither sent nor counted: usage is what the client receives.
+        assertThat(out.stream().mapToInt(o -> o.tokenIds().length).sum()).isZero();
+        assertThat(out.getLast().usage().completionTokens()).isZero();
     }
 
     @Test
