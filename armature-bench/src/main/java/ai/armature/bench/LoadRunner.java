@@ -6,27 +6,33 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Drives one run: takes conversations from a {@link Workload}, releases them according to a {@link LoadShape}
- * and sends their requests through an {@link OpenAiClient}, one virtual thread per active conversation. The run
- * ends when the workload is exhausted, {@code maxRequests} requests were started, or {@code durationNanos} has
- * passed (requests in flight then still finish, bounded by the request timeout).
+ * and sends their requests through a {@link RequestSender} (an {@link OpenAiClient}), one thread per active
+ * conversation. The run ends when the workload is exhausted, {@code maxRequests} requests were started, or
+ * {@code durationNanos} has passed (requests in flight then still finish, bounded by the request timeout). All
+ * timing goes through a {@link BenchClock}: the system clock, or virtual time in tests.
  */
 public final class LoadRunner {
 
-    private final OpenAiClient client;
+    private final RequestSender client;
     private final Endpoint endpointOverride;
     private final ProgressListener progress;
+    private final BenchClock clock;
 
     /** @param endpointOverride send every request here instead of the workload's endpoint (null: no override) */
     public LoadRunner(OpenAiClient client, Endpoint endpointOverride, ProgressListener progress) {
-        this.client = client;
+        this(client, endpointOverride, progress, BenchClock.SYSTEM);
+    }
+
+    /** A runner on {@code clock}; {@code sender} must time its requests on the same clock. */
+    public LoadRunner(RequestSender sender, Endpoint endpointOverride, ProgressListener progress, BenchClock clock) {
+        this.client = sender;
         this.endpointOverride = endpointOverride;
         this.progress = progress;
+        this.clock = clock;
     }
 
     /**
@@ -85,7 +91,7 @@ public final class LoadRunner {
                 prefetched = workload.next();
             }
             long epoch;
-            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            try (ExecutorService pool = clock.newExecutor()) {
                 // Everything that links call sites (pattern switch, lambdas) happens before the clock starts, so
                 // the first request is not held back by one-time JVM work.
                 Runnable dispatch = switch (shape) {
@@ -102,8 +108,17 @@ public final class LoadRunner {
                     case LoadShape.Scheduled s -> () -> dispatchScheduled(pool);
                 };
                 epoch = System.currentTimeMillis();
-                startNanos = System.nanoTime();
-                dispatch.run();
+                startNanos = clock.nanoTime();
+                // The dispatcher is one of the run's tasks, so a virtual clock sees it waiting like the others; it must
+                // be done submitting before the pool closes.
+                try {
+                    pool.submit(dispatch).get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    stopped = true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException("the load dispatcher failed", e.getCause());
+                }
             }
             List<RequestRecord> list = new ArrayList<>(records);
             list.sort(Comparator.comparingLong(RequestRecord::startOffsetNanos));
@@ -115,7 +130,7 @@ public final class LoadRunner {
         }
 
         private boolean expired() {
-            if (durationNanos >= 0 && System.nanoTime() - startNanos >= durationNanos) {
+            if (durationNanos >= 0 && clock.nanoTime() - startNanos >= durationNanos) {
                 stopped = true;
             }
             return stopped;
@@ -193,7 +208,7 @@ public final class LoadRunner {
                 // The user thinks before each later turn (not after the last one, which would hold a client slot).
                 long think = c.thinkTimeNanos();
                 if (!first && think > 0) {
-                    parkUntil(System.nanoTime() + think);
+                    parkUntil(clock.nanoTime() + think);
                     if (expired()) {
                         return;
                     }
@@ -219,10 +234,7 @@ public final class LoadRunner {
         }
 
         private void parkUntil(long deadline) {
-            long d;
-            while ((d = deadline - System.nanoTime()) > 0 && !stopped) {
-                LockSupport.parkNanos(Math.min(d, 20_000_000L));
-            }
+            clock.parkUntil(deadline, () -> stopped);
         }
     }
 }

@@ -32,7 +32,7 @@ import java.util.concurrent.TimeUnit;
  * {@code max_tokens}; servers that do not know them ignore them. Failures never throw: they come back as a
  * {@link RequestRecord} with an {@link ErrorKind}.
  */
-public final class OpenAiClient implements AutoCloseable {
+public final class OpenAiClient implements RequestSender, AutoCloseable {
 
     /** The outcome of one request: its measurements and the streamed text (kept only when asked for). */
     public record Result(RequestRecord record, String text) {
@@ -123,13 +123,10 @@ public final class OpenAiClient implements AutoCloseable {
     }
 
     /**
-     * Sends one request and blocks until it finished, failed or timed out.
-     *
-     * @param endpoint     where to send it (the spec's preferred endpoint unless overridden)
-     * @param runStartNanos {@link System#nanoTime()} at the start of the run, for the record's offsets
-     * @param scheduledOffsetNanos when it was due, -1 if not scheduled
-     * @param keepText     collect the streamed text (multi-turn needs it for the history)
+     * Sends one request and blocks until it finished, failed or timed out; times are {@link System#nanoTime()}
+     * ({@link BenchClock#SYSTEM}).
      */
+    @Override
     public Result send(RequestSpec spec, Endpoint endpoint, long index, long runStartNanos, long scheduledOffsetNanos,
                        boolean keepText) {
         byte[] body = body(spec, endpoint);
@@ -141,7 +138,7 @@ public final class OpenAiClient implements AutoCloseable {
         if (apiKey != null) {
             b.header("Authorization", "Bearer " + apiKey);
         }
-        SseStream stream = new SseStream(json, keepText);
+        SseStream stream = new SseStream(json, keepText, System::nanoTime);
         long start = System.nanoTime();
         stream.start(start);
         CompletableFuture<HttpResponse<Void>> f = http.sendAsync(b.build(), stream.handler());

@@ -20,6 +20,7 @@ final class SseStream implements Flow.Subscriber<String> {
 
     private final ObjectMapper json;
     private final boolean keepText;
+    private final java.util.function.LongSupplier clock;
     private final StringBuilder text;
 
     private long startNanos;
@@ -40,9 +41,11 @@ final class SseStream implements Flow.Subscriber<String> {
     private volatile boolean timedOut;
     private volatile Flow.Subscription subscription;
 
-    SseStream(ObjectMapper json, boolean keepText) {
+    /** @param clock when each line arrives (the system clock, or a test's virtual time) */
+    SseStream(ObjectMapper json, boolean keepText, java.util.function.LongSupplier clock) {
         this.json = json;
         this.keepText = keepText;
+        this.clock = clock;
         this.text = keepText ? new StringBuilder() : null;
     }
 
@@ -79,7 +82,7 @@ final class SseStream implements Flow.Subscriber<String> {
 
     @Override
     public void onNext(String line) {
-        long now = System.nanoTime();
+        long now = clock.getAsLong();
         if (streamError != null || !line.startsWith("data:")) {
             return; // blank separators, comments, event names
         }
@@ -244,7 +247,7 @@ final class SseStream implements Flow.Subscriber<String> {
 
     @Override
     public void onComplete() {
-        completeNanos = System.nanoTime();
+        completeNanos = clock.getAsLong();
     }
 
     OpenAiClient.Result finish(Throwable failure, long endNanos, RequestSpec spec, Endpoint endpoint, long index,

@@ -43,4 +43,24 @@ final class BenchTestSupport {
         }
         return null;
     }
+
+    /** Lets {@code stream} see a 200 response with no headers, as the HTTP client would before the body. */
+    static void respond200(SseStream stream) {
+        stream.handler().apply(new java.net.http.HttpResponse.ResponseInfo() {
+            @Override
+            public int statusCode() {
+                return 200;
+            }
+
+            @Override
+            public java.net.http.HttpHeaders headers() {
+                return java.net.http.HttpHeaders.of(java.util.Map.of(), (a, b) -> true);
+            }
+
+            @Override
+            public java.net.http.HttpClient.Version version() {
+                return java.net.http.HttpClient.Version.HTTP_1_1;
+            }
+        });
+    }
 }

@@ -30,13 +30,13 @@ class ErrorHandlingTest {
             assertThat(s.requestsFailed()).isEqualTo(6);
             assertThat(s.errorsByKind()).containsExactlyInAnyOrderEntriesOf(Map.of(
                     "http_500", 1L, "http_429", 1L, "connection_dropped", 1L, "timeout", 2L, "malformed", 1L));
-            // A stream that stalls after its first tokens is cut off at the request timeout too.
+            // A stream that stalls after its first tokens is cut off at the request timeout too (the hanging one and the
+            // stalled one would otherwise never end); neither is given up before the timeout.
             RequestRecord stalled = run.records().stream().filter(r -> r.error() == ErrorKind.TIMEOUT
                     && r.contentChunks() == 2).findFirst().orElseThrow();
-            assertThat(stalled.e2eNanos()).isBetween(400_000_000L, 2_000_000_000L);
-            RequestRecord timedOut = run.records().stream().filter(r -> r.error() == ErrorKind.TIMEOUT).findFirst()
-                    .orElseThrow();
-            assertThat(timedOut.e2eNanos()).isBetween(400_000_000L, 2_000_000_000L);
+            assertThat(stalled.e2eNanos()).isGreaterThanOrEqualTo(400_000_000L);
+            assertThat(run.records().stream().filter(r -> r.error() == ErrorKind.TIMEOUT))
+                    .allMatch(r -> r.e2eNanos() >= 400_000_000L);
             RequestRecord http = run.records().stream().filter(r -> r.httpStatus() == 500).findFirst().orElseThrow();
             assertThat(http.errorMessage()).contains("injected failure");
             assertThat(Json.summary(s).get("errors_by_kind").get("timeout").asLong()).isEqualTo(2);

@@ -9,24 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class SseStreamTest {
 
     private static OpenAiClient.Result feed(boolean keepText, String... lines) {
-        SseStream s = new SseStream(new ObjectMapper(), keepText);
+        SseStream s = new SseStream(new ObjectMapper(), keepText, System::nanoTime);
         s.start(0);
-        s.handler().apply(new java.net.http.HttpResponse.ResponseInfo() {
-            @Override
-            public int statusCode() {
-                return 200;
-            }
-
-            @Override
-            public java.net.http.HttpHeaders headers() {
-                return java.net.http.HttpHeaders.of(java.util.Map.of(), (a, b) -> true);
-            }
-
-            @Override
-            public java.net.http.HttpClient.Version version() {
-                return java.net.http.HttpClient.Version.HTTP_1_1;
-            }
-        });
+        BenchTestSupport.respond200(s);
         for (String l : lines) {
             s.onNext(l);
         }

@@ -32,45 +32,41 @@ class TraceReplayTest {
         Path file = dir.resolve("trace.jsonl");
         Files.writeString(file, TRACE);
         MooncakeTrace trace = MooncakeTrace.read(file, -1);
+        // Virtual time: the schedule and the sends are exact.
+        VirtualClock clock = new VirtualClock();
+        VirtualSender server = new VirtualSender(clock, i -> VirtualSender.Timing.of(MS, MS, 3));
+        // --speedup 2: due at 0, 50, 50, 130, 200 ms.
+        TraceWorkload w = new TraceWorkload(trace, 0.5, 512, 9, PromptText.uncalibrated(), 0);
+        RunResult run = new LoadRunner(server, null, ProgressListener.NONE, clock).run(w, new LoadShape.Scheduled(), -1, -1);
+        assertThat(run.records()).hasSize(5).allMatch(RequestRecord::ok);
+        assertThat(run.records().stream().map(RequestRecord::scheduledOffsetNanos).sorted().toList())
+                .containsExactly(0L, 50 * MS, 50 * MS, 130 * MS, 200 * MS);
+        assertThat(run.records()).allMatch(r -> r.startOffsetNanos() == r.scheduledOffsetNanos());
+        List<VirtualSender.Sent> sent = server.sent();
+        long first = sent.getFirst().arrivalNanos();
+        assertThat(sent.stream().map(s -> s.arrivalNanos() - first).sorted().toList())
+                .containsExactly(0L, 50 * MS, 50 * MS, 130 * MS, 200 * MS);
+        // Output lengths from the trace; input lengths as words = tokens on a server that counts words.
+        assertThat(sent.stream().map(s -> s.spec().maxTokens()).sorted().toList()).containsExactly(2, 2, 3, 3, 4);
+        assertThat(sent.stream().map(s -> PromptText.countWords(s.spec().prompt())).sorted().toList())
+                .containsExactly(600, 1100, 1300, 1536, 1700);
+        checkBlocks(trace, sent.stream().map(s -> s.spec().prompt()).toList(), 512, true);
+    }
+
+    @Test
+    void theTraceGoesOutOverHttp(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("trace.jsonl");
+        Files.writeString(file, TRACE);
+        MooncakeTrace trace = MooncakeTrace.read(file, -1);
         try (FakeOpenAiServer server = new FakeOpenAiServer(i -> FakeOpenAiServer.Behavior.ok(MS, MS, 3));
-             OpenAiClient client = BenchTestSupport.client(server, Duration.ofSeconds(10))) {
-            BenchTestSupport.warm(client);
-            // --speedup 2: due at 0, 50, 50, 130, 200 ms.
+             OpenAiClient client = BenchTestSupport.client(server, Duration.ofSeconds(30))) {
             TraceWorkload w = new TraceWorkload(trace, 0.5, 512, 9, PromptText.uncalibrated(), 0);
             RunResult run = new LoadRunner(client, null, ProgressListener.NONE).run(w, new LoadShape.Scheduled(), -1, -1);
             assertThat(run.records()).hasSize(5).allMatch(RequestRecord::ok);
-            List<FakeOpenAiServer.Seen> seen = server.seen().subList(1, 6);
-            long first = seen.getFirst().arrivalNanos();
-            long[] expected = {0, 50, 50, 130, 200};
-            List<Long> arrivals = new ArrayList<>();
-            for (FakeOpenAiServer.Seen s : seen) {
-                arrivals.add(s.arrivalNanos() - first);
-            }
-            arrivals.sort(null);
-            // The schedule is exactly the trace's timestamps over the speedup.
-            assertThat(run.records().stream().map(RequestRecord::scheduledOffsetNanos).sorted().toList())
-                    .containsExactly(0L, 50 * MS, 50 * MS, 130 * MS, 200 * MS);
-            // Each request left on time: never early, the median within a few ms; a busy two-core machine may hold
-            // back one for longer.
-            List<Long> lags = new ArrayList<>();
-            for (RequestRecord r : run.records()) {
-                lags.add(r.startOffsetNanos() - r.scheduledOffsetNanos());
-            }
-            lags.sort(null);
-            assertThat(lags.getFirst()).isGreaterThanOrEqualTo(0);
-            assertThat(lags.get(2)).as("median send lag %s", lags).isLessThan(10 * MS);
-            assertThat(lags.getLast()).isLessThan(60 * MS);
-            // And the server saw them at those times (relative to the first arrival), give or take the same noise.
-            for (int i = 0; i < 5; i++) {
-                assertThat(arrivals.get(i)).as("arrivals %s", arrivals)
-                        .isBetween(expected[i] * MS - 40 * MS, expected[i] * MS + 40 * MS);
-            }
-            // Output lengths from the trace; input lengths as words = tokens on this server.
-            assertThat(seen.stream().map(s -> s.body().get("max_tokens").asInt()).sorted().toList())
+            // Never early (the real clock cannot run backwards); how late is ClientTimingBench's business.
+            assertThat(run.records()).allMatch(r -> r.startOffsetNanos() >= r.scheduledOffsetNanos());
+            assertThat(server.seen().stream().map(s -> s.body().get("max_tokens").asInt()).sorted().toList())
                     .containsExactly(2, 2, 3, 3, 4);
-            assertThat(seen.stream().map(s -> PromptText.countWords(s.body().get("prompt").asText())).sorted().toList())
-                    .containsExactly(600, 1100, 1300, 1536, 1700);
-            checkBlocks(trace, seen.stream().map(s -> s.body().get("prompt").asText()).toList(), 512, true);
         }
     }
 

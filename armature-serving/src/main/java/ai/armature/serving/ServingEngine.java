@@ -223,8 +223,10 @@ public final class ServingEngine implements GenerationEngine {
     @Override
     public void close() {
         if (!closeCalled.compareAndSet(false, true)) return;
-        closed = true;
+        // Queued before the flag is set: whoever sees healthy() turn false knows the engine thread stops at its next
+        // look at the inbox (a submit that races in between is answered by drainInbox below).
         inbox.add(new Shutdown());
+        closed = true;
         try {
             loop.join();
         } catch (InterruptedException e) {

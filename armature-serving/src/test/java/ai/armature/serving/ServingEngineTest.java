@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
@@ -30,7 +29,8 @@ class ServingEngineTest {
     static final class GatedRunner extends Object implements ai.armature.serving.runner.ModelRunner {
         final CheckingRunner inner = new CheckingRunner(VOCAB, 4096);
         final Semaphore permits = new Semaphore(0);
-        final CountDownLatch entered = new CountDownLatch(1);
+        /** One permit per step entered (and one more when a test's closer finishes): a point the test can wait on. */
+        final Semaphore entered = new Semaphore(0);
 
         @Override public String modelName() { return inner.modelName(); }
         @Override public int vocabSize() { return VOCAB; }
@@ -42,7 +42,7 @@ class ServingEngineTest {
 
         @Override
         public SampledToken[] execute(List<ScheduledSequence> batch) {
-            entered.countDown();
+            entered.release();
             permits.acquireUninterruptibly();
             return inner.execute(batch);
         }
@@ -97,7 +97,7 @@ class ServingEngineTest {
         ServingEngine engine = new ServingEngine(runner, config(2));
         try {
             GenerationStream running = engine.submit(greedy("running", new int[] {1, 2, 3}, 2));
-            runner.entered.await();
+            runner.entered.acquire();
             engine.submit(greedy("w1", new int[] {1, 2, 3}, 2));
             engine.submit(greedy("w2", new int[] {1, 2, 3}, 2));
             assertThatThrownBy(() -> engine.submit(greedy("w3", new int[] {1, 2, 3}, 2)))
@@ -146,10 +146,11 @@ class ServingEngineTest {
         GenerationStream s = engine.submit(greedy("inflight", new int[] {1, 2, 3}, 3000));
         runner.permits.release(2);
         assertThat(s.next()).isNotNull();
-        // Close while the engine thread waits inside a step; let steps run only once close() waits for the thread.
+        // Close while the engine thread is blocked inside a step. Once healthy() is false the shutdown is queued (close()
+        // queues it first), so releasing the step lets the engine thread see it right after: the request cannot go on.
         Thread closer = Thread.ofVirtual().start(engine::close);
-        while (closer.getState() != Thread.State.WAITING && closer.isAlive()) Thread.onSpinWait();
-        runner.permits.release(Integer.MAX_VALUE / 2);
+        while (engine.healthy()) Thread.onSpinWait(); // the engine's own published state, set by close()
+        runner.permits.release(1);
         closer.join();
         GenerateOutput last = null;
         for (GenerateOutput o; (o = s.next()) != null; ) last = o;

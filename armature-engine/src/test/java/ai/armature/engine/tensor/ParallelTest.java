@@ -178,9 +178,4 @@ class ParallelTest {
         });
         for (int i = 0; i < 50; i++) assertThat(hits.get(i)).isEqualTo(1);
     }
-
-    @Test
-    void threadsIsPositive() {
-        assertThat(Parallel.threads()).isPositive();
-    }
 }

@@ -129,6 +129,15 @@ class BlockPoolTest {
         assertThat(KvCacheSizing.blocksFor(1L << 30, 131072, 16)).isEqualTo(512);
         assertThatThrownBy(() -> KvCacheSizing.blocksFor(1000, 131072, 16))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kv-cache-memory");
-        assertThat(KvCacheSizing.defaultBudgetBytes()).isPositive();
+    }
+
+    @Test
+    void theBudgetRuleTakesTheConfiguredSizeThenTheRunnersThenWhatSequencesCanUse() {
+        assertThat(KvCacheSizing.budgetBytes(12_345L, 999, 10, 2, 100, 1)).isEqualTo(12_345L);
+        assertThat(KvCacheSizing.budgetBytes(null, 999, 10, 2, 100, 1)).isEqualTo(999);
+        // Without either: never more than max_seqs sequences at full context use (2 * 100 tokens * 10 bytes).
+        assertThat(KvCacheSizing.budgetBytes(null, -1, 10, 2, 100, 1)).isEqualTo(2000);
+        assertThatThrownBy(() -> KvCacheSizing.budgetBytes(KvCacheSizing.physicalMemoryBytes(), -1, 10, 2, 100, 2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("more than this machine's");
     }
 }
