@@ -25,7 +25,8 @@ import java.util.concurrent.CountDownLatch;
  */
 @Command(name = "frontend", mixinStandardHelpOptions = true,
         description = {"Serves every model registered in etcd over an OpenAI-compatible HTTP API (see 'armature worker').",
-                "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /detokenize,",
+                "/health, /live, /metrics.",
                 "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit)."})
 final class FrontendCommand implements Callable<Integer> {
 
@@ -66,6 +67,9 @@ final class FrontendCommand implements Callable<Integer> {
     int shutdownGraceSeconds;
 
     @Mixin
+    HttpOptions httpOptions;
+
+    @Mixin
     ClusterOptions cluster;
 
     @Mixin
@@ -89,9 +93,9 @@ final class FrontendCommand implements Callable<Integer> {
                      new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2));
              EtcdDiscovery discovery = cluster.discovery(Duration.ofSeconds(10))) {
             AutoCloseable watch = discovery.watch(models);
-            FrontendConfig config = FrontendConfig.defaults("armature").withHost(host).withPort(port).withApiKeys(keys)
-                    .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
+            FrontendConfig config = httpOptions.apply(FrontendConfig.defaults("armature").withHost(host).withPort(port)
+                    .withApiKeys(keys).withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
+                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)));
             OpenAiServer server = new OpenAiServer(config, models);
             CountDownLatch stop = new CountDownLatch(1);
             Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));

@@ -36,7 +36,8 @@ import java.util.concurrent.CountDownLatch;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serves a model over an OpenAI-compatible HTTP API.",
-                "Endpoints: /v1/chat/completions, /v1/completions, /v1/models, /health, /live, /metrics.",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /detokenize,",
+                "/health, /live, /metrics.",
                 "Workers use continuous batching, a paged KV cache and prefix caching, optionally over",
                 "host-memory (--kv-host-memory) and disk (--kv-disk-dir) KV tiers.",
                 "Without --model it serves the demo model; with --upstream URL... it serves external engines",
@@ -84,6 +85,9 @@ final class ServeCommand implements Callable<Integer> {
             description = {"Serve with the simulated runner instead of the engine (no model math; the model gives only the tokenizer).",
                     "A built-in profile (h100-llama3-8b) with optional key=value overrides."})
     String mockProfile;
+
+    @Mixin
+    HttpOptions httpOptions;
 
     @Mixin
     WorkerOptions workerOptions;
@@ -201,9 +205,9 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private FrontendConfig frontendConfig(String name, Set<String> keys) {
-        return FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
+        return httpOptions.apply(FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                 .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds));
+                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)));
     }
 
     private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)

@@ -31,6 +31,7 @@ final class FrontendMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
     private final Counter requests;
+    private final Counter connectionsRefused;
     private final Histogram ttft;
     private final Histogram itl;
     private final Histogram e2e;
@@ -38,6 +39,9 @@ final class FrontendMetrics {
     private final Counter completionTokens;
 
     FrontendMetrics(java.util.function.Supplier<EngineStats> engine, java.util.function.Supplier<java.util.List<KvTierStats>> tiers) {
+        connectionsRefused = Counter.builder().name("armature_http_connections_closed_total")
+                .help("Connections the frontend closed at the wire, by reason (garbage, header_timeout, body_timeout)")
+                .labelNames("reason").register(registry);
         requests = Counter.builder().name("armature_requests_total")
                 .help("HTTP requests by endpoint and status code").labelNames("endpoint", "status").register(registry);
         ttft = Histogram.builder().name("armature_time_to_first_token_seconds")
@@ -125,6 +129,11 @@ final class FrontendMetrics {
 
     private static double hitRate(EngineStats s) {
         return s.prefixCacheQueryTokens() == 0 ? 0 : (double) s.prefixCacheHitTokens() / s.prefixCacheQueryTokens();
+    }
+
+    /** A connection closed or refused at the wire: garbage, header_timeout, body_timeout. */
+    void connectionRefused(String reason) {
+        connectionsRefused.labelValues(reason).inc();
     }
 
     void request(String endpoint, int status) {

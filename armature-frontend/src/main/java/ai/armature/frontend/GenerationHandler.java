@@ -47,10 +47,11 @@ final class GenerationHandler {
     private final Admission admission;
     private final FrontendMetrics metrics;
     private final JsonFactory jsonFactory;
+    private final ThroughputLog throughput;
     private final int contextTokens;
 
     GenerationHandler(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, PromptBuilder prompts,
-                      Admission admission, FrontendMetrics metrics, JsonFactory jsonFactory) {
+                      Admission admission, FrontendMetrics metrics, JsonFactory jsonFactory, ThroughputLog throughput) {
         this.config = config;
         this.engine = engine;
         this.tokenizer = tokenizer;
@@ -58,6 +59,7 @@ final class GenerationHandler {
         this.admission = admission;
         this.metrics = metrics;
         this.jsonFactory = jsonFactory;
+        this.throughput = throughput;
         this.contextTokens = config.maxContextTokens() > 0 ? config.maxContextTokens() : engine.maxContextTokens();
     }
 
@@ -65,8 +67,16 @@ final class GenerationHandler {
         return contextTokens;
     }
 
-    /** Serves one request; returns the HTTP status it ended with (for metrics). Errors before output are thrown. */
-    int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos) {
+    PromptBuilder prompts() {
+        return prompts;
+    }
+
+    /**
+     * Serves one request; returns the HTTP status it ended with (for metrics). Errors before output are thrown.
+     * {@code client} (null where not tracked) says when the client hangs up: the request's engine requests are then
+     * cancelled at once, streaming or not, and it ends as 499.
+     */
+    int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) {
         checkModel(body);
         GenerationParams params = RequestParser.parse(body, endpoint, tokenizer.vocabSize());
         List<int[]> promptTokens = endpoint == Endpoint.CHAT ? List.of(prompts.chat(body)) : prompts.completion(body);
@@ -85,6 +95,11 @@ final class GenerationHandler {
         List<GenerationStream> streams = new ArrayList<>(sequences);
         OutputMux mux = null;
         String id = endpoint.idPrefix + randomId();
+        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable unwatch = client == null ? () -> { } : client.onGone(() -> {
+            gone.set(true);
+            for (String requestId : ticket.engineRequestIds) engine.cancel(requestId);
+        });
         try {
             List<ChoiceDecoder> decoders = new ArrayList<>(sequences);
             for (int p = 0; p < promptTokens.size(); p++) {
@@ -107,11 +122,18 @@ final class GenerationHandler {
                     config.servedModelName());
             res.header("X-Request-Id", id);
             Run run = new Run(endpoint, params, streams, decoders, mux, json, startNanos, promptTokens);
-            return params.stream() ? run.stream(res) : run.collect(res);
+            int status = params.stream() ? run.stream(res) : run.collect(res);
+            // A response that went out whole is a 200 even if the client hung up right after reading it (an upstream
+            // client closes on [DONE]); only one the departure cut short is the client's 499.
+            return gone.get() && status != 200 ? CLIENT_CLOSED : status;
+        } catch (ApiException e) {
+            if (gone.get()) return CLIENT_CLOSED; // a cancellation because the client left is nothing to tell it
+            throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("the request was interrupted because the server is shutting down");
         } finally {
+            unwatch.run();
             if (mux != null) mux.close();
             for (GenerationStream s : streams) s.close();
             admission.release(ticket);
@@ -174,12 +196,15 @@ final class GenerationHandler {
         private final List<int[]> promptTokens;
         /** return_token_ids: whether a choice's prompt ids went out (with its first chunk). */
         private final boolean[] promptIdsSent;
+        /** Whether a choice's computed prompt tokens went into the throughput log. */
+        private final boolean[] promptCounted;
         private boolean firstTokenSeen;
 
         Run(Endpoint endpoint, GenerationParams params, List<GenerationStream> streams, List<ChoiceDecoder> decoders,
             OutputMux mux, JsonBodies json, long startNanos, List<int[]> promptTokens) {
             this.promptTokens = promptTokens;
             this.promptIdsSent = new boolean[decoders.size()];
+            this.promptCounted = new boolean[decoders.size()];
             this.endpoint = endpoint;
             this.params = params;
             this.streams = streams;
@@ -199,6 +224,11 @@ final class GenerationHandler {
                 if (d.finished()) continue;
                 GenerateOutput out = item.output();
                 int tokens = out.tokenIds() == null ? 0 : out.tokenIds().length;
+                throughput.generated(tokens);
+                if (!promptCounted[item.index()] && out.usage() != null && (tokens > 0 || out.finished())) {
+                    promptCounted[item.index()] = true;
+                    throughput.promptComputed(out.usage().promptTokens() - out.usage().cachedPromptTokens());
+                }
                 if (tokens > 0) {
                     long now = System.nanoTime();
                     if (!firstTokenSeen) {

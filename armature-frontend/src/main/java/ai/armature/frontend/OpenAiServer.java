@@ -51,9 +51,14 @@ public final class OpenAiServer implements AutoCloseable {
     private final FrontendMetrics metrics;
     private final byte[][] apiKeyDigests;
     private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
+    private final Cors cors;
+    private final ThroughputLog throughput;
     private volatile WebServer server;
+    private volatile ConnectionGuard guard;
+    private Thread sweeper;
+    private Thread statsLogger;
     private volatile boolean ready;
-    private boolean closed;
+    private volatile boolean closed;
 
     public OpenAiServer(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, ChatTemplate chatTemplate) {
         this(config, ServedModels.single(new ServedModels.ServedModel(Objects.requireNonNull(config, "config").servedModelName(),
@@ -82,12 +87,20 @@ public final class OpenAiServer implements AutoCloseable {
             return ai.armature.protocol.kv.KvTierStats.sum(parts);
         });
         this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
+        this.cors = config.allowedOrigins().isEmpty() ? null : new Cors(config.allowedOrigins());
+        this.throughput = new ThroughputLog(this::engineStats, System::nanoTime);
+    }
+
+    private ai.armature.protocol.EngineStats engineStats() {
+        List<ai.armature.protocol.EngineStats> parts = new java.util.ArrayList<>();
+        for (ServedModels.ServedModel m : models.listed()) parts.add(m.engine().stats());
+        return ai.armature.protocol.EngineStats.sum(parts);
     }
 
     private GenerationHandler handler(ServedModels.ServedModel m) {
         return handlers.computeIfAbsent(m, k -> new GenerationHandler(
                 config.withServedModelName(k.name()).withMaxContextTokens(k.contextTokens()), k.engine(), k.tokenizer(),
-                new PromptBuilder(k.tokenizer(), k.chatTemplate(), mapper), admission, metrics, jsonFactory));
+                new PromptBuilder(k.tokenizer(), k.chatTemplate(), mapper), admission, metrics, jsonFactory, throughput));
     }
 
     /** The model a request names: its own "model", or the only one served when it names none. */
@@ -124,10 +137,21 @@ public final class OpenAiServer implements AutoCloseable {
     public synchronized int start() {
         if (server != null) throw new IllegalStateException("the server is already started");
         if (closed) throw new IllegalStateException("the server is closed");
+        checkBindable();
+        ConnectionGuard g = new ConnectionGuard(config.headerTimeout(), System::nanoTime, metrics, JsonBodies.errorBody(jsonFactory,
+                ApiException.badRequest(null, "The request is not HTTP: send an HTTP/1.1 (or 1.0 or 2) request.")));
+        guard = g;
+        // Helidon's own limits where it has them: open connections (more wait to be accepted) and idle keep-alive
+        // connections; the guard adds what it lacks (see ConnectionGuard).
         server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .shutdownGracePeriod(Duration.ofMillis(500))
+                .maxTcpConnections(config.maxConnections())
+                .idleConnectionTimeout(config.idleTimeout())
+                .idleConnectionPeriod(min(config.idleTimeout().dividedBy(4), Duration.ofSeconds(5)))
+                .connectionOptions(g.socketOptions())
+                .addConnectionSelectors(List.of(g))
                 .routing(this::routes)
                 .build()
                 .start();
@@ -138,8 +162,54 @@ public final class OpenAiServer implements AutoCloseable {
             throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port()
                     + ": the address is in use or not available on this machine");
         }
+        sweeper = g.startSweeper(min(config.headerTimeout().dividedBy(4), Duration.ofSeconds(1)), () -> !closed);
+        if (!config.statsLogInterval().isZero()) statsLogger = throughput.start(config.statsLogInterval().toMillis());
         ready = true;
         return server.port();
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        Duration m = a.compareTo(b) <= 0 ? a : b;
+        return m.compareTo(Duration.ofMillis(50)) < 0 ? Duration.ofMillis(50) : m;
+    }
+
+    /**
+     * Fails with one clear line when the address cannot be bound, before Helidon tries (and logs two SEVERE stack
+     * traces doing so).
+     */
+    private void checkBindable() {
+        if (config.port() == 0) return;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new java.net.InetSocketAddress(config.host(), config.port()));
+        } catch (java.net.BindException e) {
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": "
+                    + (e.getMessage() != null && e.getMessage().contains("in use") ? "the address is already in use (another server?)"
+                    : "the address is not available on this machine") + "; pick another --port or --host");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+        }
+    }
+
+    /** What the throughput line counts (tests read its totals; the logger thread logs its lines). */
+    ThroughputLog throughputLog() {
+        return throughput;
+    }
+
+    /** Closes connections past their deadline as if {@code nowNanos} had come (tests move time this way). */
+    void sweepConnections(long nowNanos) {
+        ConnectionGuard g = guard;
+        if (g != null) g.sweep(nowNanos);
+    }
+
+    /** Waits until {@code n} more connections than {@code before} have been accepted (tests). */
+    void awaitConnections(int before, int n) throws InterruptedException {
+        guard.awaitAccepted(before + n);
+    }
+
+    /** Connections accepted so far (tests). */
+    int acceptedConnections() {
+        return guard.accepted();
     }
 
     /** The Prometheus registry /metrics serves: components behind the engine (a router) register theirs here. */
@@ -210,25 +280,89 @@ public final class OpenAiServer implements AutoCloseable {
         closed = true;
         drain(config.shutdownGracePeriod());
         ready = false;
+        if (sweeper != null) sweeper.interrupt();
+        if (statsLogger != null) statsLogger.interrupt();
         if (server != null) server.stop();
     }
 
     // ---- routing ----
 
+    /** The methods each path answers (for 405, OPTIONS and Allow); GET paths answer HEAD too. */
+    private static final java.util.Map<String, String> ALLOW = java.util.Map.of(
+            Endpoint.CHAT.path, "POST, OPTIONS",
+            Endpoint.COMPLETIONS.path, "POST, OPTIONS",
+            "/v1/embeddings", "POST, OPTIONS",
+            "/tokenize", "POST, OPTIONS",
+            "/detokenize", "POST, OPTIONS",
+            "/v1/models", "GET, HEAD, OPTIONS",
+            "/health", "GET, HEAD, OPTIONS",
+            "/live", "GET, HEAD, OPTIONS",
+            "/metrics", "GET, HEAD, OPTIONS");
+
+    private static String allowed(String path) {
+        return path.startsWith("/v1/models/") ? ALLOW.get("/v1/models") : ALLOW.get(path);
+    }
+
     private void routes(HttpRouting.Builder r) {
-        r.post("/v1/embeddings", this::embeddings)
+        r.addFilter(this::wire)
+                .post("/v1/embeddings", this::embeddings)
                 .post(Endpoint.CHAT.path, (req, res) -> generate(Endpoint.CHAT, req, res))
                 .post(Endpoint.COMPLETIONS.path, (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
-                .get("/v1/models", (req, res) -> guarded("/v1/models", req, res, () -> models(res, null)))
-                .get("/v1/models/*", (req, res) -> guarded("/v1/models", req, res,
-                        () -> models(res, req.path().path().substring("/v1/models/".length()))))
-                .get("/health", this::health)
-                .get("/live", (req, res) -> sendJson(res, 200, "{\"status\":\"alive\"}"))
-                .get("/metrics", this::metrics)
-                .any((req, res) -> guarded("other", req, res, () -> {
-                    throw ApiException.notFound(null, "unknown_url", "Unknown request URL: " + req.prologue().method().text()
-                            + " " + req.path().path() + ". Please check the URL for typos, or see the API reference.");
-                }));
+                .post("/tokenize", (req, res) -> tokens(req, res, true))
+                .post("/detokenize", (req, res) -> tokens(req, res, false));
+        getAndHead(r, "/v1/models", (req, res) -> guarded("/v1/models", req, res, () -> models(req, res, null)));
+        getAndHead(r, "/v1/models/*", (req, res) -> guarded("/v1/models", req, res,
+                () -> models(req, res, req.path().path().substring("/v1/models/".length()))));
+        getAndHead(r, "/health", this::health);
+        getAndHead(r, "/live", (req, res) -> reply(req, res, 200, "application/json", "{\"status\":\"alive\"}".getBytes(StandardCharsets.UTF_8)));
+        getAndHead(r, "/metrics", this::metrics);
+        r.any((req, res) -> guarded("other", req, res, () -> unrouted(req, res)));
+    }
+
+    private static void getAndHead(HttpRouting.Builder r, String path, io.helidon.webserver.http.Handler handler) {
+        r.get(path, handler).head(path, handler);
+    }
+
+    /**
+     * What every request passes through: CORS (preflights answered here, allowed origins get their header), and
+     * {@code Connection: close} honoured once the response is out (Helidon 4.5 answers with that header but keeps
+     * reading the socket, so a client waiting for the end of the stream would hang; closing the connection is the
+     * connection's business, hence an exception Helidon's connection loop ends on).
+     */
+    private void wire(io.helidon.webserver.http.FilterChain chain, io.helidon.webserver.http.RoutingRequest req,
+                      io.helidon.webserver.http.RoutingResponse res) {
+        if (cors != null) {
+            if (cors.isPreflight(req)) {
+                cors.preflight(req, res);
+                metrics.request("preflight", res.status().code());
+                return;
+            }
+            cors.decorate(req, res);
+        }
+        chain.proceed();
+        if (req.headers().contains(io.helidon.http.HeaderValues.CONNECTION_CLOSE)) {
+            throw new io.helidon.webserver.CloseConnectionException("the client asked to close the connection");
+        }
+    }
+
+    /** OPTIONS on a known path (204 with what it allows), another method on one (405), or an unknown path (404). */
+    private void unrouted(ServerRequest req, ServerResponse res) {
+        String path = req.path().path();
+        String method = req.prologue().method().text();
+        String allow = allowed(path);
+        if (allow == null && !(method.equals("OPTIONS") && path.equals("*"))) {
+            throw ApiException.notFound(null, "unknown_url", "Unknown request URL: " + method + " " + path
+                    + ". Please check the URL for typos, or see the API reference.");
+        }
+        if (method.equals("OPTIONS")) {
+            res.status(204);
+            res.header(HeaderNames.ALLOW, allow == null ? "GET, HEAD, POST, OPTIONS" : allow);
+            res.send();
+            return;
+        }
+        res.header(HeaderNames.ALLOW, allow);
+        throw new ApiException(405, "invalid_request_error", null, "method_not_allowed", method + " is not allowed on " + path
+                + "; it takes " + allow.replace(", OPTIONS", ""), 0);
     }
 
     private void generate(Endpoint endpoint, ServerRequest req, ServerResponse res) {
@@ -238,14 +372,44 @@ public final class OpenAiServer implements AutoCloseable {
             admission.checkOpen();
             authorize(req);
             JsonNode body = parse(readBody(req));
-            status = handler(modelOf(body)).serve(endpoint, body, res, start);
+            status = handler(modelOf(body)).serve(endpoint, body, res, start, clientOf(req));
         } catch (ApiException e) {
             status = sendError(res, e);
+        } catch (ClientGone e) {
+            status = GenerationHandler.CLIENT_CLOSED;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "Unexpected failure serving " + endpoint.path, e);
             status = sendError(res, ApiException.internal("internal error: " + e));
         }
         metrics.request(endpoint.path, status);
+        if (status == GenerationHandler.CLIENT_CLOSED) hangUp(res);
+    }
+
+    /**
+     * Ends a request whose client is gone: there is no one to answer, so the connection is closed (what Helidon's
+     * connection loop does, quietly, on this exception) rather than a response sent into the void.
+     */
+    private static void hangUp(ServerResponse res) {
+        if (!res.isSent()) throw new io.helidon.webserver.CloseConnectionException("the client hung up");
+    }
+
+    /** POST /tokenize and /detokenize, in vLLM's shapes, for the model the request names. */
+    private void tokens(ServerRequest req, ServerResponse res, boolean tokenize) {
+        int status = 200;
+        try {
+            authorize(req);
+            JsonNode body = parse(readBody(req));
+            ServedModels.ServedModel m = modelOf(body);
+            GenerationHandler h = handler(m);
+            TokenizeHandler t = new TokenizeHandler(m.tokenizer(), h.prompts(), h.contextTokens(), jsonFactory);
+            sendJson(res, 200, tokenize ? t.tokenize(body) : t.detokenize(body));
+        } catch (ApiException e) {
+            status = sendError(res, e);
+        } catch (ClientGone e) {
+            status = GenerationHandler.CLIENT_CLOSED;
+        }
+        metrics.request(tokenize ? "/tokenize" : "/detokenize", status);
+        if (status == GenerationHandler.CLIENT_CLOSED) hangUp(res);
     }
 
     /** POST /v1/embeddings for the model the request names (one that has an embedding engine). */
@@ -264,6 +428,8 @@ public final class OpenAiServer implements AutoCloseable {
             status = 200;
         } catch (ApiException e) {
             status = sendError(res, e);
+        } catch (ClientGone e) {
+            status = GenerationHandler.CLIENT_CLOSED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             status = sendError(res, ApiException.unavailable("the request was interrupted because the server is shutting down"));
@@ -272,6 +438,7 @@ public final class OpenAiServer implements AutoCloseable {
             status = sendError(res, ApiException.internal("internal error: " + e));
         }
         metrics.request("/v1/embeddings", status);
+        if (status == GenerationHandler.CLIENT_CLOSED) hangUp(res);
     }
 
     /** Runs a non-generation API handler with authentication and uniform error handling. */
@@ -281,12 +448,12 @@ public final class OpenAiServer implements AutoCloseable {
             authorize(req);
             action.run();
         } catch (ApiException e) {
-            status = sendError(res, e);
+            status = sendError(req, res, e);
         }
         metrics.request(metricName, status);
     }
 
-    private void models(ServerResponse res, String id) {
+    private void models(ServerRequest req, ServerResponse res, String id) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(256);
             try (JsonGenerator g = jsonFactory.createGenerator(out)) {
@@ -306,7 +473,7 @@ public final class OpenAiServer implements AutoCloseable {
                     writeModel(g, m);
                 }
             }
-            sendJson(res, 200, out.toByteArray());
+            reply(req, res, 200, "application/json", out.toByteArray());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -323,21 +490,37 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void health(ServerRequest req, ServerResponse res) {
+        String status;
+        int code;
         if (ready() && models.listed().stream().noneMatch(m -> m.engine().healthy())) {
-            sendJson(res, 503, "{\"status\":\"engine unavailable\"}");
+            code = 503;
+            status = "engine unavailable";
         } else if (ready()) {
-            sendJson(res, 200, "{\"status\":\"ready\"}");
+            code = 200;
+            status = "ready";
         } else {
-            sendJson(res, 503, admission.draining() ? "{\"status\":\"draining\"}" : "{\"status\":\"starting\"}");
+            code = 503;
+            status = admission.draining() ? "draining" : "starting";
         }
+        reply(req, res, code, "application/json", ("{\"status\":\"" + status + "\"}").getBytes(StandardCharsets.UTF_8));
     }
 
     private void metrics(ServerRequest req, ServerResponse res) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
         metrics.write(out);
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, metrics.contentType());
-        res.send(out.toByteArray());
+        reply(req, res, 200, metrics.contentType(), out.toByteArray());
+    }
+
+    /** Sends a body, or for HEAD only its headers (the length it would have). */
+    private static void reply(ServerRequest req, ServerResponse res, int status, String contentType, byte[] body) {
+        res.status(status);
+        res.header(HeaderNames.CONTENT_TYPE, contentType);
+        if (req.prologue().method() == io.helidon.http.Method.HEAD) {
+            res.header(HeaderNames.CONTENT_LENGTH, Integer.toString(body.length));
+            res.send(new byte[0]);
+        } else {
+            res.send(body);
+        }
     }
 
     // ---- request plumbing ----
@@ -357,21 +540,57 @@ public final class OpenAiServer implements AutoCloseable {
         if (!ok) throw ApiException.unauthorized("Incorrect API key provided.");
     }
 
+    /** The connection a request came on, for noticing that its client hung up (null where that is not tracked). */
+    private GuardedSocket clientOf(ServerRequest req) {
+        ConnectionGuard g = guard;
+        return g == null ? null : g.socket(req.socketId());
+    }
+
+    /** The client hung up before its request was read: nothing can be answered. */
+    private static final class ClientGone extends RuntimeException {
+        ClientGone(String message) {
+            super(message, null, false, false);
+        }
+    }
+
     private byte[] readBody(ServerRequest req) {
         long limit = config.maxBodyBytes();
         OptionalLong declared = req.headers().contentLength();
         if (declared.isPresent() && declared.getAsLong() > limit) {
             throw ApiException.tooLarge("The request body is " + declared.getAsLong() + " bytes; the limit is " + limit + " bytes.");
         }
+        GuardedSocket client = clientOf(req);
+        long[] read = {0};
         try (InputStream in = req.content().inputStream()) {
-            byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+            byte[] body = readCounting(in, (int) Math.min(Integer.MAX_VALUE - 8, limit + 1), read);
+            if (client != null) client.bodyRead();
             if (body.length > limit) {
                 throw ApiException.tooLarge("The request body is larger than the limit of " + limit + " bytes.");
             }
             return body;
-        } catch (IOException | UncheckedIOException e) {
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ApiException a) throw a;
+            // A body that stops short is the client's failure (it hung up, or was closed for stalling): a 499, one
+            // line, no trace. Anything else about the bytes is a bad request.
+            if (client == null || client.gone() || e instanceof io.helidon.common.buffers.DataReader.InsufficientDataAvailableException) {
+                LOG.log(System.Logger.Level.WARNING, "client " + req.remotePeer().host() + " hung up while sending the request body ("
+                        + read[0] + (declared.isPresent() ? " of " + declared.getAsLong() : "") + " bytes)");
+                throw new ClientGone("client hung up mid-upload");
+            }
             throw ApiException.badRequest(null, "Could not read the request body: " + e.getMessage());
         }
+    }
+
+    /** Reads up to {@code max} bytes, counting into {@code read[0]} as it goes (so a failure can say how far it got). */
+    private static byte[] readCounting(InputStream in, int max, long[] read) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(Math.min(max, 8192));
+        byte[] buf = new byte[8192];
+        int n;
+        while (out.size() < max && (n = in.read(buf, 0, Math.min(buf.length, max - out.size()))) > 0) {
+            out.write(buf, 0, n);
+            read[0] += n;
+        }
+        return out.toByteArray();
     }
 
     private JsonNode parse(byte[] body) {
@@ -387,6 +606,15 @@ public final class OpenAiServer implements AutoCloseable {
         }
         if (node == null || !node.isObject()) throw ApiException.badRequest(null, "The request body must be a JSON object.");
         return node;
+    }
+
+    /** An error answer; for HEAD only its headers. */
+    private int sendError(ServerRequest req, ServerResponse res, ApiException e) {
+        if (req.prologue().method() != io.helidon.http.Method.HEAD) return sendError(res, e);
+        if (res.isSent()) return e.status();
+        if (e.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
+        reply(req, res, e.status(), "application/json", JsonBodies.errorBody(jsonFactory, e));
+        return e.status();
     }
 
     private int sendError(ServerResponse res, ApiException e) {

@@ -55,6 +55,11 @@ final class PromptBuilder {
 
     /** The token ids of a chat request's {@code messages} (and {@code tools}), ending with the assistant header. */
     int[] chat(JsonNode body) {
+        return chat(body, true);
+    }
+
+    /** As {@link #chat(JsonNode)}, with or without the assistant header at the end (/tokenize lets clients choose). */
+    int[] chat(JsonNode body, boolean addGenerationPrompt) {
         JsonNode messagesNode = body.get("messages");
         if (!RequestParser.present(messagesNode)) throw ApiException.badRequest("messages", "messages is required");
         if (!messagesNode.isArray() || messagesNode.isEmpty()) {
@@ -79,7 +84,8 @@ final class PromptBuilder {
                 break;
             }
         }
-        return injects ? tokenizePiecewise(messages, tools) : withBos(tokenizer.encode(render(messages, tools), false, true));
+        return injects ? tokenizePiecewise(messages, tools, addGenerationPrompt)
+                : withBos(tokenizer.encode(render(messages, tools, addGenerationPrompt), false, true));
     }
 
     /** The prompts of a completions request: a string, an array of strings, a token array, or an array of token arrays. */
@@ -168,9 +174,9 @@ final class PromptBuilder {
         return m;
     }
 
-    private String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+    private String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
         try {
-            return template.render(messages, tools, true);
+            return template.render(messages, tools, addGenerationPrompt);
         } catch (ChatTemplateException e) {
             throw ApiException.badRequest("messages", "the chat template rejected the conversation: " + e.getMessage());
         }
@@ -182,7 +188,7 @@ final class PromptBuilder {
     }
 
     /** Renders with each message's text replaced by a marker, then tokenizes template and message text separately. */
-    private int[] tokenizePiecewise(List<Map<String, Object>> messages, List<Map<String, Object>> tools) {
+    private int[] tokenizePiecewise(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
         List<Map<String, Object>> masked = new ArrayList<>(messages.size());
         Map<Integer, String> originals = new HashMap<>();
         for (int i = 0; i < messages.size(); i++) {
@@ -193,7 +199,7 @@ final class PromptBuilder {
             }
             masked.add(m);
         }
-        String rendered = render(masked, tools);
+        String rendered = render(masked, tools, addGenerationPrompt);
         IntList ids = new IntList(rendered.length());
         int pos = 0;
         int found = 0;

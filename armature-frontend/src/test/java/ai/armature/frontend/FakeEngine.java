@@ -61,6 +61,7 @@ final class FakeEngine implements GenerationEngine {
             submitted.incrementAndGet();
             requests.add(request);
             job.thread = Thread.ofVirtual().name("fake-" + request.requestId()).start(job::run);
+            idleLock.notifyAll();
             return job;
         }
     }
@@ -106,6 +107,13 @@ final class FakeEngine implements GenerationEngine {
     List<GenerateRequest> requests() {
         synchronized (requests) {
             return List.copyOf(requests);
+        }
+    }
+
+    /** Waits until at least {@code n} requests are in flight. */
+    void awaitActive(int n) throws InterruptedException {
+        synchronized (idleLock) {
+            while (jobs.size() < n) idleLock.wait();
         }
     }
 

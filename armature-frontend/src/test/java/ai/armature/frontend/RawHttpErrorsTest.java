@@ -161,7 +161,7 @@ class RawHttpErrorsTest {
     @Test
     void unknownUrlIs404InOpenAiShape() throws Exception {
         error(s.get("/v1/engines"), 404);
-        error(s.get("/v1/chat/completions"), 404);
+        error(s.get("/v1/chat/completions"), 405); // a known path: the method is wrong, not the URL
     }
 
     @Test
