@@ -36,8 +36,13 @@ public final class LoadBenchmark {
     }
 
     public Outcome run() throws IOException {
-        String model = cfg.model() != null ? cfg.model()
-                : OpenAiClient.firstModel(cfg.url(), cfg.apiKey(), cfg.requestTimeout());
+        String model;
+        if (cfg.model() != null) {
+            OpenAiClient.checkAuthorized(cfg.url(), cfg.apiKey(), cfg.requestTimeout());
+            model = cfg.model();
+        } else {
+            model = OpenAiClient.firstModel(cfg.url(), cfg.apiKey(), cfg.requestTimeout());
+        }
         MooncakeTrace trace = cfg.workload().equals("trace")
                 ? MooncakeTrace.read(cfg.traceFile(), cfg.maxRequests() >= 0 ? cfg.maxRequests() + cfg.warmup() : -1)
                 : null;
@@ -50,14 +55,18 @@ public final class LoadBenchmark {
             List<LoadShape> shapes = shapes();
             List<RunResult> runs = new ArrayList<>();
             List<Summary> summaries = new ArrayList<>();
-            for (LoadShape shape : shapes) {
-                Workload warm = workload(cal.text(), cfg.seed() + 7919, trace);
+            for (int point = 0; point < shapes.size(); point++) {
+                LoadShape shape = shapes.get(point);
+                // Each point its own prompts (and warm-up prompts): a point must not measure the prefix cache the
+                // previous one filled. Reproducible from --seed all the same.
+                long seed = pointSeed(cfg.seed(), point);
+                Workload warm = workload(cal.text(), seed + 7919, trace);
                 LoadRunner quiet = new LoadRunner(client, cfg.endpoint(), ProgressListener.NONE);
                 if (cfg.warmup() > 0) {
                     int c = shape instanceof LoadShape.Closed cl ? Math.min(cl.concurrency(), cfg.warmup()) : 1;
                     quiet.run(warm, new LoadShape.Closed(c), cfg.warmup(), -1);
                 }
-                Workload measured = workload(cal.text(), cfg.seed(), trace);
+                Workload measured = workload(cal.text(), seed, trace);
                 long max = cfg.maxRequests();
                 if (max < 0 && cfg.duration() == null && measured.totalRequests() < 0) {
                     throw new IllegalArgumentException("the synthetic workload needs --max-requests or --duration");
@@ -86,6 +95,11 @@ public final class LoadBenchmark {
             }
             return new Outcome(model, cal, runs, summaries, files);
         }
+    }
+
+    /** The seed of sweep point {@code point}: the run's for the first, well apart for the others. */
+    static long pointSeed(long seed, int point) {
+        return seed + point * 0x9E3779B97F4A7C15L;
     }
 
     private List<LoadShape> shapes() {

@@ -97,6 +97,35 @@ public final class OpenAiClient implements RequestSender, AutoCloseable {
         return model;
     }
 
+    /**
+     * Fails at once, with what to do, when the server refuses the key (none, or a wrong one): otherwise every
+     * request of the run would fail the same way. Any other answer of {@code GET /v1/models} is left to the run.
+     */
+    public static void checkAuthorized(String baseUrl, String apiKey, Duration timeout) throws IOException {
+        URI uri = baseUri(baseUrl).resolve("/v1/models");
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(timeout).GET();
+        if (apiKey != null) {
+            b.header("Authorization", "Bearer " + apiKey);
+        }
+        try (HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build()) {
+            int status = c.send(b.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (status == 401 || status == 403) {
+                throw new IOException(unauthorized(uri, status, apiKey));
+            }
+        } catch (ConnectException e) {
+            throw new IOException("cannot connect to " + uri + ": is the server running? (" + e.getMessage() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while asking " + uri);
+        }
+    }
+
+    private static String unauthorized(URI uri, int status, String apiKey) {
+        return uri.resolve("/") + " answered HTTP " + status + (apiKey == null
+                ? ": it needs an API key; pass --api-key KEY (or set OPENAI_API_KEY)"
+                : ": it refused the API key given (--api-key or OPENAI_API_KEY)");
+    }
+
     /** Asks {@code GET /v1/models} for the served models and returns the first id. */
     public static String firstModel(String baseUrl, String apiKey, Duration timeout) throws IOException {
         URI uri = baseUri(baseUrl).resolve("/v1/models");
@@ -106,6 +135,9 @@ public final class OpenAiClient implements RequestSender, AutoCloseable {
         }
         try (HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build()) {
             HttpResponse<String> r = c.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 401 || r.statusCode() == 403) {
+                throw new IOException(unauthorized(uri, r.statusCode(), apiKey));
+            }
             if (r.statusCode() != 200) {
                 throw new IOException("GET " + uri + " answered HTTP " + r.statusCode() + "; pass --model");
             }

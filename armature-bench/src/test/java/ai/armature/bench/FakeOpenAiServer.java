@@ -86,6 +86,8 @@ final class FakeOpenAiServer implements AutoCloseable {
     /** How the fake tokenizer counts a prompt: tokens = overhead + perWord * words. */
     private volatile int promptTokensPerWord = 1;
     private volatile int promptOverhead;
+    /** When set, every request must carry {@code Authorization: Bearer <key>}, else 401. */
+    volatile String requiredKey;
 
     FakeOpenAiServer(IntFunction<Behavior> behaviors) throws IOException {
         this.behaviors = behaviors;
@@ -142,6 +144,12 @@ final class FakeOpenAiServer implements AutoCloseable {
                     }
                 }
                 byte[] body = in.readNBytes(length);
+                String key = requiredKey;
+                if (key != null && java.util.Arrays.stream(lines).noneMatch(l -> l.equalsIgnoreCase("authorization: bearer " + key))) {
+                    writeFixed(out, 401, "{\"error\":{\"message\":\"Incorrect API key provided.\",\"type\":\"invalid_request_error\","
+                            + "\"param\":null,\"code\":\"invalid_api_key\"}}");
+                    continue;
+                }
                 if (requestLine[1].equals("/v1/models")) {
                     writeFixed(out, 200, "{\"object\":\"list\",\"data\":[{\"id\":\"fake-model\",\"object\":\"model\"}]}");
                     continue;

@@ -101,6 +101,10 @@ class LoadBenchmarkTest {
             assertThat(dir.resolve("sweep-concurrency4-ttft.png")).exists();
             // Two warm-ups per point, not counted.
             assertThat(server.seen()).hasSize(2 * (2 + 8));
+            // Fresh prompts at each point: none of the second point's (warm-ups included) was sent at the first.
+            List<String> prompts = server.seen().stream().map(x -> x.body().path("prompt").asText()).toList();
+            assertThat(new HashSet<>(prompts.subList(0, 10))).doesNotContainAnyElementsOf(prompts.subList(10, 20));
+            assertThat(new HashSet<>(prompts)).hasSize(20);
             assertThat(BenchCompare.compare(out, out)).contains("concurrency=1 vs concurrency=1");
         }
     }
@@ -189,5 +193,30 @@ class LoadBenchmarkTest {
         // Open loop: each request leaves exactly when due, whatever is still in flight.
         assertThat(run.records()).allMatch(r -> r.startOffsetNanos() == r.scheduledOffsetNanos());
         assertThat(server.sent().stream().map(VirtualSender.Sent::arrivalNanos).sorted().toList()).isEqualTo(expected);
+    }
+
+    @Test
+    void aServerThatWantsAKeyGetsAOneLineHint() throws Exception {
+        try (FakeOpenAiServer server = new FakeOpenAiServer(i -> FakeOpenAiServer.Behavior.ok(MS, MS, 2))) {
+            server.requiredKey = "sk-right";
+            BenchConfig base = BenchTestSupport.config(server.url(), "synthetic", null);
+            for (String model : new String[] {null, "m"}) {
+                BenchConfig cfg = new BenchConfig(base.url(), model, null, "synthetic", null, List.of(1), List.of(), 2,
+                        null, 0, 1, Duration.ofSeconds(5), -1, -1, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0, Duration.ZERO, 0,
+                        null, 1, 512, true, false, false, null, false);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> run(cfg)).isInstanceOf(java.io.IOException.class)
+                        .hasMessageContaining("401").hasMessageContaining("--api-key").hasMessageContaining("OPENAI_API_KEY");
+            }
+            BenchConfig wrong = new BenchConfig(base.url(), "m", "sk-wrong", "synthetic", null, List.of(1), List.of(), 2,
+                    null, 0, 1, Duration.ofSeconds(5), -1, -1, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0, Duration.ZERO, 0,
+                    null, 1, 512, true, false, false, null, false);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> run(wrong)).hasMessageContaining("refused the API key");
+            // No request of a run went out: the check came first.
+            assertThat(server.seen()).isEmpty();
+            BenchConfig right = new BenchConfig(base.url(), "m", "sk-right", "synthetic", null, List.of(1), List.of(), 2,
+                    null, 0, 1, Duration.ofSeconds(5), -1, -1, 16, 0, 4, 0, 0, 0, 0, 0, 0, 0, Duration.ZERO, 0,
+                    null, 1, 512, true, false, false, null, false);
+            assertThat(run(right).summaries().getFirst().requestsCompleted()).isEqualTo(2);
+        }
     }
 }

@@ -46,8 +46,9 @@ public final class LoadBenchCommand implements Callable<Integer> {
     String duration;
     @Option(names = "--warmup", defaultValue = "0", description = "Requests before each load point, not counted.")
     int warmup;
-    @Option(names = "--seed", defaultValue = "1", description = "Seed for prompts, lengths and arrivals.")
-    long seed;
+    @Option(names = "--seed", description = {"Seed for prompts, lengths and arrivals; the same seed sends the same requests again.",
+            "Default: a new one each run (printed), so a repeated run does not measure the prefix cache the last one filled."})
+    Long seed;
     @Option(names = "--request-timeout", defaultValue = "300s", description = "Per request (default: ${DEFAULT-VALUE}).")
     String requestTimeout;
     @Option(names = "--slo-ttft", description = "Goodput: TTFT objective (e.g. 500ms).")
@@ -87,6 +88,8 @@ public final class LoadBenchCommand implements Callable<Integer> {
             max = 100;
         }
         String key = apiKey != null ? apiKey : System.getenv("OPENAI_API_KEY");
+        long seed = this.seed != null ? this.seed : java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 48);
+        if (this.seed == null) System.err.println("armature: bench load: seed " + seed + " (--seed " + seed + " sends these requests again)");
         BenchConfig cfg = new BenchConfig(url, model, key, workload, endpoint == null ? null : Endpoint.parse(endpoint),
                 concurrency, requestRate, max, duration == null ? null : Durations.parse(duration), warmup, seed,
                 Durations.parse(requestTimeout), sloTtft == null ? -1 : Durations.seconds(sloTtft),

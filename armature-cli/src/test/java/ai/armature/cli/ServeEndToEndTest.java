@@ -193,4 +193,33 @@ class ServeEndToEndTest {
             assertThat(chunks).isGreaterThanOrEqualTo(clients);
         }
     }
+
+    @Test
+    void logitBiasSteersTheRealEngine() throws Exception {
+        // Greedy: some first token t. With t biased -100 it never appears; with the token u chosen then biased +100,
+        // every token is u (the logits of this random-weight model are far less than 100 apart).
+        int[] plain = completionIds(null);
+        int t = plain[0];
+        int[] banned = completionIds("{\"" + t + "\":-100}");
+        assertThat(banned).doesNotContain(t);
+        int u = banned[0];
+        assertThat(completionIds("{\"" + u + "\":100}")).containsExactly(u, u, u, u);
+    }
+
+    private static int[] completionIds(String logitBias) throws Exception {
+        String body = "{\"model\":\"tiny\",\"prompt\":\"the model token cache\",\"max_tokens\":4,\"temperature\":0,"
+                + "\"ignore_eos\":true,\"return_token_ids\":true" + (logitBias == null ? "" : ",\"logit_bias\":" + logitBias) + "}";
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            com.fasterxml.jackson.databind.JsonNode ids = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body())
+                    .at("/choices/0/token_ids");
+            int[] out = new int[ids.size()];
+            for (int i = 0; i < out.length; i++) out[i] = ids.get(i).asInt();
+            assertThat(out).hasSize(4);
+            return out;
+        }
+    }
 }

@@ -56,6 +56,11 @@ final class Admission {
     }
 
     Ticket admit(int sequences) {
+        if (sequences > maxSequences) {
+            // Not "busy now": this request could never be admitted, so a retry would be refused forever.
+            throw ApiException.badRequest("n", "this request needs " + sequences + " sequences (n x prompts) but the server "
+                    + "admits at most " + maxSequences + " at once; lower n or send fewer prompts per request");
+        }
         synchronized (lock) {
             checkOpen();
             if (inFlight + sequences > maxSequences) {

@@ -83,7 +83,7 @@ final class GenerationHandler {
         String lengthParam = endpoint == Endpoint.CHAT ? "messages" : "prompt";
         int[] maxTokens = new int[promptTokens.size()];
         for (int i = 0; i < maxTokens.length; i++) {
-            maxTokens[i] = maxTokens(promptTokens.get(i).length, params, lengthParam);
+            maxTokens[i] = maxTokens(promptTokens.get(i).length, params, lengthParam, endpoint);
             if (params.minTokens() > maxTokens[i]) {
                 throw ApiException.badRequest("min_tokens", "min_tokens is " + params.minTokens() + " but the context leaves room for "
                         + maxTokens[i] + " tokens after the prompt; lower min_tokens");
@@ -164,12 +164,18 @@ final class GenerationHandler {
         }
     }
 
-    private int maxTokens(int promptLength, GenerationParams params, String lengthParam) {
+    /** OpenAI's and vLLM's default max_tokens on /v1/completions (chat has none: up to the context). */
+    static final int DEFAULT_COMPLETION_TOKENS = 16;
+
+    private int maxTokens(int promptLength, GenerationParams params, String lengthParam, Endpoint endpoint) {
         if (promptLength >= contextTokens) {
             throw ApiException.badRequest(lengthParam, "This model's maximum context length is " + contextTokens
                     + " tokens, but the prompt has " + promptLength + " tokens; shorten the prompt");
         }
-        if (params.maxTokens() == null) return contextTokens - promptLength;
+        if (params.maxTokens() == null) {
+            int room = contextTokens - promptLength;
+            return endpoint == Endpoint.COMPLETIONS ? Math.min(DEFAULT_COMPLETION_TOKENS, room) : room;
+        }
         if ((long) promptLength + params.maxTokens() > contextTokens) {
             throw ApiException.badRequest("max_tokens", "This model's maximum context length is " + contextTokens
                     + " tokens, but you requested " + ((long) promptLength + params.maxTokens()) + " tokens ("

@@ -289,6 +289,11 @@ final class JsonBodies {
         g.writeObjectFieldStart("prompt_tokens_details");
         g.writeNumberField("cached_tokens", cached);
         g.writeEndObject();
+        // The Java SDKs expect the details object. No reasoning parser separates thinking from the answer yet, so
+        // every completion token is content: none is a reasoning token.
+        g.writeObjectFieldStart("completion_tokens_details");
+        g.writeNumberField("reasoning_tokens", 0);
+        g.writeEndObject();
         g.writeEndObject();
     }
 

@@ -45,7 +45,9 @@ public final class OpenAiServer implements AutoCloseable {
     /** One generation handler per served model (its tokenizer, template and engine), made on first use. */
     private final java.util.concurrent.ConcurrentHashMap<ServedModels.ServedModel, GenerationHandler> handlers =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private final ObjectMapper mapper = new ObjectMapper();
+    /** Strict about what OpenAI's parser refuses too: a key given twice is an error, not "the last one wins". */
+    private final ObjectMapper mapper = new ObjectMapper(JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build());
     private final JsonFactory jsonFactory = mapper.getFactory();
     private final Admission admission;
     private final FrontendMetrics metrics;
@@ -596,8 +598,18 @@ public final class OpenAiServer implements AutoCloseable {
     private JsonNode parse(byte[] body) {
         if (body.length == 0) throw ApiException.badRequest(null, "The request body is empty; send a JSON object.");
         JsonNode node;
-        try {
-            node = mapper.readTree(body);
+        try (com.fasterxml.jackson.core.JsonParser parser = mapper.createParser(body)) {
+            node = mapper.readTree(parser);
+            boolean trailing;
+            try {
+                trailing = parser.nextToken() != null;
+            } catch (JsonProcessingException e) {
+                trailing = true;
+            }
+            if (trailing) {
+                throw ApiException.badRequest(null, "The request body has trailing data after its JSON object (at byte "
+                        + parser.currentLocation().getByteOffset() + "); send exactly one JSON object.");
+            }
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest(null, "We could not parse the JSON body of your request: " + e.getOriginalMessage()
                     + ". Send valid JSON (Content-Type: application/json).");

@@ -141,6 +141,9 @@ final class PromptBuilder {
         return ids;
     }
 
+    /** The roles OpenAI's chat API defines; the model's template decides which of them it renders. */
+    static final java.util.List<String> ROLES = java.util.List.of("system", "developer", "user", "assistant", "tool", "function");
+
     private Map<String, Object> message(JsonNode node, int index) {
         String param = "messages[" + index + "]";
         if (!node.isObject()) throw ApiException.badRequest(param, param + " must be an object");
@@ -148,8 +151,17 @@ final class PromptBuilder {
         if (role == null || !role.isTextual() || role.asText().isEmpty()) {
             throw ApiException.badRequest(param + ".role", param + ".role is required and must be a string");
         }
+        if (!ROLES.contains(role.asText())) {
+            throw ApiException.badRequest(param + ".role", "unknown role '" + role.asText() + "' in " + param
+                    + "; use one of " + String.join(", ", ROLES));
+        }
         Map<String, Object> m = toMap(node);
         JsonNode content = node.get("content");
+        // Only an assistant turn may come without text (it may carry tool calls instead), as OpenAI has it.
+        if (!role.asText().equals("assistant") && (content == null || content.isNull())) {
+            throw ApiException.badRequest(param + ".content", param + ".content is required for role '" + role.asText()
+                    + "'" + (content == null ? "" : ", not null") + ": give a string or an array of content parts");
+        }
         if (content != null && content.isArray()) {
             // Templates expect a string; OpenAI's content-part form is flattened to its text parts.
             StringBuilder text = new StringBuilder();

@@ -1,10 +1,13 @@
 package ai.armature.frontend;
 
+import ai.armature.protocol.LogitBias;
 import ai.armature.protocol.SamplingParams;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -65,7 +68,7 @@ final class RequestParser {
         }
         checkUnsupported(body, endpoint, n);
         SamplingParams sampling = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
-                presence, frequency, seed, logprobs);
+                presence, frequency, seed, logprobs).withLogitBias(logitBias(body.get("logit_bias"), vocabSize));
         boolean returnTokenIds = bool(body, "return_token_ids", false);
         boolean tokensAsIds = bool(body, "return_tokens_as_token_ids", false);
         return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, stopTokenIds, ignoreEos, minTokens,
@@ -81,10 +84,6 @@ final class RequestParser {
     }
 
     private static void checkUnsupported(JsonNode body, Endpoint endpoint, int n) {
-        JsonNode bias = body.get("logit_bias");
-        if (present(bias) && !(bias.isObject() && bias.isEmpty())) {
-            throw ApiException.badRequest("logit_bias", "logit_bias is not supported yet; remove it");
-        }
         if (endpoint == Endpoint.COMPLETIONS) {
             if (bool(body, "echo", false)) throw ApiException.badRequest("echo", "echo is not supported yet; remove it or set it to false");
             JsonNode suffix = body.get("suffix");
@@ -94,6 +93,32 @@ final class RequestParser {
             Integer bestOf = optionalInteger(body, "best_of", 1);
             if (bestOf != null && bestOf != n) throw ApiException.badRequest("best_of", "best_of must equal n (" + n + "); other values are not supported");
         }
+    }
+
+    /** OpenAI's logit_bias: token id (a string key) to a value in [-100, 100] added to its logit. */
+    private static LogitBias logitBias(JsonNode node, int vocabSize) {
+        if (!present(node)) return LogitBias.NONE;
+        if (!node.isObject()) throw ApiException.badRequest("logit_bias", "logit_bias must be an object from token id to bias");
+        Map<Integer, Float> bias = new HashMap<>();
+        for (Map.Entry<String, JsonNode> e : node.properties()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey().strip());
+            } catch (NumberFormatException x) {
+                throw ApiException.badRequest("logit_bias", "logit_bias keys must be token ids, got '" + e.getKey() + "'");
+            }
+            if (id < 0 || id >= vocabSize) {
+                throw ApiException.badRequest("logit_bias", "logit_bias token ids must be in [0, " + vocabSize + "), got " + id);
+            }
+            JsonNode v = e.getValue();
+            if (!v.isNumber() || !(v.asDouble() >= -100 && v.asDouble() <= 100)) {
+                throw ApiException.badRequest("logit_bias", "logit_bias values must be numbers in [-100, 100], got " + v + " for token " + id);
+            }
+            if (bias.put(id, v.floatValue()) != null) {
+                throw ApiException.badRequest("logit_bias", "logit_bias names token " + id + " twice");
+            }
+        }
+        return LogitBias.of(bias);
     }
 
     private static List<String> stopStrings(JsonNode node) {

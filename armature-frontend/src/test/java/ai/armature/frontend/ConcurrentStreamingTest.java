@@ -25,7 +25,7 @@ class ConcurrentStreamingTest {
             for (int i = 0; i < CLIENTS; i++) {
                 String prompt = "client " + "x".repeat(i);
                 String body = i % 2 == 0
-                        ? "{\"prompt\":\"" + prompt + "\",\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
+                        ? "{\"prompt\":\"" + prompt + "\",\"max_tokens\":256,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"
                         : "{\"messages\":[{\"role\":\"user\",\"content\":\"" + prompt + "\"}],\"stream\":true,"
                           + "\"stream_options\":{\"include_usage\":true}}";
                 String path = i % 2 == 0 ? "/v1/completions" : "/v1/chat/completions";

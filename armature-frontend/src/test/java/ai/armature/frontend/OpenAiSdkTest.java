@@ -106,7 +106,7 @@ class OpenAiSdkTest {
         StringBuilder text = new StringBuilder();
         List<Completion> chunks = new ArrayList<>();
         try (StreamResponse<Completion> stream = client.completions().createStreaming(CompletionCreateParams.builder()
-                .model(TestServer.MODEL).prompt("Once upon").stop(" fox")
+                .model(TestServer.MODEL).prompt("Once upon").stop(" fox").maxTokens(64)
                 .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
             stream.stream().forEach(chunk -> {
                 chunks.add(chunk);

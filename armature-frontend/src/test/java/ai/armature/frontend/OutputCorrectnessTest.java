@@ -147,7 +147,7 @@ class OutputCorrectnessTest {
 
     @Test
     void usageCountsTheTokensTheClientReceived() throws Exception {
-        JsonNode r = TestServer.json(s.post("/v1/completions", "{\"prompt\":\"x\",\"logprobs\":0}", true).body());
+        JsonNode r = TestServer.json(s.post("/v1/completions", "{\"prompt\":\"x\",\"logprobs\":0,\"max_tokens\":64}", true).body());
         int tokens = r.at("/choices/0/logprobs/tokens").size();
         assertThat(r.at("/usage/completion_tokens").asInt()).isEqualTo(tokens).isEqualTo(FakeEngine.DEFAULT_REPLY.length());
     }

@@ -95,9 +95,10 @@ class RawHttpErrorsTest {
 
     @Test
     void chatTemplateRejectionIs400() throws Exception {
-        JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"wizard\",\"content\":\"hi\"}]}", true), 400);
+        JsonNode e = error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"developer\",\"content\":\"hi\"}]}", true), 400);
+        // An OpenAI role this model's template does not render.
         assertThat(e.get("param").asText()).isEqualTo("messages");
-        assertThat(e.get("message").asText()).contains("wizard");
+        assertThat(e.get("message").asText()).contains("developer");
     }
 
     @Test
@@ -134,8 +135,6 @@ class RawHttpErrorsTest {
     @Test
     void featuresThatDoNotExistYetAreRefusedNotIgnored() throws Exception {
         assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"echo\":true}", true), 400).get("param").asText()).isEqualTo("echo");
-        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"logit_bias\":{\"50\":-100}}", true), 400)
-                .get("param").asText()).isEqualTo("logit_bias");
         assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
                 + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}", true), 400).get("param").asText())
                 .isEqualTo("messages[0].content");
@@ -246,6 +245,73 @@ class RawHttpErrorsTest {
             assertThat(d.engine.awaitIdle(Duration.ofSeconds(5))).isTrue();
             assertThat(d.engine.cancelledCount()).isEqualTo(1);
             assertThat(d.server.inFlightSequences()).isZero();
+        }
+    }
+
+    @Test
+    void aRequestThatCanNeverFitIs400NotARetryable429() throws Exception {
+        try (TestServer four = new TestServer(c -> c.withMaxInFlightRequests(4))) {
+            // Idle server, limit 4 sequences: n=3 x 2 prompts = 6 can never be admitted.
+            JsonNode e = error(four.post("/v1/completions", "{\"prompt\":[\"a\",\"b\"],\"n\":3,\"max_tokens\":1}", true), 400);
+            assertThat(e.get("param").asText()).isEqualTo("n");
+            assertThat(e.get("message").asText()).contains("6 sequences").contains("at most 4");
+            assertThat(four.post("/v1/completions", "{\"prompt\":[\"a\",\"b\"],\"n\":2,\"max_tokens\":1}", true).statusCode())
+                    .isEqualTo(200);
+        }
+    }
+
+    @Test
+    void completionsWithoutMaxTokensStopAt16ChatGoesOn() throws Exception {
+        JsonNode c = TestServer.json(s.post("/v1/completions", "{\"prompt\":\"x\"}", true).body());
+        assertThat(c.at("/choices/0/text").asText()).isEqualTo(FakeEngine.DEFAULT_REPLY.substring(0, 16));
+        assertThat(c.at("/choices/0/finish_reason").asText()).isEqualTo("length");
+        assertThat(c.at("/usage/completion_tokens").asInt()).isEqualTo(16);
+        assertThat(s.engine.requests().getLast().stop().maxTokens()).isEqualTo(16);
+        JsonNode chat = TestServer.json(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", true).body());
+        assertThat(chat.at("/choices/0/message/content").asText()).isEqualTo(FakeEngine.DEFAULT_REPLY);
+        assertThat(chat.at("/choices/0/finish_reason").asText()).isEqualTo("stop");
+        // The details object the Java SDKs read; nothing is separated out as reasoning.
+        assertThat(chat.at("/usage/completion_tokens_details/reasoning_tokens").isInt()).isTrue();
+        assertThat(chat.at("/usage/completion_tokens_details/reasoning_tokens").asInt()).isZero();
+    }
+
+    @Test
+    void strictJsonAndMessages() throws Exception {
+        String[][] cases = {
+                {"/v1/completions", "{\"prompt\":\"x\"} trailing", null, "trailing"},
+                {"/v1/completions", "{\"prompt\":\"x\"}{}", null, "trailing"},
+                {"/v1/completions", "{\"prompt\":\"x\",\"prompt\":\"y\"}", null, "Duplicate field 'prompt'"},
+                {"/v1/chat/completions", "{\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", "messages[0].role", "wizard"},
+                {"/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":null}]}", "messages[0].content", "null"},
+                {"/v1/chat/completions", "{\"messages\":[{\"role\":\"system\",\"content\":\"s\"},{\"role\":\"user\"}]}",
+                        "messages[1].content", "required"}};
+        for (String[] c : cases) {
+            JsonNode e = error(s.post(c[0], c[1], true), 400);
+            assertThat(e.get("param").isNull() ? null : e.get("param").asText()).as(c[1]).isEqualTo(c[2]);
+            assertThat(e.get("message").asText()).as(c[1]).contains(c[3]);
+        }
+        // Still accepted: no model (one is served), trailing whitespace, an assistant turn with null content.
+        assertThat(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                + "{\"role\":\"assistant\",\"content\":null},{\"role\":\"user\",\"content\":\"y\"}],\"max_tokens\":1} \n", true)
+                .statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void logitBiasReachesTheWorkerAndBadValuesAreRefused() throws Exception {
+        for (String path : new String[] {"/v1/completions", "/v1/chat/completions"}) {
+            String prompt = path.contains("chat") ? "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]" : "\"prompt\":\"x\"";
+            assertThat(s.post(path, "{" + prompt + ",\"max_tokens\":1,\"logit_bias\":{\"50\":-100,\"7\":2.5}}", true).statusCode())
+                    .isEqualTo(200);
+            ai.armature.protocol.LogitBias bias = s.engine.requests().getLast().sampling().logitBias();
+            assertThat(bias.tokenIds()).containsExactly(7, 50);
+            assertThat(bias.biases()).containsExactly(2.5f, -100f);
+        }
+        assertThat(s.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":1,\"logit_bias\":{}}", true).statusCode()).isEqualTo(200);
+        assertThat(s.engine.requests().getLast().sampling().logitBias().isEmpty()).isTrue();
+        for (String bad : new String[] {"[1]", "{\"x\":1}", "{\"260\":1}", "{\"-1\":1}", "{\"5\":101}", "{\"5\":\"1\"}",
+                "{\"5\":1,\"05\":2}"}) {
+            JsonNode e = error(s.post("/v1/completions", "{\"prompt\":\"x\",\"logit_bias\":" + bad + "}", true), 400);
+            assertThat(e.get("param").asText()).as(bad).isEqualTo("logit_bias");
         }
     }
 }

@@ -56,7 +56,7 @@ class RawHttpStreamingTest {
 
     @Test
     void completionsStreamIsWellFramedSse() throws Exception {
-        HttpResponse<String> r = s.post("/v1/completions", "{\"model\":\"test-model\",\"prompt\":\"Say it\",\"stream\":true,"
+        HttpResponse<String> r = s.post("/v1/completions", "{\"model\":\"test-model\",\"prompt\":\"Say it\",\"stream\":true,\"max_tokens\":64,"
                 + "\"stream_options\":{\"include_usage\":true}}", true);
         assertThat(r.statusCode()).isEqualTo(200);
         assertThat(r.headers().firstValue("content-type")).hasValueSatisfying(v -> assertThat(v).startsWith("text/event-stream"));

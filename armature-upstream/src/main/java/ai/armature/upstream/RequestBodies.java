@@ -60,6 +60,7 @@ final class RequestBodies {
         b.put("top_p", s.topP());
         b.put("presence_penalty", s.presencePenalty());
         b.put("frequency_penalty", s.frequencyPenalty());
+        if (!s.logitBias().isEmpty()) putLogitBias(b, s.logitBias(), nativeLlama);
         if (kind == UpstreamKind.LLAMA_CPP) {
             // llama-server's defaults are not neutral (top_k 40, min_p 0.05): every knob is sent explicitly.
             b.put("top_k", Math.max(0, s.topK()));
@@ -99,6 +100,22 @@ final class RequestBodies {
         }
         b.putObject("stream_options").put("include_usage", true);
         return new Call("/v1/completions", b, false);
+    }
+
+    /**
+     * OpenAI's logit_bias: an object from token id (as a string) to bias on /v1/completions, which every kind takes;
+     * llama-server's own /completion takes [id, bias] pairs.
+     */
+    private static void putLogitBias(ObjectNode b, ai.armature.protocol.LogitBias bias, boolean nativeLlama) {
+        int[] ids = bias.tokenIds();
+        float[] values = bias.biases();
+        if (nativeLlama) {
+            ArrayNode pairs = b.putArray("logit_bias");
+            for (int i = 0; i < ids.length; i++) pairs.addArray().add(ids[i]).add(values[i]);
+        } else {
+            ObjectNode o = b.putObject("logit_bias");
+            for (int i = 0; i < ids.length; i++) o.put(Integer.toString(ids[i]), values[i]);
+        }
     }
 
     /** The constraint as the upstream takes it: vLLM's response_format, llama-server's json_schema (completions take both). */

@@ -92,4 +92,18 @@ class RequestBodiesTest {
         assertThat(RequestBodies.build(config(UpstreamKind.VLLM), new UpstreamInfo("x", 100, 0, TokenIdSource.TOKEN_IDS), salted)
                 .body().path("cache_salt").asText()).isEqualTo("tenant");
     }
+
+    @Test
+    void logitBiasIsForwardedInEachKindsShape() {
+        SamplingParams s = SamplingParams.GREEDY.withLogitBias(ai.armature.protocol.LogitBias.of(java.util.Map.of(7, -100f, 3, 2.5f)));
+        var vllm = RequestBodies.build(config(UpstreamKind.VLLM), new UpstreamInfo("x", 100, 0, TokenIdSource.TOKEN_IDS),
+                request(s, StopConditions.maxTokens(5))).body();
+        assertThat(vllm.path("logit_bias").toString()).isEqualTo("{\"3\":2.5,\"7\":-100.0}");
+        var llama = RequestBodies.build(config(UpstreamKind.LLAMA_CPP), new UpstreamInfo("x", 100, 0, TokenIdSource.TOKEN_IDS),
+                request(s, StopConditions.maxTokens(5))).body();
+        assertThat(llama.path("logit_bias").toString()).isEqualTo("[[3,2.5],[7,-100.0]]");
+        var none = RequestBodies.build(config(UpstreamKind.OPENAI), new UpstreamInfo("x", 100, 0, TokenIdSource.TOKEN_IDS),
+                request(SamplingParams.GREEDY, StopConditions.maxTokens(5))).body();
+        assertThat(none.has("logit_bias")).isFalse();
+    }
 }
