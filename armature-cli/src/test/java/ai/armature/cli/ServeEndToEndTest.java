@@ -206,6 +206,41 @@ class ServeEndToEndTest {
         assertThat(completionIds("{\"" + u + "\":100}")).containsExactly(u, u, u, u);
     }
 
+    @Test
+    void echoedLogprobsOfAContinuationEqualThoseItWasGeneratedWith() throws Exception {
+        // lm-evaluation-harness's log-likelihood request: prompt = context + continuation, echo, max_tokens 0. The
+        // logprobs it returns for the continuation's tokens must be the ones the model gave while generating them.
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode gen = json.readTree(post("{\"model\":\"tiny\",\"prompt\":\"the model token cache\","
+                + "\"max_tokens\":5,\"temperature\":0,\"ignore_eos\":true,\"logprobs\":0,\"return_token_ids\":true}")).at("/choices/0");
+        List<Integer> ids = new ArrayList<>();
+        gen.get("prompt_token_ids").forEach(n -> ids.add(n.asInt()));
+        int context = ids.size();
+        gen.get("token_ids").forEach(n -> ids.add(n.asInt()));
+        com.fasterxml.jackson.databind.JsonNode echo = json.readTree(post("{\"model\":\"tiny\",\"prompt\":" + ids
+                + ",\"max_tokens\":0,\"echo\":true,\"logprobs\":0}"));
+        com.fasterxml.jackson.databind.JsonNode lp = echo.at("/choices/0/logprobs/token_logprobs");
+        assertThat(lp).hasSize(ids.size());
+        assertThat(lp.get(0).isNull()).isTrue();
+        assertThat(echo.at("/usage/completion_tokens").asInt()).isZero();
+        for (int i = 0; i < 5; i++) {
+            assertThat(lp.get(context + i).doubleValue()).as("continuation token " + i)
+                    .isCloseTo(gen.at("/logprobs/token_logprobs/" + i).doubleValue(), org.assertj.core.data.Offset.offset(2e-3));
+        }
+        // The echoed text is the whole text: the context's and the continuation's.
+        assertThat(echo.at("/choices/0/text").asText()).isEqualTo("the model token cache" + gen.get("text").asText());
+    }
+
+    private static String post(String body) throws Exception {
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            return r.body();
+        }
+    }
+
     private static int[] completionIds(String logitBias) throws Exception {
         String body = "{\"model\":\"tiny\",\"prompt\":\"the model token cache\",\"max_tokens\":4,\"temperature\":0,"
                 + "\"ignore_eos\":true,\"return_token_ids\":true" + (logitBias == null ? "" : ",\"logit_bias\":" + logitBias) + "}";

@@ -29,6 +29,12 @@ final class ChoiceDecoder {
 
     final int index;
     final int promptLength;
+    private final int[] promptTokens;
+    private final boolean promptOnly;
+    /** The prompt's text when echoed, else null. */
+    private final String echoText;
+    /** The prompt tokens' logprobs (the first has none), once the worker sent them; else null. */
+    private List<TokenLogprob> promptLogprobs;
     private final Tokenizer tokenizer;
     private final StreamingDetokenizer detokenizer;
     private final StopStringMatcher stops;
@@ -45,20 +51,31 @@ final class ChoiceDecoder {
     private FinishReason finish;
     private String error;
     private boolean stoppedByString;
+    private boolean endedEarly;
 
     ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs) {
-        this(index, promptTokens, tokenizer, stopStrings, wantLogprobs, false);
+        this(index, promptTokens, tokenizer, stopStrings, wantLogprobs, false, false, false);
     }
 
-    /** @param tokensAsIds logprob entries name tokens "token_id:N" (vLLM's return_tokens_as_token_ids) */
-    ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs, boolean tokensAsIds) {
+    /**
+     * @param tokensAsIds logprob entries name tokens "token_id:N" (vLLM's return_tokens_as_token_ids)
+     * @param echo        the choice's text starts with the prompt's (and its logprobs with the prompt tokens')
+     * @param promptOnly  max_tokens 0: what the worker generates is not part of the choice (nothing is counted)
+     */
+    ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs, boolean tokensAsIds,
+                  boolean echo, boolean promptOnly) {
         this.tokensAsIds = tokensAsIds;
         this.index = index;
+        this.promptTokens = promptTokens;
         this.promptLength = promptTokens.length;
         this.tokenizer = tokenizer;
         this.detokenizer = tokenizer.streamingDetokenizer(promptTokens, false);
         this.stops = stopStrings.isEmpty() ? null : new StopStringMatcher(stopStrings);
         this.wantLogprobs = wantLogprobs;
+        this.promptOnly = promptOnly;
+        this.echoText = echo ? tokenizer.decode(promptTokens, false) : null;
+        // Offsets of the completion's tokens count from the start of the text the client gets.
+        this.decodedChars = echo ? echoText.length() : 0;
     }
 
     /**
@@ -71,6 +88,17 @@ final class ChoiceDecoder {
         stepTokenCount = 0;
         if (finish != null) return;
         if (out.usage() != null) lastUsage = out.usage();
+        if (out.promptLogprobs() != null && promptLogprobs == null) promptLogprobs = out.promptLogprobs();
+        if (promptOnly) {
+            // Only the prompt was asked for: the one token the worker made is dropped, and the choice ends at length.
+            if (out.finished() || out.tokenIds() != null && out.tokenIds().length > 0) {
+                finish = out.finished() && out.finishReason() != FinishReason.LENGTH && out.finishReason() != FinishReason.STOP
+                        ? out.finishReason() : FinishReason.LENGTH;
+                error = out.error();
+                endedEarly = !out.finished();
+            }
+            return;
+        }
         int[] ids = out.tokenIds();
         List<TokenLogprob> lps = out.logprobs();
         if (ids != null) {
@@ -108,6 +136,78 @@ final class ChoiceDecoder {
             finish = stoppedByString ? FinishReason.STOP : out.finishReason();
             error = out.error();
         }
+    }
+
+    /** The prompt's text when echoed, else null. */
+    String echoText() {
+        return echoText;
+    }
+
+    /** Whether a prompt-only choice ended before its stream did (the stream must then be cancelled). */
+    boolean endedEarly() {
+        return endedEarly;
+    }
+
+    /**
+     * The prompt tokens as logprob entries (echo with logprobs): the first token has none (NaN, written as null), the
+     * others their logprob and top alternatives; offsets are where each token's text starts in the prompt's text.
+     */
+    List<LogprobEntry> promptEntries() {
+        List<LogprobEntry> out = new ArrayList<>(promptLength);
+        StreamingDetokenizer text = tokenizer.streamingDetokenizer(new int[0], false);
+        int offset = 0;
+        for (int i = 0; i < promptLength; i++) {
+            TokenLogprob lp = i == 0 || promptLogprobs == null || i >= promptLogprobs.size() ? null : promptLogprobs.get(i);
+            int id = promptTokens[i];
+            byte[] bytes = tokenBytes(id);
+            if (lp == null) {
+                out.add(new LogprobEntry(tokenString(id, bytes), bytes, Float.NaN, null, null, null, offset));
+            } else {
+                LogprobEntry e = entry(lp);
+                out.add(new LogprobEntry(e.token(), e.bytes(), e.logprob(), e.topTokens(), e.topBytes(), e.topLogprobs(), offset));
+            }
+            offset += text.accept(id).length();
+        }
+        return out;
+    }
+
+    /**
+     * One prompt position of vLLM's prompt_logprobs: the prompt's own token first, then the top alternatives not
+     * already listed, each with its logprob, rank (-1 unknown) and text.
+     */
+    record PromptPosition(int[] ids, float[] logprobs, int[] ranks, String[] decoded) {
+    }
+
+    /** vLLM's prompt_logprobs of this choice's prompt: one per token, the first null; null when the worker sent none. */
+    List<PromptPosition> promptPositions() {
+        if (promptLogprobs == null) return null;
+        List<PromptPosition> out = new ArrayList<>(promptLength);
+        for (int i = 0; i < promptLength; i++) {
+            TokenLogprob lp = i == 0 || i >= promptLogprobs.size() ? null : promptLogprobs.get(i);
+            if (lp == null) {
+                out.add(null);
+                continue;
+            }
+            int[] top = lp.topTokenIds() == null ? new int[0] : lp.topTokenIds();
+            int n = 1;
+            int[] ids = new int[top.length + 1];
+            float[] lps = new float[top.length + 1];
+            int[] ranks = new int[top.length + 1];
+            ids[0] = lp.tokenId();
+            lps[0] = lp.logprob();
+            ranks[0] = lp.rank();
+            for (int k = 0; k < top.length; k++) {
+                if (top[k] == lp.tokenId()) continue;
+                ids[n] = top[k];
+                lps[n] = lp.topLogprobs()[k];
+                ranks[n++] = k + 1;
+            }
+            String[] decoded = new String[n];
+            for (int k = 0; k < n; k++) decoded[k] = tokensAsIds ? "token_id:" + ids[k] : tokenizer.decode(new int[] {ids[k]}, false);
+            out.add(new PromptPosition(java.util.Arrays.copyOf(ids, n), java.util.Arrays.copyOf(lps, n),
+                    java.util.Arrays.copyOf(ranks, n), decoded));
+        }
+        return out;
     }
 
     private LogprobEntry entry(TokenLogprob lp) {
@@ -176,6 +276,7 @@ final class ChoiceDecoder {
 
     /** Generated tokens: what the engine reports, or what this choice consumed when a stop string cut it short. */
     int completionTokens() {
+        if (promptOnly) return 0;
         if (!stoppedByString && lastUsage != null) return Math.max(lastUsage.completionTokens(), consumedTokens);
         return consumedTokens;
     }

@@ -105,7 +105,8 @@ final class GenerationHandler {
             for (int p = 0; p < promptTokens.size(); p++) {
                 int[] tokens = promptTokens.get(p);
                 // Only the user's stop ids: the worker knows its model's end-of-generation ids and applies ignore_eos.
-                StopConditions stop = new StopConditions(maxTokens[p], params.stopTokenIds(), params.ignoreEos(), false,
+                // max_tokens 0 (echo): the worker computes the prompt's logprobs with one token, which is not sent.
+                StopConditions stop = new StopConditions(Math.max(1, maxTokens[p]), params.stopTokenIds(), params.ignoreEos(), false,
                         params.minTokens());
                 for (int c = 0; c < params.n(); c++) {
                     int index = p * params.n() + c;
@@ -114,7 +115,7 @@ final class GenerationHandler {
                     ticket.engineRequestIds.add(requestId);
                     streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop).withConstraint(params.constraint())));
                     decoders.add(new ChoiceDecoder(index, tokens, tokenizer, params.stop(), params.wantsLogprobs(),
-                            params.tokensAsIds()));
+                            params.tokensAsIds(), params.echo(), maxTokens[p] == 0));
                 }
             }
             mux = new OutputMux(streams);
@@ -202,6 +203,8 @@ final class GenerationHandler {
         private final List<int[]> promptTokens;
         /** return_token_ids: whether a choice's prompt ids went out (with its first chunk). */
         private final boolean[] promptIdsSent;
+        /** echo: whether a choice's prompt went out (its first chunk). */
+        private final boolean[] echoSent;
         /** Whether a choice's computed prompt tokens went into the throughput log. */
         private final boolean[] promptCounted;
         private boolean firstTokenSeen;
@@ -211,6 +214,7 @@ final class GenerationHandler {
             this.promptTokens = promptTokens;
             this.promptIdsSent = new boolean[decoders.size()];
             this.promptCounted = new boolean[decoders.size()];
+            this.echoSent = new boolean[decoders.size()];
             this.endpoint = endpoint;
             this.params = params;
             this.streams = streams;
@@ -245,7 +249,7 @@ final class GenerationHandler {
                     lastTokenNanos[item.index()] = now;
                 }
                 d.accept(out);
-                if (d.stoppedByString()) streams.get(item.index()).close();
+                if (d.stoppedByString() || d.endedEarly()) streams.get(item.index()).close();
                 return d;
             }
         }
@@ -272,6 +276,15 @@ final class GenerationHandler {
                 while (!allFinished()) {
                     ChoiceDecoder d = step();
                     if (d == null) break;
+                    // echo: the prompt's text (and its tokens' logprobs, which come with the worker's first output)
+                    // is the choice's first chunk.
+                    if (d.echoText() != null && !echoSent[d.index]
+                            && (!params.wantsLogprobs() || d.promptPositions() != null || d.finished())) {
+                        echoSent[d.index] = true;
+                        json.chunk(d.index, false, d.echoText(), params.wantsLogprobs() ? d.promptEntries() : null, null,
+                                params.includeUsage());
+                        write(out, false);
+                    }
                     boolean hasLogprobs = !d.stepLogprobs().isEmpty();
                     int[] ids = params.returnTokenIds() ? d.stepTokenIds() : null;
                     if (!d.delta().isEmpty() || hasLogprobs || ids != null && ids.length > 0) {
@@ -329,8 +342,19 @@ final class GenerationHandler {
             }
             List<JsonBodies.ChoiceResult> results = new ArrayList<>(decoders.size());
             for (ChoiceDecoder d : decoders) {
-                results.add(new JsonBodies.ChoiceResult(d.index, texts.get(d.index).toString(), finishReason(d), logprobs.get(d.index),
-                        params.returnTokenIds() ? ids.get(d.index).build().toArray() : null, promptIds(d)));
+                String text = texts.get(d.index).toString();
+                List<ChoiceDecoder.LogprobEntry> lps = logprobs.get(d.index);
+                if (d.echoText() != null) {
+                    text = d.echoText() + text;
+                    if (lps != null) {
+                        List<ChoiceDecoder.LogprobEntry> all = new ArrayList<>(d.promptEntries());
+                        all.addAll(lps);
+                        lps = all;
+                    }
+                }
+                results.add(new JsonBodies.ChoiceResult(d.index, text, finishReason(d), lps,
+                        params.returnTokenIds() ? ids.get(d.index).build().toArray() : null, promptIds(d),
+                        params.promptLogprobs() >= 0 ? d.promptPositions() : null));
             }
             json.response(results, promptTokens(), cachedTokens(), completionTokens());
             res.status(200);

@@ -13,7 +13,9 @@ import java.util.List;
  * logprobs to report per token (-1: none). {@code returnTokenIds} and {@code tokensAsIds} are vLLM's extensions
  * {@code return_token_ids} (each choice also carries its prompt's and its generated token ids) and
  * {@code return_tokens_as_token_ids} (logprob entries name tokens {@code "token_id:N"}): what an Armature in front of
- * this server as an upstream uses.
+ * this server as an upstream uses. {@code echo} (completions) puts the prompt before each choice's text (and, with
+ * logprobs, its tokens' logprobs before the completion's; {@code maxTokens} 0 then returns only the prompt), and
+ * {@code promptLogprobs} is vLLM's {@code prompt_logprobs}: that many top logprobs for every prompt token (-1: none).
  */
 record GenerationParams(
         boolean stream,
@@ -28,7 +30,9 @@ record GenerationParams(
         int logprobs,
         boolean returnTokenIds,
         boolean tokensAsIds,
-        OutputConstraint constraint) {
+        OutputConstraint constraint,
+        boolean echo,
+        int promptLogprobs) {
 
     boolean wantsLogprobs() {
         return logprobs >= 0;

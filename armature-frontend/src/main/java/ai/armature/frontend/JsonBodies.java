@@ -190,6 +190,7 @@ final class JsonBodies {
                 g.writeStringField("finish_reason", c.finishReason());
                 writeIds(g, "prompt_token_ids", c.promptTokenIds());
                 writeIds(g, "token_ids", c.tokenIds());
+                if (c.promptLogprobs() != null) writePromptLogprobs(g, c.promptLogprobs());
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -202,7 +203,29 @@ final class JsonBodies {
 
     /** One choice of a non-streaming response; {@code logprobs} and the token ids null when not requested. */
     record ChoiceResult(int index, String text, String finishReason, List<ChoiceDecoder.LogprobEntry> logprobs,
-                        int[] tokenIds, int[] promptTokenIds) {
+                        int[] tokenIds, int[] promptTokenIds, List<ChoiceDecoder.PromptPosition> promptLogprobs) {
+    }
+
+    /** vLLM's prompt_logprobs: per prompt token null (the first) or {id: {logprob, rank, decoded_token}}. */
+    private static void writePromptLogprobs(JsonGenerator g, List<ChoiceDecoder.PromptPosition> positions) throws IOException {
+        g.writeArrayFieldStart("prompt_logprobs");
+        for (ChoiceDecoder.PromptPosition p : positions) {
+            if (p == null) {
+                g.writeNull();
+                continue;
+            }
+            g.writeStartObject();
+            for (int k = 0; k < p.ids().length; k++) {
+                g.writeObjectFieldStart(Integer.toString(p.ids()[k]));
+                g.writeNumberField("logprob", finite(p.logprobs()[k]));
+                if (p.ranks()[k] > 0) g.writeNumberField("rank", p.ranks()[k]);
+                else g.writeNullField("rank");
+                g.writeStringField("decoded_token", p.decoded()[k]);
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        }
+        g.writeEndArray();
     }
 
     private static void writeIds(JsonGenerator g, String field, int[] ids) throws IOException {
@@ -320,10 +343,17 @@ final class JsonBodies {
             for (ChoiceDecoder.LogprobEntry e : entries) g.writeString(e.token());
             g.writeEndArray();
             g.writeArrayFieldStart("token_logprobs");
-            for (ChoiceDecoder.LogprobEntry e : entries) g.writeNumber(finite(e.logprob()));
+            for (ChoiceDecoder.LogprobEntry e : entries) {
+                if (Float.isNaN(e.logprob())) g.writeNull(); // an echoed prompt's first token: nothing precedes it
+                else g.writeNumber(finite(e.logprob()));
+            }
             g.writeEndArray();
             g.writeArrayFieldStart("top_logprobs");
             for (ChoiceDecoder.LogprobEntry e : entries) {
+                if (e.topTokens() == null) {
+                    g.writeNull();
+                    continue;
+                }
                 g.writeStartObject();
                 for (int i = 0; i < e.topTokens().length; i++) g.writeNumberField(e.topTokens()[i], finite(e.topLogprobs()[i]));
                 g.writeEndObject();

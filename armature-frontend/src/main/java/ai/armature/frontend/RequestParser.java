@@ -33,8 +33,10 @@ final class RequestParser {
             includeUsage = bool(streamOptions, "include_usage", false, "stream_options.include_usage");
         }
         int n = integer(body, "n", 1, 1, MAX_N);
+        boolean echo = endpoint == Endpoint.COMPLETIONS && bool(body, "echo", false);
         Integer maxTokens = optionalInteger(body, "max_completion_tokens", 1);
-        if (maxTokens == null) maxTokens = optionalInteger(body, "max_tokens", 1);
+        // max_tokens 0 asks only for the prompt back (echo): how evaluation harnesses score a text's likelihood.
+        if (maxTokens == null) maxTokens = optionalInteger(body, "max_tokens", echo ? 0 : 1);
 
         double temperature = number(body, "temperature", 1.0, 0, 2);
         double topP = number(body, "top_p", 1.0, Double.MIN_VALUE, 1);
@@ -59,6 +61,16 @@ final class RequestParser {
                 yield lp == null ? -1 : lp;
             }
         };
+        int promptLogprobs = -1;
+        Integer pl = optionalInteger(body, "prompt_logprobs", 0);
+        if (pl != null) {
+            if (endpoint != Endpoint.COMPLETIONS) {
+                throw ApiException.badRequest("prompt_logprobs", "prompt_logprobs is supported on /v1/completions only");
+            }
+            if (pl > MAX_TOP_LOGPROBS) throw ApiException.badRequest("prompt_logprobs", "prompt_logprobs must be at most " + MAX_TOP_LOGPROBS + ", got " + pl);
+            if (stream) throw ApiException.badRequest("prompt_logprobs", "prompt_logprobs is supported without stream only");
+            promptLogprobs = pl;
+        }
         List<String> stop = stopStrings(body.get("stop"));
         int[] stopTokenIds = tokenIds(body.get("stop_token_ids"), "stop_token_ids", vocabSize);
         boolean ignoreEos = bool(body, "ignore_eos", false);
@@ -68,11 +80,13 @@ final class RequestParser {
         }
         checkUnsupported(body, endpoint, n);
         SamplingParams sampling = new SamplingParams(temperature, topP, topK <= 0 ? 0 : topK, minP, repetition,
-                presence, frequency, seed, logprobs).withLogitBias(logitBias(body.get("logit_bias"), vocabSize));
+                presence, frequency, seed, logprobs, Math.max(promptLogprobs, echo ? logprobs : -1), LogitBias.NONE)
+                .withLogitBias(logitBias(body.get("logit_bias"), vocabSize));
         boolean returnTokenIds = bool(body, "return_token_ids", false);
         boolean tokensAsIds = bool(body, "return_tokens_as_token_ids", false);
         return new GenerationParams(stream, includeUsage, n, maxTokens, sampling, stop, stopTokenIds, ignoreEos, minTokens,
-                logprobs, returnTokenIds, tokensAsIds, ResponseFormats.constraint(body.get("response_format")));
+                logprobs, returnTokenIds, tokensAsIds, ResponseFormats.constraint(body.get("response_format")), echo,
+                promptLogprobs);
     }
 
     private static int chatLogprobs(JsonNode body) {
@@ -85,7 +99,6 @@ final class RequestParser {
 
     private static void checkUnsupported(JsonNode body, Endpoint endpoint, int n) {
         if (endpoint == Endpoint.COMPLETIONS) {
-            if (bool(body, "echo", false)) throw ApiException.badRequest("echo", "echo is not supported yet; remove it or set it to false");
             JsonNode suffix = body.get("suffix");
             if (present(suffix) && !(suffix.isTextual() && suffix.asText().isEmpty())) {
                 throw ApiException.badRequest("suffix", "suffix is not supported");

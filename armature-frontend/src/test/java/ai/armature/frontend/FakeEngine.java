@@ -178,7 +178,8 @@ final class FakeEngine implements GenerationEngine {
                     List<TokenLogprob> lps = request.sampling().logprobs() >= 0 ? List.of(logprob(token, request.sampling().logprobs())) : null;
                     boolean last = produced == max;
                     queue.add(new GenerateOutput(request.requestId(), new int[] {token}, lps,
-                            last ? FinishReason.LENGTH : null, new Usage(prompt, cached, produced), null));
+                            last ? FinishReason.LENGTH : null, new Usage(prompt, cached, produced), null,
+                            produced == 1 ? promptLogprobs(request) : null));
                     if (last) {
                         finish = null;
                         break;
@@ -194,6 +195,28 @@ final class FakeEngine implements GenerationEngine {
                 jobs.remove(request.requestId());
                 idleLock.notifyAll();
             }
+        }
+
+        /**
+         * Prompt logprobs when asked for, with the first output: none for the first token, then token i has logprob
+         * -0.25 i, rank i + 1, and top alternatives (i + k) % 128 at -0.1 (k + 1).
+         */
+        private static List<TokenLogprob> promptLogprobs(GenerateRequest r) {
+            int top = r.sampling().promptLogprobs();
+            if (top < 0) return null;
+            int[] p = r.promptTokens();
+            List<TokenLogprob> out = new ArrayList<>(p.length);
+            out.add(null);
+            for (int i = 1; i < p.length; i++) {
+                int[] ids = new int[top];
+                float[] lps = new float[top];
+                for (int k = 0; k < top; k++) {
+                    ids[k] = (i + k) % 128;
+                    lps[k] = -0.1f * (k + 1);
+                }
+                out.add(new TokenLogprob(p[i], -0.25f * i, ids, lps, i + 1));
+            }
+            return java.util.Collections.unmodifiableList(out);
         }
 
         private static int[] toInts(byte[] bytes) {

@@ -134,7 +134,6 @@ class RawHttpErrorsTest {
 
     @Test
     void featuresThatDoNotExistYetAreRefusedNotIgnored() throws Exception {
-        assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\",\"echo\":true}", true), 400).get("param").asText()).isEqualTo("echo");
         assertThat(error(s.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
                 + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}", true), 400).get("param").asText())
                 .isEqualTo("messages[0].content");
