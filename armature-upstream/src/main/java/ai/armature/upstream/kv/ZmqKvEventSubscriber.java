@@ -16,13 +16,25 @@ import java.util.logging.Logger;
  * Subscribes (JeroMQ SUB socket, all topics) to an engine's ZMQ KV event publisher, as vLLM's and SGLang's
  * {@code ZmqEventPublisher} send them: multipart messages of topic, 8-byte big-endian sequence number and msgpack
  * payload. Each message is decoded, translated into Armature events and handed to the sink on this subscriber's
- * thread, in order. ZMQ reconnects by itself when the engine restarts; a message that cannot be decoded counts as
+ * thread, in order. ZMQ reconnects by itself when the engine restarts (and, here, when a connection's handshake stalls:
+ * see {@link #HANDSHAKE_TIMEOUT_MS}); a message that cannot be decoded counts as
  * lost (a gap). The engine binds ({@code tcp://*:5557} by default) and Armature connects.
  */
 public final class ZmqKvEventSubscriber implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ZmqKvEventSubscriber.class.getName());
     private static final int RECEIVE_TIMEOUT_MS = 200;
+    /**
+     * How long a connection may take to complete its ZMTP handshake before JeroMQ drops it and reconnects (its
+     * default is 30 s). JeroMQ 0.6.0's poller sometimes never registers a freshly connected socket with its selector:
+     * when the connecter's cancelled key and the new engine's registration fall in the same poller iteration, the
+     * engine gets no I/O events, sends no greeting and reads nothing, and only the handshake timer ends it. On a
+     * loaded machine that happened to 21 of 300 first connections (load average 16); reconnects after an engine
+     * restart take the same connecter path. Each cost 30 s of lost events. A handshake with a live engine takes
+     * milliseconds (libzmq answers it on its own I/O thread, however busy the engine), so a stalled one is retried
+     * after 2 s instead.
+     */
+    static final int HANDSHAKE_TIMEOUT_MS = 2_000;
 
     private final String endpoint;
     private final KvEventDecoder decoder;
@@ -56,6 +68,7 @@ public final class ZmqKvEventSubscriber implements AutoCloseable {
         socket.setLinger(0);
         socket.setRcvHWM(100_000);
         socket.setReceiveTimeOut(RECEIVE_TIMEOUT_MS);
+        socket.setHandshakeIvl(HANDSHAKE_TIMEOUT_MS);
         socket.subscribe(ZMQ.SUBSCRIPTION_ALL);
         socket.connect(endpoint);
         while (running) {
