@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
                 DemoModelCommand.class,
                 BenchCommand.class,
                 ProfileCommand.class,
+                PlannerCommand.class,
                 InspectCommand.class,
                 TokenizeCommand.class,
                 DetokenizeCommand.class,

@@ -3,6 +3,7 @@ package ai.armature.cli;
 import ai.armature.frontend.ServedModels;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.ModelCard;
+import ai.armature.planner.signal.HoldingEngine;
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
@@ -10,6 +11,7 @@ import ai.armature.router.WorkerEndpoint;
 import ai.armature.router.WorkerRole;
 import ai.armature.runtime.discovery.DiscoveryListener;
 import ai.armature.runtime.events.EventPlane;
+import ai.armature.runtime.events.WorkerEventPublisher;
 import ai.armature.runtime.events.WorkerEventsListener;
 import ai.armature.runtime.migration.MigratingEngine;
 import ai.armature.runtime.request.RemoteWorker;
@@ -33,8 +35,10 @@ import java.util.logging.Logger;
  * plane, {@link MigratingEngine} on top, and the tokenizer and chat template fetched once from the first worker's
  * request plane (checked against the hash in its card; never weights). A worker whose card names a different
  * tokenizer than its model's first worker is refused. A model with no reachable worker (its last one left, or
- * died and its lease has not expired yet) stays known (requests get 503) but is not listed. Discovery callbacks
- * arrive on one thread; reads come from request threads.
+ * died and its lease has not expired yet) stays known but is not listed: its requests wait ({@link HoldingEngine},
+ * up to the hold timeout) for a worker, and the number waiting is published on the event plane every second while
+ * some wait, so the planner starts one (scale from zero). Discovery callbacks arrive on one thread; reads come from
+ * request threads.
  */
 final class ClusterModels implements ServedModels, DiscoveryListener, AutoCloseable {
 
@@ -49,13 +53,25 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     private final Map<String, RemoteWorker> workers = new ConcurrentHashMap<>();
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
     private volatile boolean closed;
+    private final Duration holdTimeout;
+    private final String frontendId = "frontend-" + java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
+    private final java.util.concurrent.ScheduledExecutorService heldReports = Executors.newSingleThreadScheduledExecutor(
+            r -> Thread.ofPlatform().daemon(true).name("armature-held").unstarted(r));
 
-    ClusterModels(EventPlane events, RouterConfig routerConfig, RemoteWorker.Options workerOptions, int migrationLimit, Duration migrationWait) {
+    ClusterModels(EventPlane events, RouterConfig routerConfig, RemoteWorker.Options workerOptions, int migrationLimit, Duration migrationWait,
+                  Duration holdTimeout) {
         this.events = events;
         this.routerConfig = routerConfig;
         this.workerOptions = workerOptions;
         this.migrationLimit = migrationLimit;
         this.migrationWait = migrationWait;
+        this.holdTimeout = holdTimeout;
+        heldReports.scheduleAtFixedRate(() -> {
+            for (Model m : models.values()) {
+                int n = m.holding.held();
+                if (n > 0) m.heldPublisher.publishHeld(n);
+            }
+        }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** One served model: its router, migration and (once fetched) tokenizer. */
@@ -63,6 +79,8 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         final String name;
         final String tokenizerSha256;
         final Router router;
+        final HoldingEngine holding;
+        final WorkerEventPublisher heldPublisher;
         final MigratingEngine engine;
         final Set<String> workerIds = ConcurrentHashMap.newKeySet();
         final AutoCloseable subscription;
@@ -74,7 +92,10 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             this.tokenizerSha256 = tokenizerSha256;
             this.router = new Router(routerConfig);
             router.startMaintenance(Duration.ofSeconds(1), false);
-            this.engine = new MigratingEngine(router, migrationLimit, migrationWait);
+            this.heldPublisher = events.publisher(name, frontendId);
+            this.holding = new HoldingEngine(router, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
+            // Migration over the holding engine: a request handed back by the last worker waits for the next one too.
+            this.engine = new MigratingEngine(holding, migrationLimit, migrationWait);
             this.subscription = events.subscribe(name, this);
         }
 
@@ -158,6 +179,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         model.workerIds.add(card.workerId());
         model.router.addWorker(new WorkerEndpoint(card.workerId(), card.kvBlockSize(), card.modelId(), card.publishesKvEvents(),
                 WorkerRole.AGGREGATED, remote, () -> CompletableFuture.supplyAsync(remote::snapshot, background)));
+        model.holding.workerAvailable();
         LOG.info(() -> "worker " + card.workerId() + " joined model '" + card.servedModelName() + "' at " + card.requestEndpoint());
         model.loadTokenizer(remote);
     }
@@ -211,7 +233,9 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     @Override
     public void close() {
         closed = true;
+        heldReports.shutdownNow();
         for (Model m : models.values()) {
+            m.heldPublisher.close();
             try {
                 m.subscription.close();
             } catch (Exception e) {

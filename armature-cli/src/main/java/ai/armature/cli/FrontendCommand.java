@@ -66,6 +66,11 @@ final class FrontendCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
+    @Option(names = "--hold-timeout", defaultValue = "600s", converter = DurationConverter.class,
+            description = {"A request for a model with no worker (scaled to zero) waits this long for one to start (the planner",
+                    "starts one when it sees the request waiting), then fails with 503. Default: ${DEFAULT-VALUE}."})
+    Duration holdTimeout;
+
     @Mixin
     HttpOptions httpOptions;
 
@@ -82,6 +87,7 @@ final class FrontendCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        if (holdTimeout.toMillis() < 1) throw new IllegalArgumentException("--hold-timeout must be positive");
         if (inactivityTimeout.toMillis() < 100 || workerTimeout.toMillis() < 100) {
             throw new IllegalArgumentException("--request-inactivity-timeout and --worker-timeout must be at least 100ms");
         }
@@ -90,7 +96,8 @@ final class FrontendCommand implements Callable<Integer> {
         Set<String> keys = ServeCommand.apiKeys(apiKey, apiKeysFile);
         try (NatsEventPlane events = cluster.events("frontend");
              ClusterModels models = new ClusterModels(events, routerConfig,
-                     new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2));
+                     new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2),
+                     holdTimeout);
              EtcdDiscovery discovery = cluster.discovery(Duration.ofSeconds(10))) {
             AutoCloseable watch = discovery.watch(models);
             FrontendConfig config = httpOptions.apply(FrontendConfig.defaults("armature").withHost(host).withPort(port)

@@ -1,6 +1,7 @@
 package ai.armature.cli;
 
 import ai.armature.engine.demo.DemoModel;
+import ai.armature.planner.signal.TrafficMeter;
 import ai.armature.protocol.ModelCard;
 import ai.armature.runtime.discovery.Discovery;
 import ai.armature.runtime.discovery.EtcdDiscovery;
@@ -62,6 +63,10 @@ final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--served-model-name", description = "The model name clients use. Default: the file name without .gguf.")
     String servedModelName;
+
+    @Option(names = "--worker-id", description = {"The id the worker registers under (letters, digits, '-', '_', '.'): the planner names the",
+            "workers it starts, Kubernetes passes the pod name. Default: the model name and a random suffix."})
+    String workerIdOption;
 
     @Option(names = "--host", defaultValue = "127.0.0.1",
             description = {"Address the gRPC and metrics endpoints listen on and that frontends are told. Default: ${DEFAULT-VALUE}",
@@ -126,7 +131,11 @@ final class WorkerCommand implements Callable<Integer> {
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
         String name = servedModelName != null ? servedModelName : ServeCommand.defaultName(path);
-        String workerId = name.replaceAll("[^A-Za-z0-9_-]", "_") + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        if (workerIdOption != null && !workerIdOption.matches("[A-Za-z0-9_.-]+")) {
+            throw new IllegalArgumentException("--worker-id may hold letters, digits, '-', '_' and '.' only, got '" + workerIdOption + "'");
+        }
+        String workerId = workerIdOption != null ? workerIdOption
+                : name.replaceAll("[^A-Za-z0-9_-]", "_") + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
             ModelTokenizer tok = m != null ? m.modelTokenizer() : ModelTokenizer.open(path);
             TokenizerBundle bundle = TokenizerBundle.of(tok);
@@ -136,7 +145,9 @@ final class WorkerCommand implements Callable<Integer> {
                  ServingEngine engine = WorkerFactory.start(spec, publisher);
                  EtcdDiscovery discovery = cluster.discovery(leaseTtl)) {
                 Drain drain = new Drain();
-                GrpcWorkerServer grpc = new GrpcWorkerServer(workerId, engine, engine::kvSnapshot, bundle.bytes(), bundle.sha256(),
+                // The planner sizes pools from what workers serve: every request through the request plane is counted.
+                TrafficMeter traffic = new TrafficMeter(engine, System::nanoTime);
+                GrpcWorkerServer grpc = new GrpcWorkerServer(workerId, traffic, engine::kvSnapshot, bundle.bytes(), bundle.sha256(),
                         new GrpcWorkerServer.Config(host, grpcPort, cluster.tls(), Duration.ofSeconds(1)));
                 int boundGrpc;
                 try {
@@ -151,7 +162,10 @@ final class WorkerCommand implements Callable<Integer> {
                             bundle.bytes().length, true);
                     ScheduledExecutorService loads = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true)
                             .name("armature-load").unstarted(r));
-                    loads.scheduleAtFixedRate(() -> publisher.publishLoad(engine.stats()), 0, loadInterval.toMillis(), TimeUnit.MILLISECONDS);
+                    loads.scheduleAtFixedRate(() -> {
+                        publisher.publishLoad(engine.stats());
+                        publisher.publishTraffic(traffic.snapshot());
+                    }, 0, loadInterval.toMillis(), TimeUnit.MILLISECONDS);
                     Discovery.Registration registration = discovery.register(card);
                     CountDownLatch stop = new CountDownLatch(1);
                     Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
@@ -166,6 +180,7 @@ final class WorkerCommand implements Callable<Integer> {
                     drain.draining = true;
                     drain(workerId, grpc, registration::close, drainTimeout);
                     loads.shutdownNow();
+                    publisher.publishTraffic(traffic.snapshot()); // the drained requests' last counts
                     grpc.close();
                     System.err.println("armature: worker " + workerId + " stopped");
                 }

@@ -36,6 +36,11 @@ final class ArmatureProcess implements AutoCloseable {
 
     /** Starts {@code armature ARGS} and waits for its ready line. */
     static ArmatureProcess start(Path dir, String name, String... args) throws IOException, InterruptedException {
+        return start(dir, name, READY, args);
+    }
+
+    /** Starts {@code armature ARGS} and waits for a line matching {@code ready} (group 1, if any, is the port). */
+    static ArmatureProcess start(Path dir, String name, Pattern ready, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow",
                 "-XX:+UseSerialGC", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-Darmature.threads=1",
@@ -47,10 +52,11 @@ final class ArmatureProcess implements AutoCloseable {
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
         while (System.nanoTime() < deadline) {
             String text = Files.exists(log) ? Files.readString(log) : "";
-            Matcher m = READY.matcher(text);
+            Matcher m = ready.matcher(text);
             if (m.find()) {
-                String port = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3);
-                return new ArmatureProcess(p, log, Integer.parseInt(port));
+                String port = null;
+                for (int g = 1; g <= m.groupCount() && port == null; g++) port = m.group(g);
+                return new ArmatureProcess(p, log, port == null ? -1 : Integer.parseInt(port));
             }
             if (!p.isAlive()) throw new IllegalStateException(name + " exited with " + p.exitValue() + ":\n" + text);
             Thread.sleep(50);

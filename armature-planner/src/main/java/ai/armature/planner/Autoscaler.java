@@ -168,7 +168,7 @@ public final class Autoscaler {
         int n = Math.min(policy.workersForDemandAtZero(pool), config.maxWorkers());
         start(pool, n, now);
         LOG.info("planner: " + pool.roleName() + " pool: a request waits and no worker serves: starting " + n);
-        decisions.add(new Decision(pool, now, 0, n, Decision.Reason.DEMAND_AT_ZERO, Double.NaN, Double.NaN, null, null));
+        decisions.add(new Decision(pool, now, 0, n, Decision.Reason.DEMAND_AT_ZERO, Double.NaN, Double.NaN, null, null, null));
         return n;
     }
 

@@ -6,10 +6,11 @@ import ai.armature.planner.model.Estimate;
 /**
  * One decision for one pool: the workers it had (serving + starting) and should have, why, the request rate
  * observed in the interval and the highest forecast over the startup horizon, the prediction for the target size,
- * and the profile corrections in use (null for policies without a model).
+ * the profile corrections in use (null for policies without a model) and what was observed (null for a decision
+ * taken between intervals).
  */
 public record Decision(Pool pool, double timeSeconds, int current, int target, Reason reason, double observedRate,
-                       double forecastRate, Estimate predicted, Corrections corrections) {
+                       double forecastRate, Estimate predicted, Corrections corrections, PoolObservation observed) {
 
     /** Why the target is what it is. */
     public enum Reason {

@@ -71,6 +71,6 @@ public final class QueueThresholdPolicy implements ScalingPolicy {
             reason = Decision.Reason.AT_MAXIMUM;
         }
         if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
-        return new Decision(obs.pool(), now, current, target, reason, rate, rate, null, null);
+        return new Decision(obs.pool(), now, current, target, reason, rate, rate, null, null, obs);
     }
 }

@@ -28,7 +28,9 @@ import ai.armature.protocol.TrafficCounters;
  *       the load it is for;</li>
  *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast (survivors absorb the
  *       removed workers' load), is within {@code scaleDownMargin} of the targets; the pool shrinks only to the
- *       largest such size of the last {@code scaleDownDelaySeconds}, and never below what the horizon needs.</li>
+ *       largest such size of the last {@code scaleDownDelaySeconds}, never below what the horizon needs, and not
+ *       within that delay after the pool grew and all its new workers serve (a worker just asked for is not cancelled
+ *       by the next dip).</li>
  * </ol>
  * A size between the two holds: a pool that just scaled down is predicted within the margin, so it does not scale
  * back up at the same load (no oscillation). Sizes stay within {@code [minWorkers, maxWorkers]}; with
@@ -55,6 +57,9 @@ public final class SlaPlanner implements ScalingPolicy {
         final LoadPredictor output = config.predictor().fresh();
         Corrections corrections = Corrections.NONE;
         final ArrayDeque<double[]> downSizes = new ArrayDeque<>(); // {time, size}
+        /** When the pool last grew (by this planner or anyone) or was first seen: no shrinking within the delay after. */
+        double grewAt = Double.NaN;
+        int lastCapacity = -1;
     }
 
     public SlaPlanner(PlannerConfig config, Map<Pool, LatencyModel> models) {
@@ -101,6 +106,8 @@ public final class SlaPlanner implements ScalingPolicy {
 
         int current = fleet.capacity();
         int min = config.minWorkers(), max = config.maxWorkers();
+        // The delay runs once every worker asked for serves: a worker still starting is not cancelled by a dip.
+        if (Double.isNaN(s.grewAt) || current > s.lastCapacity || fleet.starting() > 0) s.grewAt = now;
         // Lengths never observed (no request yet) forecast NaN, which the workload reads as the smallest request.
         Workload base = new Workload(0, s.input.forecast(1), s.inputVariance.forecast(1), s.cached.forecast(1), s.output.forecast(1));
         int up = min;
@@ -123,7 +130,7 @@ public final class SlaPlanner implements ScalingPolicy {
         if (up > current) {
             target = up;
             reason = obs.heldRequests() > 0 && current == 0 ? Decision.Reason.DEMAND_AT_ZERO : Decision.Reason.SCALE_UP;
-        } else if (windowMax < current) {
+        } else if (windowMax < current && now - s.grewAt >= config.scaleDownDelaySeconds() - 1e-9) {
             target = Math.max(min, windowMax);
             reason = Decision.Reason.SCALE_DOWN;
         } else {
@@ -131,15 +138,18 @@ public final class SlaPlanner implements ScalingPolicy {
             reason = Decision.Reason.HOLD;
         }
         target = Math.clamp(target, min, max);
+        if (target > current) s.grewAt = now;
+        s.lastCapacity = target;
         Estimate predicted = model.estimate(pool, base.withRequestRate(peakRate), Math.max(target, 1), s.corrections, config.slo().attainment());
         if (target == max && !predicted.meets(config.slo()) && peakRate > 0) reason = Decision.Reason.AT_MAXIMUM;
         if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
-        return decision(now, pool, current, target, reason, observedRate, peakRate, predicted, s.corrections);
+        return decision(now, obs, current, target, reason, observedRate, peakRate, predicted, s.corrections);
     }
 
-    private Decision decision(double now, Pool pool, int current, int target, Decision.Reason reason, double observedRate, double forecast,
-                              Estimate predicted, Corrections k) {
-        Decision d = new Decision(pool, now, current, target, reason, observedRate, forecast, predicted, k);
+    private Decision decision(double now, PoolObservation obs, int current, int target, Decision.Reason reason, double observedRate,
+                              double forecast, Estimate predicted, Corrections k) {
+        Pool pool = obs.pool();
+        Decision d = new Decision(pool, now, current, target, reason, observedRate, forecast, predicted, k, obs);
         if (target != current) {
             LOG.info(() -> String.format("planner: %s pool %d -> %d workers (%s; observed %.2f req/s, forecast up to %.2f req/s%s)",
                     pool.roleName(), current, target, reason.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '), observedRate, forecast,

@@ -64,7 +64,7 @@ class AutoscalerTest {
         @Override
         public Decision decide(double now, PoolObservation obs, PoolFleet fleet) {
             seen.add(obs);
-            return new Decision(obs.pool(), now, fleet.capacity(), target < 0 ? fleet.capacity() : target, Decision.Reason.HOLD, 0, 0, null, null);
+            return new Decision(obs.pool(), now, fleet.capacity(), target < 0 ? fleet.capacity() : target, Decision.Reason.HOLD, 0, 0, null, null, obs);
         }
 
         @Override

@@ -255,6 +255,18 @@ class SlaPlannerTest {
     }
 
     @Test
+    void aWorkerJustStartedIsNotRemovedWithinTheScaleDownDelay() {
+        SlaPlanner p = new SlaPlanner(config().withWorkers(0, 10), model);
+        PoolObservation idle = PoolObservation.idle(Pool.AGGREGATED, 10);
+        // A worker was started (by a request held at zero, or to bootstrap): the next idle intervals keep it.
+        assertThat(p.decide(10, idle, new PoolFleet(0, 1, 0)).target()).isEqualTo(1);
+        assertThat(p.decide(100, idle, new PoolFleet(0, 1, 0)).target()).as("still starting").isEqualTo(1);
+        assertThat(p.decide(110, idle, new PoolFleet(1, 0, 0)).target()).isEqualTo(1);
+        assertThat(p.decide(120, idle, new PoolFleet(1, 0, 0)).target()).isEqualTo(1);
+        assertThat(p.decide(130, idle, new PoolFleet(1, 0, 0)).target()).as("30 s after it serves").isZero();
+    }
+
+    @Test
     void aLoadBeyondTheMaximumGetsTheMaximumAndSaysSo() {
         World w = new World(config().withWorkers(1, 3), t -> 500, 1);
         Decision d = null;

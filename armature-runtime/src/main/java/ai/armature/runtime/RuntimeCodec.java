@@ -1,6 +1,7 @@
 package ai.armature.runtime;
 
 import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.TrafficCounters;
 import ai.armature.protocol.FinishReason;
 import ai.armature.protocol.GenerateOutput;
 import ai.armature.protocol.GenerateRequest;
@@ -206,6 +207,26 @@ public final class RuntimeCodec {
         return new EngineStats(p.getWaitingRequests(), p.getRunningRequests(), p.getKvBlocksTotal(), p.getKvBlocksUsed(),
                 p.getKvBlocksCached(), p.getPrefixCacheQueryTokens(), p.getPrefixCacheHitTokens(), p.getPendingPrefillTokens(),
                 p.getLastKvEventId());
+    }
+
+    public static ai.armature.runtime.proto.TrafficCounters toProto(TrafficCounters t) {
+        var b = ai.armature.runtime.proto.TrafficCounters.newBuilder().setRequests(t.requests()).setPromptTokens(t.promptTokens())
+                .setPromptTokensSquared(t.promptTokensSquared()).setFirstTokens(t.firstTokens())
+                .setFirstTokenPromptTokens(t.firstTokenPromptTokens()).setCachedPromptTokens(t.cachedPromptTokens())
+                .setTtftSeconds(t.ttftSeconds()).setFinished(t.finished()).setFailed(t.failed()).setOutputTokens(t.outputTokens())
+                .setDecodedRequests(t.decodedRequests()).setDecodeIntervals(t.decodeIntervals()).setDecodeSeconds(t.decodeSeconds());
+        for (long c : t.ttftHistogram()) b.addTtftHistogram(c);
+        for (long c : t.itlHistogram()) b.addItlHistogram(c);
+        return b.build();
+    }
+
+    /** Refuses histograms with another number of buckets than this version's (a worker of another version). */
+    public static TrafficCounters fromProto(ai.armature.runtime.proto.TrafficCounters p) {
+        long[] ttft = p.getTtftHistogramList().stream().mapToLong(Long::longValue).toArray();
+        long[] itl = p.getItlHistogramList().stream().mapToLong(Long::longValue).toArray();
+        return new TrafficCounters(p.getRequests(), p.getPromptTokens(), p.getPromptTokensSquared(), p.getFirstTokens(),
+                p.getFirstTokenPromptTokens(), p.getCachedPromptTokens(), p.getTtftSeconds(), ttft, p.getFinished(), p.getFailed(),
+                p.getOutputTokens(), p.getDecodedRequests(), p.getDecodeIntervals(), p.getDecodeSeconds(), itl);
     }
 
     public static ai.armature.runtime.proto.KvCacheSnapshot toProto(KvCacheSnapshot s) {

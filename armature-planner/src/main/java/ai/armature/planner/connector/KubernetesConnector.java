@@ -39,11 +39,22 @@ public final class KubernetesConnector implements Connector {
     private final String namespace;
     private final Map<Pool, String> deployments = new EnumMap<>(Pool.class);
     private final List<Watch> watches = new ArrayList<>();
-    private Listener listener = id -> { };
+    private final boolean ownsClient;
+    private volatile Listener listener = id -> { };
     private long placeholders;
 
     /** @param deployments the Deployment (in {@code namespace}) of each pool this connector scales */
     public KubernetesConnector(KubernetesClient client, String namespace, Map<Pool, String> deployments) {
+        this(client, namespace, deployments, false);
+    }
+
+    /** A connector that closes {@code client} when it is closed. */
+    public static KubernetesConnector owning(KubernetesClient client, String namespace, Map<Pool, String> deployments) {
+        return new KubernetesConnector(client, namespace, deployments, true);
+    }
+
+    private KubernetesConnector(KubernetesClient client, String namespace, Map<Pool, String> deployments, boolean ownsClient) {
+        this.ownsClient = ownsClient;
         this.client = Objects.requireNonNull(client, "client");
         this.namespace = Objects.requireNonNull(namespace, "namespace");
         if (deployments.isEmpty()) throw new IllegalArgumentException("name at least one Deployment to scale");
@@ -130,5 +141,6 @@ public final class KubernetesConnector implements Connector {
     @Override
     public void close() {
         for (Watch w : watches) w.close();
+        if (ownsClient) client.close();
     }
 }

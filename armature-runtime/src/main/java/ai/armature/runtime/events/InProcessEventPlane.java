@@ -1,6 +1,7 @@
 package ai.armature.runtime.events;
 
 import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.TrafficCounters;
 import ai.armature.protocol.kv.KvEvent;
 
 import java.util.List;
@@ -27,6 +28,16 @@ public final class InProcessEventPlane implements EventPlane {
             @Override
             public void publishLoad(EngineStats load) {
                 for (WorkerEventsListener l : of(servedModelName)) l.load(workerId, load);
+            }
+
+            @Override
+            public void publishTraffic(TrafficCounters traffic) {
+                for (WorkerEventsListener l : of(servedModelName)) l.traffic(workerId, traffic);
+            }
+
+            @Override
+            public void publishHeld(int heldRequests) {
+                for (WorkerEventsListener l : of(servedModelName)) l.held(workerId, heldRequests);
             }
 
             @Override

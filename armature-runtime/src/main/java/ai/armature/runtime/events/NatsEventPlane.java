@@ -1,6 +1,7 @@
 package ai.armature.runtime.events;
 
 import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.TrafficCounters;
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.runtime.PlaneUrl;
 import ai.armature.runtime.RuntimeCodec;
@@ -26,7 +27,8 @@ import java.util.logging.Logger;
 
 /**
  * The event plane on NATS (jnats): one subject per namespace and model, {@code armature.NAMESPACE.MODEL.events},
- * carrying {@link WorkerEvents} messages (a worker's KV events in id order, batched per flush, and load reports).
+ * carrying {@link WorkerEvents} messages (a worker's KV events in id order, batched per flush, load reports and
+ * traffic counts; frontends' held-request counts).
  * Connecting fails at once if NATS is unreachable or refuses the credentials or certificate; once connected, the
  * connection reconnects forever; while NATS is away jnats buffers what is published and sends it on
  * reconnection, and re-subscribes. Events that still get lost (the buffer overflowed) leave a gap in the ids,
@@ -100,6 +102,17 @@ public final class NatsEventPlane implements EventPlane {
             }
             if (!events.isEmpty()) listener.kvEvents(m.getWorkerId(), List.copyOf(events));
             if (m.hasLoad()) listener.load(m.getWorkerId(), RuntimeCodec.fromProto(m.getLoad()));
+            if (m.hasTraffic()) {
+                TrafficCounters t;
+                try {
+                    t = RuntimeCodec.fromProto(m.getTraffic());
+                } catch (RuntimeException e) {
+                    LOG.warning(() -> "ignoring traffic counts of " + m.getWorkerId() + ": " + e.getMessage());
+                    t = null;
+                }
+                if (t != null) listener.traffic(m.getWorkerId(), t);
+            }
+            if (m.hasHeldRequests()) listener.held(m.getWorkerId(), m.getHeldRequests());
         });
         d.subscribe(subject(servedModelName));
         return () -> connection.closeDispatcher(d);
@@ -153,6 +166,16 @@ public final class NatsEventPlane implements EventPlane {
             queue.add(load);
         }
 
+        @Override
+        public void publishTraffic(TrafficCounters traffic) {
+            queue.add(traffic);
+        }
+
+        @Override
+        public void publishHeld(int heldRequests) {
+            queue.add(new Held(heldRequests));
+        }
+
         private void run() {
             List<Object> batch = new ArrayList<>();
             try {
@@ -175,9 +198,11 @@ public final class NatsEventPlane implements EventPlane {
             for (Object o : batch) {
                 if (o instanceof KvEvent e) m.addKvEvents(RuntimeCodec.toProto(e));
                 else if (o instanceof EngineStats s) m.setLoad(RuntimeCodec.toProto(s));
+                else if (o instanceof TrafficCounters t) m.setTraffic(RuntimeCodec.toProto(t));
+                else if (o instanceof Held h) m.setHeldRequests(h.requests());
                 else stopSeen = true;
             }
-            if (m.getKvEventsCount() > 0 || m.hasLoad()) connection.publish(subject, m.build().toByteArray());
+            if (m.getKvEventsCount() > 0 || m.hasLoad() || m.hasTraffic() || m.hasHeldRequests()) connection.publish(subject, m.build().toByteArray());
             if (stopSeen) closed = true;
         }
 
@@ -194,6 +219,10 @@ public final class NatsEventPlane implements EventPlane {
     }
 
     private static final Object STOP = new Object();
+
+    /** A frontend's held-request count, queued like the rest. */
+    private record Held(int requests) {
+    }
 
     /** One log line per connection change, for operators. */
     private static final class Logged implements ConnectionListener {

@@ -1,17 +1,26 @@
 package ai.armature.runtime.events;
 
 import ai.armature.protocol.EngineStats;
+import ai.armature.protocol.TrafficCounters;
 import ai.armature.protocol.kv.KvEvent;
 
 import java.util.List;
 
 /**
  * Receives a model's worker events, one call at a time in the order each worker published them: KV events in id
- * order (a batch is consecutive ids), and load reports.
+ * order (a batch is consecutive ids), load reports, traffic counts, and frontends' held-request counts.
  */
 public interface WorkerEventsListener {
 
     void kvEvents(String workerId, List<KvEvent> events);
 
     void load(String workerId, EngineStats load);
+
+    /** A worker's cumulative traffic counts (the planner listens; routers need not). */
+    default void traffic(String workerId, TrafficCounters traffic) {
+    }
+
+    /** A frontend ({@code sourceId}) holds this many requests because the model has no worker. */
+    default void held(String sourceId, int heldRequests) {
+    }
 }
