@@ -13,8 +13,6 @@ import ai.armature.planner.connector.KubernetesConnector;
 import ai.armature.planner.connector.LocalConnector;
 import ai.armature.planner.model.LatencyModel;
 import ai.armature.planner.model.PerformanceModel;
-import ai.armature.planner.model.Slo;
-import ai.armature.planner.predict.LoadPredictor;
 import ai.armature.planner.profile.PerformanceProfile;
 import ai.armature.planner.profile.ProfileJson;
 import ai.armature.planner.profile.Profiler;
@@ -85,47 +83,8 @@ final class PlannerCommand implements Callable<Integer> {
             "runner with SPEC at start. Default with --connector local and --mock-profile workers: their profile and options."})
     String profile;
 
-    @Option(names = "--ttft-slo", defaultValue = "" + PlannerConfig.DEFAULT_TTFT_SLO, description = "Time-to-first-token target in seconds. Default: ${DEFAULT-VALUE}.")
-    double ttftSlo;
-
-    @Option(names = "--itl-slo", defaultValue = "" + PlannerConfig.DEFAULT_ITL_SLO, description = "Mean inter-token latency target in seconds. Default: ${DEFAULT-VALUE}.")
-    double itlSlo;
-
-    @Option(names = "--slo-attainment", defaultValue = "" + PlannerConfig.DEFAULT_ATTAINMENT,
-            description = "Share of requests that should meet both targets (latencies are predicted at that quantile). Default: ${DEFAULT-VALUE}.")
-    double attainment;
-
-    @Option(names = "--interval", defaultValue = "10s", converter = DurationConverter.class, description = "Time between decisions. Default: ${DEFAULT-VALUE}.")
-    Duration interval;
-
-    @Option(names = "--min-workers", defaultValue = "1", description = "Fewest workers per pool (0: scale to zero when idle). Default: ${DEFAULT-VALUE}.")
-    int minWorkers;
-
-    @Option(names = "--max-workers", defaultValue = "" + PlannerConfig.DEFAULT_MAX_WORKERS, description = "Most workers per pool. Default: ${DEFAULT-VALUE}.")
-    int maxWorkers;
-
-    @Option(names = "--worker-startup-seconds", defaultValue = "" + PlannerConfig.DEFAULT_STARTUP_SECONDS,
-            description = "How long a started worker takes to serve; the planner acts that much earlier. Default: ${DEFAULT-VALUE}.")
-    double startupSeconds;
-
-    @Option(names = "--warmup-seconds", defaultValue = "" + PlannerConfig.DEFAULT_WARMUP_SECONDS,
-            description = "A new worker's latencies do not correct the profile for this long. Default: ${DEFAULT-VALUE}.")
-    double warmupSeconds;
-
-    @Option(names = "--scale-down-delay", defaultValue = "60s", converter = DurationConverter.class,
-            description = "A pool shrinks only to the largest size wanted over this long. Default: ${DEFAULT-VALUE}.")
-    Duration scaleDownDelay;
-
-    @Option(names = "--scale-down-margin", defaultValue = "" + PlannerConfig.DEFAULT_SCALE_DOWN_MARGIN,
-            description = "Workers are removed only if the survivors are predicted within this share of the targets. Default: ${DEFAULT-VALUE}.")
-    double scaleDownMargin;
-
-    @Option(names = "--predictor", defaultValue = PlannerConfig.DEFAULT_PREDICTOR,
-            description = "Load forecasting: constant, moving-average[:N] or holt[:ALPHA,BETA]. Default: ${DEFAULT-VALUE}.")
-    String predictor;
-
-    @Option(names = "--no-correction", description = "Trust the profile: do not correct it from observed latencies.")
-    boolean noCorrection;
+    @Mixin
+    PlanningOptions planning;
 
     @Option(names = "--start-timeout", converter = DurationConverter.class,
             description = "A started worker not serving after this long is cancelled. Default: 5 x --worker-startup-seconds, at least 120s.")
@@ -159,13 +118,12 @@ final class PlannerCommand implements Callable<Integer> {
         if (pools.contains(Pool.AGGREGATED) && pools.size() > 1) {
             throw new IllegalArgumentException("--pools is aggregated, or prefill and decode, not both");
         }
-        PlannerConfig config = new PlannerConfig(interval.toMillis() / 1000.0, new Slo(ttftSlo, itlSlo, attainment), minWorkers, maxWorkers,
-                startupSeconds, warmupSeconds, scaleDownDelay.toMillis() / 1000.0, scaleDownMargin, LoadPredictor.parse(predictor), !noCorrection);
-        if (config.intervalSeconds() < 0.1) throw new IllegalArgumentException("--interval must be at least 100ms");
-        double timeout = startTimeout != null ? startTimeout.toMillis() / 1000.0 : Math.max(120, 5 * startupSeconds);
+        PlannerConfig config = planning.config();
+        Duration interval = planning.interval;
+        double timeout = startTimeout != null ? startTimeout.toMillis() / 1000.0 : Math.max(120, 5 * config.workerStartupSeconds());
         ScalingPolicy policy = switch (policyName) {
             case "sla" -> new SlaPlanner(config, new LatencyModel(new PerformanceModel(profile())));
-            case "queue" -> new QueueThresholdPolicy(minWorkers, maxWorkers);
+            case "queue" -> new QueueThresholdPolicy(config.minWorkers(), config.maxWorkers());
             default -> throw new IllegalArgumentException("--planner must be sla or queue, got '" + policyName + "'");
         };
         try (Connector connector = connector(pools);
@@ -221,8 +179,9 @@ final class PlannerCommand implements Callable<Integer> {
             Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
             Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
             System.err.printf("armature: planner for '%s' (%s, pools %s, connector %s): TTFT %.3f s, ITL %.3f s at %.0f%%, %d..%d workers, "
-                            + "interval %s, startup %.0f s%n", model, policy.name(), poolNames, connector.name(), ttftSlo, itlSlo, attainment * 100,
-                    minWorkers, maxWorkers, interval, startupSeconds);
+                            + "interval %s, startup %.0f s%n", model, policy.name(), poolNames, connector.name(), config.slo().ttftSeconds(),
+                    config.slo().itlSeconds(), config.slo().attainment() * 100, config.minWorkers(), config.maxWorkers(), interval,
+                    config.workerStartupSeconds());
             System.out.printf("ready planner model=%s connector=%s%n", model, connector.name());
             System.out.flush();
             stop.await();

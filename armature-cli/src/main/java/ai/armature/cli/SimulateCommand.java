@@ -6,6 +6,15 @@ import ai.armature.router.RouterConfig;
 import ai.armature.router.policy.RoutingPolicy;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.mock.MockProfile;
+import ai.armature.planner.PlannerConfig;
+import ai.armature.planner.QueueThresholdPolicy;
+import ai.armature.planner.SlaPlanner;
+import ai.armature.planner.model.LatencyModel;
+import ai.armature.planner.model.PerformanceModel;
+import ai.armature.planner.profile.PerformanceProfile;
+import ai.armature.planner.profile.ProfileJson;
+import ai.armature.planner.profile.Profiler;
+import ai.armature.sim.BurstLoad;
 import ai.armature.sim.MooncakeReplay;
 import ai.armature.sim.MultiTurnLoad;
 import ai.armature.sim.PolicyResult;
@@ -32,14 +41,15 @@ import java.util.function.Supplier;
 
 /**
  * {@code armature simulate}: the factory in virtual time. N simulated workers (the real scheduler and KV cache
- * manager over the mocker runner) behind the real router, once per routing policy, replaying a Mooncake trace or a
- * synthetic workload; prints one row per policy (or JSON) and writes plots. Only turns flags into settings; the
- * work is {@link Simulator}'s.
+ * manager over the mocker runner) behind the real router, once per routing policy and per way of sizing the pool
+ * (a static fleet, the SLA planner, the queue-threshold baseline), replaying a Mooncake trace or a synthetic
+ * workload; prints one row per run (or JSON) and writes plots. Only turns flags into settings; the work is
+ * {@link Simulator}'s.
  */
 @Command(name = "simulate", mixinStandardHelpOptions = true,
-        description = "Simulates N workers behind the router in virtual time, once per routing policy: the real scheduler"
-                + " and KV cache with the simulated runner (--mock-profile), fed by a Mooncake trace (--trace) or the"
-                + " shared-prefix / multi-turn workloads. Deterministic for a given seed.")
+        description = "Simulates N workers behind the router in virtual time, once per routing policy and --planner: the real"
+                + " scheduler and KV cache with the simulated runner (--mock-profile), fed by a Mooncake trace (--trace) or the"
+                + " shared-prefix / multi-turn / burst workloads. Deterministic for a given seed.")
 final class SimulateCommand implements Callable<Integer> {
 
     /** The h100-llama3-8b with Llama 3.1's 128k context: the Mooncake trace has prompts up to 126k tokens. */
@@ -48,8 +58,18 @@ final class SimulateCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--workers", defaultValue = "16", description = "Simulated workers. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--workers", defaultValue = "16", description = "Simulated workers (with a planner: at the start). Default: ${DEFAULT-VALUE}.")
     int workers;
+    @Option(names = "--planner", split = ",", defaultValue = "static",
+            description = "How the pool is sized, comma separated: static (--workers), sla (the SLA planner), queue (the threshold baseline). Default: ${DEFAULT-VALUE}.")
+    List<String> planners;
+    @Option(names = "--profile", description = "sla: the workers' profile (default: the simulated runner profiled on its virtual clock with these worker options).")
+    Path profileFile;
+    @Option(names = "--drain-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = "A draining worker's requests are handed back (migrated) after this long. Default: ${DEFAULT-VALUE}.")
+    java.time.Duration drainTimeout;
+    @Mixin
+    PlanningOptions planning;
     @Option(names = "--router", split = ",", defaultValue = "kv,round-robin,least-loaded",
             description = "Policies to compare, comma separated: kv, round-robin, least-loaded, random, sglang-cache-aware, lmetric, or all. Default: ${DEFAULT-VALUE}.")
     List<String> routers;
@@ -58,7 +78,7 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--router-prefill-weight", defaultValue = "" + RouterConfig.DEFAULT_PREFILL_WEIGHT,
             description = "kv policy: prefill weight of the cost. Default: ${DEFAULT-VALUE}.")
     double prefillWeight;
-    @Option(names = "--workload", description = "trace (the default with --trace), shared-prefix or multi-turn.")
+    @Option(names = "--workload", description = "trace (the default with --trace), shared-prefix, multi-turn or burst.")
     String workload;
     @Option(names = "--max-requests", defaultValue = "-1", description = "trace: replay only the first N requests.")
     long maxRequests;
@@ -85,8 +105,20 @@ final class SimulateCommand implements Callable<Integer> {
     @Mixin
     WorkloadOptions w;
 
-    @Option(names = "--request-rate", defaultValue = "0", description = "shared-prefix: Poisson arrivals per second (0: all at once).")
+    @Option(names = "--request-rate", defaultValue = "0", description = "shared-prefix, burst: Poisson arrivals per second (shared-prefix: 0 is all at once).")
     double requestRate;
+    @Option(names = "--duration", defaultValue = "600s", converter = DurationConverter.class, description = "burst: how long requests arrive. Default: ${DEFAULT-VALUE}.")
+    java.time.Duration duration;
+    @Option(names = "--burst-factor", defaultValue = "10", description = "burst: the rate during the burst over --request-rate. Default: ${DEFAULT-VALUE}.")
+    double burstFactor;
+    @Option(names = "--burst-at", defaultValue = "200s", converter = DurationConverter.class, description = "burst: when it starts. Default: ${DEFAULT-VALUE}.")
+    java.time.Duration burstAt;
+    @Option(names = "--burst-seconds", defaultValue = "120s", converter = DurationConverter.class, description = "burst: how long it lasts. Default: ${DEFAULT-VALUE}.")
+    java.time.Duration burstSeconds;
+    @Option(names = "--isl-stddev", defaultValue = "0", description = "burst: prompt length standard deviation. Default: ${DEFAULT-VALUE}.")
+    double islStddev;
+    @Option(names = "--osl-stddev", defaultValue = "0", description = "burst: output length standard deviation. Default: ${DEFAULT-VALUE}.")
+    double oslStddev;
 
     @Override
     public Integer call() throws Exception {
@@ -106,15 +138,19 @@ final class SimulateCommand implements Callable<Integer> {
         if (kind == null) throw new IllegalArgumentException("give --trace FILE or --workload shared-prefix|multi-turn");
         Supplier<SimWorkload> source = workload(kind, profile.vocabSize());
         RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight);
-        List<Simulation.Settings> runs = new ArrayList<>();
-        for (String p : policies) {
-            runs.add(new Simulation.Settings(workers, profile, serving, base.withPolicy(p), 1_000_000_000L, kvEventLoss, seed));
+        PlannerConfig planner = planning.config();
+        List<Simulation.Plan> plans = plans(planner, profile, serving);
+        List<Simulator.Job> runs = new ArrayList<>();
+        for (Simulation.Plan plan : plans) {
+            for (String p : policies) {
+                runs.add(new Simulator.Job(new Simulation.Settings(workers, profile, serving, base.withPolicy(p), 1_000_000_000L, kvEventLoss, seed), plan));
+            }
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
         long start = System.nanoTime();
-        List<Simulator.Run> done = Simulator.runAll(runs, source, n, line -> {
+        List<Simulator.Run> done = Simulator.run(runs, source, n, line -> {
             synchronized (err) {
                 err.println(line);
                 err.flush();
@@ -129,7 +165,7 @@ final class SimulateCommand implements Callable<Integer> {
             results.add(r.outcome().result());
             outcomes.add(r.outcome());
             for (String v : r.outcome().violations()) {
-                err.println("armature: " + r.outcome().result().router() + ": " + v);
+                err.println("armature: " + r.outcome().result().router() + "/" + r.outcome().result().planner() + ": " + v);
                 ok = false;
             }
         }
@@ -139,7 +175,10 @@ final class SimulateCommand implements Callable<Integer> {
             stdout.println(doc);
             stdout.flush();
         } else {
-            SimReport.table(stdout, description + ", " + workers + " workers", results);
+            SimReport.table(stdout, description + ", " + workers + " workers" + (plans.size() > 1 || plans.getFirst().policy() != null
+                    ? String.format(" (planned: %d..%d, startup %.0f s, interval %.0f s)", planner.minWorkers(), planner.maxWorkers(),
+                    planner.workerStartupSeconds(), planner.intervalSeconds()) : "") + String.format("; targets TTFT %.3f s, ITL %.3f s",
+                    planner.slo().ttftSeconds(), planner.slo().itlSeconds()), results);
         }
         if (out != null) {
             Files.createDirectories(out);
@@ -167,13 +206,58 @@ final class SimulateCommand implements Callable<Integer> {
                 new MultiTurnLoad(w.users, w.turns, w.isl, w.osl, w.systemPromptLen, think, vocab, seed);
                 yield () -> new MultiTurnLoad(w.users, w.turns, w.isl, w.osl, w.systemPromptLen, think, vocab, seed);
             }
-            default -> throw new IllegalArgumentException("--workload must be trace, shared-prefix or multi-turn, got '" + kind + "'");
+            case "burst" -> {
+                double d = duration.toMillis() / 1e3, at = burstAt.toMillis() / 1e3, len = burstSeconds.toMillis() / 1e3;
+                new BurstLoad(requestRate, burstFactor, at, len, d, w.isl, islStddev, w.osl, oslStddev, w.systemPromptLen, vocab, seed);
+                yield () -> new BurstLoad(requestRate, burstFactor, at, len, d, w.isl, islStddev, w.osl, oslStddev, w.systemPromptLen, vocab, seed);
+            }
+            default -> throw new IllegalArgumentException("--workload must be trace, shared-prefix, multi-turn or burst, got '" + kind + "'");
         };
+    }
+
+    /** One plan per --planner name; the SLA planner's profile is the simulated runner's own unless --profile says otherwise. */
+    private List<Simulation.Plan> plans(PlannerConfig config, MockProfile profile, ServingConfig serving) {
+        List<Simulation.Plan> plans = new ArrayList<>();
+        double drain = drainTimeout.toMillis() / 1e3;
+        LatencyModel model = null;
+        for (String name : planners) {
+            switch (name) {
+                case "static" -> plans.add(new Simulation.Plan("static", null, config, drain));
+                case "sla" -> {
+                    if (model == null) model = new LatencyModel(new PerformanceModel(profile(profile, serving)));
+                    LatencyModel m = model;
+                    plans.add(new Simulation.Plan("sla", () -> new SlaPlanner(config, m), config, drain));
+                }
+                case "queue" -> plans.add(new Simulation.Plan("queue", () -> new QueueThresholdPolicy(config.minWorkers(), config.maxWorkers()), config, drain));
+                default -> throw new IllegalArgumentException("--planner: unknown '" + name + "': use static, sla or queue");
+            }
+        }
+        return plans;
+    }
+
+    private PerformanceProfile profile(MockProfile profile, ServingConfig serving) {
+        if (profileFile != null) return ProfileJson.read(profileFile);
+        Profiler p = Profiler.mock(profile, serving);
+        try {
+            return p.run(p.defaultSweep(), line -> { });
+        } finally {
+            p.close();
+        }
     }
 
     private Map<String, Object> settings(MockProfile profile) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("workers", workers);
+        s.put("planners", planners);
+        s.put("ttft_slo", planning.ttftSlo);
+        s.put("itl_slo", planning.itlSlo);
+        s.put("slo_attainment_target", planning.attainment);
+        s.put("min_workers", planning.minWorkers);
+        s.put("max_workers", planning.maxWorkers);
+        s.put("worker_startup_seconds", planning.startupSeconds);
+        s.put("interval_seconds", planning.interval.toMillis() / 1e3);
+        s.put("predictor", planning.predictor);
+        s.put("drain_timeout_seconds", drainTimeout.toMillis() / 1e3);
         s.put("mock_profile", mockProfile);
         s.put("block_size", blockSize);
         s.put("max_batched_tokens", maxBatchedTokens);

@@ -26,13 +26,15 @@ import ai.armature.protocol.TrafficCounters;
  *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
  *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
  *       the load it is for;</li>
- *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast (survivors absorb the
- *       removed workers' load), is within {@code scaleDownMargin} of the targets; the pool shrinks only to the
+ *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast or the rate just
+ *       observed, whichever is higher (survivors absorb the removed workers' load), is within
+ *       {@code scaleDownMargin} of the targets; the pool shrinks only to the
  *       largest such size of the last {@code scaleDownDelaySeconds}, never below what the horizon needs, and not
  *       within that delay after the pool grew and all its new workers serve (a worker just asked for is not cancelled
  *       by the next dip).</li>
  * </ol>
- * A size between the two holds: a pool that just scaled down is predicted within the margin, so it does not scale
+ * A forecast of less than half a request per interval counts as no load, so the decaying tail of a forecast does
+ * not keep (or start) a worker. A size between the two holds: a pool that just scaled down is predicted within the margin, so it does not scale
  * back up at the same load (no oscillation). Sizes stay within {@code [minWorkers, maxWorkers]}; with
  * {@code minWorkers} 0 an idle pool goes to zero and a held request brings one worker at once.
  */
@@ -43,6 +45,8 @@ public final class SlaPlanner implements ScalingPolicy {
     static final int MIN_CORRECTION_SAMPLES = 10;
     /** Weight of the newest correction against the running one. */
     static final double CORRECTION_WEIGHT = 0.5;
+    /** A forecast of fewer requests than this per interval is idle: it keeps no worker up (a held request starts one). */
+    static final double IDLE_REQUESTS_PER_INTERVAL = 0.5;
 
     private final PlannerConfig config;
     private final Map<Pool, LatencyModel> models;
@@ -113,12 +117,13 @@ public final class SlaPlanner implements ScalingPolicy {
         int up = min;
         double peakRate = 0;
         for (int h = 1; h <= config.horizonIntervals(); h++) {
-            double rate = Math.max(0, s.rate.forecast(h));
+            double rate = active(s.rate.forecast(h));
             peakRate = Math.max(peakRate, rate);
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(rate), config.slo(), s.corrections, min, max));
         }
         if (obs.heldRequests() > 0 && current == 0) up = Math.max(up, workersForDemandAtZero(pool));
-        double nearRate = Math.max(0, s.rate.forecast(1));
+        // Never below what the rate just observed needs: a falling trend (Holt's after a burst) overshoots downwards.
+        double nearRate = Math.max(active(s.rate.forecast(1)), active(observedRate));
         int downNow = model.smallestPool(pool, base.withRequestRate(nearRate), config.slo().scaled(config.scaleDownMargin()), s.corrections, min, max);
         s.downSizes.addLast(new double[] {now, Math.max(downNow, up)});
         while (!s.downSizes.isEmpty() && s.downSizes.peekFirst()[0] < now - config.scaleDownDelaySeconds() - 1e-9) s.downSizes.removeFirst();
@@ -144,6 +149,11 @@ public final class SlaPlanner implements ScalingPolicy {
         if (target == max && !predicted.meets(config.slo()) && peakRate > 0) reason = Decision.Reason.AT_MAXIMUM;
         if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
         return decision(now, obs, current, target, reason, observedRate, peakRate, predicted, s.corrections);
+    }
+
+    /** The rate to size for: 0 below half a request per interval (the tail of a decaying forecast is not load). */
+    private double active(double rate) {
+        return rate * config.intervalSeconds() < IDLE_REQUESTS_PER_INTERVAL ? 0 : rate;
     }
 
     private Decision decision(double now, PoolObservation obs, int current, int target, Decision.Reason reason, double observedRate,

@@ -267,6 +267,15 @@ class SlaPlannerTest {
     }
 
     @Test
+    void theDecayingTailOfAForecastNeitherKeepsNorStartsAWorker() {
+        // One request, then nothing: Holt's level and trend decay towards 0 with tiny positive and negative values.
+        World w = new World(config().withWorkers(0, 10), t -> t < 10 ? 0.2 : 0, 1);
+        for (int i = 0; i < 15; i++) w.step();
+        assertThat(w.capacity()).isZero();
+        for (int i = 0; i < 50; i++) assertThat(w.step().target()).as("interval %d at zero", i).isZero();
+    }
+
+    @Test
     void aLoadBeyondTheMaximumGetsTheMaximumAndSaysSo() {
         World w = new World(config().withWorkers(1, 3), t -> 500, 1);
         Decision d = null;

@@ -4,6 +4,12 @@ package ai.armature.sim;
  * The outcome of one simulated run (one routing policy), all in virtual time. Latencies in seconds; loads are the
  * fraction of the run a worker spent in steps; hit rates are prompt tokens served from workers' prefix caches
  * (as the workers reported them) over prompt tokens, and what the router predicted for the same requests.
+ * {@code planner} is how the pool was sized ({@code static}, {@code sla}, {@code queue}) and {@code peakWorkers} the
+ * most serving at once; {@code workerSeconds} the worker time provisioned until the last request ended (from when
+ * each was asked for, start-up included); {@code sloAttainment} the share of requests within both the TTFT and the
+ * mean-ITL target (a request lost misses); {@code utilization} busy worker-seconds over provisioned ones;
+ * {@code scaleEvents} workers started or stopped; {@code requestsLost} requests that did not complete;
+ * {@code migrations} requests handed back by a draining worker and resumed on another.
  */
 public record PolicyResult(
         String router,
@@ -26,5 +32,13 @@ public record PolicyResult(
         double idlestWorkerLoad,
         double simulatedSeconds,
         long preemptions,
-        long kvEvents) {
+        long kvEvents,
+        String planner,
+        int peakWorkers,
+        double workerSeconds,
+        double sloAttainment,
+        double utilization,
+        long scaleEvents,
+        long requestsLost,
+        long migrations) {
 }

@@ -22,16 +22,23 @@ public final class SimReport {
     private SimReport() {
     }
 
-    /** One row per policy. */
+    /** One row per run; then, per run, how the pool was sized and what it cost. */
     public static void table(PrintWriter out, String workload, List<PolicyResult> results) {
         out.println("workload: " + workload);
-        out.printf("%-19s %8s %9s %9s %9s %9s %9s %9s %10s %7s %7s %15s%n", "router", "requests", "TTFT p50", "TTFT p90",
+        out.printf("%-19s %-7s %8s %9s %9s %9s %9s %9s %9s %10s %7s %7s %15s%n", "router", "planner", "requests", "TTFT p50", "TTFT p90",
                 "TTFT p99", "ITL p50", "ITL p99", "E2E p50", "out tok/s", "hit", "pred.", "load max/min");
         for (PolicyResult r : results) {
-            out.printf("%-19s %8s %9s %9s %9s %9s %9s %9s %10.0f %6.1f%% %6.1f%% %7.2f / %.2f%n", r.router(),
+            out.printf("%-19s %-7s %8s %9s %9s %9s %9s %9s %9s %10.0f %6.1f%% %6.1f%% %7.2f / %.2f%n", r.router(), r.planner(),
                     r.completed() + (r.failed() > 0 ? "!" : ""), secs(r.ttftP50S()), secs(r.ttftP90S()), secs(r.ttftP99S()),
                     secs(r.itlP50S()), secs(r.itlP99S()), secs(r.e2eP50S()), r.outputTokensPerS(), 100 * r.prefixHitRate(),
                     100 * r.predictedHitRate(), r.busiestWorkerLoad(), r.idlestWorkerLoad());
+        }
+        out.printf("%-19s %-7s %8s %12s %9s %8s %8s %6s %10s%n", "router", "planner", "workers", "worker-s", "SLO met", "util.",
+                "scale ev", "lost", "migrated");
+        for (PolicyResult r : results) {
+            out.printf("%-19s %-7s %8s %12.0f %8.2f%% %7.1f%% %8d %6d %10d%n", r.router(), r.planner(),
+                    r.planner().equals("static") ? String.valueOf(r.workers()) : r.workers() + ".." + r.peakWorkers(), r.workerSeconds(),
+                    100 * r.sloAttainment(), 100 * r.utilization(), r.scaleEvents(), r.requestsLost(), r.migrations());
         }
         out.flush();
     }

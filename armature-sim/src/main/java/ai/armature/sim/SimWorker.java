@@ -51,6 +51,10 @@ final class SimWorker implements GenerationEngine {
     private boolean closed;
     /** The stats as of the last delivery: a step's effects are only visible once its end is reached. */
     private EngineStats delivered;
+    /** Requests submitted and not yet ended (a draining worker hands these back past its drain timeout). */
+    private final java.util.Set<String> inFlight = new java.util.LinkedHashSet<>();
+    /** Run once the worker is idle (a drain waits for it). */
+    private Runnable whenIdle;
 
     SimWorker(String id, MockProfile profile, ServingConfig config, EventLoop loop, Listener listener) {
         this.id = id;
@@ -88,6 +92,7 @@ final class SimWorker implements GenerationEngine {
         if (closed) throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "worker " + id + " is gone");
         core.validate(request);
         Stream s = new Stream(request.requestId());
+        inFlight.add(request.requestId());
         core.add(request, out -> outputs.add(new Delivery(s, out)));
         wake();
         return s;
@@ -119,6 +124,28 @@ final class SimWorker implements GenerationEngine {
         closed = true;
     }
 
+    /** The requests it runs or queues now. */
+    java.util.Set<String> inFlight() {
+        return java.util.Set.copyOf(inFlight);
+    }
+
+    /** Runs {@code r} (on the event loop) once the worker has nothing left to do: now if it is idle. */
+    void whenIdle(Runnable r) {
+        if (!busy()) {
+            loop.at(loop.now(), r);
+        } else {
+            whenIdle = r;
+        }
+    }
+
+    private void checkIdle() {
+        if (whenIdle != null && !busy()) {
+            Runnable r = whenIdle;
+            whenIdle = null;
+            r.run();
+        }
+    }
+
     /** Makes sure a step starts now (after the other actions of this instant, so simultaneous arrivals batch). */
     private void wake() {
         if (stepping || wakeScheduled) return;
@@ -134,6 +161,7 @@ final class SimWorker implements GenerationEngine {
         if (!ran) {
             if (core.hasWork()) throw new IllegalStateException("worker " + id + ": the scheduler planned an empty step with requests pending");
             deliver();
+            checkIdle();
             return;
         }
         stepping = true;
@@ -144,6 +172,7 @@ final class SimWorker implements GenerationEngine {
         stepping = false;
         deliver();
         if (core.hasWork()) stepStart();
+        else checkIdle();
     }
 
     private void deliver() {
@@ -157,6 +186,7 @@ final class SimWorker implements GenerationEngine {
         Delivery[] batch = outputs.toArray(new Delivery[0]);
         outputs.clear();
         for (Delivery d : batch) {
+            if (d.output.finished()) inFlight.remove(d.stream.requestId);
             d.stream.queue.add(d.output);
             listener.output(d.stream.requestId);
         }

@@ -5,10 +5,18 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import ai.armature.bench.LatencyStats;
+import ai.armature.planner.Autoscaler;
+import ai.armature.planner.Decision;
+import ai.armature.planner.PlannerConfig;
+import ai.armature.planner.Pool;
+import ai.armature.planner.ScalingPolicy;
+import ai.armature.protocol.Migration;
+import ai.armature.protocol.TrafficCounters;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.FinishReason;
 import ai.armature.protocol.GenerateOutput;
@@ -33,6 +41,14 @@ import ai.armature.serving.mock.MockProfile;
  * completed, every token the requests asked for was generated, every worker is idle with no KV block in use, the
  * router tracks no request and its index equals what every worker caches) and summarises what happened.
  *
+ * <p>With a {@link Plan} that has a policy, a planner sizes the pool: every {@code --interval} of virtual time an
+ * {@link Autoscaler} observes the workers' traffic and load and starts workers (serving after the startup time,
+ * {@link VirtualConnector}) or drains them (they finish their requests; past the drain timeout what is left is
+ * handed back and migrated to another worker with the tokens so far). A request that arrives when no worker serves
+ * waits, and the planner starts one at once. Every run, planned or static, reports the worker-seconds provisioned
+ * (start-up included), the share of requests within both targets, utilization (busy over provisioned
+ * worker-seconds), scale events and requests lost.
+ *
  * <p>Deterministic: the same settings, workload and seed give the same result.
  */
 public final class Simulation implements SimWorkload.Context {
@@ -55,8 +71,30 @@ public final class Simulation implements SimWorkload.Context {
         }
     }
 
-    /** A run's result, its TTFT samples (for the CDF), worker load over time, and any invariant that failed. */
-    public record Outcome(PolicyResult result, double[] ttftSeconds, LoadTimeline timeline, List<String> violations) {
+    /**
+     * How the pool is sized: {@code name} ({@code static}, or the policy's), a fresh policy per run (null: the
+     * static fleet of {@code Settings.workers}), the planner's settings (its targets also judge static runs), and
+     * how long a draining worker may finish before its requests are handed back.
+     */
+    public record Plan(String name, java.util.function.Supplier<ScalingPolicy> policy, PlannerConfig config, double drainTimeoutSeconds) {
+        public Plan {
+            java.util.Objects.requireNonNull(name, "name");
+            java.util.Objects.requireNonNull(config, "config");
+            if (!(drainTimeoutSeconds >= 0)) throw new IllegalArgumentException("--drain-timeout must be >= 0, got " + drainTimeoutSeconds);
+        }
+
+        /** A fixed fleet judged against {@code config}'s targets. */
+        public static Plan fixed(PlannerConfig config) {
+            return new Plan("static", null, config, 60);
+        }
+    }
+
+    /** One planner interval: time, observed request rate, workers serving / starting / draining, mean TTFT (NaN if none). */
+    public record PlannerSample(double timeSeconds, double requestRate, int serving, int starting, int draining, double ttftMeanSeconds) {
+    }
+
+    /** A run's result, its TTFT samples (for the CDF), worker load over time, the planner's intervals, and any invariant that failed. */
+    public record Outcome(PolicyResult result, double[] ttftSeconds, LoadTimeline timeline, List<PlannerSample> planner, List<String> violations) {
     }
 
     /** One request in flight. */
@@ -68,6 +106,10 @@ public final class Simulation implements SimWorkload.Context {
         long lastTokenAt;
         int generated;
         int[] reply;
+        /** Its worker drains past the timeout: the cancellation that follows moves it to another worker. */
+        boolean handingBack;
+        int attempts;
+        Set<String> failedOn = Set.of();
 
         Flight(SimRequest request, int expectedTokens) {
             this.request = request;
@@ -76,7 +118,13 @@ public final class Simulation implements SimWorkload.Context {
     }
 
     private final Settings settings;
+    private final Plan plan;
     private final SimWorkload workload;
+    private final Autoscaler autoscaler;
+    private final java.util.ArrayDeque<Flight> held = new java.util.ArrayDeque<>();
+    private final List<PlannerSample> plannerSamples = new ArrayList<>();
+    private long metSlo, migrations;
+    private int peakWorkers;
     private final EventLoop loop = new EventLoop();
     private final Router router;
     private final WorkerPool pool;
@@ -93,8 +141,14 @@ public final class Simulation implements SimWorkload.Context {
     private static final int DRAIN_TICKS = 3;
     private final List<String> violations = new ArrayList<>();
 
+    /** A static fleet of {@code settings.workers()}, judged against the default targets. */
     public Simulation(Settings settings, SimWorkload workload) {
+        this(settings, workload, Plan.fixed(PlannerConfig.defaults()));
+    }
+
+    public Simulation(Settings settings, SimWorkload workload, Plan plan) {
         this.settings = settings;
+        this.plan = plan;
         this.workload = workload;
         Logger.getLogger("ai.armature.serving.EngineCore").setLevel(Level.WARNING);
         this.loss = new java.util.SplittableRandom(settings.seed() ^ 0x1055L);
@@ -111,6 +165,29 @@ public final class Simulation implements SimWorkload.Context {
             }
         });
         for (int i = 0; i < settings.workers(); i++) pool.add(WorkerRole.AGGREGATED);
+        peakWorkers = settings.workers();
+        if (plan.policy() == null) {
+            autoscaler = null;
+        } else {
+            PlannerConfig pc = plan.config();
+            VirtualConnector connector = new VirtualConnector(loop, pool, pc.workerStartupSeconds(), plan.drainTimeoutSeconds(),
+                    new VirtualConnector.Hooks() {
+                        @Override
+                        public void serving(String workerId, Pool p) {
+                            autoscaler.registered(workerId, p, loop.now() / 1e9);
+                            peakWorkers = Math.max(peakWorkers, pool.size());
+                            releaseHeld();
+                        }
+
+                        @Override
+                        public void handBack(String workerId) {
+                            handBackFrom(workerId);
+                        }
+                    });
+            autoscaler = new Autoscaler(plan.policy().get(), connector, pc, List.of(Pool.AGGREGATED),
+                    Math.max(600, 10 * pc.workerStartupSeconds()));
+            for (SimWorker w : pool.workers()) autoscaler.registered(w.id(), Pool.AGGREGATED, 0);
+        }
     }
 
     private final java.util.SplittableRandom loss;
@@ -156,9 +233,10 @@ public final class Simulation implements SimWorkload.Context {
     public Outcome run() {
         workload.start(this);
         loop.after(settings.tickNanos(), this::tick);
+        if (autoscaler != null) loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
         loop.run();
         check();
-        return new Outcome(result(), Arrays.copyOf(ttfts, ttftCount), timeline, List.copyOf(violations));
+        return new Outcome(result(), Arrays.copyOf(ttfts, ttftCount), timeline, List.copyOf(plannerSamples), List.copyOf(violations));
     }
 
     private void arrive(SimRequest r) {
@@ -169,14 +247,75 @@ public final class Simulation implements SimWorkload.Context {
         flights.put(r.id(), f);
         GenerateRequest request = new GenerateRequest(r.id(), r.promptTokens(), SamplingParams.GREEDY,
                 new StopConditions(r.maxTokens(), null, true, false));
+        if (autoscaler != null && !held.isEmpty()) {
+            held.addLast(f); // the earlier ones go first
+            return;
+        }
         try {
             f.stream = router.submit(request);
         } catch (RequestRejectedException e) {
+            if (autoscaler != null && e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) {
+                hold(f);
+                return;
+            }
             flights.remove(r.id());
             expectedTokens -= f.expectedTokens;
             failed++;
             violations.add("request " + r.id() + " was refused: " + e.getMessage());
             end(f, new int[0]);
+        }
+    }
+
+    /** A request no worker can take now (none serves): it waits, and the planner starts a worker if none is coming. */
+    private void hold(Flight f) {
+        held.addLast(f);
+        autoscaler.demand(Pool.AGGREGATED, loop.now() / 1e9);
+    }
+
+    /** A worker serves: the held requests go in arrival order while the router takes them. */
+    private void releaseHeld() {
+        while (!held.isEmpty()) {
+            Flight f = held.peekFirst();
+            try {
+                f.stream = router.submit(resumed(f));
+            } catch (RequestRejectedException e) {
+                if (e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) return;
+                held.removeFirst();
+                flights.remove(f.request.id());
+                failed++;
+                violations.add("request " + f.request.id() + " was refused: " + e.getMessage());
+                end(f, new int[0]);
+                continue;
+            }
+            held.removeFirst();
+        }
+    }
+
+    /** The request as it stands: new, or resumed with the tokens generated so far (after a hand-back). */
+    private static GenerateRequest resumed(Flight f) {
+        SimRequest r = f.request;
+        if (f.generated == 0) {
+            return new GenerateRequest(r.id(), r.promptTokens(), SamplingParams.GREEDY, new StopConditions(r.maxTokens(), null, true, false));
+        }
+        int[] prompt = Arrays.copyOf(r.promptTokens(), r.promptTokens().length + f.generated);
+        System.arraycopy(f.reply, 0, prompt, r.promptTokens().length, f.generated);
+        return new GenerateRequest(r.id(), prompt, SamplingParams.GREEDY, new StopConditions(r.maxTokens() - f.generated, null, true, false), 0,
+                null, new Migration(f.generated, f.attempts, f.failedOn));
+    }
+
+    /** A draining worker's time is up: its requests are cancelled there and resumed elsewhere. */
+    private void handBackFrom(String workerId) {
+        SimWorker w = pool.drainingWorker(workerId);
+        if (w == null) return;
+        for (String id : w.inFlight()) {
+            Flight f = flights.get(id);
+            if (f == null) continue;
+            f.handingBack = true;
+            f.attempts++;
+            Set<String> failed = new java.util.HashSet<>(f.failedOn);
+            failed.add(workerId);
+            f.failedOn = Set.copyOf(failed);
+            router.cancel(id);
         }
     }
 
@@ -210,7 +349,7 @@ public final class Simulation implements SimWorkload.Context {
                 for (int i = 0; i < k; i++) itl.record(gap);
             }
             f.lastTokenAt = now;
-            if (workload.usesReplies()) {
+            if (workload.usesReplies() || autoscaler != null) {
                 int[] r = f.reply == null ? new int[0] : f.reply;
                 int[] grown = Arrays.copyOf(r, r.length + k);
                 System.arraycopy(out.tokenIds(), 0, grown, r.length, k);
@@ -219,12 +358,27 @@ public final class Simulation implements SimWorkload.Context {
             f.generated += k;
         }
         if (!out.finished()) return;
+        if (f.handingBack && out.finishReason() == FinishReason.CANCELLED) {
+            // Handed back by a draining worker: on to another one, with what it generated so far.
+            f.handingBack = false;
+            migrations++;
+            try {
+                f.stream = router.submit(resumed(f));
+            } catch (RequestRejectedException e) {
+                if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) throw e;
+                hold(f);
+            }
+            return;
+        }
         flights.remove(requestId);
         if (out.finishReason() == FinishReason.ERROR || out.finishReason() == FinishReason.CANCELLED) {
             failed++;
             violations.add("request " + requestId + " ended with " + out.finishReason() + ": " + out.error());
         } else {
             completed++;
+            double ttftS = (f.firstTokenAt - f.request.arrivalNanos()) / 1e9;
+            double itlS = f.generated > 1 ? (f.lastTokenAt - f.firstTokenAt) / 1e9 / (f.generated - 1) : 0;
+            if (f.firstTokenAt >= 0 && ttftS <= plan.config().slo().ttftSeconds() && itlS <= plan.config().slo().itlSeconds()) metSlo++;
         }
         e2e.record(now - f.request.arrivalNanos());
         promptTokens += out.usage().promptTokens();
@@ -256,11 +410,46 @@ public final class Simulation implements SimWorkload.Context {
         timeline.sample(loop.now(), busy);
         // After the last request, a few more reports: they reveal KV events lost at the tail of a worker's stream.
         if (ended >= workload.totalRequests() && pendingArrivals == 0 && ++drainTicks > DRAIN_TICKS) return;
-        if (!working && pendingArrivals == 0 && !flights.isEmpty()) {
+        if (!working && pendingArrivals == 0 && !flights.isEmpty() && held.isEmpty() && !draining()) {
             throw new IllegalStateException("the simulation stalled at " + loop.now() / 1e9 + " s: " + flights.size()
                     + " requests in flight, no worker has work and no request is due");
         }
         loop.after(settings.tickNanos(), this::tick);
+    }
+
+    private boolean draining() {
+        return autoscaler != null && (autoscaler.fleet(Pool.AGGREGATED).draining() > 0 || autoscaler.fleet(Pool.AGGREGATED).starting() > 0);
+    }
+
+    /** One planner interval: observe, decide, apply; stops once every request has ended. */
+    private void plan() {
+        if (ended >= workload.totalRequests() && pendingArrivals == 0) return;
+        double now = loop.now() / 1e9;
+        Map<String, EngineStats> loads = new HashMap<>();
+        for (SimWorker w : pool.workers()) loads.put(w.id(), w.stats());
+        Map<String, TrafficCounters> traffic = pool.traffic();
+        List<Decision> made = autoscaler.tick(now, new Autoscaler.Signals() {
+            @Override
+            public Map<String, TrafficCounters> traffic() {
+                return traffic;
+            }
+
+            @Override
+            public Map<String, EngineStats> loads() {
+                return loads;
+            }
+
+            @Override
+            public int held(Pool p) {
+                return held.size();
+            }
+        });
+        for (Decision d : made) {
+            var fleet = autoscaler.fleet(d.pool());
+            double ttftMean = d.observed() == null ? Double.NaN : d.observed().traffic().meanTtftSeconds();
+            plannerSamples.add(new PlannerSample(now, d.observedRate(), fleet.serving(), fleet.starting(), fleet.draining(), ttftMean));
+        }
+        loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
     }
 
     private void check() {
@@ -295,9 +484,16 @@ public final class Simulation implements SimWorkload.Context {
             preemptions += w.core().preemptions();
         }
         RouterStats rs = router.routerStats();
-        return new PolicyResult(router.policyName(), settings.workers(), workload.totalRequests(), completed, failed,
+        double end = lastFinish / 1e9;
+        double workerSeconds = pool.workerSeconds(end);
+        double busy = 0;
+        for (SimWorker w : pool.everJoined()) busy += w.busySeconds();
+        long total = workload.totalRequests();
+        return new PolicyResult(router.policyName(), settings.workers(), total, completed, failed,
                 t.p50(), t.p90(), t.p99(), t.mean(), i.p50(), i.p99(), e.p50(), span > 0 ? outputTokens / span : 0, outputTokens,
                 promptTokens == 0 ? 0 : (double) cachedTokens / promptTokens, rs.predictedHitRate(), busiest,
-                idlest == Double.MAX_VALUE ? 0 : idlest, lastFinish / 1e9, preemptions, rs.kvEventsApplied());
+                idlest == Double.MAX_VALUE ? 0 : idlest, end, preemptions, rs.kvEventsApplied(), plan.name(), peakWorkers, workerSeconds,
+                total == 0 ? 1 : (double) metSlo / total, workerSeconds > 0 ? Math.min(1, busy / workerSeconds) : 0,
+                autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed, migrations);
     }
 }
