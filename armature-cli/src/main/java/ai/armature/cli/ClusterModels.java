@@ -35,10 +35,10 @@ import java.util.logging.Logger;
  * plane, {@link MigratingEngine} on top, and the tokenizer and chat template fetched once from the first worker's
  * request plane (checked against the hash in its card; never weights). A worker whose card names a different
  * tokenizer than its model's first worker is refused. A model with no reachable worker (its last one left, or
- * died and its lease has not expired yet) stays known but is not listed: its requests wait ({@link HoldingEngine},
- * up to the hold timeout) for a worker, and the number waiting is published on the event plane every second while
- * some wait, so the planner starts one (scale from zero). Discovery callbacks arrive on one thread; reads come from
- * request threads.
+ * died and its lease has not expired yet) stays known but is not listed: its requests are refused (503), or with a
+ * hold timeout wait ({@link HoldingEngine}, up to that long) for a worker, the number waiting published on the event
+ * plane every second while some wait, so the planner starts one (scale from zero). Discovery callbacks arrive on one
+ * thread; reads come from request threads.
  */
 final class ClusterModels implements ServedModels, DiscoveryListener, AutoCloseable {
 
@@ -68,7 +68,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         this.holdTimeout = holdTimeout;
         heldReports.scheduleAtFixedRate(() -> {
             for (Model m : models.values()) {
-                int n = m.holding.held();
+                int n = m.holding == null ? 0 : m.holding.held();
                 if (n > 0) m.heldPublisher.publishHeld(n);
             }
         }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
@@ -93,9 +93,10 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             this.router = new Router(routerConfig);
             router.startMaintenance(Duration.ofSeconds(1), false);
             this.heldPublisher = events.publisher(name, frontendId);
-            this.holding = new HoldingEngine(router, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
+            // No hold timeout: a model without a worker is unavailable at once (503), as for a frontend without a planner.
+            this.holding = holdTimeout.isZero() ? null : new HoldingEngine(router, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
             // Migration over the holding engine: a request handed back by the last worker waits for the next one too.
-            this.engine = new MigratingEngine(holding, migrationLimit, migrationWait);
+            this.engine = new MigratingEngine(holding == null ? router : holding, migrationLimit, migrationWait);
             this.subscription = events.subscribe(name, this);
         }
 
@@ -179,7 +180,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         model.workerIds.add(card.workerId());
         model.router.addWorker(new WorkerEndpoint(card.workerId(), card.kvBlockSize(), card.modelId(), card.publishesKvEvents(),
                 WorkerRole.AGGREGATED, remote, () -> CompletableFuture.supplyAsync(remote::snapshot, background)));
-        model.holding.workerAvailable();
+        if (model.holding != null) model.holding.workerAvailable();
         LOG.info(() -> "worker " + card.workerId() + " joined model '" + card.servedModelName() + "' at " + card.requestEndpoint());
         model.loadTokenizer(remote);
     }

@@ -66,9 +66,9 @@ final class FrontendCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
-    @Option(names = "--hold-timeout", defaultValue = "600s", converter = DurationConverter.class,
-            description = {"A request for a model with no worker (scaled to zero) waits this long for one to start (the planner",
-                    "starts one when it sees the request waiting), then fails with 503. Default: ${DEFAULT-VALUE}."})
+    @Option(names = "--hold-timeout", defaultValue = "0s", converter = DurationConverter.class,
+            description = {"A request for a model with no worker (a planner scaled it to zero) waits this long for one to start",
+                    "(the planner starts one when it sees the request waiting), then fails with 503. Default: 0s, no wait (503 at once)."})
     Duration holdTimeout;
 
     @Mixin
@@ -87,7 +87,7 @@ final class FrontendCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
-        if (holdTimeout.toMillis() < 1) throw new IllegalArgumentException("--hold-timeout must be positive");
+        if (holdTimeout.isNegative()) throw new IllegalArgumentException("--hold-timeout must be >= 0");
         if (inactivityTimeout.toMillis() < 100 || workerTimeout.toMillis() < 100) {
             throw new IllegalArgumentException("--request-inactivity-timeout and --worker-timeout must be at least 100ms");
         }
