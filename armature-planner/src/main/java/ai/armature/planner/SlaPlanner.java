@@ -10,6 +10,7 @@ import java.util.logging.Logger;
 import ai.armature.planner.model.Corrections;
 import ai.armature.planner.model.Estimate;
 import ai.armature.planner.model.LatencyModel;
+import ai.armature.planner.model.RequestShape;
 import ai.armature.planner.model.Workload;
 import ai.armature.planner.predict.LoadPredictor;
 import ai.armature.protocol.TrafficCounters;
@@ -18,14 +19,18 @@ import ai.armature.protocol.TrafficCounters;
  * The SLA planner ({@code --planner sla}): sizes each pool with its {@link LatencyModel} so that the predicted TTFT
  * and ITL meet the targets at the forecast load, with the fewest workers. Each interval, per pool:
  * <ol>
- *   <li>the interval's request rate (plus requests held for want of a worker), mean prompt length and its
- *       variance, prefix-cache share and mean output length feed one {@link LoadPredictor} each; an interval with
- *       no request is a rate of 0, not missing data, and leaves the length forecasts as they were;</li>
+ *   <li>the interval's request rate (plus requests held for want of a worker) feeds the {@link LoadPredictor};
+ *       an interval with no request is a rate of 0, not missing data. What requests look like (prompt length mean
+ *       and variance, prefix-cache share, output length) is a {@link RequestShape} over many intervals' requests:
+ *       heavy-tailed lengths averaged over one interval's few dozen requests jump too much to forecast;</li>
  *   <li>with enough samples from workers past their warm-up, the observed mean TTFT and ITL correct the profile:
- *       the factor that makes the model's mean match at the observed load and worker count, smoothed;</li>
+ *       the factor that makes the model's mean match at the observed load and worker count, smoothed; and the
+ *       share of requests past the TTFT target corrects the model's tail (observed over predicted misses caused by
+ *       waiting, decayed over intervals): queues of long prompts and bursty arrivals wait longer than M/G/N says;</li>
  *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
  *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
- *       the load it is for;</li>
+ *       the load it is for; and in a surge (twice this interval's forecast and three Poisson deviations over it)
+ *       at least what the rate just seen needs, without waiting for the predictor to catch up;</li>
  *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast or the rate just
  *       observed, whichever is higher (survivors absorb the removed workers' load), is within
  *       {@code scaleDownMargin} of the targets; the pool shrinks only to the
@@ -45,6 +50,10 @@ public final class SlaPlanner implements ScalingPolicy {
     static final int MIN_CORRECTION_SAMPLES = 10;
     /** Weight of the newest correction against the running one. */
     static final double CORRECTION_WEIGHT = 0.5;
+    /** Per interval, the weight the requests seen earlier keep in the length estimates (a half-life of 14 intervals). */
+    static final double SHAPE_KEEP = 0.95;
+    /** Per interval, how much of the past wait-tail evidence is kept. */
+    static final double TAIL_DECAY = 0.9;
     /** A forecast of fewer requests than this per interval is idle: it keeps no worker up (a held request starts one). */
     static final double IDLE_REQUESTS_PER_INTERVAL = 0.5;
 
@@ -55,12 +64,13 @@ public final class SlaPlanner implements ScalingPolicy {
     /** Per pool: the series being predicted, the corrections, the recent scale-down sizes. */
     private final class State {
         final LoadPredictor rate = config.predictor().fresh();
-        final LoadPredictor input = config.predictor().fresh();
-        final LoadPredictor inputVariance = config.predictor().fresh();
-        final LoadPredictor cached = config.predictor().fresh();
-        final LoadPredictor output = config.predictor().fresh();
+        final RequestShape shape = new RequestShape(SHAPE_KEEP);
         Corrections corrections = Corrections.NONE;
         final ArrayDeque<double[]> downSizes = new ArrayDeque<>(); // {time, size}
+        /** Decayed counts of warm requests past the TTFT target beyond the long-prompt floor, observed and predicted. */
+        double waitMissesSeen, waitMissesPredicted;
+        /** The same for the ITL target. */
+        double itlMissesSeen, itlMissesPredicted;
         /** When the pool last grew (by this planner or anyone) or was first seen: no shrinking within the delay after. */
         double grewAt = Double.NaN;
         int lastCapacity = -1;
@@ -105,6 +115,11 @@ public final class SlaPlanner implements ScalingPolicy {
         State s = states.computeIfAbsent(pool, p -> new State());
         TrafficCounters t = obs.traffic();
         double observedRate = (t.requests() + obs.heldRequests()) / obs.intervalSeconds();
+        // A surge: twice the requests forecast for this interval, and more than three Poisson deviations over. Sizing then
+        // covers at least the rate seen (a smooth predictor would take intervals to catch up with a burst).
+        double expected = s.rate.observations() == 0 ? Double.NaN : Math.max(0, s.rate.forecast(1)) * obs.intervalSeconds();
+        double seen = observedRate * obs.intervalSeconds();
+        boolean surge = !Double.isNaN(expected) && seen > 2 * expected && seen > expected + 3 * Math.sqrt(Math.max(1, expected));
         observe(s, t, observedRate);
         if (config.corrections()) correct(s, model, pool, obs);
 
@@ -112,14 +127,17 @@ public final class SlaPlanner implements ScalingPolicy {
         int min = config.minWorkers(), max = config.maxWorkers();
         // The delay runs once every worker asked for serves: a worker still starting is not cancelled by a dip.
         if (Double.isNaN(s.grewAt) || current > s.lastCapacity || fleet.starting() > 0) s.grewAt = now;
-        // Lengths never observed (no request yet) forecast NaN, which the workload reads as the smallest request.
-        Workload base = new Workload(0, s.input.forecast(1), s.inputVariance.forecast(1), s.cached.forecast(1), s.output.forecast(1));
+        Workload base = s.shape.at(0);
         int up = min;
         double peakRate = 0;
         for (int h = 1; h <= config.horizonIntervals(); h++) {
             double rate = active(s.rate.forecast(h));
             peakRate = Math.max(peakRate, rate);
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(rate), config.slo(), s.corrections, min, max));
+        }
+        if (surge) {
+            up = Math.max(up, model.smallestPool(pool, base.withRequestRate(active(observedRate)), config.slo(), s.corrections, min, max));
+            peakRate = Math.max(peakRate, observedRate);
         }
         if (obs.heldRequests() > 0 && current == 0) up = Math.max(up, workersForDemandAtZero(pool));
         // Never below what the rate just observed needs: a falling trend (Holt's after a burst) overshoots downwards.
@@ -145,7 +163,7 @@ public final class SlaPlanner implements ScalingPolicy {
         target = Math.clamp(target, min, max);
         if (target > current) s.grewAt = now;
         s.lastCapacity = target;
-        Estimate predicted = model.estimate(pool, base.withRequestRate(peakRate), Math.max(target, 1), s.corrections, config.slo().attainment());
+        Estimate predicted = model.estimate(pool, base.withRequestRate(peakRate), Math.max(target, 1), s.corrections, config.slo());
         if (target == max && !predicted.meets(config.slo()) && peakRate > 0) reason = Decision.Reason.AT_MAXIMUM;
         if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
         return decision(now, obs, current, target, reason, observedRate, peakRate, predicted, s.corrections);
@@ -170,16 +188,7 @@ public final class SlaPlanner implements ScalingPolicy {
 
     private static void observe(State s, TrafficCounters t, double rate) {
         s.rate.observe(rate);
-        if (t.requests() > 0) {
-            s.input.observe(t.meanPromptTokens());
-            s.inputVariance.observe(t.promptTokensVariance());
-        }
-        double cached = t.cachedFraction();
-        if (!Double.isNaN(cached)) s.cached.observe(cached);
-        else if (s.cached.observations() == 0 && t.requests() > 0) s.cached.observe(0);
-        double out = t.meanOutputTokens();
-        if (!Double.isNaN(out)) s.output.observe(out);
-        else if (s.output.observations() == 0 && t.requests() > 0) s.output.observe(1);
+        s.shape.observe(t);
     }
 
     /**
@@ -192,7 +201,7 @@ public final class SlaPlanner implements ScalingPolicy {
         if (obs.warmWorkers() < 1 || w.requests() == 0) return;
         Workload seen = new Workload(w.requests() / obs.intervalSeconds(), w.meanPromptTokens(), w.promptTokensVariance(),
                 Double.isNaN(w.cachedFraction()) ? 0 : w.cachedFraction(),
-                Double.isNaN(w.meanOutputTokens()) ? Math.max(1, s.output.forecast(1)) : w.meanOutputTokens());
+                Double.isNaN(w.meanOutputTokens()) ? s.shape.at(0).outputTokens() : w.meanOutputTokens());
         int n = obs.warmWorkers();
         double q = config.slo().attainment();
         // Overloaded (queues growing, not a steady state): the latencies say nothing about the workers' speed.
@@ -200,10 +209,27 @@ public final class SlaPlanner implements ScalingPolicy {
         if (pool.decodes() && w.decodeIntervals() >= MIN_CORRECTION_SAMPLES) {
             double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withDecode(x), q).itlMean(), w.meanItlSeconds());
             s.corrections = s.corrections.withDecode(blend(s.corrections.decode(), k));
+            Estimate e = model.estimate(pool, seen, n, s.corrections.withItlTail(1), config.slo());
+            if (e.feasible() && !Double.isNaN(e.itlMiss()) && w.decodedRequests() > 0) {
+                double count = w.decodedRequests();
+                s.itlMissesSeen = TAIL_DECAY * s.itlMissesSeen + count * (1 - w.itlWithin(config.slo().itlSeconds()));
+                s.itlMissesPredicted = TAIL_DECAY * s.itlMissesPredicted + count * e.itlMiss();
+                s.corrections = s.corrections.withItlTail((s.itlMissesSeen + 0.5) / (s.itlMissesPredicted + 0.5));
+            }
         }
         if (pool.prefills() && w.firstTokens() >= MIN_CORRECTION_SAMPLES) {
             double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withPrefill(x), q).ttftMean(), w.meanTtftSeconds());
             s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k));
+            // The tail: requests observed past the target versus the model's, beyond those too long for it alone.
+            Estimate e = model.estimate(pool, seen, n, s.corrections.withWaitTail(1), config.slo());
+            if (e.feasible() && !Double.isNaN(e.ttftMiss())) {
+                double count = w.firstTokens();
+                double seenMiss = count * (1 - w.ttftWithin(config.slo().ttftSeconds()));
+                s.waitMissesSeen = TAIL_DECAY * s.waitMissesSeen + Math.max(0, seenMiss - count * e.ttftFloorMiss());
+                s.waitMissesPredicted = TAIL_DECAY * s.waitMissesPredicted + count * (e.ttftMiss() - e.ttftFloorMiss());
+                // Half a request of prior on both sides: a few intervals without any miss do not swing it.
+                s.corrections = s.corrections.withWaitTail((s.waitMissesSeen + 0.5) / (s.waitMissesPredicted + 0.5));
+            }
         }
     }
 

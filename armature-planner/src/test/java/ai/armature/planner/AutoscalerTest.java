@@ -95,7 +95,7 @@ class AutoscalerTest {
     }
 
     static TrafficCounters requests(long n) {
-        return new TrafficCounters(n, 100 * n, 10000.0 * n, 0, 0, 0, 0, new long[41], 0, 0, 0, 0, 0, 0, new long[41]);
+        return new TrafficCounters(n, 100 * n, 10000.0 * n, 0, 0, 0, 0, new long[41], 0, 0, 0, 0, 0, 0, 0, new long[41]);
     }
 
     static EngineStats inFlight(int running) {

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * Cumulative counts of the requests one worker served, as its traffic meter saw them: what arrived (requests,
  * prompt tokens and their squares, for the length distribution), first tokens (with their prompt tokens and how
  * many of those came from the prefix cache, and time to first token: sum and histogram), what finished (with
- * generated tokens; {@code failed} counts those that ended in an error), and decoding (per request the time from
+ * generated tokens and their squares; {@code failed} counts those that ended in an error), and decoding (per request the time from
  * its first to its last token over the tokens in between: sums, and a histogram of each request's mean inter-token
  * latency). The planner subtracts two reports to get an interval's traffic; counters only grow, so a lost report
  * loses nothing. Histograms share {@link #BUCKET_BOUNDS}: bucket i counts values in (bound[i-1], bound[i]], the
@@ -24,6 +24,7 @@ public record TrafficCounters(
         long finished,
         long failed,
         long outputTokens,
+        double outputTokensSquared,
         long decodedRequests,
         long decodeIntervals,
         double decodeSeconds,
@@ -32,7 +33,7 @@ public record TrafficCounters(
     /** Upper bounds of the histogram buckets in seconds: 1 ms times powers of sqrt(2), up to about 12 minutes. */
     public static final double[] BUCKET_BOUNDS = bounds();
 
-    public static final TrafficCounters ZERO = new TrafficCounters(0, 0, 0, 0, 0, 0, 0, new long[BUCKET_BOUNDS.length + 1], 0, 0, 0, 0, 0, 0,
+    public static final TrafficCounters ZERO = new TrafficCounters(0, 0, 0, 0, 0, 0, 0, new long[BUCKET_BOUNDS.length + 1], 0, 0, 0, 0, 0, 0, 0,
             new long[BUCKET_BOUNDS.length + 1]);
 
     private static double[] bounds() {
@@ -67,7 +68,7 @@ public record TrafficCounters(
                 promptTokensSquared - earlier.promptTokensSquared, firstTokens - earlier.firstTokens,
                 firstTokenPromptTokens - earlier.firstTokenPromptTokens, cachedPromptTokens - earlier.cachedPromptTokens,
                 ttftSeconds - earlier.ttftSeconds, t, finished - earlier.finished, failed - earlier.failed,
-                outputTokens - earlier.outputTokens, decodedRequests - earlier.decodedRequests,
+                outputTokens - earlier.outputTokens, outputTokensSquared - earlier.outputTokensSquared, decodedRequests - earlier.decodedRequests,
                 decodeIntervals - earlier.decodeIntervals, decodeSeconds - earlier.decodeSeconds, d);
     }
 
@@ -81,6 +82,7 @@ public record TrafficCounters(
         return new TrafficCounters(requests + o.requests, promptTokens + o.promptTokens, promptTokensSquared + o.promptTokensSquared,
                 firstTokens + o.firstTokens, firstTokenPromptTokens + o.firstTokenPromptTokens, cachedPromptTokens + o.cachedPromptTokens,
                 ttftSeconds + o.ttftSeconds, t, finished + o.finished, failed + o.failed, outputTokens + o.outputTokens,
+                outputTokensSquared + o.outputTokensSquared,
                 decodedRequests + o.decodedRequests, decodeIntervals + o.decodeIntervals, decodeSeconds + o.decodeSeconds, d);
     }
 
@@ -109,6 +111,13 @@ public record TrafficCounters(
     /** Mean generated tokens of the requests that finished (NaN if none). */
     public double meanOutputTokens() {
         return finished == 0 ? Double.NaN : (double) outputTokens / finished;
+    }
+
+    /** Variance of the generated length of the requests that finished (NaN if none). */
+    public double outputTokensVariance() {
+        if (finished == 0) return Double.NaN;
+        double mean = (double) outputTokens / finished;
+        return Math.max(0, outputTokensSquared / finished - mean * mean);
     }
 
     /** Mean time to first token (NaN if none). */
@@ -161,7 +170,8 @@ public record TrafficCounters(
                 && c.promptTokensSquared == promptTokensSquared && c.firstTokens == firstTokens
                 && c.firstTokenPromptTokens == firstTokenPromptTokens && c.cachedPromptTokens == cachedPromptTokens
                 && c.ttftSeconds == ttftSeconds && Arrays.equals(c.ttftHistogram, ttftHistogram) && c.finished == finished
-                && c.failed == failed && c.outputTokens == outputTokens && c.decodedRequests == decodedRequests
+                && c.failed == failed && c.outputTokens == outputTokens && c.outputTokensSquared == outputTokensSquared
+                && c.decodedRequests == decodedRequests
                 && c.decodeIntervals == decodeIntervals && c.decodeSeconds == decodeSeconds && Arrays.equals(c.itlHistogram, itlHistogram);
     }
 

@@ -19,7 +19,7 @@ class TrafficCountersTest {
     private static TrafficCounters sample(long n) {
         // Binary fractions (0.25 s, 1/128 s), so sums and differences are exact.
         return new TrafficCounters(n, 100 * n, 10000.0 * n, n, 100 * n, 25 * n, 0.25 * n, hist(TrafficCounters.bucketOf(0.25), n), n, 0, 50 * n,
-                n, 49 * n, 49 * ITL * n, hist(TrafficCounters.bucketOf(ITL), n));
+                2500.0 * n, n, 49 * n, 49 * ITL * n, hist(TrafficCounters.bucketOf(ITL), n));
     }
 
     @Test
@@ -42,6 +42,7 @@ class TrafficCountersTest {
         assertThat(d.promptTokensVariance()).isZero();
         assertThat(d.cachedFraction()).isEqualTo(0.25);
         assertThat(d.meanOutputTokens()).isEqualTo(50);
+        assertThat(d.outputTokensVariance()).isZero();
         assertThat(d.meanTtftSeconds()).isEqualTo(0.25);
         assertThat(d.meanItlSeconds()).isCloseTo(ITL, within(1e-15));
         assertThat(b.wentBackFrom(a)).isFalse();
@@ -63,7 +64,7 @@ class TrafficCountersTest {
 
     @Test
     void histogramsMustHaveTheSharedBuckets() {
-        assertThatThrownBy(() -> new TrafficCounters(0, 0, 0, 0, 0, 0, 0, new long[3], 0, 0, 0, 0, 0, 0, new long[3]))
+        assertThatThrownBy(() -> new TrafficCounters(0, 0, 0, 0, 0, 0, 0, new long[3], 0, 0, 0, 0, 0, 0, 0, new long[3]))
                 .hasMessageContaining("buckets");
     }
 }

@@ -214,6 +214,7 @@ public final class RuntimeCodec {
                 .setPromptTokensSquared(t.promptTokensSquared()).setFirstTokens(t.firstTokens())
                 .setFirstTokenPromptTokens(t.firstTokenPromptTokens()).setCachedPromptTokens(t.cachedPromptTokens())
                 .setTtftSeconds(t.ttftSeconds()).setFinished(t.finished()).setFailed(t.failed()).setOutputTokens(t.outputTokens())
+                .setOutputTokensSquared(t.outputTokensSquared())
                 .setDecodedRequests(t.decodedRequests()).setDecodeIntervals(t.decodeIntervals()).setDecodeSeconds(t.decodeSeconds());
         for (long c : t.ttftHistogram()) b.addTtftHistogram(c);
         for (long c : t.itlHistogram()) b.addItlHistogram(c);
@@ -226,7 +227,7 @@ public final class RuntimeCodec {
         long[] itl = p.getItlHistogramList().stream().mapToLong(Long::longValue).toArray();
         return new TrafficCounters(p.getRequests(), p.getPromptTokens(), p.getPromptTokensSquared(), p.getFirstTokens(),
                 p.getFirstTokenPromptTokens(), p.getCachedPromptTokens(), p.getTtftSeconds(), ttft, p.getFinished(), p.getFailed(),
-                p.getOutputTokens(), p.getDecodedRequests(), p.getDecodeIntervals(), p.getDecodeSeconds(), itl);
+                p.getOutputTokens(), p.getOutputTokensSquared(), p.getDecodedRequests(), p.getDecodeIntervals(), p.getDecodeSeconds(), itl);
     }
 
     public static ai.armature.runtime.proto.KvCacheSnapshot toProto(KvCacheSnapshot s) {

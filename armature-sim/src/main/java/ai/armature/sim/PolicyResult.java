@@ -9,7 +9,8 @@ package ai.armature.sim;
  * each was asked for, start-up included); {@code sloAttainment} the share of requests within both the TTFT and the
  * mean-ITL target (a request lost misses); {@code utilization} busy worker-seconds over provisioned ones;
  * {@code scaleEvents} workers started or stopped; {@code requestsLost} requests that did not complete;
- * {@code migrations} requests handed back by a draining worker and resumed on another.
+ * {@code migrations} requests handed back by a draining worker and resumed on another; {@code ttftAttainment} and
+ * {@code itlAttainment} the shares within each target alone.
  */
 public record PolicyResult(
         String router,
@@ -40,5 +41,7 @@ public record PolicyResult(
         double utilization,
         long scaleEvents,
         long requestsLost,
-        long migrations) {
+        long migrations,
+        double ttftAttainment,
+        double itlAttainment) {
 }

@@ -123,7 +123,7 @@ public final class Simulation implements SimWorkload.Context {
     private final Autoscaler autoscaler;
     private final java.util.ArrayDeque<Flight> held = new java.util.ArrayDeque<>();
     private final List<PlannerSample> plannerSamples = new ArrayList<>();
-    private long metSlo, migrations;
+    private long metSlo, metTtft, metItl, migrations;
     private int peakWorkers;
     private final EventLoop loop = new EventLoop();
     private final Router router;
@@ -378,7 +378,10 @@ public final class Simulation implements SimWorkload.Context {
             completed++;
             double ttftS = (f.firstTokenAt - f.request.arrivalNanos()) / 1e9;
             double itlS = f.generated > 1 ? (f.lastTokenAt - f.firstTokenAt) / 1e9 / (f.generated - 1) : 0;
-            if (f.firstTokenAt >= 0 && ttftS <= plan.config().slo().ttftSeconds() && itlS <= plan.config().slo().itlSeconds()) metSlo++;
+            boolean ttftOk = f.firstTokenAt >= 0 && ttftS <= plan.config().slo().ttftSeconds(), itlOk = itlS <= plan.config().slo().itlSeconds();
+            if (ttftOk) metTtft++;
+            if (itlOk) metItl++;
+            if (ttftOk && itlOk) metSlo++;
         }
         e2e.record(now - f.request.arrivalNanos());
         promptTokens += out.usage().promptTokens();
@@ -494,6 +497,7 @@ public final class Simulation implements SimWorkload.Context {
                 promptTokens == 0 ? 0 : (double) cachedTokens / promptTokens, rs.predictedHitRate(), busiest,
                 idlest == Double.MAX_VALUE ? 0 : idlest, end, preemptions, rs.kvEventsApplied(), plan.name(), peakWorkers, workerSeconds,
                 total == 0 ? 1 : (double) metSlo / total, workerSeconds > 0 ? Math.min(1, busy / workerSeconds) : 0,
-                autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed, migrations);
+                autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed, migrations,
+                total == 0 ? 1 : (double) metTtft / total, total == 0 ? 1 : (double) metItl / total);
     }
 }

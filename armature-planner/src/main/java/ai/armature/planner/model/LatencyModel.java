@@ -12,10 +12,12 @@ import ai.armature.planner.Pool;
  *       solved for B. ITL at the attainment quantile uses {@code B + z * sqrt(B)} sequences (the number in a
  *       system with Poisson arrivals fluctuates by about its square root). The batch must fit the worker's
  *       sequences and KV cache.</li>
- *   <li>Prefill: each prompt needs its profiled prefill time S for the tokens not in the prefix cache. The pool
- *       is a queue with N servers (M/G/N, Allen-Cunneen's approximation: Erlang C's probability of waiting,
- *       waiting times exponential with rate {@code (N - a) / S * 2 / (1 + cs^2)} where {@code a = rate * S} and
- *       cs^2 is the prompt length's squared coefficient of variation); TTFT is S plus the wait at the quantile.</li>
+ *   <li>Prefill: each prompt needs its profiled prefill time S for the tokens not in the prefix cache; prompt
+ *       lengths follow a lognormal with the workload's mean and variance (finer points in the tail), so long
+ *       prompts bring their own long S. The pool is a queue with N servers (M/G/N, Allen-Cunneen's approximation:
+ *       Erlang C's probability of waiting, waiting times exponential with rate {@code (N - a) / E[S] * 2 / (1 + cs^2)}
+ *       where {@code a = rate * E[S]} and cs^2 is S's squared coefficient of variation); TTFT at the quantile is
+ *       the t with {@code P(S + W > t)} equal to the allowed misses.</li>
  *   <li>Aggregated workers do both in shared steps: prefill takes {@code r * S} of a worker's time, stretching
  *       each decode step by {@code 1 / (1 - r * S)}, and each prompt chunk (the step budget minus the decoding
  *       sequences) also waits for one decode step, lengthening S.</li>
@@ -34,21 +36,40 @@ public final class LatencyModel {
         return perf;
     }
 
-    /** The prediction for {@code workers} workers of {@code pool} at workload {@code w}. */
-    public Estimate estimate(Pool pool, Workload w, int workers, Corrections k, double attainment) {
+    /**
+     * The prediction for {@code workers} workers of {@code pool} at workload {@code w}, latencies at the SLO's
+     * attainment quantile, with the share of requests that would miss its TTFT target, and the share that would
+     * miss it alone on a worker (prompts too long for the target: no number of workers helps those).
+     */
+    public Estimate estimate(Pool pool, Workload w, int workers, Corrections k, Slo slo) {
+        return estimate(pool, w, workers, k, slo.attainment(), slo.ttftSeconds(), slo.itlSeconds());
+    }
+
+    /** The prediction for {@code workers} workers of {@code pool} at workload {@code w}, latencies at quantile {@code quantile}. */
+    public Estimate estimate(Pool pool, Workload w, int workers, Corrections k, double quantile) {
+        return estimate(pool, w, workers, k, quantile, Double.NaN, Double.NaN);
+    }
+
+    private Estimate estimate(Pool pool, Workload w, int workers, Corrections k, double quantile, double ttftTarget, double itlTarget) {
         if (w.requestRate() <= 0) return new Estimate(workers, true, 0, 0, 0, 0, 0, 0);
         if (workers <= 0) return Estimate.infeasible(workers);
         var limits = perf.limits();
         double r = w.requestRate() / workers;
         double input = w.inputTokens();
-        double cached = input * w.cachedFraction();
         double output = w.outputTokens();
         double context = input + output / 2;
-        double prefill = k.prefill() * perf.prefillSeconds(input, cached);
-        double cs2 = Math.min(4, w.inputCv2());
-        double z = normalQuantile(attainment);
+        double z = normalQuantile(quantile);
+        // Prompts by length (the workload's mean and variance, lognormal), each with its own prefill time.
+        double[][] pts = lengthPoints(w);
+        double[] alone = new double[pts.length];
+        double meanAlone = 0, squareAlone = 0;
+        for (int i = 0; i < pts.length; i++) {
+            alone[i] = k.prefill() * perf.prefillSeconds(pts[i][0], pts[i][0] * w.cachedFraction());
+            meanAlone += pts[i][1] * alone[i];
+            squareAlone += pts[i][1] * alone[i] * alone[i];
+        }
 
-        double busyPrefill = pool.prefills() ? r * prefill : 0;
+        double busyPrefill = pool.prefills() ? r * meanAlone : 0;
         if (busyPrefill >= 1) return Estimate.infeasible(workers);
         double batch = 0, itlMean = 0, itl = 0, stepAtBatch = 0;
         if (pool.decodes()) {
@@ -65,26 +86,140 @@ public final class LatencyModel {
             itlMean = stepAtBatch * stretch;
             itl = k.decode() * perf.decodeStepSeconds(high, context) * stretch;
         }
+        double itlMiss = Double.NaN;
+        if (pool.decodes() && !Double.isNaN(itlTarget)) {
+            itlMiss = itlMisses(w, r, itlMean, stepAtBatch, k.decode() * perf.decodeStepSeconds(batch + Math.sqrt(batch), context) - stepAtBatch,
+                    pool.prefills() ? meanAlone : 0, pool.prefills() ? squareAlone : 0, itlTarget);
+            itlMiss = Math.min(1, k.itlTail() * itlMiss);
+        }
         double ttft = 0, ttftMean = 0, utilization;
         if (pool.prefills()) {
-            double service = prefill;
-            if (pool.decodes() && batch > 0) {
-                double fresh = Math.max(1, input - cached);
-                double chunk = Math.max(1, limits.maxBatchedTokens() - batch);
-                service += Math.ceil(fresh / chunk) * stepAtBatch;
+            double[] service = new double[pts.length];
+            double mean = 0, square = 0;
+            for (int i = 0; i < pts.length; i++) {
+                service[i] = alone[i];
+                if (pool.decodes() && batch > 0) {
+                    double fresh = Math.max(1, pts[i][0] * (1 - w.cachedFraction()));
+                    double chunk = Math.max(1, limits.maxBatchedTokens() - batch);
+                    service[i] += Math.ceil(fresh / chunk) * stepAtBatch;
+                }
+                mean += pts[i][1] * service[i];
+                square += pts[i][1] * service[i] * service[i];
             }
-            double offered = w.requestRate() * service;
+            double offered = w.requestRate() * mean;
             if (offered >= workers) return Estimate.infeasible(workers);
+            double cs2 = Math.min(25, Math.max(0, square / (mean * mean) - 1));
             double c = erlangC(workers, offered);
-            double theta = (workers - offered) / service * 2 / (1 + cs2);
-            double tail = 1 - attainment;
-            ttftMean = service + c / theta;
-            ttft = service + (c > tail ? Math.log(c / tail) / theta : 0);
+            double theta = (workers - offered) / mean * 2 / (1 + cs2);
+            ttftMean = mean + c / theta;
+            ttft = ttftQuantile(service, pts, c, theta, 1 - quantile);
             utilization = pool.decodes() ? (batch > 0 ? 1 : busyPrefill) : offered / workers;
+            if (!Double.isNaN(ttftTarget)) {
+                // The floor: prompts whose own service (no wait) already takes longer; the rest of the misses are the wait's.
+                double miss = exceeding(service, pts, c, theta, ttftTarget), floor = 0;
+                for (int i = 0; i < pts.length; i++) if (service[i] > ttftTarget) floor += pts[i][1];
+                miss = Math.min(1, floor + k.waitTail() * (miss - floor));
+                return new Estimate(workers, true, ttft, itl, ttftMean, itlMean, batch, Math.min(1, utilization), miss, floor, itlMiss);
+            }
         } else {
             utilization = batch > 0 ? 1 : 0;
         }
-        return new Estimate(workers, true, ttft, itl, ttftMean, itlMean, batch, Math.min(1, utilization));
+        return new Estimate(workers, true, ttft, itl, ttftMean, itlMean, batch, Math.min(1, utilization), Double.NaN, Double.NaN, itlMiss);
+    }
+
+    /**
+     * The share of requests whose mean inter-token latency exceeds {@code target}. A request generating O tokens
+     * decodes for about {@code O * itlMean} seconds, in steps of {@code step} (whose batch fluctuates by
+     * {@code stepDeviation}) that also carry the prompts arriving meanwhile (aggregated workers): over its life the
+     * prefill time it shares is compound Poisson, mean {@code r * life * E[S]}, variance {@code r * life * E[S^2]},
+     * spread over its O tokens. So short outputs that meet a long prompt miss most; normal approximation per output
+     * length (lognormal lengths with the workload's mean and variance).
+     */
+    private static double itlMisses(Workload w, double r, double itlMean, double step, double stepDeviation, double prefillMean,
+                                    double prefillSquare, double target) {
+        double[][] outs = lengthPoints(w.outputTokens(), w.outputTokensVariance());
+        double miss = 0;
+        for (double[] o : outs) {
+            double tokens = Math.max(1, o[0]);
+            double life = tokens * itlMean;
+            double mean = step + r * life * prefillMean / tokens;
+            double sd = Math.sqrt(stepDeviation * stepDeviation + r * life * prefillSquare / (tokens * tokens));
+            double p = sd <= 0 ? (mean > target ? 1 : 0) : 1 - normalCdf((target - mean) / sd);
+            miss += o[1] * p;
+        }
+        return Math.clamp(miss, 0, 1);
+    }
+
+    /** The standard normal CDF (Abramowitz and Stegun 7.1.26 through erf, absolute error below 1.5e-7). */
+    static double normalCdf(double x) {
+        double z = Math.abs(x) / Math.sqrt(2);
+        double t = 1 / (1 + 0.3275911 * z);
+        double erf = 1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+        return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+    }
+
+    /**
+     * The time t with {@code P(S + W > t) = tail}, where S is a prompt's service time (the weighted points) and the
+     * wait W is 0 with probability 1 - c and exponential with rate theta otherwise (Allen-Cunneen), by bisection.
+     */
+    private static double ttftQuantile(double[] service, double[][] pts, double c, double theta, double tail) {
+        double lo = 0, hi = 0;
+        for (double s : service) hi = Math.max(hi, s);
+        hi += (c > tail ? Math.log(c / tail) : 0) / theta + 1e-9;
+        for (int iter = 0; iter < 50; iter++) {
+            double t = (lo + hi) / 2;
+            if (exceeding(service, pts, c, theta, t) > tail) lo = t;
+            else hi = t;
+        }
+        return hi;
+    }
+
+    /** {@code P(S + W > t)}: the prompts slower than t alone, plus the others' chance to wait past t. */
+    private static double exceeding(double[] service, double[][] pts, double c, double theta, double t) {
+        double exceed = 0;
+        for (int i = 0; i < service.length; i++) exceed += pts[i][1] * (service[i] > t ? 1 : c * Math.exp(-theta * (t - service[i])));
+        return exceed;
+    }
+
+    /**
+     * Prompt lengths standing for the workload's distribution, with their probabilities: the mean alone for equal
+     * prompts, else a lognormal with the workload's mean and variance at bin midpoints, finer in the tail (the long
+     * prompts decide the TTFT tail).
+     */
+    static double[][] lengthPoints(Workload w) {
+        return lengthPoints(w.inputTokens(), w.inputTokensVariance());
+    }
+
+    /** Lengths of mean {@code m} and variance {@code v} (see {@link #lengthPoints(Workload)}). */
+    static double[][] lengthPoints(double m, double v) {
+        if (v <= 1e-9 * m * m) return new double[][] {{m, 1}};
+        double s2 = Math.log(1 + v / (m * m)), sigma = Math.sqrt(s2), mu = Math.log(m) - s2 / 2;
+        double[] edges = TAIL_EDGES;
+        double[][] out = new double[edges.length - 1][];
+        for (int i = 0; i + 1 < edges.length; i++) {
+            double p = (edges[i] + edges[i + 1]) / 2;
+            out[i] = new double[] {Math.max(1, Math.exp(mu + sigma * normalQuantileAny(p))), edges[i + 1] - edges[i]};
+        }
+        return out;
+    }
+
+    /** Bin edges in probability: 24 bins to 0.9, 9 to 0.99, 9 to 0.999, 4 to 1. */
+    private static final double[] TAIL_EDGES = edges();
+
+    private static double[] edges() {
+        java.util.List<Double> e = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) e.add(0.9 * i / 24);
+        for (int i = 0; i < 9; i++) e.add(0.9 + 0.09 * i / 9);
+        for (int i = 0; i < 9; i++) e.add(0.99 + 0.009 * i / 9);
+        for (int i = 0; i <= 4; i++) e.add(0.999 + 0.001 * i / 4);
+        return e.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** The standard normal quantile for any p in (0, 1). */
+    static double normalQuantileAny(double p) {
+        if (p >= 1) p = 1 - 1e-12;
+        if (p <= 0) p = 1e-12;
+        return p >= 0.5 ? normalQuantile(p) : -normalQuantile(1 - p);
     }
 
     /**
@@ -94,10 +229,10 @@ public final class LatencyModel {
     public int smallestPool(Pool pool, Workload w, Slo slo, Corrections k, int min, int max) {
         if (w.requestRate() <= 0) return min;
         int lo = Math.max(1, min), hi = Math.max(lo, max);
-        if (!estimate(pool, w, hi, k, slo.attainment()).meets(slo)) return hi;
+        if (!estimate(pool, w, hi, k, slo).meets(slo)) return hi;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            if (estimate(pool, w, mid, k, slo.attainment()).meets(slo)) hi = mid;
+            if (estimate(pool, w, mid, k, slo).meets(slo)) hi = mid;
             else lo = mid + 1;
         }
         return lo;
@@ -130,6 +265,7 @@ public final class LatencyModel {
     /** The standard normal quantile (Acklam's rational approximation, relative error below 1.2e-9), for p in (0.5, 1). */
     static double normalQuantile(double p) {
         if (p <= 0.5) return 0;
+        if (p >= 1) p = 1 - 1e-12;
         double q = Math.sqrt(-2 * Math.log(1 - p));
         if (p > 0.97575) {
             return -(((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q

@@ -25,7 +25,7 @@ public final class TrafficMeter implements GenerationEngine {
     private final Object lock = new Object();
     private long requests, promptTokens, firstTokens, firstTokenPromptTokens, cachedPromptTokens, finished, failed, outputTokens,
             decodedRequests, decodeIntervals;
-    private double promptTokensSquared, ttftSeconds, decodeSeconds;
+    private double promptTokensSquared, outputTokensSquared, ttftSeconds, decodeSeconds;
     private final long[] ttftHistogram = new long[TrafficCounters.BUCKET_BOUNDS.length + 1];
     private final long[] itlHistogram = new long[TrafficCounters.BUCKET_BOUNDS.length + 1];
 
@@ -43,7 +43,8 @@ public final class TrafficMeter implements GenerationEngine {
     public TrafficCounters snapshot() {
         synchronized (lock) {
             return new TrafficCounters(requests, promptTokens, promptTokensSquared, firstTokens, firstTokenPromptTokens, cachedPromptTokens,
-                    ttftSeconds, ttftHistogram, finished, failed, outputTokens, decodedRequests, decodeIntervals, decodeSeconds, itlHistogram);
+                    ttftSeconds, ttftHistogram, finished, failed, outputTokens, outputTokensSquared, decodedRequests, decodeIntervals, decodeSeconds,
+                    itlHistogram);
         }
     }
 
@@ -101,6 +102,7 @@ public final class TrafficMeter implements GenerationEngine {
             finished++;
             if (error) failed++;
             outputTokens += tokens;
+            outputTokensSquared += (double) tokens * tokens;
             if (tokens >= 2) {
                 double span = (lastAt - firstAt) / 1e9;
                 decodedRequests++;

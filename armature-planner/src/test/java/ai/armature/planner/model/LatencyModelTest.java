@@ -74,8 +74,9 @@ class LatencyModelTest {
                 double lastTtft = Double.POSITIVE_INFINITY, lastItl = Double.POSITIVE_INFINITY;
                 int first = -1;
                 for (int n = 1; n <= 200; n++) {
-                    Estimate e = model.estimate(pool, w, n, Corrections.NONE, 0.99);
-                    assertThat(e.ttft()).as("%s at %s req/s, %d workers", pool, rate, n).isLessThanOrEqualTo(lastTtft);
+                    Estimate e = model.estimate(pool, w, n, Corrections.NONE, slo);
+                    // (Up to the quantile bisection's resolution once the queue no longer matters.)
+                    assertThat(e.ttft()).as("%s at %s req/s, %d workers", pool, rate, n).isLessThanOrEqualTo(lastTtft * (1 + 1e-9));
                     assertThat(e.itl()).isLessThanOrEqualTo(lastItl);
                     lastTtft = e.ttft();
                     lastItl = e.itl();
@@ -96,6 +97,28 @@ class LatencyModelTest {
         assertThat(model.smallestPool(Pool.AGGREGATED, flood, slo, Corrections.NONE, 0, 10)).isEqualTo(10);
         assertThat(model.estimate(Pool.AGGREGATED, flood, 10, Corrections.NONE, 0.99).feasible()).isFalse();
         assertThat(model.estimate(Pool.AGGREGATED, new Workload(1, 100, 0, 0, 10), 0, Corrections.NONE, 0.99).feasible()).isFalse();
+    }
+
+    @Test
+    void promptLengthsKeepTheirMeanAndVarianceAndLongPromptsSetTheTtftTail() {
+        Workload w = new Workload(1, 4000, 6000.0 * 6000, 0, 100);
+        double[][] pts = LatencyModel.lengthPoints(w);
+        double mean = 0, sq = 0, p = 0;
+        for (double[] x : pts) {
+            mean += x[1] * x[0];
+            sq += x[1] * x[0] * x[0];
+            p += x[1];
+        }
+        assertThat(p).isCloseTo(1, within(1e-12));
+        assertThat(mean).isCloseTo(4000, within(4000 * 0.03));
+        assertThat(Math.sqrt(sq - mean * mean)).isCloseTo(6000, within(6000 * 0.25));
+        // At one request per second there is almost no queue: the 99th percentile TTFT is a long prompt's prefill.
+        Estimate e = model.estimate(Pool.PREFILL, w, 50, Corrections.NONE, 0.99);
+        assertThat(e.ttft()).isGreaterThan(TestProfiles.prefill(4000) * 3);
+        // A target that 3% of prompts miss even alone: workers cannot fix those, so the pool stays small.
+        double slo = TestProfiles.prefill(4000) * 2;
+        int n = model.smallestPool(Pool.PREFILL, w, new Slo(slo, 1, 0.99), Corrections.NONE, 1, 500);
+        assertThat(n).isLessThan(10);
     }
 
     @Test

@@ -27,7 +27,7 @@ class TrafficEventsTest {
         h[7] = 3;
         long[] g = h.clone();
         g[2] = 9;
-        return new TrafficCounters(12, 3400, 1.5e6, 11, 3300, 800, 2.25, h, 10, 1, 512, 9, 480, 4.8, g);
+        return new TrafficCounters(12, 3400, 1.5e6, 11, 3300, 800, 2.25, h, 10, 1, 512, 30000, 9, 480, 4.8, g);
     }
 
     static final class Collected implements WorkerEventsListener {
