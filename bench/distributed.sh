@@ -17,8 +17,8 @@ etcd_bin="$(command -v etcd || echo /usr/bin/etcd)"; nats_bin="$(command -v nats
 ./armature --version >/dev/null 2>&1   # build once, before several processes start
 profile="h100-llama3-8b,weight_read_ms=${step},step_overhead_ms=0,token_compute_us=0,attention_pair_ns=0,kv_read_ns_per_token=0,kv_cache=64GiB"
 seqs=$(( conc / 2 + 64 ))
-# A step may take every waiting prompt (the mocker's step is flat), so prefill admission does not limit either setup.
-worker_opts=(--mock-profile "$profile" --max-seqs "$seqs" --max-batched-tokens $(( seqs * 160 )) --served-model-name bench)
+# Steps take as many waiting prompts as allowed (the mocker's step is flat), so prefill admission hardly limits either setup.
+worker_opts=(--mock-profile "$profile" --max-seqs "$seqs" --max-batched-tokens 16384 --served-model-name bench)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $(( 20000 + RANDOM % 20000 )); }
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; }
