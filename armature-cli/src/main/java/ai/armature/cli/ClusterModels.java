@@ -90,7 +90,8 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         Model(String name, String tokenizerSha256) {
             this.name = name;
             this.tokenizerSha256 = tokenizerSha256;
-            this.router = new Router(routerConfig);
+            // Replicas (other frontends) share their load bookkeeping over the event plane.
+            this.router = new Router(routerConfig, new EventPlaneLoadBus(events, name), System::nanoTime);
             router.startMaintenance(Duration.ofSeconds(1), false);
             this.heldPublisher = events.publisher(name, frontendId);
             // No hold timeout: a model without a worker is unavailable at once (503), as for a frontend without a planner.

@@ -14,6 +14,16 @@ public interface EventPlane extends AutoCloseable {
     /** Starts delivering the events of {@code servedModelName}'s workers to {@code listener} until closed. */
     AutoCloseable subscribe(String servedModelName, WorkerEventsListener listener);
 
+    /**
+     * Publishes one message of the routers of {@code servedModelName} to each other (router replicas share their load
+     * bookkeeping; the payload is the router's own encoding). Every subscriber of the model gets it, the publisher's
+     * own subscription included.
+     */
+    void publishRouterEvent(String servedModelName, byte[] payload);
+
+    /** Starts delivering the router messages of {@code servedModelName} to {@code listener}, in publish order per publisher. */
+    AutoCloseable subscribeRouterEvents(String servedModelName, java.util.function.Consumer<byte[]> listener);
+
     @Override
     void close();
 }

@@ -10,12 +10,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * The event plane inside one JVM: events go straight to the subscribers of their model, on the publishing
- * thread (so a subscriber must be quick, as a router's indexer is).
+ * The event plane inside one JVM: events (and router messages) go straight to the subscribers of their model, on
+ * the publishing thread (so a subscriber must be quick, as a router's indexer is).
  */
 public final class InProcessEventPlane implements EventPlane {
 
     private final Map<String, List<WorkerEventsListener>> listeners = new ConcurrentHashMap<>();
+    private final Map<String, List<java.util.function.Consumer<byte[]>>> routerListeners = new ConcurrentHashMap<>();
 
     @Override
     public WorkerEventPublisher publisher(String servedModelName, String workerId) {
@@ -52,6 +53,21 @@ public final class InProcessEventPlane implements EventPlane {
         return () -> of(servedModelName).remove(listener);
     }
 
+    @Override
+    public void publishRouterEvent(String servedModelName, byte[] payload) {
+        for (var l : routersOf(servedModelName)) l.accept(payload);
+    }
+
+    @Override
+    public AutoCloseable subscribeRouterEvents(String servedModelName, java.util.function.Consumer<byte[]> listener) {
+        routersOf(servedModelName).add(listener);
+        return () -> routersOf(servedModelName).remove(listener);
+    }
+
+    private List<java.util.function.Consumer<byte[]>> routersOf(String model) {
+        return routerListeners.computeIfAbsent(model, m -> new CopyOnWriteArrayList<>());
+    }
+
     private List<WorkerEventsListener> of(String model) {
         return listeners.computeIfAbsent(model, m -> new CopyOnWriteArrayList<>());
     }
@@ -59,5 +75,6 @@ public final class InProcessEventPlane implements EventPlane {
     @Override
     public void close() {
         listeners.clear();
+        routerListeners.clear();
     }
 }

@@ -28,7 +28,8 @@ import java.util.logging.Logger;
 /**
  * The event plane on NATS (jnats): one subject per namespace and model, {@code armature.NAMESPACE.MODEL.events},
  * carrying {@link WorkerEvents} messages (a worker's KV events in id order, batched per flush, load reports and
- * traffic counts; frontends' held-request counts).
+ * traffic counts; frontends' held-request counts), and one, {@code armature.NAMESPACE.MODEL.routers}, for the
+ * messages the model's router replicas exchange.
  * Connecting fails at once if NATS is unreachable or refuses the credentials or certificate; once connected, the
  * connection reconnects forever; while NATS is away jnats buffers what is published and sends it on
  * reconnection, and re-subscribes. Events that still get lost (the buffer overflowed) leave a gap in the ids,
@@ -68,6 +69,23 @@ public final class NatsEventPlane implements EventPlane {
     /** The subject of one model's events. */
     public String subject(String servedModelName) {
         return "armature." + namespace + "." + token(servedModelName) + ".events";
+    }
+
+    /** The subject the routers of one model exchange their load events on. */
+    public String routerSubject(String servedModelName) {
+        return "armature." + namespace + "." + token(servedModelName) + ".routers";
+    }
+
+    @Override
+    public void publishRouterEvent(String servedModelName, byte[] payload) {
+        connection.publish(routerSubject(servedModelName), payload);
+    }
+
+    @Override
+    public AutoCloseable subscribeRouterEvents(String servedModelName, java.util.function.Consumer<byte[]> listener) {
+        Dispatcher d = connection.createDispatcher(msg -> listener.accept(msg.getData()));
+        d.subscribe(routerSubject(servedModelName));
+        return () -> connection.closeDispatcher(d);
     }
 
     /** A subject token for any name: kept if it is only letters, digits, '-' and '_', else sanitised and hashed. */
