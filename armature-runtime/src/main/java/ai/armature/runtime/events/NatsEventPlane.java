@@ -85,6 +85,14 @@ public final class NatsEventPlane implements EventPlane {
     public AutoCloseable subscribeRouterEvents(String servedModelName, java.util.function.Consumer<byte[]> listener) {
         Dispatcher d = connection.createDispatcher(msg -> listener.accept(msg.getData()));
         d.subscribe(routerSubject(servedModelName));
+        // Registered at the server before returning: a replica's first events would otherwise pass it by.
+        try {
+            connection.flush(Duration.ofSeconds(5));
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warning("the NATS server did not confirm the router subscription of model '" + servedModelName + "' within 5 s; load events may be missed until it does");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return () -> connection.closeDispatcher(d);
     }
 
