@@ -7,6 +7,7 @@ import ai.armature.planner.signal.HoldingEngine;
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
+import ai.armature.router.RouterMetrics;
 import ai.armature.router.WorkerEndpoint;
 import ai.armature.router.WorkerRole;
 import ai.armature.runtime.discovery.DiscoveryListener;
@@ -52,6 +53,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final Map<String, RemoteWorker> workers = new ConcurrentHashMap<>();
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
+    private final RouterMetrics routerMetrics = new RouterMetrics(this::routersByModel);
     private volatile boolean closed;
     private final Duration holdTimeout;
     private final String frontendId = "frontend-" + java.util.HexFormat.of().toHexDigits(java.util.concurrent.ThreadLocalRandom.current().nextInt());
@@ -93,6 +95,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             // Replicas (other frontends) share their load bookkeeping over the event plane.
             this.router = new Router(routerConfig, new EventPlaneLoadBus(events, name), System::nanoTime);
             router.startMaintenance(Duration.ofSeconds(1), false);
+            routerMetrics.timeDecisions(name, router);
             this.heldPublisher = events.publisher(name, frontendId);
             // No hold timeout: a model without a worker is unavailable at once (503), as for a frontend without a planner.
             this.holding = holdTimeout.isZero() ? null : new HoldingEngine(router, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
@@ -222,9 +225,16 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         return false;
     }
 
-    /** The routers, for their metrics. */
-    List<Router> routers() {
-        return models.values().stream().map(m -> m.router).toList();
+    /** The routers' metrics, by model (register them where /metrics is served). */
+    RouterMetrics routerMetrics() {
+        return routerMetrics;
+    }
+
+    /** Every known model's router, by name, sorted. */
+    private Map<String, Router> routersByModel() {
+        Map<String, Router> byModel = new java.util.TreeMap<>();
+        for (Model m : models.values()) byModel.put(m.name, m.router);
+        return byModel;
     }
 
     /** Requests migrated so far, over all models. */

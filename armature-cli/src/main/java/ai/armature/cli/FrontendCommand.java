@@ -104,6 +104,7 @@ final class FrontendCommand implements Callable<Integer> {
                     .withApiKeys(keys).withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
                     .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)));
             OpenAiServer server = new OpenAiServer(config, models);
+            models.routerMetrics().register(server.metricsRegistry());
             CountDownLatch stop = new CountDownLatch(1);
             Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
             Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));

@@ -4,7 +4,7 @@ import ai.armature.router.RouterConfig;
 import ai.armature.router.policy.RoutingPolicy;
 import picocli.CommandLine.Option;
 
-/** The router's options, shared by the commands that route requests over workers ({@code serve}). */
+/** The router's options, shared by the commands that route requests over workers ({@code serve}, {@code frontend}). */
 final class RouterOptions {
 
     @Option(names = "--router",

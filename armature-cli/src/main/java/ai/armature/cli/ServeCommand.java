@@ -14,6 +14,7 @@ import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
 import ai.armature.router.Router;
 import ai.armature.runtime.migration.MigratingEngine;
 import ai.armature.router.RouterConfig;
+import ai.armature.router.RouterMetrics;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -198,7 +199,7 @@ final class ServeCommand implements Callable<Integer> {
         try (EmbeddingModels.Opened m = EmbeddingModels.open(path, name, maxQueued)) {
             FrontendConfig config = frontendConfig(name, keys);
             OpenAiServer server = OpenAiServer.forEmbeddings(config, m.worker(), m.refusing(), m.tokenizer(), m.chatTemplate());
-            runServer(server, null, String.format("embedding model '%s' (%s, %d dimensions, %s pooling)", name, path,
+            runServer(server, String.format("embedding model '%s' (%s, %d dimensions, %s pooling)", name, path,
                     m.worker().dimensions(), m.pooling()), "inputs up to " + m.worker().maxInputTokens() + " tokens");
         }
         return 0;
@@ -212,11 +213,12 @@ final class ServeCommand implements Callable<Integer> {
 
     private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
             throws InterruptedException {
-        runServer(new OpenAiServer(frontendConfig(name, keys), engine, tok.tokenizer(), tok.chatTemplate()), router, what, kvLine);
+        OpenAiServer server = new OpenAiServer(frontendConfig(name, keys), engine, tok.tokenizer(), tok.chatTemplate());
+        if (router != null) RouterMetrics.of(name, router).register(server.metricsRegistry());
+        runServer(server, what, kvLine);
     }
 
-    private void runServer(OpenAiServer server, Router router, String what, String kvLine) throws InterruptedException {
-        if (router != null) router.metrics().register(server.metricsRegistry());
+    private void runServer(OpenAiServer server, String what, String kvLine) throws InterruptedException {
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
         Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));

@@ -78,12 +78,17 @@ final class ArmatureProcess implements AutoCloseable {
     }
 
     /** The value of an unlabelled Prometheus sample on /metrics (NaN if absent). */
+    /** A metric's value, summed over its label sets (NaN if /metrics does not have it). */
     double metric(String name) throws IOException, InterruptedException {
         String text = get("/metrics");
+        double sum = Double.NaN;
         for (String line : text.split("\n")) {
-            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1).trim());
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1).trim());
+                sum = Double.isNaN(sum) ? v : sum + v;
+            }
         }
-        return Double.NaN;
+        return sum;
     }
 
     String get(String path) throws IOException, InterruptedException {

@@ -188,6 +188,11 @@ class DistributedServingTest {
         assertThat(s.text()).isNotEmpty();
         assertThat(cluster.get(LocalCluster.api(frontend).replace("/v1", "/health"))).contains("ready");
         assertThat(cluster.get(LocalCluster.api(frontend) + "/models/other")).contains("model_not_found");
+        // The frontend's /metrics has its routers', per model: this was the first request routed.
+        assertThat(cluster.get(LocalCluster.api(frontend).replace("/v1", "/metrics")))
+                .contains("armature_router_decisions_total{model=\"tiny\",policy=\"kv\"} 1.0")
+                .contains("armature_router_workers{model=\"tiny\"} 2.0")
+                .contains("armature_router_decision_seconds_count{model=\"tiny\"} 1");
     }
 
     @Test

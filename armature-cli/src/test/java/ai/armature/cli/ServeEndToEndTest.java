@@ -64,7 +64,7 @@ class ServeEndToEndTest {
         engine = Workers.start(WorkerSpec.engine(model, "tiny", options.config(2, 256)), 2, ai.armature.router.RouterConfig.defaults());
         server = new OpenAiServer(FrontendConfig.defaults("tiny").withHost("127.0.0.1").withPort(0), engine,
                 model.tokenizer(), model.chatTemplate());
-        ((ai.armature.router.Router) engine).metrics().register(server.metricsRegistry());
+        ai.armature.router.RouterMetrics.of("tiny", (ai.armature.router.Router) engine).register(server.metricsRegistry());
         port = server.start();
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + port + "/v1").apiKey("unused")
                 .maxRetries(0).timeout(Duration.ofSeconds(60)).build();
@@ -137,10 +137,10 @@ class ServeEndToEndTest {
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(resp.statusCode()).isEqualTo(200);
-        assertThat(resp.body()).contains("armature_router_decisions_total{policy=\"kv\"}")
+        assertThat(resp.body()).contains("armature_router_decisions_total{model=\"tiny\",policy=\"kv\"}")
                 .contains("armature_router_decision_seconds_bucket").contains("armature_router_indexer_blocks")
                 .contains("armature_router_kv_events_applied_total").contains("armature_router_reported_prefix_hit_rate")
-                .contains("armature_router_kv_event_gaps_total 0.0");
+                .contains("armature_router_kv_event_gaps_total{model=\"tiny\"} 0.0");
     }
 
     @Test

@@ -81,7 +81,8 @@ public final class Router implements GenerationEngine {
     private final Map<String, Handle> owners = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<LoadEvent> outbox = new ConcurrentLinkedQueue<>();
     private final ReentrantLock flushLock = new ReentrantLock();
-    private final RouterMetrics metrics;
+    /** Gets each decision's latency in nanoseconds (see {@link RouterMetrics#timeDecisions}). */
+    private volatile java.util.function.LongConsumer decisionTimer = nanos -> { };
     private volatile boolean closed;
     private volatile int lastMaxContext = Integer.MAX_VALUE;
     private ScheduledExecutorService maintenance;
@@ -122,7 +123,6 @@ public final class Router implements GenerationEngine {
         this.policy = RoutingPolicy.create(config.policy(), config);
         this.indexer = new KvIndexer(config.approxTtl().toNanos());
         this.random = new SplittableRandom(config.seed());
-        this.metrics = new RouterMetrics(this);
         this.subscription = bus.subscribe(this::onPeerEvent);
     }
 
@@ -140,9 +140,9 @@ public final class Router implements GenerationEngine {
         return policy.name();
     }
 
-    /** This router's Prometheus metrics (register them where /metrics is served). */
-    public RouterMetrics metrics() {
-        return metrics;
+    /** Hands every decision's latency (nanoseconds, real time) to {@code timer}: how {@link RouterMetrics} observes them. */
+    public void timeDecisions(java.util.function.LongConsumer timer) {
+        this.decisionTimer = Objects.requireNonNull(timer, "timer");
     }
 
     /**
@@ -408,7 +408,7 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
-        if (r != null) metrics.decision(System.nanoTime() - start);
+        if (r != null) decisionTimer.accept(System.nanoTime() - start);
         flushOutbox();
         return r;
     }
@@ -429,7 +429,7 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
-        if (r != null) metrics.decision(System.nanoTime() - start);
+        if (r != null) decisionTimer.accept(System.nanoTime() - start);
         flushOutbox();
         return r;
     }

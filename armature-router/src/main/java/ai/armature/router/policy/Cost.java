@@ -24,6 +24,11 @@ public final class Cost {
      */
     public static double of(double prefillWeight, long uncachedPromptTokens, long activePrefillTokens,
                             long activeContextTokens, int unitTokens) {
-        return (prefillWeight * (uncachedPromptTokens + activePrefillTokens) + activeContextTokens) / unitTokens;
+        return inTokens(prefillWeight, uncachedPromptTokens, activePrefillTokens, activeContextTokens) / unitTokens;
+    }
+
+    /** The cost counted in tokens: {@link #of} without the division by the block unit (the same order, for the hot loop). */
+    public static double inTokens(double prefillWeight, long uncachedPromptTokens, long activePrefillTokens, long activeContextTokens) {
+        return prefillWeight * (uncachedPromptTokens + activePrefillTokens) + activeContextTokens;
     }
 }

@@ -76,8 +76,7 @@ public final class KvPolicy implements RoutingPolicy {
         double w = prefillWeight;
         for (int i = 0; i < n; i++) {
             long prefill = c.prefillTokens(i), context = c.contextTokens(i);
-            // Cost.of without its division by the block unit: the order of costs is the same.
-            double k = w * (prompt - c.cachedTokens(i) + prefill) + context;
+            double k = Cost.inTokens(w, prompt - c.cachedTokens(i), prefill, context);
             long l = prefill + context;
             cost[i] = k;
             load[i] = l;
