@@ -157,11 +157,11 @@ class RouterTest {
         int[] system = prompt(16, 4);
         r.onKvEvents("a", stored(system, 1));
         int[] p = java.util.Arrays.copyOf(system, 20);
-        // On a: 4 uncached tokens, on b: 20. After one request a carries 4 prefill + 20 context tokens: (4+4+20) > 20.
-        r.submit(request("x", p));
-        r.submit(request("y", p));
-        assertThat(ws.get("a").submitted).containsExactly("x");
-        assertThat(ws.get("b").submitted).containsExactly("y");
+        // With the default prefill weight 16: on a 16 * 4 uncached tokens, on b 16 * 20 = 320. Each request on a adds 4
+        // prefill and 20 context tokens: 64 + 84 k, so after four the fifth is cheaper on b.
+        for (int i = 0; i < 5; i++) r.submit(request("q" + i, p));
+        assertThat(ws.get("a").submitted).containsExactly("q0", "q1", "q2", "q3");
+        assertThat(ws.get("b").submitted).containsExactly("q4");
     }
 
     @Test
