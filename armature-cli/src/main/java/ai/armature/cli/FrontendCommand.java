@@ -1,5 +1,6 @@
 package ai.armature.cli;
 
+import ai.armature.frontend.ApiOptions;
 import ai.armature.frontend.FrontendConfig;
 import ai.armature.frontend.OpenAiServer;
 import ai.armature.router.RouterConfig;
@@ -25,8 +26,8 @@ import java.util.concurrent.CountDownLatch;
  */
 @Command(name = "frontend", mixinStandardHelpOptions = true,
         description = {"Serves every model registered in etcd over an OpenAI-compatible HTTP API (see 'armature worker').",
-                "Endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /detokenize,",
-                "/health, /live, /metrics.",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/responses, /v1/messages (Anthropic), /v1/embeddings,",
+                "/v1/models, /tokenize, /detokenize, /health, /live, /metrics.",
                 "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit)."})
 final class FrontendCommand implements Callable<Integer> {
 
@@ -80,6 +81,9 @@ final class FrontendCommand implements Callable<Integer> {
     @Mixin
     RouterOptions routerOptions;
 
+    @Mixin
+    ApiFlags apiFlags;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
@@ -93,6 +97,7 @@ final class FrontendCommand implements Callable<Integer> {
         }
         cluster.check();
         RouterConfig routerConfig = routerOptions.config();
+        ApiOptions apis = apiFlags.options();
         Set<String> keys = ServeCommand.apiKeys(apiKey, apiKeysFile);
         try (NatsEventPlane events = cluster.events("frontend");
              ClusterModels models = new ClusterModels(events, routerConfig,
@@ -102,7 +107,7 @@ final class FrontendCommand implements Callable<Integer> {
             AutoCloseable watch = discovery.watch(models);
             FrontendConfig config = httpOptions.apply(FrontendConfig.defaults("armature").withHost(host).withPort(port)
                     .withApiKeys(keys).withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)));
+                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)).withApis(apis));
             OpenAiServer server = new OpenAiServer(config, models);
             models.routerMetrics().register(server.metricsRegistry());
             CountDownLatch stop = new CountDownLatch(1);

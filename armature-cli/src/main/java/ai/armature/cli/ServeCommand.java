@@ -37,8 +37,8 @@ import java.util.concurrent.CountDownLatch;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serves a model over an OpenAI-compatible HTTP API.",
-                "Endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /detokenize,",
-                "/health, /live, /metrics.",
+                "Endpoints: /v1/chat/completions, /v1/completions, /v1/responses, /v1/messages (Anthropic), /v1/embeddings,",
+                "/v1/models, /tokenize, /detokenize, /health, /live, /metrics.",
                 "Workers use continuous batching, a paged KV cache and prefix caching, optionally over",
                 "host-memory (--kv-host-memory) and disk (--kv-disk-dir) KV tiers.",
                 "Without --model it serves the demo model; with --upstream URL... it serves external engines",
@@ -97,6 +97,9 @@ final class ServeCommand implements Callable<Integer> {
     RouterOptions routerOptions;
 
     @Mixin
+    ApiFlags apiFlags;
+
+    @Mixin
     UpstreamOptions upstreamOptions = new UpstreamOptions();
 
     @Spec
@@ -121,6 +124,7 @@ final class ServeCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
+        apiFlags.options(); // a bad parser name fails before any model loads
         if (upstreamOptions.enabled()) return serveUpstreams();
         RouterConfig routerConfig = routerOptions.enabled(workers) ? routerOptions.config() : null;
         Path path = model;
@@ -190,7 +194,7 @@ final class ServeCommand implements Callable<Integer> {
 
     /** serve --model an embedding model (GGUF bert): /v1/embeddings embeds; chat and completions answer 400. */
     private int serveEmbeddings(Path path, Set<String> keys) throws Exception {
-        for (String o : new String[] {"--mock-profile", "--workers", "--router"}) {
+        for (String o : new String[] {"--mock-profile", "--workers", "--router", "--tool-call-parser", "--reasoning-parser", "--responses-store-size"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                 throw new IllegalArgumentException(o + " does not apply to an embedding model");
             }
@@ -208,7 +212,7 @@ final class ServeCommand implements Callable<Integer> {
     private FrontendConfig frontendConfig(String name, Set<String> keys) {
         return httpOptions.apply(FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
                 .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)));
+                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)).withApis(apiFlags.options()));
     }
 
     private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)

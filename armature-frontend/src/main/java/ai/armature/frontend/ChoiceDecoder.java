@@ -52,6 +52,9 @@ final class ChoiceDecoder {
     private String error;
     private boolean stoppedByString;
     private boolean endedEarly;
+    private String stopString;
+    /** Control tokens whose text is kept in the output (a tool-call parser's markers), sorted; empty: none. */
+    private int[] rendered = new int[0];
 
     ChoiceDecoder(int index, int[] promptTokens, Tokenizer tokenizer, List<String> stopStrings, boolean wantLogprobs) {
         this(index, promptTokens, tokenizer, stopStrings, wantLogprobs, false, false, false);
@@ -76,6 +79,16 @@ final class ChoiceDecoder {
         this.echoText = echo ? tokenizer.decode(promptTokens, false) : null;
         // Offsets of the completion's tokens count from the start of the text the client gets.
         this.decodedChars = echo ? echoText.length() : 0;
+    }
+
+    /**
+     * Keeps the text of these control tokens in the output (they are dropped otherwise): the markers a tool-call
+     * or reasoning parser reads, such as {@code <|python_tag|>} or {@code [TOOL_CALLS]}. Returns this decoder.
+     */
+    ChoiceDecoder rendering(int[] controlTokenIds) {
+        rendered = controlTokenIds.clone();
+        java.util.Arrays.sort(rendered);
+        return this;
     }
 
     /**
@@ -108,6 +121,9 @@ final class ChoiceDecoder {
                 stepTokenIds[stepTokenCount++] = ids[i];
                 if (wantLogprobs && lps != null && i < lps.size()) stepLogprobs.add(entry(lps.get(i)));
                 String piece = detokenizer.accept(ids[i]);
+                if (rendered.length > 0 && java.util.Arrays.binarySearch(rendered, ids[i]) >= 0) {
+                    piece = piece + tokenizer.decode(new int[] {ids[i]}, true);
+                }
                 decodedChars += piece.length();
                 if (stops == null) {
                     delta.append(piece);
@@ -115,6 +131,7 @@ final class ChoiceDecoder {
                     delta.append(stops.accept(piece));
                     if (stops.stopped()) {
                         stoppedByString = true;
+                        stopString = stops.matched();
                         finish = FinishReason.STOP;
                         return;
                     }
@@ -129,6 +146,7 @@ final class ChoiceDecoder {
                 delta.append(stops.accept(tail));
                 if (stops.stopped()) {
                     stoppedByString = true;
+                    stopString = stops.matched();
                 } else {
                     delta.append(stops.finish());
                 }
@@ -238,6 +256,16 @@ final class ChoiceDecoder {
     /** The text released by the last {@link #accept} call. */
     CharSequence delta() {
         return delta;
+    }
+
+    /** The stop string that ended this choice, or null. */
+    String stopString() {
+        return stopString;
+    }
+
+    /** How many tokens the last {@link #accept} call consumed. */
+    int stepTokens() {
+        return stepTokenCount;
     }
 
     /** The token ids the last {@link #accept} call consumed (a copy). */

@@ -12,7 +12,8 @@ import java.util.Set;
  * context length in tokens (0: ask the engine), and the wire: how long a request head may take to arrive (and a
  * body may pause), how long an idle keep-alive connection stays open, the most connections open at once (more wait
  * to be accepted), the browser origins allowed to call the API (CORS; empty: none, {@code *}: any), and how often a
- * throughput line is logged while busy ({@link Duration#ZERO}: never).
+ * throughput line is logged while busy ({@link Duration#ZERO}: never), and how model output is parsed and API
+ * state kept ({@link ApiOptions}).
  */
 public record FrontendConfig(
         String host,
@@ -27,7 +28,8 @@ public record FrontendConfig(
         Duration idleTimeout,
         int maxConnections,
         Set<String> allowedOrigins,
-        Duration statsLogInterval) {
+        Duration statsLogInterval,
+        ApiOptions apis) {
 
     public static final int DEFAULT_PORT = 8080;
     public static final int DEFAULT_MAX_IN_FLIGHT = 4096;
@@ -60,6 +62,7 @@ public record FrontendConfig(
         if (maxConnections < 1) throw new IllegalArgumentException("--max-connections must be >= 1, got " + maxConnections);
         if (statsLogInterval.isNegative()) throw new IllegalArgumentException("the stats log interval must not be negative");
         apiKeys = apiKeys == null ? Set.of() : Set.copyOf(apiKeys);
+        apis = apis == null ? ApiOptions.DEFAULTS : apis;
         allowedOrigins = allowedOrigins == null ? Set.of() : Set.copyOf(allowedOrigins);
         for (String o : allowedOrigins) {
             if (!o.equals("*") && !o.matches("https?://[^/\\s]+")) {
@@ -73,62 +76,67 @@ public record FrontendConfig(
     public static FrontendConfig defaults(String servedModelName) {
         return new FrontendConfig("0.0.0.0", DEFAULT_PORT, servedModelName, Set.of(), DEFAULT_MAX_IN_FLIGHT,
                 DEFAULT_MAX_BODY_BYTES, DEFAULT_GRACE, 0, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-                Set.of(), DEFAULT_STATS_LOG_INTERVAL);
+                Set.of(), DEFAULT_STATS_LOG_INTERVAL, ApiOptions.DEFAULTS);
     }
 
     public FrontendConfig withServedModelName(String name) {
         return new FrontendConfig(host, port, name, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod, maxContextTokens,
-                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withHost(String newHost) {
         return new FrontendConfig(newHost, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withPort(int newPort) {
         return new FrontendConfig(host, newPort, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withApiKeys(Set<String> keys) {
         return new FrontendConfig(host, port, servedModelName, keys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withMaxInFlightRequests(int max) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, max, maxBodyBytes, shutdownGracePeriod, maxContextTokens,
-                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withMaxBodyBytes(long max) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, max, shutdownGracePeriod, maxContextTokens,
-                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withShutdownGracePeriod(Duration grace) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, grace, maxContextTokens,
-                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withMaxContextTokens(int max) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod, max,
-                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval);
+                headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, apis);
     }
 
     /** The wire's limits: request head time (and longest body pause), idle keep-alive time, open connections. */
     public FrontendConfig withConnectionLimits(Duration header, Duration idle, int connections) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, header, idle, connections, allowedOrigins, statsLogInterval);
+                maxContextTokens, header, idle, connections, allowedOrigins, statsLogInterval, apis);
     }
 
     public FrontendConfig withAllowedOrigins(Set<String> origins) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, headerTimeout, idleTimeout, maxConnections, origins, statsLogInterval);
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, origins, statsLogInterval, apis);
     }
 
     public FrontendConfig withStatsLogInterval(Duration interval) {
         return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
-                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, interval);
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, interval, apis);
+    }
+
+    public FrontendConfig withApis(ApiOptions options) {
+        return new FrontendConfig(host, port, servedModelName, apiKeys, maxInFlightRequests, maxBodyBytes, shutdownGracePeriod,
+                maxContextTokens, headerTimeout, idleTimeout, maxConnections, allowedOrigins, statsLogInterval, options);
     }
 }

@@ -6,6 +6,7 @@ import ai.armature.protocol.GenerateOutput;
 import ai.armature.protocol.GenerateRequest;
 import ai.armature.protocol.GenerationEngine;
 import ai.armature.protocol.GenerationStream;
+import ai.armature.protocol.OutputConstraint;
 import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.SamplingParams;
 import ai.armature.protocol.StopConditions;
@@ -49,9 +50,13 @@ final class GenerationHandler {
     private final JsonFactory jsonFactory;
     private final ThroughputLog throughput;
     private final int contextTokens;
+    private final OutputParsing parsing;
 
+    /** @param parsing how this model's output is parsed for reasoning and tool calls */
     GenerationHandler(FrontendConfig config, GenerationEngine engine, Tokenizer tokenizer, PromptBuilder prompts,
-                      Admission admission, FrontendMetrics metrics, JsonFactory jsonFactory, ThroughputLog throughput) {
+                      Admission admission, FrontendMetrics metrics, JsonFactory jsonFactory, ThroughputLog throughput,
+                      OutputParsing parsing) {
+        this.parsing = parsing;
         this.config = config;
         this.engine = engine;
         this.tokenizer = tokenizer;
@@ -72,14 +77,37 @@ final class GenerationHandler {
     }
 
     /**
-     * Serves one request; returns the HTTP status it ended with (for metrics). Errors before output are thrown.
-     * {@code client} (null where not tracked) says when the client hangs up: the request's engine requests are then
-     * cancelled at once, streaming or not, and it ends as 499.
+     * A validated request before submission: its parameters, tools, the constraint its output must match (from
+     * response_format or a forced tool call), its prompts and each prompt's token limit.
      */
-    int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) {
+    record Prepared(Endpoint endpoint, GenerationParams params, ChatTools tools, OutputConstraint constraint, String constraintParam,
+                    List<int[]> promptTokens, int[] maxTokens) {
+        int sequences() {
+            return promptTokens.size() * params.n();
+        }
+    }
+
+    /** Validates a chat or completions body and builds its prompts; throws ApiException (400, 404) on bad input. */
+    Prepared prepare(Endpoint endpoint, JsonNode body) {
         checkModel(body);
         GenerationParams params = RequestParser.parse(body, endpoint, tokenizer.vocabSize());
-        List<int[]> promptTokens = endpoint == Endpoint.CHAT ? List.of(prompts.chat(body)) : prompts.completion(body);
+        ChatTools tools = endpoint == Endpoint.CHAT ? ChatTools.parse(body) : ChatTools.NONE;
+        if (tools.choice() == ChatTools.Choice.AUTO && parsing.toolParser() == null) {
+            throw ApiException.badRequest("tool_choice", "tool_choice 'auto' needs a tool-call parser, and this model's chat template shows "
+                    + "no tool-call format: start the server with --tool-call-parser (" + String.join(", ", ai.armature.frontend.tools.ToolCallParsers.NAMES)
+                    + "), or use tool_choice 'required' or a named function (constrained to a valid call)");
+        }
+        OutputConstraint constraint = params.constraint();
+        String constraintParam = "response_format";
+        if (tools.constraint() != null) {
+            if (constraint != null) {
+                throw ApiException.badRequest("response_format", "response_format cannot be combined with tool_choice '"
+                        + (tools.choice() == ChatTools.Choice.NAMED ? "function" : "required") + "': a forced call is constrained already");
+            }
+            constraint = tools.constraint();
+            constraintParam = "tools";
+        }
+        List<int[]> promptTokens = endpoint == Endpoint.CHAT ? List.of(prompts.chat(body, tools, true)) : prompts.completion(body);
         String lengthParam = endpoint == Endpoint.CHAT ? "messages" : "prompt";
         int[] maxTokens = new int[promptTokens.size()];
         for (int i = 0; i < maxTokens.length; i++) {
@@ -89,65 +117,132 @@ final class GenerationHandler {
                         + maxTokens[i] + " tokens after the prompt; lower min_tokens");
             }
         }
+        return new Prepared(endpoint, params, tools, constraint, constraintParam, promptTokens, maxTokens);
+    }
 
-        int sequences = promptTokens.size() * params.n();
-        Admission.Ticket ticket = admission.admit(sequences);
-        List<GenerationStream> streams = new ArrayList<>(sequences);
-        OutputMux mux = null;
-        String id = endpoint.idPrefix + randomId();
-        java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
-        Runnable unwatch = client == null ? () -> { } : client.onGone(() -> {
-            gone.set(true);
-            for (String requestId : ticket.engineRequestIds) engine.cancel(requestId);
-        });
-        try {
-            List<ChoiceDecoder> decoders = new ArrayList<>(sequences);
-            for (int p = 0; p < promptTokens.size(); p++) {
-                int[] tokens = promptTokens.get(p);
-                // Only the user's stop ids: the worker knows its model's end-of-generation ids and applies ignore_eos.
-                // max_tokens 0 (echo): the worker computes the prompt's logprobs with one token, which is not sent.
-                StopConditions stop = new StopConditions(Math.max(1, maxTokens[p]), params.stopTokenIds(), params.ignoreEos(), false,
-                        params.minTokens());
-                for (int c = 0; c < params.n(); c++) {
-                    int index = p * params.n() + c;
-                    String requestId = id + "-" + index;
-                    SamplingParams sampling = params.sampling().withSeed(params.sampling().seed() + c);
-                    ticket.engineRequestIds.add(requestId);
-                    streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop).withConstraint(params.constraint())));
-                    decoders.add(new ChoiceDecoder(index, tokens, tokenizer, params.stop(), params.wantsLogprobs(),
-                            params.tokensAsIds(), params.echo(), maxTokens[p] == 0));
-                }
-            }
-            mux = new OutputMux(streams);
-            JsonBodies json = new JsonBodies(jsonFactory, endpoint, id, System.currentTimeMillis() / 1000,
-                    config.servedModelName());
-            res.header("X-Request-Id", id);
-            Run run = new Run(endpoint, params, streams, decoders, mux, json, startNanos, promptTokens);
-            int status = params.stream() ? run.stream(res) : run.collect(res);
-            // A response that went out whole is a 200 even if the client hung up right after reading it (an upstream
-            // client closes on [DONE]); only one the departure cut short is the client's 499.
-            return gone.get() && status != 200 ? CLIENT_CLOSED : status;
-        } catch (ApiException e) {
-            if (gone.get()) return CLIENT_CLOSED; // a cancellation because the client left is nothing to tell it
-            throw e;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw ApiException.unavailable("the request was interrupted because the server is shutting down");
-        } finally {
+    /**
+     * The engine requests of one HTTP request once admitted and submitted: a stream, a decoder and an output per
+     * choice. When the client hangs up (its socket says so) every engine request is cancelled at once. Closing it
+     * closes the streams (cancelling what is still running), stops watching the client and releases the admission.
+     */
+    final class Submitted implements AutoCloseable {
+        final Prepared prepared;
+        final String id;
+        final List<GenerationStream> streams;
+        final List<ChoiceDecoder> decoders;
+        final List<ChoiceOutput> outputs;
+        private final Admission.Ticket ticket;
+        private final java.util.concurrent.atomic.AtomicBoolean gone = new java.util.concurrent.atomic.AtomicBoolean();
+        private final Runnable unwatch;
+
+        private Submitted(Prepared prepared, String id, Admission.Ticket ticket, int sequences, GuardedSocket client) {
+            this.prepared = prepared;
+            this.id = id;
+            this.ticket = ticket;
+            this.streams = new ArrayList<>(sequences);
+            this.decoders = new ArrayList<>(sequences);
+            this.outputs = new ArrayList<>(sequences);
+            this.unwatch = client == null ? () -> { } : client.onGone(() -> {
+                gone.set(true);
+                for (String requestId : ticket.engineRequestIds) engine.cancel(requestId);
+            });
+        }
+
+        /** Whether the client hung up (its engine requests were cancelled). */
+        boolean clientGone() {
+            return gone.get();
+        }
+
+        @Override
+        public void close() {
             unwatch.run();
-            if (mux != null) mux.close();
             for (GenerationStream s : streams) s.close();
             admission.release(ticket);
         }
     }
 
-    private GenerationStream submit(GenerateRequest request) {
+    /**
+     * Admits and submits every choice of {@code p} under the response id {@code id}; {@code client} (null where not
+     * tracked) is watched for hanging up.
+     */
+    Submitted submit(Prepared p, String id, GuardedSocket client) {
+        GenerationParams params = p.params();
+        Submitted sub = new Submitted(p, id, admission.admit(p.sequences()), p.sequences(), client);
+        try {
+            for (int prompt = 0; prompt < p.promptTokens().size(); prompt++) {
+                int[] tokens = p.promptTokens().get(prompt);
+                // Only the user's stop ids: the worker knows its model's end-of-generation ids and applies ignore_eos.
+                // max_tokens 0 (echo): the worker computes the prompt's logprobs with one token, which is not sent.
+                StopConditions stop = new StopConditions(Math.max(1, p.maxTokens()[prompt]), params.stopTokenIds(), params.ignoreEos(), false,
+                        params.minTokens());
+                for (int c = 0; c < params.n(); c++) {
+                    int index = prompt * params.n() + c;
+                    String requestId = id + "-" + index;
+                    SamplingParams sampling = params.sampling().withSeed(params.sampling().seed() + c);
+                    sub.ticket.engineRequestIds.add(requestId);
+                    sub.streams.add(submit(new GenerateRequest(requestId, tokens, sampling, stop).withConstraint(p.constraint()), p.constraintParam()));
+                    sub.decoders.add(new ChoiceDecoder(index, tokens, tokenizer, params.stop(), params.wantsLogprobs(),
+                            params.tokensAsIds(), params.echo(), p.maxTokens()[prompt] == 0).rendering(parsing.renderedIds()));
+                    sub.outputs.add(new ChoiceOutput(reasoningParser(p, tokens), p.tools().parser(parsing.toolParser())));
+                }
+            }
+            return sub;
+        } catch (RuntimeException e) {
+            sub.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The reasoning parser of one chat choice, or null: none is configured, or the output is constrained (it is
+     * then the constrained text from its first token, with no reasoning to split off).
+     */
+    private ai.armature.frontend.tools.ReasoningParser reasoningParser(Prepared p, int[] prompt) {
+        if (parsing.reasoningParser() == null || p.endpoint() != Endpoint.CHAT || p.constraint() != null) return null;
+        int tail = Math.min(prompt.length, 8);
+        String text = tokenizer.decode(java.util.Arrays.copyOfRange(prompt, prompt.length - tail, prompt.length), true);
+        return ai.armature.frontend.tools.ReasoningParser.create(parsing.reasoningParser(), text);
+    }
+
+    /**
+     * Serves one request; returns the HTTP status it ended with (for metrics). Errors before output are thrown.
+     * {@code client} (null where not tracked) says when the client hangs up: the request's engine requests are then
+     * cancelled at once, streaming or not, and it ends as 499.
+     */
+    int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) {
+        Prepared p = prepare(endpoint, body);
+        OutputMux mux = null;
+        String id = endpoint.idPrefix + randomId();
+        Submitted sub = submit(p, id, client);
+        try {
+            mux = new OutputMux(sub.streams);
+            JsonBodies json = new JsonBodies(jsonFactory, endpoint, id, System.currentTimeMillis() / 1000,
+                    config.servedModelName());
+            res.header("X-Request-Id", id);
+            Run run = new Run(endpoint, p, sub, mux, json, startNanos);
+            int status = p.params().stream() ? run.stream(res) : run.collect(res);
+            // A response that went out whole is a 200 even if the client hung up right after reading it (an upstream
+            // client closes on [DONE]); only one the departure cut short is the client's 499.
+            return sub.clientGone() && status != 200 ? CLIENT_CLOSED : status;
+        } catch (ApiException e) {
+            if (sub.clientGone()) return CLIENT_CLOSED; // a cancellation because the client left is nothing to tell it
+            throw e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiException.unavailable("the request was interrupted because the server is shutting down");
+        } finally {
+            if (mux != null) mux.close();
+            sub.close();
+        }
+    }
+
+    private GenerationStream submit(GenerateRequest request, String constraintParam) {
         try {
             return engine.submit(request);
         } catch (RequestRejectedException e) {
             throw switch (e.reason()) {
-                // A constraint the worker cannot compile is the response_format's fault.
-                case INVALID -> ApiException.badRequest(request.constraint() != null ? "response_format" : null, e.getMessage());
+                // A constraint the worker cannot compile is the fault of what set it (response_format or tools).
+                case INVALID -> ApiException.badRequest(request.constraint() != null ? constraintParam : null, e.getMessage());
                 case PROMPT_TOO_LONG -> ApiException.badRequest("max_tokens", e.getMessage());
                 case QUEUE_FULL -> ApiException.tooManyRequests(e.getMessage());
                 case SHUTTING_DOWN -> ApiException.unavailable(e.getMessage());
@@ -190,12 +285,55 @@ final class GenerationHandler {
         return HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextInt());
     }
 
+    /**
+     * Receives one chat generation as it happens, for the APIs that write their own wire format (Anthropic
+     * Messages): each engine step of a choice (whose parsed reasoning, content and tool calls then go to the
+     * returned listener), a flush point after each step, and each choice's end. A write to a client that is gone
+     * throws {@link ClientGoneException}.
+     */
+    interface GenerationEvents {
+        /** Choice {@code decoder.index} consumed an engine step; returns the listener for its parsed output. */
+        ChoiceOutput.Listener step(ChoiceDecoder decoder);
+
+        /** The end of an engine step: flush what was written. */
+        void stepDone();
+
+        /** A choice ended with a result (stop, length, tool calls); {@code decoder} and {@code output} hold it. */
+        void finished(ChoiceDecoder decoder, ChoiceOutput output, String finishReason);
+    }
+
+    /**
+     * Serves a chat request (an OpenAI chat body that another API's handler built) through {@code events} under
+     * the response id {@code id}; returns the request's usage once every choice finished. Errors before output, and
+     * a choice's failure (engine error, cancel), are thrown as ApiException; the events' own writes, or the client
+     * hanging up ({@code client}, null where not tracked), throw ClientGoneException. Everything submitted is
+     * closed before it returns.
+     */
+    Usage serveEvents(JsonNode chatBody, String id, long startNanos, GuardedSocket client, GenerationEvents events)
+            throws InterruptedException {
+        Prepared p = prepare(Endpoint.CHAT, chatBody);
+        try (Submitted sub = submit(p, id, client); OutputMux mux = new OutputMux(sub.streams)) {
+            try {
+                return new Run(Endpoint.CHAT, p, sub, mux, null, startNanos).events(events);
+            } catch (ApiException e) {
+                if (sub.clientGone()) throw new ClientGoneException(e); // cancelled because the client left
+                throw e;
+            }
+        }
+    }
+
+    /** Token counts of a served request, for APIs that report their own usage shape. */
+    record Usage(int promptTokens, int cachedTokens, int completionTokens, int reasoningTokens) {
+    }
+
     /** The state of one request while its outputs are read: choices, timing, and the writing of results. */
     private final class Run {
         private final Endpoint endpoint;
+        private final Prepared prepared;
         private final GenerationParams params;
         private final List<GenerationStream> streams;
         private final List<ChoiceDecoder> decoders;
+        private final List<ChoiceOutput> outputs;
         private final OutputMux mux;
         private final JsonBodies json;
         private final long startNanos;
@@ -209,16 +347,17 @@ final class GenerationHandler {
         private final boolean[] promptCounted;
         private boolean firstTokenSeen;
 
-        Run(Endpoint endpoint, GenerationParams params, List<GenerationStream> streams, List<ChoiceDecoder> decoders,
-            OutputMux mux, JsonBodies json, long startNanos, List<int[]> promptTokens) {
-            this.promptTokens = promptTokens;
+        Run(Endpoint endpoint, Prepared prepared, Submitted sub, OutputMux mux, JsonBodies json, long startNanos) {
+            this.endpoint = endpoint;
+            this.prepared = prepared;
+            this.params = prepared.params();
+            this.promptTokens = prepared.promptTokens();
+            this.streams = sub.streams;
+            this.decoders = sub.decoders;
+            this.outputs = sub.outputs;
             this.promptIdsSent = new boolean[decoders.size()];
             this.promptCounted = new boolean[decoders.size()];
             this.echoSent = new boolean[decoders.size()];
-            this.endpoint = endpoint;
-            this.params = params;
-            this.streams = streams;
-            this.decoders = decoders;
             this.mux = mux;
             this.json = json;
             this.startNanos = startNanos;
@@ -254,6 +393,13 @@ final class GenerationHandler {
             }
         }
 
+        /** Passes the text a step released (and, when the choice ended, what the parsers still hold) to its output. */
+        private void parse(ChoiceDecoder d, ChoiceOutput.Listener listener) {
+            ChoiceOutput o = outputs.get(d.index);
+            if (!d.delta().isEmpty() || d.stepTokens() > 0) o.accept(d.delta(), d.stepTokens(), listener);
+            if (d.finished() && failure(d) == null) o.finish(listener);
+        }
+
         private boolean allFinished() {
             for (ChoiceDecoder d : decoders) if (!d.finished()) return false;
             return true;
@@ -287,10 +433,20 @@ final class GenerationHandler {
                     }
                     boolean hasLogprobs = !d.stepLogprobs().isEmpty();
                     int[] ids = params.returnTokenIds() ? d.stepTokenIds() : null;
-                    if (!d.delta().isEmpty() || hasLogprobs || ids != null && ids.length > 0) {
-                        json.chunk(d.index, false, d.delta(), hasLogprobs ? d.stepLogprobs() : null, null, params.includeUsage(),
+                    CharSequence text = d.delta();
+                    boolean parsed = !outputs.get(d.index).plain();
+                    if (parsed) {
+                        // Parsed output goes out as its own chunks (reasoning, content, tool calls); this step's
+                        // logprobs and ids follow in a chunk of their own.
+                        parse(d, new ChunkWriter(d.index, out));
+                        text = "";
+                    }
+                    if (!text.isEmpty() || hasLogprobs || ids != null && ids.length > 0) {
+                        json.chunk(d.index, false, text, hasLogprobs ? d.stepLogprobs() : null, null, params.includeUsage(),
                                 ids, promptIds(d));
                         write(out, !d.finished());
+                    } else if (parsed && !d.finished()) {
+                        flush(out);
                     }
                     if (d.finished()) {
                         ApiException failure = failure(d);
@@ -307,7 +463,7 @@ final class GenerationHandler {
                 }
                 if (!allFinished()) throw new IllegalStateException("an engine stream ended without a finish reason");
                 if (params.includeUsage()) {
-                    json.usageChunk(promptTokens(), cachedTokens(), completionTokens());
+                    json.usageChunk(promptTokens(), cachedTokens(), completionTokens(), reasoningTokens());
                     write(out, false);
                 }
                 json.done();
@@ -316,6 +472,41 @@ final class GenerationHandler {
                 return 200;
             } catch (ClientGoneException e) {
                 return CLIENT_CLOSED;
+            }
+        }
+
+        /** Writes one choice's parsed output as chat chunks as it is decided. */
+        private final class ChunkWriter implements ChoiceOutput.Listener {
+            private final int index;
+            private final OutputStream out;
+
+            ChunkWriter(int index, OutputStream out) {
+                this.index = index;
+                this.out = out;
+            }
+
+            @Override
+            public void reasoning(String text) {
+                json.reasoningChunk(index, text, params.includeUsage());
+                write(out, false);
+            }
+
+            @Override
+            public void content(String text) {
+                json.chunk(index, false, text, null, null, params.includeUsage());
+                write(out, false);
+            }
+
+            @Override
+            public void toolCallBegin(int call, String id, String name) {
+                json.toolCallChunk(index, call, id, name, "", params.includeUsage());
+                write(out, false);
+            }
+
+            @Override
+            public void toolCallArguments(int call, String fragment) {
+                json.toolCallChunk(index, call, null, null, fragment, params.includeUsage());
+                write(out, false);
             }
         }
 
@@ -331,7 +522,8 @@ final class GenerationHandler {
             while (!allFinished()) {
                 ChoiceDecoder d = step();
                 if (d == null) break;
-                texts.get(d.index).append(d.delta());
+                if (outputs.get(d.index).plain()) texts.get(d.index).append(d.delta());
+                else parse(d, ChoiceOutput.IGNORE);
                 if (params.returnTokenIds()) for (int t : d.stepTokenIds()) ids.get(d.index).add(t);
                 if (logprobs.get(d.index) != null) logprobs.get(d.index).addAll(d.stepLogprobs());
             }
@@ -342,7 +534,8 @@ final class GenerationHandler {
             }
             List<JsonBodies.ChoiceResult> results = new ArrayList<>(decoders.size());
             for (ChoiceDecoder d : decoders) {
-                String text = texts.get(d.index).toString();
+                ChoiceOutput o = outputs.get(d.index);
+                String text = o.plain() ? texts.get(d.index).toString() : o.content();
                 List<ChoiceDecoder.LogprobEntry> lps = logprobs.get(d.index);
                 if (d.echoText() != null) {
                     text = d.echoText() + text;
@@ -354,9 +547,9 @@ final class GenerationHandler {
                 }
                 results.add(new JsonBodies.ChoiceResult(d.index, text, finishReason(d), lps,
                         params.returnTokenIds() ? ids.get(d.index).build().toArray() : null, promptIds(d),
-                        params.promptLogprobs() >= 0 ? d.promptPositions() : null));
+                        params.promptLogprobs() >= 0 ? d.promptPositions() : null, o.reasoning().isEmpty() ? null : o.reasoning(), o.calls()));
             }
-            json.response(results, promptTokens(), cachedTokens(), completionTokens());
+            json.response(results, promptTokens(), cachedTokens(), completionTokens(), reasoningTokens());
             res.status(200);
             res.header(HeaderNames.CONTENT_TYPE, "application/json");
             try {
@@ -366,6 +559,25 @@ final class GenerationHandler {
             }
             finishMetrics();
             return 200;
+        }
+
+        /** Drives {@link GenerationEvents} until every choice ended; see {@link #serveEvents}. */
+        Usage events(GenerationEvents events) throws InterruptedException {
+            while (!allFinished()) {
+                ChoiceDecoder d = step();
+                if (d == null) break;
+                ApiException failure = d.finished() ? failure(d) : null;
+                if (failure != null) {
+                    finishMetrics();
+                    throw failure;
+                }
+                parse(d, events.step(d));
+                if (d.finished()) events.finished(d, outputs.get(d.index), finishReason(d));
+                events.stepDone();
+            }
+            if (!allFinished()) throw new IllegalStateException("an engine stream ended without a finish reason");
+            finishMetrics();
+            return new Usage(promptTokens(), cachedTokens(), completionTokens(), reasoningTokens());
         }
 
         /** The prompt ids to send with a choice's first chunk (return_token_ids), else null. */
@@ -383,8 +595,14 @@ final class GenerationHandler {
             };
         }
 
+        /**
+         * OpenAI's finish reason: "length", "stop", or "tool_calls" when a choice called tools under tool_choice
+         * auto or required (a named function's forced call ends with "stop", as OpenAI's does).
+         */
         private String finishReason(ChoiceDecoder d) {
-            return d.finishReason() == FinishReason.LENGTH ? "length" : "stop";
+            if (d.finishReason() == FinishReason.LENGTH) return "length";
+            if (outputs.get(d.index).calledTools() && prepared.tools().choice() != ChatTools.Choice.NAMED) return "tool_calls";
+            return "stop";
         }
 
         /** Prompt tokens are counted once per distinct prompt (choices of one prompt share it), as OpenAI does. */
@@ -403,6 +621,14 @@ final class GenerationHandler {
         private int completionTokens() {
             int sum = 0;
             for (ChoiceDecoder d : decoders) sum += d.completionTokens();
+            return sum;
+        }
+
+        /** Reasoning tokens of all choices, or -1 for completions (whose usage has no such field). */
+        private int reasoningTokens() {
+            if (endpoint != Endpoint.CHAT) return -1;
+            int sum = 0;
+            for (ChoiceOutput o : outputs) sum += o.reasoningTokens();
             return sum;
         }
 

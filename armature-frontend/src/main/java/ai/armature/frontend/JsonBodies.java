@@ -103,6 +103,63 @@ final class JsonBodies {
         endEvent();
     }
 
+    /** A chat chunk carrying reasoning text ({@code delta.reasoning_content}, as vLLM and DeepSeek send it). */
+    void reasoningChunk(int index, String text, boolean usageField) {
+        try (JsonGenerator g = event()) {
+            chunkStart(g, index);
+            g.writeStringField("reasoning_content", text);
+            chunkEnd(g, usageField);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        endEvent();
+    }
+
+    /**
+     * A chat chunk carrying part of tool call {@code call}: its first chunk has the id, type and function name
+     * (and empty arguments), later ones argument fragments only, as OpenAI streams them.
+     */
+    void toolCallChunk(int index, int call, String callId, String name, String arguments, boolean usageField) {
+        try (JsonGenerator g = event()) {
+            chunkStart(g, index);
+            g.writeArrayFieldStart("tool_calls");
+            g.writeStartObject();
+            g.writeNumberField("index", call);
+            if (callId != null) {
+                g.writeStringField("id", callId);
+                g.writeStringField("type", "function");
+            }
+            g.writeObjectFieldStart("function");
+            if (name != null) g.writeStringField("name", name);
+            g.writeStringField("arguments", arguments);
+            g.writeEndObject();
+            g.writeEndObject();
+            g.writeEndArray();
+            chunkEnd(g, usageField);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        endEvent();
+    }
+
+    private void chunkStart(JsonGenerator g, int index) throws IOException {
+        header(g, endpoint.chunkObject);
+        g.writeArrayFieldStart("choices");
+        g.writeStartObject();
+        g.writeNumberField("index", index);
+        g.writeObjectFieldStart("delta");
+    }
+
+    private static void chunkEnd(JsonGenerator g, boolean usageField) throws IOException {
+        g.writeEndObject();
+        g.writeNullField("logprobs");
+        g.writeNullField("finish_reason");
+        g.writeEndObject();
+        g.writeEndArray();
+        if (usageField) g.writeNullField("usage");
+        g.writeEndObject();
+    }
+
     /**
      * The per-token hot path: a text-only chunk assembled from bytes fixed for the request and the JSON-escaped
      * text, with no generator work. Produces exactly what {@link #chunk} would.
@@ -137,13 +194,16 @@ final class JsonBodies {
         return new String(ENCODER.quoteAsString(s));
     }
 
-    /** The final usage chunk of {@code stream_options.include_usage}: no choices, the whole request's usage. */
-    void usageChunk(int prompt, int cached, int completion) {
+    /**
+     * The final usage chunk of {@code stream_options.include_usage}: no choices, the whole request's usage;
+     * {@code reasoning} < 0: completions, whose reasoning tokens are 0.
+     */
+    void usageChunk(int prompt, int cached, int completion, int reasoning) {
         try (JsonGenerator g = event()) {
             header(g, endpoint.chunkObject);
             g.writeArrayFieldStart("choices");
             g.writeEndArray();
-            writeUsage(g, prompt, cached, completion);
+            writeUsage(g, prompt, cached, completion, reasoning);
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -166,8 +226,11 @@ final class JsonBodies {
 
     // ---- whole bodies ----
 
-    /** A non-streaming response with every choice's text, finish reason and logprobs, and the usage. */
-    void response(List<ChoiceResult> choices, int prompt, int cached, int completion) {
+    /**
+     * A non-streaming response with every choice's text (reasoning and tool calls), finish reason and logprobs, and
+     * the usage ({@code reasoning} < 0: completions, whose reasoning tokens are 0).
+     */
+    void response(List<ChoiceResult> choices, int prompt, int cached, int completion, int reasoning) {
         buf.reset();
         try (JsonGenerator g = factory.createGenerator(buf)) {
             header(g, endpoint.object);
@@ -178,7 +241,24 @@ final class JsonBodies {
                 if (endpoint == Endpoint.CHAT) {
                     g.writeObjectFieldStart("message");
                     g.writeStringField("role", "assistant");
-                    g.writeStringField("content", c.text());
+                    boolean calls = c.toolCalls() != null && !c.toolCalls().isEmpty();
+                    // OpenAI sends null content with tool calls when the model wrote nothing else.
+                    g.writeStringField("content", calls && c.text().isEmpty() ? null : c.text());
+                    if (c.reasoning() != null) g.writeStringField("reasoning_content", c.reasoning());
+                    if (calls) {
+                        g.writeArrayFieldStart("tool_calls");
+                        for (ChoiceOutput.Call call : c.toolCalls()) {
+                            g.writeStartObject();
+                            g.writeStringField("id", call.id());
+                            g.writeStringField("type", "function");
+                            g.writeObjectFieldStart("function");
+                            g.writeStringField("name", call.name());
+                            g.writeStringField("arguments", call.arguments());
+                            g.writeEndObject();
+                            g.writeEndObject();
+                        }
+                        g.writeEndArray();
+                    }
                     g.writeNullField("refusal");
                     g.writeEndObject();
                 } else {
@@ -194,16 +274,20 @@ final class JsonBodies {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            writeUsage(g, prompt, cached, completion);
+            writeUsage(g, prompt, cached, completion, reasoning);
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** One choice of a non-streaming response; {@code logprobs} and the token ids null when not requested. */
+    /**
+     * One choice of a non-streaming response; {@code logprobs} and the token ids null when not requested,
+     * {@code reasoning} null when none was split off, {@code toolCalls} empty or null when it called none.
+     */
     record ChoiceResult(int index, String text, String finishReason, List<ChoiceDecoder.LogprobEntry> logprobs,
-                        int[] tokenIds, int[] promptTokenIds, List<ChoiceDecoder.PromptPosition> promptLogprobs) {
+                        int[] tokenIds, int[] promptTokenIds, List<ChoiceDecoder.PromptPosition> promptLogprobs, String reasoning,
+                        List<ChoiceOutput.Call> toolCalls) {
     }
 
     /** vLLM's prompt_logprobs: per prompt token null (the first) or {id: {logprob, rank, decoded_token}}. */
@@ -304,7 +388,7 @@ final class JsonBodies {
         g.writeNullField("system_fingerprint");
     }
 
-    private static void writeUsage(JsonGenerator g, int prompt, int cached, int completion) throws IOException {
+    private static void writeUsage(JsonGenerator g, int prompt, int cached, int completion, int reasoning) throws IOException {
         g.writeObjectFieldStart("usage");
         g.writeNumberField("prompt_tokens", prompt);
         g.writeNumberField("completion_tokens", completion);
@@ -312,10 +396,9 @@ final class JsonBodies {
         g.writeObjectFieldStart("prompt_tokens_details");
         g.writeNumberField("cached_tokens", cached);
         g.writeEndObject();
-        // The Java SDKs expect the details object. No reasoning parser separates thinking from the answer yet, so
-        // every completion token is content: none is a reasoning token.
+        // The Java SDKs expect the details object; completions (reasoning < 0) have no reasoning parser: none.
         g.writeObjectFieldStart("completion_tokens_details");
-        g.writeNumberField("reasoning_tokens", 0);
+        g.writeNumberField("reasoning_tokens", Math.max(0, reasoning));
         g.writeEndObject();
         g.writeEndObject();
     }

@@ -39,6 +39,7 @@ public final class OpenAiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OpenAiServer.class.getName());
     /** How long a drain waits for serving threads to notice a cancel before interrupting them. */
     private static final Duration CANCEL_SETTLE = Duration.ofSeconds(5);
+    private static final io.helidon.http.HeaderName X_API_KEY = HeaderNames.create("x-api-key");
 
     private final FrontendConfig config;
     private final ServedModels models;
@@ -55,6 +56,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final long createdEpochSeconds = System.currentTimeMillis() / 1000;
     private final Cors cors;
     private final ThroughputLog throughput;
+    private final ResponsesStore responsesStore;
     private volatile WebServer server;
     private volatile ConnectionGuard guard;
     private Thread sweeper;
@@ -91,6 +93,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.apiKeyDigests = config.apiKeys().stream().map(OpenAiServer::sha256).toArray(byte[][]::new);
         this.cors = config.allowedOrigins().isEmpty() ? null : new Cors(config.allowedOrigins());
         this.throughput = new ThroughputLog(this::engineStats, System::nanoTime);
+        this.responsesStore = new ResponsesStore(config.apis().responsesStoreSize());
     }
 
     private ai.armature.protocol.EngineStats engineStats() {
@@ -102,7 +105,8 @@ public final class OpenAiServer implements AutoCloseable {
     private GenerationHandler handler(ServedModels.ServedModel m) {
         return handlers.computeIfAbsent(m, k -> new GenerationHandler(
                 config.withServedModelName(k.name()).withMaxContextTokens(k.contextTokens()), k.engine(), k.tokenizer(),
-                new PromptBuilder(k.tokenizer(), k.chatTemplate(), mapper), admission, metrics, jsonFactory, throughput));
+                new PromptBuilder(k.tokenizer(), k.chatTemplate(), mapper), admission, metrics, jsonFactory, throughput,
+                OutputParsing.of(config.apis(), k.tokenizer(), k.chatTemplate())));
     }
 
     /** The model a request names: its own "model", or the only one served when it names none. */
@@ -290,19 +294,24 @@ public final class OpenAiServer implements AutoCloseable {
     // ---- routing ----
 
     /** The methods each path answers (for 405, OPTIONS and Allow); GET paths answer HEAD too. */
-    private static final java.util.Map<String, String> ALLOW = java.util.Map.of(
-            Endpoint.CHAT.path, "POST, OPTIONS",
-            Endpoint.COMPLETIONS.path, "POST, OPTIONS",
-            "/v1/embeddings", "POST, OPTIONS",
-            "/tokenize", "POST, OPTIONS",
-            "/detokenize", "POST, OPTIONS",
-            "/v1/models", "GET, HEAD, OPTIONS",
-            "/health", "GET, HEAD, OPTIONS",
-            "/live", "GET, HEAD, OPTIONS",
-            "/metrics", "GET, HEAD, OPTIONS");
+    private static final java.util.Map<String, String> ALLOW = java.util.Map.ofEntries(
+            java.util.Map.entry(Endpoint.CHAT.path, "POST, OPTIONS"),
+            java.util.Map.entry(Endpoint.COMPLETIONS.path, "POST, OPTIONS"),
+            java.util.Map.entry("/v1/responses", "POST, OPTIONS"),
+            java.util.Map.entry("/v1/responses/*", "GET, HEAD, DELETE, OPTIONS"),
+            java.util.Map.entry("/v1/messages", "POST, OPTIONS"),
+            java.util.Map.entry("/v1/embeddings", "POST, OPTIONS"),
+            java.util.Map.entry("/tokenize", "POST, OPTIONS"),
+            java.util.Map.entry("/detokenize", "POST, OPTIONS"),
+            java.util.Map.entry("/v1/models", "GET, HEAD, OPTIONS"),
+            java.util.Map.entry("/health", "GET, HEAD, OPTIONS"),
+            java.util.Map.entry("/live", "GET, HEAD, OPTIONS"),
+            java.util.Map.entry("/metrics", "GET, HEAD, OPTIONS"));
 
     private static String allowed(String path) {
-        return path.startsWith("/v1/models/") ? ALLOW.get("/v1/models") : ALLOW.get(path);
+        if (path.startsWith("/v1/models/")) return ALLOW.get("/v1/models");
+        if (path.startsWith("/v1/responses/")) return ALLOW.get("/v1/responses/*");
+        return ALLOW.get(path);
     }
 
     private void routes(HttpRouting.Builder r) {
@@ -310,8 +319,14 @@ public final class OpenAiServer implements AutoCloseable {
                 .post("/v1/embeddings", this::embeddings)
                 .post(Endpoint.CHAT.path, (req, res) -> generate(Endpoint.CHAT, req, res))
                 .post(Endpoint.COMPLETIONS.path, (req, res) -> generate(Endpoint.COMPLETIONS, req, res))
+                .post("/v1/messages", (req, res) -> generationApi("/v1/messages", req, res, true,
+                        (m, body, start, client) -> new MessagesHandler(handler(m), jsonFactory, m.name()).serve(body, res, start, client)))
+                .post("/v1/responses", (req, res) -> generationApi("/v1/responses", req, res, false,
+                        (m, body, start, client) -> new ResponsesHandler(handler(m), m.name(), responsesStore).serve(body, res, start, client)))
+                .delete("/v1/responses/*", (req, res) -> guarded("/v1/responses", req, res, () -> storedResponse(req, res, true)))
                 .post("/tokenize", (req, res) -> tokens(req, res, true))
                 .post("/detokenize", (req, res) -> tokens(req, res, false));
+        getAndHead(r, "/v1/responses/*", (req, res) -> guarded("/v1/responses", req, res, () -> storedResponse(req, res, false)));
         getAndHead(r, "/v1/models", (req, res) -> guarded("/v1/models", req, res, () -> models(req, res, null)));
         getAndHead(r, "/v1/models/*", (req, res) -> guarded("/v1/models", req, res,
                 () -> models(req, res, req.path().path().substring("/v1/models/".length()))));
@@ -393,6 +408,57 @@ public final class OpenAiServer implements AutoCloseable {
      */
     private static void hangUp(ServerResponse res) {
         if (!res.isSent()) throw new io.helidon.webserver.CloseConnectionException("the client hung up");
+    }
+
+    /** One call of a generation API that writes its own wire format, for the model the body names. */
+    private interface ApiCall {
+        int serve(ServedModels.ServedModel model, JsonNode body, long startNanos, GuardedSocket client) throws InterruptedException;
+    }
+
+    /**
+     * Serves a generation API other than chat and completions (Responses, Anthropic Messages): admission,
+     * authentication, the body, the model, then {@code call}; errors go out in the API's own shape.
+     */
+    private void generationApi(String path, ServerRequest req, ServerResponse res, boolean anthropicErrors, ApiCall call) {
+        long start = System.nanoTime();
+        java.util.function.Function<ApiException, byte[]> errorBody = anthropicErrors
+                ? e -> MessagesHandler.errorBody(jsonFactory, e) : e -> JsonBodies.errorBody(jsonFactory, e);
+        int status;
+        try {
+            admission.checkOpen();
+            authorize(req);
+            JsonNode body = parse(readBody(req));
+            status = call.serve(modelOf(body), body, start, clientOf(req));
+        } catch (ApiException e) {
+            status = sendError(res, e, errorBody.apply(e));
+        } catch (ClientGone | GenerationHandler.ClientGoneException e) {
+            status = GenerationHandler.CLIENT_CLOSED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ApiException u = ApiException.unavailable("the request was interrupted because the server is shutting down");
+            status = sendError(res, u, errorBody.apply(u));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "Unexpected failure serving " + path, e);
+            ApiException i = ApiException.internal("internal error: " + e);
+            status = sendError(res, i, errorBody.apply(i));
+        }
+        metrics.request(path, status);
+        if (status == GenerationHandler.CLIENT_CLOSED) hangUp(res);
+    }
+
+    /** GET (HEAD) or DELETE /v1/responses/{id}: a stored response. */
+    private void storedResponse(ServerRequest req, ServerResponse res, boolean delete) {
+        String id = req.path().path().substring("/v1/responses/".length());
+        ResponsesStore.Stored stored = responsesStore.get(id);
+        if (stored == null) {
+            throw ApiException.notFound("response_id", "response_not_found", "No response with id '" + id + "' is stored on this server");
+        }
+        if (delete) {
+            responsesStore.remove(id);
+            sendJson(res, 200, mapper.createObjectNode().put("id", id).put("object", "response").put("deleted", true).toString());
+        } else {
+            reply(req, res, 200, "application/json", stored.body());
+        }
     }
 
     /** POST /tokenize and /detokenize, in vLLM's shapes, for the model the request names. */
@@ -527,16 +593,19 @@ public final class OpenAiServer implements AutoCloseable {
 
     // ---- request plumbing ----
 
+    /** Checks the API key: {@code Authorization: Bearer KEY} (OpenAI clients) or {@code x-api-key: KEY} (Anthropic's). */
     private void authorize(ServerRequest req) {
         if (apiKeyDigests.length == 0) return;
         String header = req.headers().first(HeaderNames.AUTHORIZATION).orElse(null);
-        if (header == null) {
-            throw ApiException.unauthorized("You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY'.");
+        String anthropic = req.headers().first(X_API_KEY).orElse(null);
+        if (header == null && anthropic == null) {
+            throw ApiException.unauthorized("You didn't provide an API key. Send it in the Authorization header as 'Bearer YOUR_KEY' "
+                    + "(or as x-api-key: YOUR_KEY).");
         }
-        if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        if (header != null && !header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw ApiException.unauthorized("The Authorization header must be 'Bearer YOUR_KEY'.");
         }
-        byte[] given = sha256(header.substring(7).trim());
+        byte[] given = sha256(header != null ? header.substring(7).trim() : anthropic.trim());
         boolean ok = false;
         for (byte[] key : apiKeyDigests) ok |= MessageDigest.isEqual(key, given); // constant time, no early exit
         if (!ok) throw ApiException.unauthorized("Incorrect API key provided.");
@@ -630,12 +699,17 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private int sendError(ServerResponse res, ApiException e) {
+        return sendError(res, e, JsonBodies.errorBody(jsonFactory, e));
+    }
+
+    /** An error answer with the given body (another API's error shape). */
+    private int sendError(ServerResponse res, ApiException e, byte[] body) {
         if (res.isSent()) return e.status();
         res.status(e.status());
         if (e.retryAfterSeconds() > 0) res.header(HeaderNames.RETRY_AFTER, Integer.toString(e.retryAfterSeconds()));
         if (e.status() == 401) res.header(HeaderNames.WWW_AUTHENTICATE, "Bearer");
         try {
-            sendJson(res, e.status(), JsonBodies.errorBody(jsonFactory, e));
+            sendJson(res, e.status(), body);
         } catch (RuntimeException ignored) {
             // the client is gone; nothing left to tell it
         }

@@ -55,11 +55,20 @@ final class PromptBuilder {
 
     /** The token ids of a chat request's {@code messages} (and {@code tools}), ending with the assistant header. */
     int[] chat(JsonNode body) {
-        return chat(body, true);
+        return chat(body, ChatTools.parse(body), true);
     }
 
     /** As {@link #chat(JsonNode)}, with or without the assistant header at the end (/tokenize lets clients choose). */
     int[] chat(JsonNode body, boolean addGenerationPrompt) {
+        return chat(body, ChatTools.parse(body), addGenerationPrompt);
+    }
+
+    /**
+     * As above with the request's tools already read: {@code tools.templateTools()} go to the template (none when
+     * the model may not call them), and {@code chat_template_kwargs} become extra template variables (e.g. Qwen3's
+     * {@code enable_thinking}).
+     */
+    int[] chat(JsonNode body, ChatTools tools, boolean addGenerationPrompt) {
         JsonNode messagesNode = body.get("messages");
         if (!RequestParser.present(messagesNode)) throw ApiException.badRequest("messages", "messages is required");
         if (!messagesNode.isArray() || messagesNode.isEmpty()) {
@@ -67,16 +76,7 @@ final class PromptBuilder {
         }
         List<Map<String, Object>> messages = new ArrayList<>(messagesNode.size());
         for (int i = 0; i < messagesNode.size(); i++) messages.add(message(messagesNode.get(i), i));
-        List<Map<String, Object>> tools = null;
-        JsonNode toolsNode = body.get("tools");
-        if (RequestParser.present(toolsNode)) {
-            if (!toolsNode.isArray()) throw ApiException.badRequest("tools", "tools must be an array");
-            tools = new ArrayList<>();
-            for (JsonNode t : toolsNode) {
-                if (!t.isObject()) throw ApiException.badRequest("tools", "each tool must be an object");
-                tools.add(toMap(t));
-            }
-        }
+        Map<String, Object> kwargs = templateKwargs(body.get("chat_template_kwargs"));
         boolean injects = false;
         for (Map<String, Object> m : messages) {
             if (m.get("content") instanceof String s && containsControlText(s)) {
@@ -84,8 +84,21 @@ final class PromptBuilder {
                 break;
             }
         }
-        return injects ? tokenizePiecewise(messages, tools, addGenerationPrompt)
-                : withBos(tokenizer.encode(render(messages, tools, addGenerationPrompt), false, true));
+        List<Map<String, Object>> templateTools = tools.templateTools();
+        return injects ? tokenizePiecewise(messages, templateTools, kwargs, addGenerationPrompt)
+                : withBos(tokenizer.encode(render(messages, templateTools, kwargs, addGenerationPrompt), false, true));
+    }
+
+    private Map<String, Object> templateKwargs(JsonNode node) {
+        if (!RequestParser.present(node)) return Map.of();
+        if (!node.isObject()) throw ApiException.badRequest("chat_template_kwargs", "chat_template_kwargs must be an object");
+        Map<String, Object> kwargs = toMap(node);
+        for (String reserved : List.of("messages", "tools", "add_generation_prompt", "bos_token", "eos_token")) {
+            if (kwargs.containsKey(reserved)) {
+                throw ApiException.badRequest("chat_template_kwargs", "chat_template_kwargs cannot set '" + reserved + "'");
+            }
+        }
+        return kwargs;
     }
 
     /** The prompts of a completions request: a string, an array of strings, a token array, or an array of token arrays. */
@@ -177,6 +190,7 @@ final class PromptBuilder {
         } else if (content != null && !content.isNull() && !content.isTextual()) {
             throw ApiException.badRequest(param + ".content", param + ".content must be a string or an array of content parts");
         }
+        ChatMessages.prepareForTemplate(m, param);
         return m;
     }
 
@@ -186,9 +200,10 @@ final class PromptBuilder {
         return m;
     }
 
-    private String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
+    private String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> kwargs,
+                          boolean addGenerationPrompt) {
         try {
-            return template.render(messages, tools, addGenerationPrompt);
+            return template.render(messages, tools, addGenerationPrompt, kwargs);
         } catch (ChatTemplateException e) {
             throw ApiException.badRequest("messages", "the chat template rejected the conversation: " + e.getMessage());
         }
@@ -200,7 +215,8 @@ final class PromptBuilder {
     }
 
     /** Renders with each message's text replaced by a marker, then tokenizes template and message text separately. */
-    private int[] tokenizePiecewise(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt) {
+    private int[] tokenizePiecewise(List<Map<String, Object>> messages, List<Map<String, Object>> tools, Map<String, Object> kwargs,
+                                    boolean addGenerationPrompt) {
         List<Map<String, Object>> masked = new ArrayList<>(messages.size());
         Map<Integer, String> originals = new HashMap<>();
         for (int i = 0; i < messages.size(); i++) {
@@ -211,7 +227,7 @@ final class PromptBuilder {
             }
             masked.add(m);
         }
-        String rendered = render(masked, tools, addGenerationPrompt);
+        String rendered = render(masked, tools, kwargs, addGenerationPrompt);
         IntList ids = new IntList(rendered.length());
         int pos = 0;
         int found = 0;

@@ -13,6 +13,7 @@ final class StopStringMatcher {
     private final int longest;
     private final StringBuilder pending = new StringBuilder();
     private boolean stopped;
+    private String matched;
 
     StopStringMatcher(List<String> stopStrings) {
         this.stops = stopStrings.toArray(String[]::new);
@@ -29,6 +30,11 @@ final class StopStringMatcher {
         return stopped;
     }
 
+    /** The stop string that was found, or null. */
+    String matched() {
+        return matched;
+    }
+
     /** Adds {@code piece}; returns the text now safe to emit (everything before a stop string once one is found). */
     String accept(String piece) {
         if (stopped) return "";
@@ -37,7 +43,10 @@ final class StopStringMatcher {
         int first = -1;
         for (String s : stops) {
             int at = pending.indexOf(s);
-            if (at >= 0 && (first < 0 || at < first)) first = at;
+            if (at >= 0 && (first < 0 || at < first)) {
+                first = at;
+                matched = s;
+            }
         }
         if (first >= 0) {
             stopped = true;

@@ -17,4 +17,16 @@ public interface ChatTemplate {
      * @throws ChatTemplateException when the template rejects the conversation ({@code raise_exception}) or fails
      */
     String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt);
+
+    /**
+     * As above, with extra template variables (OpenAI-style {@code chat_template_kwargs}, e.g. Qwen3's
+     * {@code enable_thinking}). A template that takes none refuses a non-empty map.
+     */
+    default String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
+                          Map<String, Object> extraContext) {
+        if (extraContext != null && !extraContext.isEmpty()) {
+            throw new ChatTemplateException("this chat template takes no extra variables (chat_template_kwargs)");
+        }
+        return render(messages, tools, addGenerationPrompt);
+    }
 }

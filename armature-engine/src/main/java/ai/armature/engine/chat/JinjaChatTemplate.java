@@ -65,7 +65,8 @@ public final class JinjaChatTemplate implements ChatTemplate {
                 JinjaChatTemplate.class, "strftimeNow", String.class));
         jinjava.getGlobalContext().registerFilter(new ToJson());
         jinjava.getGlobalContext().registerFilter(new PySlice());
-        this.prepared = wrapNamespaceArguments(rewriteSlices(applyExpressionWhitespaceControl(source)));
+        jinjava.getGlobalContext().registerExpTest(new PyIterable());
+        this.prepared = wrapNotOperands(wrapNamespaceArguments(rewriteSlices(applyExpressionWhitespaceControl(source))));
     }
 
     /** The template text as given. */
@@ -87,6 +88,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
      * Renders with extra template variables (OpenAI-style {@code chat_template_kwargs}, e.g. Qwen3's
      * {@code enable_thinking}); they cannot replace messages, tools, add_generation_prompt or the BOS/EOS texts.
      */
+    @Override
     public String render(List<Map<String, Object>> messages, List<Map<String, Object>> tools, boolean addGenerationPrompt,
                          Map<String, Object> extraContext) {
         if (messages == null) throw new ChatTemplateException("messages must be given");
@@ -147,7 +149,106 @@ public final class JinjaChatTemplate implements ChatTemplate {
      */
     static String applyExpressionWhitespaceControl(String template) {
         String s = Pattern.compile("\\s*\\{\\{-").matcher(template).replaceAll("{{");
-        return Pattern.compile("-}}\\s*").matcher(s).replaceAll("}}");
+        s = Pattern.compile("-}}\\s*").matcher(s).replaceAll("}}");
+        // Jinjava's {%- misses whitespace that follows an expression ("{{ x }}\n{%- if"), and {#- is not honoured
+        // at all: strip that whitespace here.
+        return Pattern.compile("\\s+\\{([%#])-").matcher(s).replaceAll("{$1-");
+    }
+
+    private static final Pattern TAG = Pattern.compile("\\{%.*?%}|\\{\\{.*?}}", Pattern.DOTALL);
+    private static final Pattern WORD = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    /**
+     * Puts the operand of each boolean {@code not} in parentheses. In Jinja {@code not} binds more loosely than
+     * comparisons, tests and filters ({@code not a|length == 1} is {@code not (a|length == 1)}), in Jinjava's EL
+     * more tightly; the operand runs to the next top-level {@code and}, {@code or}, {@code if} or {@code else},
+     * closing bracket, comma or the end of the tag. {@code is not} and {@code not in} are left alone.
+     */
+    static String wrapNotOperands(String template) {
+        Matcher tags = TAG.matcher(template);
+        StringBuilder b = new StringBuilder();
+        while (tags.find()) tags.appendReplacement(b, Matcher.quoteReplacement(wrapNots(tags.group())));
+        tags.appendTail(b);
+        return b.toString();
+    }
+
+    private static String wrapNots(String tag) {
+        StringBuilder s = new StringBuilder(tag);
+        char quote = 0;
+        String previousWord = "";
+        for (int i = 2; i < s.length() - 2; i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+                continue;
+            }
+            if (c == '\'' || c == '"') {
+                quote = c;
+                continue;
+            }
+            if (!Character.isLetter(c) && c != '_') continue;
+            Matcher w = WORD.matcher(s).region(i, s.length());
+            if (!w.lookingAt()) continue;
+            String word = w.group();
+            int after = w.end();
+            if (s.charAt(i - 1) == '.' || Character.isDigit(s.charAt(i - 1))) { // an attribute or part of a number
+                i = after - 1;
+                continue;
+            }
+            if (word.equals("not") && !previousWord.equals("is") && !nextWord(s, after).equals("in")) {
+                int end = operandEnd(s, after);
+                s.insert(end, ')');
+                s.insert(after, " (");
+            }
+            previousWord = word;
+            i = after - 1;
+        }
+        return s.toString();
+    }
+
+    private static String nextWord(CharSequence s, int from) {
+        int i = from;
+        while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++;
+        Matcher w = WORD.matcher(s).region(i, s.length());
+        return w.lookingAt() ? w.group() : "";
+    }
+
+    /** Where the operand of a {@code not} ending at {@code from} ends (an index into the tag text). */
+    private static int operandEnd(CharSequence s, int from) {
+        int depth = 0;
+        char quote = 0;
+        int limit = s.length() - 2; // before "%}" or "}}"
+        if (limit > 0 && s.charAt(limit - 1) == '-') limit--;
+        for (int i = from; i < limit; i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+                continue;
+            }
+            if (c == '\'' || c == '"') quote = c;
+            else if (c == '(' || c == '[' || c == '{') depth++;
+            else if (c == ')' || c == ']' || c == '}') {
+                if (depth == 0) return trimEnd(s, from, i);
+                depth--;
+            } else if (c == ',' && depth == 0) {
+                return trimEnd(s, from, i);
+            } else if (depth == 0 && Character.isLetter(c) && (i == 0 || !Character.isLetterOrDigit(s.charAt(i - 1)) && s.charAt(i - 1) != '_')) {
+                Matcher w = WORD.matcher(s).region(i, s.length());
+                if (w.lookingAt()) {
+                    String word = w.group();
+                    if (word.equals("and") || word.equals("or") || word.equals("if") || word.equals("else")) return trimEnd(s, from, i);
+                    i = w.end() - 1;
+                }
+            }
+        }
+        return trimEnd(s, from, limit);
+    }
+
+    private static int trimEnd(CharSequence s, int from, int end) {
+        while (end > from && Character.isWhitespace(s.charAt(end - 1))) end--;
+        return end;
     }
 
     /** Rewrites Python slices, which Jinjava cannot parse, into the {@code py_slice} filter. */
@@ -254,6 +355,20 @@ public final class JinjaChatTemplate implements ChatTemplate {
         public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
             Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
             return PyJson.dumps(var, indent instanceof Number n ? n.intValue() : 0);
+        }
+    }
+
+    /** Jinja's {@code is iterable}: true for strings too, as in Python (Llama 3.1's template relies on it for tool results). */
+    private static final class PyIterable implements com.hubspot.jinjava.lib.exptest.ExpTest {
+        @Override
+        public String getName() {
+            return "iterable";
+        }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof String || var instanceof Iterable<?> || var instanceof Map<?, ?> || var instanceof java.util.Iterator<?>
+                    || var != null && var.getClass().isArray();
         }
     }
 

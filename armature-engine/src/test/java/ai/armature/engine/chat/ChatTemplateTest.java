@@ -132,6 +132,31 @@ class ChatTemplateTest {
     }
 
     @Test
+    void notBindsAsLooselyAsInJinja() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% if not messages|length == 1 %}many{% else %}one{% endif %}"
+                + "|{% if x and not tools is none %}T{% else %}F{% endif %}|{% if not 'a' in 'abc' %}T{% else %}F{% endif %}"
+                + "|{% if 'a' not in 'abc' %}T{% else %}F{% endif %}|{% if tools is not none %}some{% endif %}"
+                + "|{% if not (1 == 2) and not 2 > 3 %}T{% else %}F{% endif %}", "", "", false);
+        // Expected values as Python's Jinja2 renders the same template.
+        assertThat(t.render(List.of(msg("role", "user")), null, false, Map.of("x", true))).isEqualTo("one|F|F|F||T");
+        assertThat(t.render(List.of(msg("role", "user"), msg("role", "assistant")), List.of(), false, Map.of("x", true)))
+                .isEqualTo("many|T|F|F|some|T");
+    }
+
+    @Test
+    void stringsAreIterableAsInPython() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% if 'x' is iterable %}a{% endif %}{% if 3 is iterable %}b{% endif %}"
+                + "{% if messages is iterable %}c{% endif %}", "", "", false);
+        assertThat(t.render(List.of(), null, false)).isEqualTo("ac");
+    }
+
+    @Test
+    void blockWhitespaceControlAfterAnExpression() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{{- bos_token }}\n{%- if true %}\n  x\n{%- endif %}\n\n{#- note #}\n{{ 'y' }}", "<s>", "", false);
+        assertThat(t.render(List.of(), null, false)).isEqualTo("<s>  xy"); // as Jinja2 renders it
+    }
+
+    @Test
     void pythonismsWork() {
         String src = "{{ messages[0]['content'].strip('\\n') }}|{{ messages[0]['content'].startswith('\\nab') }}|{{ 'a.b.c'.split('.')[-1] }}"
                 + "|{{ (messages|map(attribute='role')|list)[::-1]|join(',') }}|{{ messages[1:]|length }}|{{ 'x'.upper() }}"

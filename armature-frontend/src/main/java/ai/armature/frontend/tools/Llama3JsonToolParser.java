@@ -15,12 +15,7 @@ final class Llama3JsonToolParser implements ToolCallParser {
 
     private Mode mode = Mode.UNDECIDED;
     private final StringBuilder held = new StringBuilder();
-    private JsonCallStreamer call;
-    private final StringBuilder object = new StringBuilder();
-    private int depth;
-    private boolean inString, escaped;
-    private int index;
-    private boolean anyCall;
+    private final CallObjects calls = new CallObjects();
 
     @Override
     public Set<String> specialTokens() {
@@ -53,55 +48,21 @@ final class Llama3JsonToolParser implements ToolCallParser {
     }
 
     private void feed(String text, ToolCallListener out) {
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (mode == Mode.CONTENT) {
-                out.content(text.substring(i));
-                return;
-            }
-            if (depth == 0) {
-                if (c == '{') {
-                    call = new JsonCallStreamer(index);
-                    object.setLength(0);
-                } else {
-                    continue; // separators (; and whitespace) between calls
-                }
-            }
-            object.append(c);
-            if (inString) {
-                if (escaped) escaped = false;
-                else if (c == '\\') escaped = true;
-                else if (c == '"') inString = false;
-            } else if (c == '"') {
-                inString = true;
-            } else if (c == '{') {
-                depth++;
-            } else if (c == '}') {
-                depth--;
-            }
-            call.accept(String.valueOf(c), out);
-            if (depth == 0) endObject(out);
-        }
+        if (!calls.accept(text, out) && calls.calls() == 0) toContent(out);
     }
 
-    private void endObject(ToolCallListener out) {
-        if (call.finish(out)) {
-            index++;
-            anyCall = true;
-        } else if (!anyCall) {
-            mode = Mode.CONTENT;
-            out.content(held.toString());
-        }
-        call = null;
+    /** The first object was not a call: the whole reply is content, as the model wrote it. */
+    private void toContent(ToolCallListener out) {
+        mode = Mode.CONTENT;
+        out.content(held.toString());
     }
 
     @Override
     public void finish(ToolCallListener out) {
         if (mode == Mode.UNDECIDED) {
             if (!held.isEmpty()) out.content(held.toString().replace(PYTHON_TAG, ""));
-        } else if (mode == Mode.CALLS && call != null) {
-            if (call.finish(out)) index++;
-            else if (!anyCall) out.content(held.toString());
+        } else if (mode == Mode.CALLS && !calls.finish(out) && calls.calls() == 0) {
+            toContent(out);
         }
     }
 }

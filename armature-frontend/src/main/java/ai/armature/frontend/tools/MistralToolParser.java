@@ -8,7 +8,8 @@ import java.util.Set;
 /**
  * Mistral tool calls after the {@code [TOOL_CALLS]} token, to the end of the reply: a JSON array of
  * {@code {"name", "arguments"}} objects (v3 tokenizers), or {@code name[ARGS]{...}} per call (v11 and later).
- * Content before the marker passes on at once; the calls are emitted when the reply ends (they are its tail).
+ * Content before the marker passes on at once; the calls are emitted when the reply ends (they are its tail), with
+ * 9-character ids as Mistral's templates require when they come back in the conversation.
  */
 final class MistralToolParser implements ToolCallParser {
 
@@ -68,7 +69,7 @@ final class MistralToolParser implements ToolCallParser {
 
     private static void emit(ToolCallListener out, int index, String name, JsonNode args) {
         if (name.isEmpty()) throw new IllegalArgumentException("a call without a name");
-        out.toolCallBegin(index, ToolCallIds.next(), name);
+        out.toolCallBegin(index, ToolCallIds.mistral(), name);
         out.toolCallArguments(index, args == null || args.isNull() ? "{}" : args.isTextual() ? args.asText() : args.toString());
     }
 }

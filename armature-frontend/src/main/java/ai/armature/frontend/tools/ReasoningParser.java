@@ -4,8 +4,8 @@ package ai.armature.frontend.tools;
  * Splits a reasoning model's output into reasoning and answer: text inside {@code <think>...</think>} is
  * reasoning (OpenAI-compatible servers return it as {@code reasoning_content}), the rest is content. A reply
  * that starts inside the reasoning because the prompt already opened it (DeepSeek-R1's template ends with
- * {@code <think>}) is constructed with {@code startsInReasoning}; otherwise only a reply that opens with
- * {@code <think>} has reasoning. Blank lines right after {@code </think>} are dropped. Streaming-safe: text that
+ * {@code <think>}) is constructed with {@code startsInReasoning} (a {@code <think>} it opens with anyway is
+ * dropped); otherwise only a reply that opens with {@code <think>} has reasoning. Blank lines right after {@code </think>} are dropped. Streaming-safe: text that
  * may be the start of a tag is held back until decided. One per choice; not thread-safe.
  */
 public final class ReasoningParser {
@@ -25,17 +25,37 @@ public final class ReasoningParser {
     private enum Mode { START, REASONING, CONTENT }
 
     private Mode mode;
+    private final boolean startsInReasoning;
     private final StringBuilder lead = new StringBuilder();
     private final MarkerScanner close = new MarkerScanner(CLOSE);
     private boolean afterClose;
 
+    /**
+     * The parser {@code --reasoning-parser NAME} asks for, for a reply to a prompt that ends with
+     * {@code promptTail} (the last few tokens' text): the reply starts in its reasoning when the prompt opened a
+     * {@code <think>} it did not close (Qwen3 thinking models, DeepSeek-R1's template), and for {@code deepseek_r1}
+     * also when the prompt shows no tag at all, as R1 models may think without writing the opening tag. Throws
+     * IllegalArgumentException for an unknown name, naming the known ones.
+     */
+    public static ReasoningParser create(String name, String promptTail) {
+        String tail = promptTail.stripTrailing();
+        boolean opened = tail.endsWith(OPEN);
+        boolean closed = tail.endsWith(CLOSE);
+        return switch (name) {
+            case "qwen3" -> new ReasoningParser(opened);
+            case "deepseek_r1" -> new ReasoningParser(opened || !closed);
+            default -> throw new IllegalArgumentException("unknown reasoning parser '" + name + "' (supported: " + String.join(", ", NAMES) + ")");
+        };
+    }
+
     public ReasoningParser(boolean startsInReasoning) {
-        this.mode = startsInReasoning ? Mode.REASONING : Mode.START;
+        this.startsInReasoning = startsInReasoning;
+        this.mode = Mode.START;
     }
 
     /** Whether the text fed so far ended inside the reasoning (to count reasoning tokens). */
     public boolean inReasoning() {
-        return mode == Mode.REASONING;
+        return mode == Mode.REASONING || mode == Mode.START && startsInReasoning;
     }
 
     public void accept(String text, Listener out) {
@@ -47,6 +67,9 @@ public final class ReasoningParser {
                 if (s.startsWith(OPEN)) {
                     mode = Mode.REASONING;
                     reasoning(s.substring(OPEN.length()), out);
+                } else if (startsInReasoning) {
+                    mode = Mode.REASONING;
+                    reasoning(lead.toString(), out);
                 } else {
                     mode = Mode.CONTENT;
                     out.content(lead.toString());
@@ -78,7 +101,8 @@ public final class ReasoningParser {
 
     public void finish(Listener out) {
         if (mode == Mode.START) {
-            if (!lead.isEmpty()) out.content(lead.toString());
+            if (!lead.isEmpty() && startsInReasoning) out.reasoning(lead.toString());
+            else if (!lead.isEmpty()) out.content(lead.toString());
         } else if (mode == Mode.REASONING) {
             String held = close.drain();
             if (!held.isEmpty()) out.reasoning(held);

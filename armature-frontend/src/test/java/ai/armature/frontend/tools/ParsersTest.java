@@ -34,7 +34,8 @@ class ParsersTest {
         @Override
         public void toolCallBegin(int index, String id, String name) {
             assertThat(index).isEqualTo(calls.size());
-            assertThat(id).startsWith("call_").hasSize(29);
+            if (id.startsWith("call_")) assertThat(id).hasSize(29);
+            else assertThat(id).as("a Mistral id").matches("[A-Za-z0-9]{9}");
             calls.add(new Call(index, id, name, new StringBuilder()));
         }
 
@@ -59,9 +60,13 @@ class ParsersTest {
     }
 
     static void check(String parser, String output, String content, String... namesAndArgs) throws Exception {
+        check(ToolCallParsers.named(parser), output, content, namesAndArgs);
+    }
+
+    static void check(java.util.function.Supplier<ToolCallParser> parser, String output, String content, String... namesAndArgs) throws Exception {
         SplittableRandom r = new SplittableRandom(output.hashCode());
         for (int trial = 0; trial < 20; trial++) {
-            Collected c = run(ToolCallParsers.named(parser).get(), output, trial == 0 ? null : r);
+            Collected c = run(parser.get(), output, trial == 0 ? null : r);
             assertThat(c.content.toString().strip()).as("content of %s (trial %d)", output, trial).isEqualTo(content);
             assertThat(c.calls).hasSize(namesAndArgs.length / 2);
             for (int i = 0; i < c.calls.size(); i++) {
@@ -109,11 +114,33 @@ class ParsersTest {
     }
 
     @Test
+    void forcedCalls() throws Exception {
+        check(ForcedCallsParser::required, "[{\"name\": \"add\", \"parameters\": {\"a\": 1, \"s\": \"}{\"}}, {\"name\": \"neg\", \"parameters\": {}}]",
+                "", "add", "{\"a\": 1, \"s\": \"}{\"}", "neg", "{}");
+        check(ForcedCallsParser::required, " [ {\"name\":\"f\",\"parameters\":{\"k\":[1,2]}} ] ", "", "f", "{\"k\":[1,2]}");
+        check(() -> ForcedCallsParser.named("lookup"), " {\"id\": 7, \"tags\": [\"a\"]}", "", "lookup", "{\"id\": 7, \"tags\": [\"a\"]}");
+        Collected streamed = run(ForcedCallsParser.required(), "[{\"name\": \"f\", \"parameters\": {\"text\": \"arrives in many small pieces\"}}]",
+                new SplittableRandom(3));
+        assertThat(streamed.fragments).isGreaterThan(3);
+    }
+
+    @Test
     void parserFromTemplate() {
         assertThat(ToolCallParsers.forTemplate("{% for tool in tools %}<tool_call>{{ tool }}</tool_call>{% endfor %}")).isEqualTo("hermes");
         assertThat(ToolCallParsers.forTemplate("{{- \"<|python_tag|>\" }}")).isEqualTo("llama3_json");
         assertThat(ToolCallParsers.forTemplate("[TOOL_CALLS] {{ calls }}")).isEqualTo("mistral");
         assertThat(ToolCallParsers.forTemplate("{{ messages }}")).isNull();
+    }
+
+    @Test
+    void reasoningParserFromThePromptsEnd() {
+        assertThat(ReasoningParser.create("qwen3", "<|im_start|>assistant\n<think>\n").inReasoning()).isTrue();
+        assertThat(ReasoningParser.create("qwen3", "<|im_start|>assistant\n").inReasoning()).isFalse();
+        assertThat(ReasoningParser.create("qwen3", "<think>\n\n</think>\n\n").inReasoning()).isFalse();
+        assertThat(ReasoningParser.create("deepseek_r1", "<｜Assistant｜>").inReasoning()).isTrue();
+        assertThat(ReasoningParser.create("deepseek_r1", "<think>\n\n</think>\n\n").inReasoning()).isFalse();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReasoningParser.create("o1", ""))
+                .hasMessageContaining("deepseek_r1").hasMessageContaining("qwen3");
     }
 
     record Split(String reasoning, String content) {
@@ -153,6 +180,8 @@ class ParsersTest {
             assertThat(reason(false, "Plain answer with </think> inside.", rr)).isEqualTo(new Split("", "Plain answer with </think> inside."));
             assertThat(reason(false, "<thin", rr)).isEqualTo(new Split("", "<thin"));
             assertThat(reason(true, "cut off while thinking", rr)).isEqualTo(new Split("cut off while thinking", ""));
+            assertThat(reason(true, "<think>opened anyway</think>Done.", rr)).isEqualTo(new Split("opened anyway", "Done."));
+            assertThat(reason(true, "<thi", rr)).isEqualTo(new Split("<thi", ""));
         }
     }
 }
