@@ -12,6 +12,8 @@ import ai.armature.serving.worker.ModelTokenizer;
 import ai.armature.serving.worker.WorkerFactory;
 import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
 import ai.armature.router.Router;
+import ai.armature.router.disagg.DisaggregatedRouter;
+import ai.armature.serving.ServingEngine;
 import ai.armature.runtime.migration.MigratingEngine;
 import ai.armature.router.RouterConfig;
 import ai.armature.router.RouterMetrics;
@@ -42,7 +44,9 @@ import java.util.concurrent.CountDownLatch;
                 "Workers use continuous batching, a paged KV cache and prefix caching, optionally over",
                 "host-memory (--kv-host-memory) and disk (--kv-disk-dir) KV tiers.",
                 "Without --model it serves the demo model; with --upstream URL... it serves external engines",
-                "(vLLM, SGLang, llama-server) as its workers, with --tokenizer."})
+                "(vLLM, SGLang, llama-server) as its workers, with --tokenizer.",
+                "With --prefill-workers N --decode-workers M it disaggregates: long prompts are prefilled on prefill",
+                "workers and their KV copied to the decode worker that generates the rest."})
 final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json).")
@@ -70,6 +74,19 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, behind the router. Default: ${DEFAULT-VALUE}.")
     int workers;
+
+    @Option(names = "--prefill-workers",
+            description = {"Disaggregated serving: prefill workers in this process (with --decode-workers; replaces --workers).",
+                    "Long prompts are prefilled there and their KV moved to a decode worker (see --max-local-prefill-tokens)."})
+    Integer prefillWorkers;
+
+    @Option(names = "--decode-workers", description = "Disaggregated serving: decode workers in this process (with --prefill-workers).")
+    Integer decodeWorkers;
+
+    @Option(names = "--kv-transfer-timeout", converter = DurationConverter.class,
+            description = {"Disaggregation: how long a decode worker may take to fetch a prompt's KV from a prefill worker before",
+                    "it computes the rest itself, and how long a prefill worker keeps KV nobody fetched. Default: 10s."})
+    Duration kvTransferTimeout;
 
     @Option(names = "--threads-per-worker",
             description = {"Kernel threads of each engine worker's own pool, so workers compute at the same time on their own",
@@ -100,10 +117,16 @@ final class ServeCommand implements Callable<Integer> {
     ApiFlags apiFlags;
 
     @Mixin
+    RemotePrefillOptions remotePrefill;
+
+    @Mixin
     UpstreamOptions upstreamOptions = new UpstreamOptions();
 
     @Spec
     CommandSpec spec;
+
+    /** The disaggregation metrics when serving with prefill and decode workers, else null. */
+    private DisaggregationMetrics disaggregationMetrics;
 
     /** How long serve waits for a first upstream to answer (vLLM can take minutes to load a model). */
     private static final Duration UPSTREAM_WAIT = Duration.ofMinutes(10);
@@ -125,8 +148,27 @@ final class ServeCommand implements Callable<Integer> {
         if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
         apiFlags.options(); // a bad parser name fails before any model loads
+        boolean disaggregated = prefillWorkers != null || decodeWorkers != null;
+        RemotePrefillOptions.refuseUnless(disaggregated, spec, "applies with --prefill-workers and --decode-workers");
+        if (!disaggregated && kvTransferTimeout != null) {
+            throw new IllegalArgumentException("--kv-transfer-timeout applies with --prefill-workers and --decode-workers");
+        }
+        if (disaggregated) {
+            if (prefillWorkers == null || decodeWorkers == null) {
+                throw new IllegalArgumentException("disaggregated serving needs both --prefill-workers and --decode-workers");
+            }
+            if (prefillWorkers < 1 || decodeWorkers < 1) throw new IllegalArgumentException("--prefill-workers and --decode-workers must be at least 1");
+            if (spec.commandLine().getParseResult().hasMatchedOption("--workers")) {
+                throw new IllegalArgumentException("--workers does not apply with --prefill-workers and --decode-workers (they give the worker count)");
+            }
+            if (upstreamOptions.enabled()) throw new IllegalArgumentException("--prefill-workers and --decode-workers run engine workers; they do not apply with --upstream");
+            if (kvTransferTimeout != null && (kvTransferTimeout.isNegative() || kvTransferTimeout.isZero())) {
+                throw new IllegalArgumentException("--kv-transfer-timeout must be > 0");
+            }
+            workers = prefillWorkers + decodeWorkers;
+        }
         if (upstreamOptions.enabled()) return serveUpstreams();
-        RouterConfig routerConfig = routerOptions.enabled(workers) ? routerOptions.config() : null;
+        RouterConfig routerConfig = disaggregated || routerOptions.enabled(workers) ? routerOptions.config() : null;
         Path path = model;
         if (path == null) {
             System.err.println(DemoModels.BANNER);
@@ -140,12 +182,26 @@ final class ServeCommand implements Callable<Integer> {
             ModelTokenizer tok = m != null ? m.modelTokenizer() : ModelTokenizer.open(path);
             String name = servedModelName != null ? servedModelName : defaultName(path);
             if (model != null && m != null && m.demo()) System.err.println("armature: " + path + " is a demo model: random weights, meaningless text.");
-            GenerationEngine engine = Workers.start(mock == null ? WorkerSpec.engine(m, name, perWorker)
-                    : WorkerSpec.mock(tok, name, perWorker, mock), workers,
-                    threadsPerWorker != null ? threadsPerWorker : WorkerFactory.defaultThreadsPerWorker(workers), routerConfig);
+            WorkerSpec workerSpec = mock == null ? WorkerSpec.engine(m, name, perWorker) : WorkerSpec.mock(tok, name, perWorker, mock);
+            int threads = threadsPerWorker != null ? threadsPerWorker : WorkerFactory.defaultThreadsPerWorker(workers);
+            GenerationEngine engine;
+            Router router;
+            if (disaggregated) {
+                disaggregationMetrics = new DisaggregationMetrics();
+                DisaggregatedRouter d = Workers.startDisaggregated(workerSpec, prefillWorkers, decodeWorkers, threads, routerConfig,
+                        remotePrefill.rule(), kvTransferTimeout != null ? kvTransferTimeout : ServingEngine.DEFAULT_TRANSFER_TIMEOUT,
+                        disaggregationMetrics);
+                engine = d;
+                router = d.router();
+            } else {
+                engine = Workers.start(workerSpec, workers, threads, routerConfig);
+                router = engine instanceof Router r ? r : null;
+            }
             try {
-                String what = String.format("'%s' (%s%s) with %d worker(s)%s", name, path,
-                        mockProfile != null ? ", simulated runner " + mockProfile : "", workers,
+                String count = disaggregated ? String.format("%d prefill + %d decode workers (remote prefill above %d uncached tokens)",
+                        prefillWorkers, decodeWorkers, remotePrefill.maxLocalPrefillTokens) : workers + " worker(s)";
+                String what = String.format("'%s' (%s%s) with %s%s", name, path,
+                        mockProfile != null ? ", simulated runner " + mockProfile : "", count,
                         routerConfig != null ? ", router " + routerConfig.policy() : "");
                 EngineStats stats = engine.stats();
                 StringBuilder kv = new StringBuilder(String.format("KV cache: %d blocks of %d tokens (%d tokens); context %d tokens",
@@ -155,7 +211,7 @@ final class ServeCommand implements Callable<Integer> {
                             t.capacityBlocks(), t.capacityBlocks() * workerOptions.blockSize,
                             t.blocks() > 0 ? ", " + t.blocks() + " blocks kept from the last run" : ""));
                 }
-                runServer(name, engine, engine instanceof Router r ? r : null, tok, keys, what, kv.toString());
+                runServer(name, engine, router, tok, keys, what, kv.toString());
             } finally {
                 engine.close();
             }
@@ -194,7 +250,7 @@ final class ServeCommand implements Callable<Integer> {
 
     /** serve --model an embedding model (GGUF bert): /v1/embeddings embeds; chat and completions answer 400. */
     private int serveEmbeddings(Path path, Set<String> keys) throws Exception {
-        for (String o : new String[] {"--mock-profile", "--workers", "--router", "--tool-call-parser", "--reasoning-parser", "--responses-store-size"}) {
+        for (String o : new String[] {"--mock-profile", "--workers", "--router", "--tool-call-parser", "--reasoning-parser", "--responses-store-size", "--prefill-workers", "--decode-workers"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
                 throw new IllegalArgumentException(o + " does not apply to an embedding model");
             }
@@ -219,6 +275,7 @@ final class ServeCommand implements Callable<Integer> {
             throws InterruptedException {
         OpenAiServer server = new OpenAiServer(frontendConfig(name, keys), engine, tok.tokenizer(), tok.chatTemplate());
         if (router != null) RouterMetrics.of(name, router).register(server.metricsRegistry());
+        if (disaggregationMetrics != null) disaggregationMetrics.register(server.metricsRegistry(), true, true);
         runServer(server, what, kvLine);
     }
 

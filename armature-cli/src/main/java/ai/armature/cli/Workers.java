@@ -6,6 +6,9 @@ import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
 import ai.armature.router.WorkerEndpoint;
 import ai.armature.router.WorkerRole;
+import ai.armature.router.disagg.DisaggregatedRouter;
+import ai.armature.router.policy.RemotePrefillRule;
+import ai.armature.serving.disagg.InProcessKvTransport;
 import ai.armature.serving.ServingEngine;
 import ai.armature.serving.worker.WorkerFactory;
 import ai.armature.serving.worker.WorkerFactory.WorkerSpec;
@@ -43,6 +46,46 @@ final class Workers {
         }
         router.startMaintenance(Duration.ofSeconds(1), true);
         return router;
+    }
+
+    /**
+     * Disaggregated workers in one process: {@code prefill} prefill workers ({@code prefill-N}) and {@code decode}
+     * decode workers ({@code decode-N}) sharing the machine's KV budget, registered with one router under their
+     * roles, with an in-process KV transport between their pools; requests go through a {@link DisaggregatedRouter}
+     * with {@code rule}. {@code metrics} hears placements and transfers.
+     */
+    static DisaggregatedRouter startDisaggregated(WorkerSpec spec, int prefill, int decode, int threadsPerWorker, RouterConfig routerConfig,
+                                                  RemotePrefillRule rule, Duration transferTimeout, DisaggregationMetrics metrics) {
+        return startDisaggregated(spec, prefill, decode, threadsPerWorker, routerConfig, rule, transferTimeout, metrics, t -> t);
+    }
+
+    /** As above, with the in-process transport wrapped by {@code transport} (tests inject faults there). */
+    static DisaggregatedRouter startDisaggregated(WorkerSpec spec, int prefill, int decode, int threadsPerWorker, RouterConfig routerConfig,
+                                                  RemotePrefillRule rule, Duration transferTimeout, DisaggregationMetrics metrics,
+                                                  java.util.function.UnaryOperator<ai.armature.serving.disagg.KvTransport> transport) {
+        if (prefill < 1 || decode < 1) throw new IllegalArgumentException("--prefill-workers and --decode-workers must both be at least 1");
+        Router router = new Router(routerConfig);
+        int count = prefill + decode;
+        String[] ids = new String[count];
+        for (int i = 0; i < count; i++) ids[i] = i < prefill ? "prefill-" + i : "decode-" + (i - prefill);
+        List<ServingEngine> engines = WorkerFactory.startAll(spec, count, threadsPerWorker, i -> e -> router.onKvEvent(ids[i], e));
+        InProcessKvTransport local = new InProcessKvTransport();
+        ai.armature.serving.disagg.KvTransport used = transport.apply(local);
+        try {
+            for (int i = 0; i < count; i++) {
+                ServingEngine engine = engines.get(i);
+                engine.enableKvTransfer(used, transferTimeout, metrics);
+                local.register(ids[i], engine);
+                router.addWorker(new WorkerEndpoint(ids[i], engine.blockSize(), engine.kvNamespace(), true,
+                        i < prefill ? WorkerRole.PREFILL : WorkerRole.DECODE, engine, engine::kvSnapshot));
+            }
+        } catch (RuntimeException e) {
+            engines.forEach(ServingEngine::close);
+            router.close();
+            throw e;
+        }
+        router.startMaintenance(Duration.ofSeconds(1), true);
+        return new DisaggregatedRouter(router, rule, id -> "", metrics);
     }
 
     private static String id(int i) {

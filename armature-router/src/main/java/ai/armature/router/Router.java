@@ -35,6 +35,7 @@ import ai.armature.router.load.LoadBus;
 import ai.armature.router.load.LoadEvent;
 import ai.armature.router.load.LoadTracker;
 import ai.armature.router.policy.Candidates;
+import ai.armature.router.policy.RemotePrefillRule;
 import ai.armature.router.policy.RoutingPolicy;
 
 /**
@@ -77,7 +78,10 @@ public final class Router implements GenerationEngine {
     private String[] idBySlot = new String[16];
     /** Slots of the aggregated workers in the order they joined: the candidates of a plain submit. */
     private int[] aggregated = new int[0];
+    /** Registered workers per role (by ordinal), replaced whole on every change. */
+    private volatile int[] roleCounts = new int[WorkerRole.values().length];
     private int[] scratch = new int[16];
+    private int[] prefillScratch = new int[16];
     private final Map<String, Handle> owners = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<LoadEvent> outbox = new ConcurrentLinkedQueue<>();
     private final ReentrantLock flushLock = new ReentrantLock();
@@ -221,8 +225,13 @@ public final class Router implements GenerationEngine {
     private void rebuildAggregated() {
         int[] a = new int[workers.size()];
         int n = 0;
-        for (Handle h : workers) if (h.endpoint.role() == WorkerRole.AGGREGATED) a[n++] = h.slot;
+        int[] roles = new int[WorkerRole.values().length];
+        for (Handle h : workers) {
+            roles[h.endpoint.role().ordinal()]++;
+            if (h.endpoint.role() == WorkerRole.AGGREGATED) a[n++] = h.slot;
+        }
         aggregated = Arrays.copyOf(a, n);
+        roleCounts = roles;
     }
 
     /** The registered workers, in the order they joined. */
@@ -446,37 +455,126 @@ public final class Router implements GenerationEngine {
      */
     private Route decide(GenerateRequest request, int[] slots, int n) {
         if (n == 0) return null;
-        int[] tokens = request.promptTokens();
-        boolean useIndex = policy.usesIndexer();
-        if (useIndex) indexer.match(tokens, tokens.length, request.cacheSalt());
-        candidates.reset(tokens, tokens.length, request.cacheSalt(), random, slots, n, indexer, useIndex, load, idBySlot);
+        boolean useIndex = startMatch(request);
         try {
-            while (candidates.size() > 0) {
-                int i = policy.select(candidates);
-                Handle chosen = bySlot[candidates.slot(i)];
-                if (!chosen.endpoint.engine().healthy()) {
-                    candidates.remove(i);
-                    continue;
-                }
-                int cached = candidates.cachedTokens(i);
-                long now = clock.getAsLong();
-                load.routed(routerId, request.requestId(), chosen.slot, tokens.length, cached);
-                long[] approx = null;
-                if (useIndex && indexer.routesApproximately(chosen.slot)) {
-                    indexer.recordRouted(chosen.endpoint.id(), now);
-                    approx = indexer.lastChain(chosen.endpoint.id());
-                }
-                policy.routed(candidates, i, now);
-                decisions++;
-                routedPromptTokens += tokens.length;
-                predictedHitTokens += cached;
-                outbox.add(new LoadEvent.Routed(routerId, request.requestId(), chosen.endpoint.id(), tokens.length, cached, approx));
-                return new Route(chosen.endpoint, cached);
-            }
-            return null;
+            int i = choose(request, slots, n, useIndex);
+            return i < 0 ? null : book(request.requestId(), request.promptTokens().length, i, candidates.cachedTokens(i), useIndex);
         } finally {
             if (useIndex) indexer.clearMatch();
         }
+    }
+
+    /** Matches the prompt in the KV index if the policy uses it (clear it with {@code indexer.clearMatch()}). */
+    private boolean startMatch(GenerateRequest request) {
+        boolean useIndex = policy.usesIndexer();
+        if (useIndex) indexer.match(request.promptTokens(), request.promptTokens().length, request.cacheSalt());
+        return useIndex;
+    }
+
+    /** Makes {@code slots[0, n)} the candidates and returns the index of the policy's healthy choice, or -1. */
+    private int choose(GenerateRequest request, int[] slots, int n, boolean useIndex) {
+        int[] tokens = request.promptTokens();
+        candidates.reset(tokens, tokens.length, request.cacheSalt(), random, slots, n, indexer, useIndex, load, idBySlot);
+        while (candidates.size() > 0) {
+            int i = policy.select(candidates);
+            if (bySlot[candidates.slot(i)].endpoint.engine().healthy()) return i;
+            candidates.remove(i);
+        }
+        return -1;
+    }
+
+    /** Books candidate {@code i} for request {@code requestId}: its load, approximate-mode entries, counters, replicas. */
+    private Route book(String requestId, int promptLength, int i, int cached, boolean useIndex) {
+        Handle chosen = bySlot[candidates.slot(i)];
+        long now = clock.getAsLong();
+        load.routed(routerId, requestId, chosen.slot, promptLength, cached);
+        long[] approx = null;
+        if (useIndex && indexer.routesApproximately(chosen.slot)) {
+            indexer.recordRouted(chosen.endpoint.id(), now);
+            approx = indexer.lastChain(chosen.endpoint.id());
+        }
+        policy.routed(candidates, i, now);
+        decisions++;
+        routedPromptTokens += promptLength;
+        predictedHitTokens += cached;
+        outbox.add(new LoadEvent.Routed(routerId, requestId, chosen.endpoint.id(), promptLength, cached, approx));
+        return new Route(chosen.endpoint, cached);
+    }
+
+    /** Where a request goes when prefill and decode may run on different workers: see {@link #routeDisaggregated}. */
+    public record DisaggregatedRoute(Route decode, Route prefill, RemotePrefillRule.Choice choice) {
+    }
+
+    /**
+     * Routes a request over disaggregated pools in one decision, with the one cost function in each pool: first the
+     * decode worker among the healthy, not excluded workers {@code decodePool} accepts; then, when that worker has
+     * the {@link WorkerRole#DECODE} role and {@code rule} says its uncached prompt tokens are worth a remote prefill, a
+     * prefill worker among {@code prefillPool}, taken only while its queue (prompt tokens routed to it and not yet
+     * prefilled) is below the rule's bound. Books the decode worker under the request's id (with only the prompt's
+     * last partial block left to compute when the prefill is remote) and the prefill worker under
+     * {@code prefillRequestId}; release them with {@link #unroute} if they will not run. Returns null when no decode
+     * worker is available.
+     */
+    public DisaggregatedRoute routeDisaggregated(GenerateRequest request, String prefillRequestId, Predicate<WorkerEndpoint> decodePool,
+                                                 Predicate<WorkerEndpoint> prefillPool, RemotePrefillRule rule, Set<String> exclude) {
+        long start = System.nanoTime();
+        DisaggregatedRoute r = null;
+        lock.lock();
+        try {
+            int n = 0;
+            for (Handle h : workers) {
+                if (decodePool.test(h.endpoint) && !exclude.contains(h.endpoint.id())) n = addScratch(n, h.slot);
+            }
+            if (n > 0) {
+                boolean useIndex = startMatch(request);
+                try {
+                    int prompt = request.promptTokens().length;
+                    int d = choose(request, scratch, n, useIndex);
+                    if (d >= 0) {
+                        int cached = candidates.cachedTokens(d);
+                        Route decode = book(request.requestId(), prompt, d, cached, useIndex);
+                        RemotePrefillRule.Choice choice = decode.worker().role() != WorkerRole.DECODE ? RemotePrefillRule.Choice.LOCAL_NOT_DECODE_WORKER
+                                : rule.worthRemote(prompt - cached) ? null : RemotePrefillRule.Choice.LOCAL_SHORT;
+                        Route prefill = null;
+                        if (choice == null) {
+                            int m = 0;
+                            if (prefillScratch.length < workers.size()) prefillScratch = new int[Math.max(16, 2 * workers.size())];
+                            for (Handle h : workers) {
+                                if (prefillPool.test(h.endpoint) && !exclude.contains(h.endpoint.id())) prefillScratch[m++] = h.slot;
+                            }
+                            int p = m == 0 ? -1 : choose(request, prefillScratch, m, useIndex);
+                            if (p < 0) {
+                                choice = RemotePrefillRule.Choice.LOCAL_NO_PREFILL_WORKER;
+                            } else if (!rule.queueAdmits(load.prefillTokens(candidates.slot(p)))) {
+                                choice = RemotePrefillRule.Choice.LOCAL_PREFILL_QUEUE_FULL;
+                            } else {
+                                choice = RemotePrefillRule.Choice.REMOTE;
+                                prefill = book(prefillRequestId, prompt, p, candidates.cachedTokens(p), useIndex);
+                                // The decode worker computes only the prompt's last partial block (and the first token).
+                                int tail = prompt % decode.worker().kvBlockSize();
+                                Handle dh = byId.get(decode.worker().id());
+                                load.routed(routerId, request.requestId(), dh.slot, prompt, Math.max(cached, prompt - tail));
+                                outbox.add(new LoadEvent.Routed(routerId, request.requestId(), decode.worker().id(), prompt,
+                                        Math.max(cached, prompt - tail), null));
+                            }
+                        }
+                        r = new DisaggregatedRoute(decode, prefill, choice);
+                    }
+                } finally {
+                    if (useIndex) indexer.clearMatch();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (r != null) decisionTimer.accept(System.nanoTime() - start);
+        flushOutbox();
+        return r;
+    }
+
+    /** Whether any registered worker has {@code role}. */
+    public boolean hasRole(WorkerRole role) {
+        return roleCounts[role.ordinal()] > 0;
     }
 
     /** Releases the load of a request booked by {@link #route} that will not run (its submit failed). */
@@ -523,38 +621,55 @@ public final class Router implements GenerationEngine {
      * last refusal is thrown (with no worker at all: SHUTTING_DOWN, "no worker is available").
      */
     public GenerationStream submit(GenerateRequest request, Set<String> exclude) {
+        return submit(request, null, exclude);
+    }
+
+    /**
+     * As {@link #submit(GenerateRequest, Set)} among the workers {@code eligible} accepts (null: the aggregated ones,
+     * the fast path).
+     */
+    public GenerationStream submit(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
         if (closed) {
             throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "the router is shutting down: retry on another frontend");
         }
         Set<String> skip = exclude;
         RequestRejectedException last = null;
         while (true) {
-            Route r = routeAggregated(request, skip);
+            Route r = eligible == null ? routeAggregated(request, skip) : route(request, eligible, skip);
             if (r == null) {
                 if (last != null) throw last;
                 throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
                         "no worker is available for this model right now: retry later");
             }
-            WorkerEndpoint w = r.worker();
-            // Registered before submitting, so a cancel racing with the submit still finds the owner.
-            Handle h = handleOf(w);
-            owners.put(request.requestId(), h);
             try {
-                return new RoutedStream(w.engine().submit(request), request.requestId());
+                return submit(r, request);
             } catch (RequestRejectedException e) {
-                owners.remove(request.requestId());
-                unroute(request.requestId());
                 RequestRejectedException.Reason reason = e.reason();
                 if (reason != RequestRejectedException.Reason.SHUTTING_DOWN && reason != RequestRejectedException.Reason.QUEUE_FULL) throw e;
                 last = e;
                 if (skip.isEmpty()) skip = new java.util.HashSet<>();
                 else if (!(skip instanceof java.util.HashSet<String>)) skip = new java.util.HashSet<>(skip);
-                skip.add(w.id());
-            } catch (RuntimeException e) {
-                owners.remove(request.requestId());
-                unroute(request.requestId());
-                throw e;
+                skip.add(r.worker().id());
             }
+        }
+    }
+
+    /**
+     * Submits a request to the worker {@link #route} (or {@link #routeDisaggregated}) booked it on, under the same
+     * request id: its stream is followed (first token, end) like a routed submit's, and a refusal releases the booking
+     * before it is thrown.
+     */
+    public GenerationStream submit(Route route, GenerateRequest request) {
+        WorkerEndpoint w = route.worker();
+        // Registered before submitting, so a cancel racing with the submit still finds the owner.
+        Handle h = handleOf(w);
+        owners.put(request.requestId(), h);
+        try {
+            return new RoutedStream(w.engine().submit(request), request.requestId());
+        } catch (RuntimeException e) {
+            owners.remove(request.requestId());
+            unroute(request.requestId());
+            throw e;
         }
     }
 

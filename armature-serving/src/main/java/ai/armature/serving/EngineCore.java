@@ -21,7 +21,9 @@ import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.BlockHasher;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.protocol.kv.KvTransfer;
 import ai.armature.serving.kv.KvCacheManager;
+import ai.armature.serving.kv.KvImport;
 import ai.armature.serving.kv.KvCacheSizing;
 import ai.armature.serving.runner.ModelRunner;
 import ai.armature.serving.runner.SampledToken;
@@ -216,11 +218,82 @@ public final class EngineCore {
 
     /** Accepts a validated request whose constraint {@link #prepare} compiled ({@code grammar}, or null). */
     public void add(GenerateRequest r, CompiledGrammar grammar, Consumer<GenerateOutput> sink) {
+        add(r, grammar, sink, null);
+    }
+
+    /**
+     * Accepts a validated request whose prompt's leading blocks arrived from another worker into {@code received}
+     * (see {@link #reserveImport}; null: none): they are registered in the prefix cache and held for the request
+     * until it is admitted, so it computes only what did not arrive.
+     */
+    public void add(GenerateRequest r, CompiledGrammar grammar, Consumer<GenerateOutput> sink, KvImport received) {
+        int[] prefix = received == null ? null : kv.commitImport(received);
+        if (prefix != null && prefix.length == 0) prefix = null;
+        if (!admitNew(r, grammar, sink, prefix) && prefix != null) kv.releasePrefix(prefix);
+        publishStats();
+    }
+
+    /**
+     * Reserves device blocks for the K/V of {@code r}'s prompt that another worker computed (the decode side of a
+     * KV transfer): the prompt's full blocks but the one holding its last token, which this worker computes (see
+     * {@link KvCacheManager#reserveImport}). Fill it, then {@link #add(GenerateRequest, CompiledGrammar, Consumer,
+     * KvImport) add} the request with it, or {@link #abortImport} it.
+     */
+    public KvImport reserveImport(GenerateRequest r) {
+        KvImport imp = kv.reserveImport(r.cacheSalt(), r.promptTokens(), (r.promptTokens().length - 1) / blockSize, runner);
+        publishStats();
+        return imp;
+    }
+
+    /** Gives back what an import reserved (its request will not run here). */
+    public void abortImport(KvImport imp) {
+        kv.abortImport(imp);
+        publishStats();
+    }
+
+    /**
+     * The blocks a finished request left held for a decode worker to fetch (its {@link KvTransfer.Hold}), for one
+     * reader, who must {@link #releaseHold} them; null if unknown, expired or claimed. See {@link KvCacheManager#claimHold}.
+     */
+    public int[] claimHold(String transferId) {
+        return kv.claimHold(transferId);
+    }
+
+    /** Drops a hold (fetched, or not wanted); false if there was none. */
+    public boolean releaseHold(String transferId) {
+        boolean released = kv.releaseHold(transferId);
+        if (released) publishStats();
+        return released;
+    }
+
+    /** Drops holds nobody claimed within {@code maxAgeNanos}; returns how many. */
+    public int expireHolds(long maxAgeNanos) {
+        int n = kv.expireHolds(System.nanoTime() - maxAgeNanos);
+        if (n > 0) publishStats();
+        return n;
+    }
+
+    /** Transfers held for decode workers now. */
+    public int holdCount() {
+        return kv.holdCount();
+    }
+
+    /** The runner's block layout, if it can export and import blocks. */
+    public java.util.Optional<ai.armature.serving.runner.KvLayout> kvLayout() {
+        return runner.kvLayout();
+    }
+
+    /** The K/V of blocks {@code ids} (held or otherwise never written again); any thread. */
+    public ai.armature.serving.runner.KvBlocks exportBlocks(int[] ids) {
+        return runner.exportBlocks(ids);
+    }
+
+    private boolean admitNew(GenerateRequest r, CompiledGrammar grammar, Consumer<GenerateOutput> sink, int[] prefixHold) {
         if (live.containsKey(r.requestId())) {
             sink.accept(new GenerateOutput(r.requestId(), new int[0], null, FinishReason.ERROR,
                     new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()), "a request with id " + r.requestId() + " is already running"));
             queueSlotReleased.run();
-            return;
+            return false;
         }
         long capacity = (long) kv.totalBlocks() * blockSize + 1;
         long cap = Math.min(Math.min((long) r.promptTokens().length + r.stop().maxTokens(), maxContext), capacity);
@@ -235,7 +308,7 @@ public final class EngineCore {
                             new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()),
                             "the resumed request's earlier output does not satisfy its output constraint"));
                     queueSlotReleased.run();
-                    return;
+                    return false;
                 }
             }
             constraint.schedule(maskThread);
@@ -243,9 +316,10 @@ public final class EngineCore {
         Sequence s = new Sequence(nextSequenceId, nextSequenceId, r, sink, (int) cap, kv.newBlockTable(r.cacheSalt()), eosIds);
         nextSequenceId++;
         s.constraint = constraint;
+        s.prefixHold = prefixHold;
         live.put(r.requestId(), s);
         scheduler.add(s);
-        publishStats();
+        return true;
     }
 
     /** Cancels a request: frees its blocks now and sends its final CANCELLED output. Returns false if unknown. */
@@ -387,6 +461,10 @@ public final class EngineCore {
 
     private void finish(Sequence s, FinishReason reason, String error, boolean dropLastToken) {
         if (s.status == Sequence.Status.FINISHED) return;
+        if (reason == FinishReason.LENGTH && s.request.kvTransfer() instanceof KvTransfer.Hold h) {
+            // A prefill for a decode worker: keep the prompt's full blocks (all computed, all registered) for it.
+            kv.hold(h.transferId(), s.blocks, Math.min(s.computed, s.promptLength) / blockSize, System.nanoTime());
+        }
         scheduler.finish(s);
         s.status = Sequence.Status.FINISHED;
         finishedRequests++;

@@ -57,6 +57,7 @@ final class Scheduler {
         if (s.status == Sequence.Status.RUNNING) running.remove(s);
         else waiting.remove(s);
         free(s);
+        releasePrefixHold(s);
     }
 
     boolean hasWork() {
@@ -125,6 +126,7 @@ final class Scheduler {
         boolean copiesUp = hit.lowerTierBlocks() > 0;
         int chunk = copiesUp ? 0 : Math.min(s.length - hit.tokens(), budget);
         if (!kv.allocateSlots(s.blocks, hit, chunk)) return false;
+        releasePrefixHold(s); // the table holds the received blocks now (or they were not part of the hit)
         waiting.remove(s);
         s.computed = hit.tokens();
         if (s.cachedPromptTokens < 0) {
@@ -179,6 +181,12 @@ final class Scheduler {
         s.preemptions++;
         preemptions++;
         waiting.add(s);
+    }
+
+    private void releasePrefixHold(Sequence s) {
+        if (s.prefixHold == null) return;
+        kv.releasePrefix(s.prefixHold);
+        s.prefixHold = null;
     }
 
     private void free(Sequence s) {

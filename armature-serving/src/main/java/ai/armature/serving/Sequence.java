@@ -46,6 +46,11 @@ final class Sequence {
     int generated;
     int cachedPromptTokens = -1;
     int preemptions;
+    /**
+     * Leading prompt blocks received from another worker (a KV transfer), held for this sequence until its admission
+     * takes its own references to them (or it ends first); null when none.
+     */
+    int[] prefixHold;
     /** True until the sequence first runs or ends: it still holds a place in the bounded waiting queue. */
     boolean holdsQueueSlot = true;
 

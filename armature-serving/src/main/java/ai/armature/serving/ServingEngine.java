@@ -1,5 +1,6 @@
 package ai.armature.serving;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -19,7 +20,13 @@ import ai.armature.protocol.RequestRejectedException;
 import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEventPublisher;
+import ai.armature.protocol.kv.KvTransfer;
+import ai.armature.serving.disagg.KvHoldSource;
+import ai.armature.serving.disagg.KvTransferListener;
+import ai.armature.serving.disagg.KvTransport;
+import ai.armature.serving.kv.KvImport;
 import ai.armature.serving.runner.KvBlocks;
+import ai.armature.serving.runner.KvLayout;
 import ai.armature.serving.runner.ModelRunner;
 
 /**
@@ -29,10 +36,13 @@ import ai.armature.serving.runner.ModelRunner;
  * stream; cancellation and new requests reach the engine thread through one queue and take effect at the next step.
  * The engine owns the runner and closes it. Thread-safe.
  */
-public final class ServingEngine implements GenerationEngine {
+public final class ServingEngine implements GenerationEngine, KvHoldSource {
 
     private static final Logger LOG = Logger.getLogger(ServingEngine.class.getName());
+    private static final long HOLD_CHECK_MILLIS = 200;
     private static final String SHUTDOWN_MESSAGE = "the worker shut down before the request finished: retry it";
+    /** How long a KV fetch may take, and an unclaimed hold may wait for its decode worker ({@code --kv-transfer-timeout}). */
+    public static final Duration DEFAULT_TRANSFER_TIMEOUT = Duration.ofSeconds(10);
 
     private sealed interface Command {
     }
@@ -55,6 +65,22 @@ public final class ServingEngine implements GenerationEngine {
     private record ImportPrefix(GenerateRequest request, KvBlocks blocks, CompletableFuture<Integer> result) implements Command {
     }
 
+    private record ReserveImport(GenerateRequest request, CompletableFuture<KvImport> result) implements Command {
+    }
+
+    /** A request whose prompt blocks arrived (or partly, or not at all: {@code received} may be null). */
+    private record SubmitImported(GenerateRequest request, CompiledGrammar grammar, EngineStream stream, KvImport received) implements Command {
+    }
+
+    private record AbortImport(KvImport reserved) implements Command {
+    }
+
+    private record ClaimHold(String transferId, CompletableFuture<int[]> result) implements Command {
+    }
+
+    private record ReleaseHold(String transferId) implements Command {
+    }
+
     private final EngineCore core;
     private final ModelRunner runner;
     private final int maxQueued;
@@ -65,6 +91,11 @@ public final class ServingEngine implements GenerationEngine {
     private final AtomicInteger inboxSubmits = new AtomicInteger();
     private final Thread loop;
     private volatile boolean closed;
+    /** KV transfers (disaggregation): how blocks are fetched, how long a fetch or an unclaimed hold may last. */
+    private volatile KvTransport transport;
+    private volatile long transferTimeoutNanos = DEFAULT_TRANSFER_TIMEOUT.toNanos();
+    private volatile KvTransferListener transferListener = KvTransferListener.NONE;
+    private final ConcurrentHashMap<String, PrefixFetch> fetches = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicBoolean closeCalled = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Sizes the KV cache, allocates it in the runner and starts the engine thread. */
@@ -117,13 +148,119 @@ public final class ServingEngine implements GenerationEngine {
             }
         } while (!queued.compareAndSet(q, q + 1));
         inboxSubmits.incrementAndGet();
+        KvTransport t = transport;
+        if (request.kvTransfer() instanceof KvTransfer.Fetch fetch && t != null) {
+            // Its prompt's blocks come from a prefill worker first; it waits (counted as queued) meanwhile.
+            PrefixFetch f = new PrefixFetch(this, request, grammar, stream, fetch, t, transferTimeoutNanos, transferListener);
+            fetches.put(request.requestId(), f);
+            f.start();
+            return stream;
+        }
         inbox.add(new Submit(request, grammar, stream));
         if (closed && !loop.isAlive()) drainInbox(); // raced with close(): nobody else will answer it
         return stream;
     }
 
+    /**
+     * Lets this worker take part in KV transfers (disaggregated serving): requests with a {@link KvTransfer.Fetch}
+     * get their prompt's blocks through {@code transport} before they compute (within {@code timeout}, after which
+     * they compute the rest themselves), and holds this worker keeps for decode workers expire when nobody claims them
+     * within {@code timeout}. Without it a fetch request computes its whole prompt here. Call before traffic.
+     */
+    public void enableKvTransfer(KvTransport transport, Duration timeout, KvTransferListener listener) {
+        if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("--kv-transfer-timeout must be > 0");
+        if (runner.kvLayout().isEmpty()) {
+            throw new IllegalArgumentException(runner.modelName() + ": this runner cannot export or import KV blocks, so it cannot take part in KV transfers");
+        }
+        this.transferTimeoutNanos = timeout.toNanos();
+        this.transferListener = listener == null ? KvTransferListener.NONE : listener;
+        this.transport = transport;
+    }
+
+    // ---- the prefill side of KV transfers: holds that decode workers claim
+
+    @Override
+    public HeldBlocks claim(String transferId) throws InterruptedException {
+        CompletableFuture<int[]> f = new CompletableFuture<>();
+        enqueue(new ClaimHold(transferId, f), f);
+        int[] ids;
+        try {
+            ids = f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return null;
+        }
+        if (ids == null) return null;
+        KvLayout layout = runner.kvLayout().orElse(null);
+        if (layout == null) {
+            release(transferId);
+            return null;
+        }
+        return new HeldBlocks() {
+            private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+
+            @Override
+            public int count() {
+                return ids.length;
+            }
+
+            @Override
+            public KvLayout layout() {
+                return layout;
+            }
+
+            @Override
+            public KvBlocks read(int from, int count) {
+                if (released.get()) throw new IllegalStateException("the hold was released");
+                return core.exportBlocks(java.util.Arrays.copyOfRange(ids, from, from + count));
+            }
+
+            @Override
+            public void close() {
+                if (released.compareAndSet(false, true)) ServingEngine.this.release(transferId);
+            }
+        };
+    }
+
+    @Override
+    public void release(String transferId) {
+        if (closed) return;
+        inbox.add(new ReleaseHold(transferId));
+    }
+
+    // ---- the decode side: PrefixFetch runs the transfer and calls these
+
+    /** Reserves blocks for the request's incoming prompt blocks, on the engine thread. */
+    CompletableFuture<KvImport> reserveImport(GenerateRequest request) {
+        CompletableFuture<KvImport> result = new CompletableFuture<>();
+        enqueue(new ReserveImport(request, result), result);
+        return result;
+    }
+
+    /** Hands the request, with what arrived ({@code received}, or null), to the engine thread. */
+    void submitImported(GenerateRequest request, CompiledGrammar grammar, EngineStream stream, KvImport received) {
+        fetches.remove(request.requestId());
+        inbox.add(new SubmitImported(request, grammar, stream, received));
+        if (closed && !loop.isAlive()) drainInbox();
+    }
+
+    /** The fetching request ended before it was handed over (cancelled, or the worker shut down): no longer queued. */
+    void fetchEnded(GenerateRequest request, EngineStream stream, KvImport reserved, FinishReason reason, String error) {
+        fetches.remove(request.requestId());
+        if (reserved != null && !closed) inbox.add(new AbortImport(reserved));
+        inboxSubmits.decrementAndGet();
+        queued.decrementAndGet();
+        deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, reason,
+                new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), error));
+    }
+
+    static String shutdownMessage() {
+        return SHUTDOWN_MESSAGE;
+    }
+
     @Override
     public void cancel(String requestId) {
+        PrefixFetch f = fetches.get(requestId);
+        if (f != null && f.cancel()) return; // still fetching: it ends itself
         if (streams.containsKey(requestId)) inbox.add(new Cancel(requestId));
     }
 
@@ -234,6 +371,8 @@ public final class ServingEngine implements GenerationEngine {
             Thread.currentThread().interrupt();
             return;
         }
+        // Requests still fetching their prompt's KV end with the shutdown error (the fetch's thread delivers it).
+        for (PrefixFetch f : fetches.values()) f.shutdown();
         drainInbox();
         core.close();
         runner.close();
@@ -242,13 +381,18 @@ public final class ServingEngine implements GenerationEngine {
     private void run() {
         try {
             while (true) {
-                Command c = core.hasWork() ? inbox.poll() : inbox.take();
+                Command c = core.hasWork() ? inbox.poll()
+                        : core.holdCount() > 0 ? inbox.poll(HOLD_CHECK_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS) : inbox.take();
                 for (; c != null; c = inbox.poll()) {
                     if (c instanceof Shutdown) {
                         shutdown();
                         return;
                     }
                     handle(c);
+                }
+                if (core.holdCount() > 0 && core.expireHolds(transferTimeoutNanos) > 0) {
+                    LOG.info(() -> "dropped KV blocks held for a decode worker that did not fetch them within "
+                            + transferTimeoutNanos / 1_000_000 + " ms");
                 }
                 if (core.hasWork() && !core.step() && core.hasWork()) {
                     // The scheduler guarantees progress; failing loudly beats spinning silently.
@@ -275,6 +419,14 @@ public final class ServingEngine implements GenerationEngine {
             case ExportPrefix(GenerateRequest request, CompletableFuture<KvBlocks> result) -> complete(result, () -> core.exportPrefix(request));
             case ImportPrefix(GenerateRequest request, KvBlocks blocks, CompletableFuture<Integer> result) ->
                     complete(result, () -> core.importPrefix(request, blocks));
+            case ReserveImport(GenerateRequest request, CompletableFuture<KvImport> result) -> complete(result, () -> core.reserveImport(request));
+            case SubmitImported(GenerateRequest request, CompiledGrammar grammar, EngineStream stream, KvImport received) -> {
+                core.add(request, grammar, out -> deliver(stream, out), received);
+                inboxSubmits.decrementAndGet();
+            }
+            case AbortImport(KvImport reserved) -> core.abortImport(reserved);
+            case ClaimHold(String transferId, CompletableFuture<int[]> result) -> result.complete(core.claimHold(transferId));
+            case ReleaseHold(String transferId) -> core.releaseHold(transferId);
             case Shutdown() -> throw new IllegalStateException("handled by the loop");
         }
     }
@@ -306,11 +458,19 @@ public final class ServingEngine implements GenerationEngine {
                 queued.decrementAndGet();
                 deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
                         new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), SHUTDOWN_MESSAGE));
+            } else if (c instanceof SubmitImported(GenerateRequest request, CompiledGrammar grammar, EngineStream stream, KvImport received)) {
+                inboxSubmits.decrementAndGet();
+                queued.decrementAndGet();
+                deliver(stream, new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
+                        new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), SHUTDOWN_MESSAGE));
+            } else if (c instanceof ClaimHold(String transferId, CompletableFuture<int[]> result)) {
+                result.complete(null);
             } else {
                 CompletableFuture<?> result = switch (c) {
                     case Snapshot s -> s.result();
                     case ExportPrefix e -> e.result();
                     case ImportPrefix i -> i.result();
+                    case ReserveImport r -> r.result();
                     default -> null;
                 };
                 if (result != null) result.completeExceptionally(new IllegalStateException("the worker is shut down"));

@@ -271,6 +271,143 @@ public final class KvCacheManager {
         return blocks.count();
     }
 
+    // ---------------------------------------------------------------- KV transfer between workers
+
+    /** Blocks kept for a decode worker to fetch (prefill side), by transfer id, oldest first. */
+    private final java.util.LinkedHashMap<String, Held> holds = new java.util.LinkedHashMap<>();
+
+    private static final class Held {
+        final int[] ids;
+        final long createdNanos;
+        boolean claimed;
+
+        Held(int[] ids, long createdNanos) {
+            this.ids = ids;
+            this.createdNanos = createdNanos;
+        }
+    }
+
+    /**
+     * Keeps the table's first {@code blocks} blocks (one more reference each) under {@code transferId} after their
+     * sequence ends, for a decode worker to fetch: the prefill side of a KV transfer. Held blocks are never evicted
+     * or written (they are full and computed), so they can be read from any thread until released. A hold with the
+     * same id is replaced. Engine thread.
+     */
+    public void hold(String transferId, BlockTable t, int blocks, long nowNanos) {
+        int n = Math.min(blocks, t.size());
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = t.block(i);
+            pool.retain(ids[i]);
+        }
+        Held previous = holds.put(transferId, new Held(ids, nowNanos));
+        if (previous != null) release(previous.ids);
+    }
+
+    /**
+     * The blocks held under {@code transferId}, for the one reader that will send them (it must {@link #releaseHold}
+     * them when done; a claimed hold no longer expires). Null if unknown, expired, or claimed already.
+     */
+    public int[] claimHold(String transferId) {
+        Held h = holds.get(transferId);
+        if (h == null || h.claimed) return null;
+        h.claimed = true;
+        return h.ids.clone();
+    }
+
+    /** Drops a hold (read, or no longer wanted); false if there was none. */
+    public boolean releaseHold(String transferId) {
+        Held h = holds.remove(transferId);
+        if (h == null) return false;
+        release(h.ids);
+        return true;
+    }
+
+    /** Drops the unclaimed holds created before {@code createdBefore} (nobody came for them); returns how many. */
+    public int expireHolds(long createdBefore) {
+        int n = 0;
+        for (var it = holds.values().iterator(); it.hasNext(); ) {
+            Held h = it.next();
+            if (h.createdNanos - createdBefore >= 0) break; // oldest first: the rest are younger
+            if (h.claimed) continue;
+            it.remove();
+            release(h.ids);
+            n++;
+        }
+        return n;
+    }
+
+    /** Transfers held now (claimed or not). */
+    public int holdCount() {
+        return holds.size();
+    }
+
+    /**
+     * Reserves blocks for the first {@code fullBlocks} full blocks of {@code tokens} (under {@code cacheSalt}), which
+     * another worker computed: the leading ones this worker caches in device memory already are held as they are
+     * (nothing to receive), then fresh device blocks for the rest, as many as the pool can give without waiting.
+     * Fill them with {@link KvImport#write}, then {@link #commitImport} or {@link #abortImport}. Engine thread.
+     */
+    public KvImport reserveImport(String cacheSalt, int[] tokens, int fullBlocks, ModelRunner runner) {
+        KvLayout layout = runner.kvLayout().orElseThrow(() -> new IllegalArgumentException(runner.modelName() + "'s runner cannot import KV blocks"));
+        BlockHasher.Chain chain = hasher.chain(cacheSalt, blockSize);
+        int n = Math.max(0, Math.min(fullBlocks, tokens.length / blockSize));
+        chain.extend(tokens, n * blockSize);
+        int[] ids = new int[n];
+        int cached = 0;
+        while (cached < n) {
+            int b = pool.lookup(chain.hash(cached));
+            if (b < 0) break;
+            pool.acquire(b);
+            if (lower != null) lower.touch(chain.hash(cached));
+            ids[cached++] = b;
+        }
+        int reserved = cached;
+        while (reserved < n) {
+            int b = pool.allocate();
+            if (b < 0) break; // none free (or only pinned ones): receive fewer, compute the rest
+            ids[reserved++] = b;
+        }
+        return new KvImport(chain, tokens, java.util.Arrays.copyOf(ids, reserved), cached, layout, runner);
+    }
+
+    /**
+     * Registers the blocks the import received (KV events, copies to lower tiers), gives back the reserved ones that
+     * received nothing, and returns the ids of the prompt's leading blocks now cached, each still held once for the
+     * request: pass them to the sequence, whose admission releases them ({@link #releasePrefix}) after taking its own
+     * references. Engine thread.
+     */
+    public int[] commitImport(KvImport imp) {
+        if (imp.done) throw new IllegalStateException("the import was already committed or aborted");
+        imp.done = true;
+        int keep = imp.cached + imp.written();
+        for (int i = imp.cached; i < keep; i++) {
+            int b = imp.ids[i];
+            long h = imp.chain.hash(i);
+            if (pool.register(b, h, imp.chain.parent(i), imp.tokens, i * blockSize) && lower != null) {
+                lower.offload(b, h, imp.chain.parent(i), imp.tokens, i * blockSize);
+            }
+        }
+        for (int i = keep; i < imp.ids.length; i++) pool.release(imp.ids[i]);
+        return java.util.Arrays.copyOf(imp.ids, keep);
+    }
+
+    /** Gives back everything an import reserved or holds (the request will not run here). Engine thread. */
+    public void abortImport(KvImport imp) {
+        if (imp.done) return;
+        imp.done = true;
+        release(imp.ids);
+    }
+
+    /** Drops the references {@link #commitImport} kept for a request (it was admitted with its own, or ended). */
+    public void releasePrefix(int[] ids) {
+        release(ids);
+    }
+
+    private void release(int[] ids) {
+        for (int i = ids.length - 1; i >= 0; i--) pool.release(ids[i]);
+    }
+
     /** Counts one request's prefix lookup: {@code queryTokens} prompt tokens of which {@code hitTokens} were cached. */
     public void recordPrefixLookup(int queryTokens, int hitTokens) {
         prefixQueryTokens += queryTokens;
