@@ -10,6 +10,8 @@ import ai.armature.router.RouterConfig;
 import ai.armature.router.RouterMetrics;
 import ai.armature.router.WorkerEndpoint;
 import ai.armature.router.WorkerRole;
+import ai.armature.router.disagg.DisaggregatedRouter;
+import ai.armature.router.policy.RemotePrefillRule;
 import ai.armature.runtime.discovery.DiscoveryListener;
 import ai.armature.runtime.events.EventPlane;
 import ai.armature.runtime.events.WorkerEventPublisher;
@@ -50,6 +52,8 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     private final RemoteWorker.Options workerOptions;
     private final int migrationLimit;
     private final Duration migrationWait;
+    private final RemotePrefillRule rule;
+    private final DisaggregatedRouter.Listener disaggregation;
     private final Map<String, Model> models = new ConcurrentHashMap<>();
     private final Map<String, RemoteWorker> workers = new ConcurrentHashMap<>();
     private final ExecutorService background = Executors.newVirtualThreadPerTaskExecutor();
@@ -60,8 +64,11 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
     private final java.util.concurrent.ScheduledExecutorService heldReports = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().daemon(true).name("armature-held").unstarted(r));
 
+    /** {@code rule} decides remote prefills for models with prefill and decode workers, {@code disaggregation} hears them. */
     ClusterModels(EventPlane events, RouterConfig routerConfig, RemoteWorker.Options workerOptions, int migrationLimit, Duration migrationWait,
-                  Duration holdTimeout) {
+                  Duration holdTimeout, RemotePrefillRule rule, DisaggregatedRouter.Listener disaggregation) {
+        this.rule = rule;
+        this.disaggregation = disaggregation;
         this.events = events;
         this.routerConfig = routerConfig;
         this.workerOptions = workerOptions;
@@ -97,10 +104,13 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             router.startMaintenance(Duration.ofSeconds(1), false);
             routerMetrics.timeDecisions(name, router);
             this.heldPublisher = events.publisher(name, frontendId);
+            // Prefill and decode workers are used disaggregated; with only aggregated ones this is the router alone.
+            DisaggregatedRouter disaggregated = new DisaggregatedRouter(router, rule, ClusterModels.this::requestEndpoint, disaggregation);
             // No hold timeout: a model without a worker is unavailable at once (503), as for a frontend without a planner.
-            this.holding = holdTimeout.isZero() ? null : new HoldingEngine(router, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
+            this.holding = holdTimeout.isZero() ? null
+                    : new HoldingEngine(disaggregated, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
             // Migration over the holding engine: a request handed back by the last worker waits for the next one too.
-            this.engine = new MigratingEngine(holding == null ? router : holding, migrationLimit, migrationWait);
+            this.engine = new MigratingEngine(holding == null ? disaggregated : holding, migrationLimit, migrationWait);
             this.subscription = events.subscribe(name, this);
         }
 
@@ -179,14 +189,30 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
                     + card.tokenizerSha256() + ", but the model's other workers use " + model.tokenizerSha256);
             return;
         }
+        WorkerRole role = switch (card.role()) {
+            case ModelCard.ROLE_AGGREGATED -> WorkerRole.AGGREGATED;
+            case ModelCard.ROLE_PREFILL -> WorkerRole.PREFILL;
+            case ModelCard.ROLE_DECODE -> WorkerRole.DECODE;
+            default -> null;
+        };
+        if (role == null) {
+            LOG.warning(() -> "ignoring worker " + card.workerId() + ": its role '" + card.role() + "' is not aggregated, prefill or decode");
+            return;
+        }
         RemoteWorker remote = new RemoteWorker(card, workerOptions);
         workers.put(card.workerId(), remote);
         model.workerIds.add(card.workerId());
         model.router.addWorker(new WorkerEndpoint(card.workerId(), card.kvBlockSize(), card.modelId(), card.publishesKvEvents(),
-                WorkerRole.AGGREGATED, remote, () -> CompletableFuture.supplyAsync(remote::snapshot, background)));
+                role, remote, () -> CompletableFuture.supplyAsync(remote::snapshot, background)));
         if (model.holding != null) model.holding.workerAvailable();
-        LOG.info(() -> "worker " + card.workerId() + " joined model '" + card.servedModelName() + "' at " + card.requestEndpoint());
+        LOG.info(() -> "worker " + card.workerId() + " (" + card.role() + ") joined model '" + card.servedModelName() + "' at " + card.requestEndpoint());
         model.loadTokenizer(remote);
+    }
+
+    /** Where a worker's request plane listens (the address decode workers fetch its held KV from), or "" if unknown. */
+    private String requestEndpoint(String workerId) {
+        RemoteWorker w = workers.get(workerId);
+        return w == null ? "" : w.card().requestEndpoint();
     }
 
     @Override

@@ -28,7 +28,9 @@ import java.util.concurrent.CountDownLatch;
         description = {"Serves every model registered in etcd over an OpenAI-compatible HTTP API (see 'armature worker').",
                 "Endpoints: /v1/chat/completions, /v1/completions, /v1/responses, /v1/messages (Anthropic), /v1/embeddings,",
                 "/v1/models, /tokenize, /detokenize, /health, /live, /metrics.",
-                "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit)."})
+                "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit).",
+                "A model with prefill and decode workers (armature worker --role) is served disaggregated: long prompts are",
+                "prefilled on a prefill worker and their KV fetched by the decode worker (--max-local-prefill-tokens)."})
 final class FrontendCommand implements Callable<Integer> {
 
     @Option(names = "--host", defaultValue = "0.0.0.0",
@@ -84,6 +86,9 @@ final class FrontendCommand implements Callable<Integer> {
     @Mixin
     ApiFlags apiFlags;
 
+    @Mixin
+    RemotePrefillOptions remotePrefill;
+
     @Override
     public Integer call() throws Exception {
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
@@ -98,11 +103,12 @@ final class FrontendCommand implements Callable<Integer> {
         cluster.check();
         RouterConfig routerConfig = routerOptions.config();
         ApiOptions apis = apiFlags.options();
+        DisaggregationMetrics disaggregation = new DisaggregationMetrics();
         Set<String> keys = ServeCommand.apiKeys(apiKey, apiKeysFile);
         try (NatsEventPlane events = cluster.events("frontend");
              ClusterModels models = new ClusterModels(events, routerConfig,
                      new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2),
-                     holdTimeout);
+                     holdTimeout, remotePrefill.rule(), disaggregation);
              EtcdDiscovery discovery = cluster.discovery(Duration.ofSeconds(10))) {
             AutoCloseable watch = discovery.watch(models);
             FrontendConfig config = httpOptions.apply(FrontendConfig.defaults("armature").withHost(host).withPort(port)
@@ -110,6 +116,7 @@ final class FrontendCommand implements Callable<Integer> {
                     .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)).withApis(apis));
             OpenAiServer server = new OpenAiServer(config, models);
             models.routerMetrics().register(server.metricsRegistry());
+            disaggregation.register(server.metricsRegistry(), true, false);
             CountDownLatch stop = new CountDownLatch(1);
             Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
             Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));

@@ -9,6 +9,7 @@ import ai.armature.runtime.events.NatsEventPlane;
 import ai.armature.runtime.events.WorkerEventPublisher;
 import ai.armature.runtime.metrics.MetricsEndpoint;
 import ai.armature.runtime.request.GrpcWorkerServer;
+import ai.armature.runtime.request.KvFetchClient;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.ServingEngine;
 import ai.armature.serving.mock.MockProfile;
@@ -50,7 +51,8 @@ import java.util.concurrent.TimeUnit;
                 "Prints 'ready worker=ID grpc=HOST:PORT metrics=URL model=NAME' when it takes requests.",
                 "SIGTERM drains: deregister, finish within --drain-timeout, hand the rest back for migration, exit 0.",
                 "With --upstream URL --tokenizer ... it fronts an external engine (vLLM, SGLang, llama-server) instead,",
-                "registered while that engine answers its health checks."})
+                "registered while that engine answers its health checks.",
+                "--role prefill|decode makes it one half of disaggregated serving (see 'armature frontend')."})
 final class WorkerCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json). Default: the demo model.")
@@ -91,6 +93,16 @@ final class WorkerCommand implements Callable<Integer> {
             description = "How often the worker publishes its load. Default: ${DEFAULT-VALUE}.")
     Duration loadInterval;
 
+    @Option(names = "--role", defaultValue = "both",
+            description = {"What the worker does for its model: both (prefill and decode, the default), prefill (prompts for decode",
+                    "workers, whose KV it hands over) or decode (generates; fetches long prompts' KV from prefill workers)."})
+    String role;
+
+    @Option(names = "--kv-transfer-timeout", defaultValue = "10s", converter = DurationConverter.class,
+            description = {"Disaggregation: how long fetching a prompt's KV from a prefill worker may take before the rest is",
+                    "computed here, and how long held KV waits for its decode worker. Default: ${DEFAULT-VALUE}."})
+    Duration kvTransferTimeout;
+
     @Option(names = "--max-queued", defaultValue = "4096",
             description = "Most requests waiting to start before new ones are refused (the frontend tries another worker). Default: ${DEFAULT-VALUE}.")
     int maxQueued;
@@ -113,8 +125,19 @@ final class WorkerCommand implements Callable<Integer> {
         if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
         if (drainTimeout.isNegative()) throw new IllegalArgumentException("--drain-timeout must not be negative");
         if (loadInterval.toMillis() < 10) throw new IllegalArgumentException("--load-interval must be at least 10ms");
+        String cardRole = switch (role) {
+            case "both" -> ModelCard.ROLE_AGGREGATED;
+            case "prefill" -> ModelCard.ROLE_PREFILL;
+            case "decode" -> ModelCard.ROLE_DECODE;
+            default -> throw new IllegalArgumentException("--role must be prefill, decode or both, got '" + role + "'");
+        };
+        if (kvTransferTimeout.isNegative() || kvTransferTimeout.isZero()) throw new IllegalArgumentException("--kv-transfer-timeout must be > 0");
+        if (role.equals("both") && spec.commandLine().getParseResult().hasMatchedOption("--kv-transfer-timeout")) {
+            throw new IllegalArgumentException("--kv-transfer-timeout applies with --role prefill or --role decode");
+        }
         cluster.check();
         if (upstreamOptions.enabled()) {
+            if (!role.equals("both")) throw new IllegalArgumentException("--role " + role + " needs an engine worker: an upstream engine is always 'both'");
             for (String o : new String[] {"--model", "--mock-profile", "--max-batched-tokens", "--max-seqs", "--kv-cache-memory",
                     "--kv-type", "--block-size", "--max-queued"}) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
@@ -143,22 +166,29 @@ final class WorkerCommand implements Callable<Integer> {
             try (NatsEventPlane events = cluster.events("worker " + workerId);
                  WorkerEventPublisher publisher = events.publisher(name, workerId);
                  ServingEngine engine = WorkerFactory.start(spec, publisher);
-                 EtcdDiscovery discovery = cluster.discovery(leaseTtl)) {
+                 EtcdDiscovery discovery = cluster.discovery(leaseTtl);
+                 KvFetchClient kvFetch = new KvFetchClient(new KvFetchClient.Options(cluster.tls(), KV_CHUNK_BYTES))) {
                 Drain drain = new Drain();
+                DisaggregationMetrics transfers = new DisaggregationMetrics();
+                boolean disaggregates = !role.equals("both");
+                if (disaggregates) engine.enableKvTransfer(new GrpcKvTransport(kvFetch), kvTransferTimeout, transfers);
                 // The planner sizes pools from what workers serve: every request through the request plane is counted.
                 TrafficMeter traffic = new TrafficMeter(engine, System::nanoTime);
                 GrpcWorkerServer grpc = new GrpcWorkerServer(workerId, traffic, engine::kvSnapshot, bundle.bytes(), bundle.sha256(),
-                        new GrpcWorkerServer.Config(host, grpcPort, cluster.tls(), Duration.ofSeconds(1)));
+                        new GrpcWorkerServer.Config(host, grpcPort, cluster.tls(), Duration.ofSeconds(1)),
+                        disaggregates ? GrpcKvTransport.serve(engine) : null);
                 int boundGrpc;
                 try {
                     boundGrpc = grpc.start();
                 } catch (java.io.IOException e) {
                     throw new CliErrors.UserError("cannot listen for gRPC on " + host + ":" + grpcPort + ": " + e.getMessage());
                 }
-                try (MetricsEndpoint metrics = new MetricsEndpoint(host, metricsPort, registry(engine, grpc, drain), () -> !drain.draining)) {
+                PrometheusRegistry registry = registry(engine, grpc, drain);
+                if (role.equals("decode")) transfers.register(registry, false, true);
+                try (MetricsEndpoint metrics = new MetricsEndpoint(host, metricsPort, registry, () -> !drain.draining)) {
                     String metricsUrl = "http://" + host + ":" + metrics.port() + "/metrics";
                     ModelCard card = new ModelCard(workerId, name, engine.kvNamespace(), engine.maxContextTokens(), engine.blockSize(),
-                            ModelCard.ROLE_AGGREGATED, host + ":" + boundGrpc, cluster.tls() != null, metricsUrl, bundle.sha256(),
+                            cardRole, host + ":" + boundGrpc, cluster.tls() != null, metricsUrl, bundle.sha256(),
                             bundle.bytes().length, true);
                     ScheduledExecutorService loads = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true)
                             .name("armature-load").unstarted(r));
@@ -170,8 +200,8 @@ final class WorkerCommand implements Callable<Integer> {
                     CountDownLatch stop = new CountDownLatch(1);
                     Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
                     Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
-                    System.err.printf("armature: worker %s serving '%s' (%s%s); KV cache %d blocks of %d tokens; context %d%n", workerId, name,
-                            path, mock != null ? ", simulated runner " + mockProfile : "", engine.kvBlocksTotal(), engine.blockSize(),
+                    System.err.printf("armature: worker %s (%s) serving '%s' (%s%s); KV cache %d blocks of %d tokens; context %d%n", workerId,
+                            cardRole, name, path, mock != null ? ", simulated runner " + mockProfile : "", engine.kvBlocksTotal(), engine.blockSize(),
                             engine.maxContextTokens());
                     System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, host, boundGrpc, metricsUrl, name);
                     System.out.flush();
@@ -204,6 +234,9 @@ final class WorkerCommand implements Callable<Integer> {
             grpc.awaitIdle(Duration.ofSeconds(10));
         }
     }
+
+    /** The KV chunk a decode worker asks prefill workers for: a few MiB per message keeps the hop's overhead small. */
+    static final int KV_CHUNK_BYTES = 4 << 20;
 
     /** Whether the worker is draining (its /health then says so). */
     private static final class Drain {

@@ -332,6 +332,34 @@ class DisaggregatedServingTest {
     }
 
     /** Waits (up to 30 s) for a prefill worker's unfetched hold to expire (after the transfer timeout). */
+    @Test
+    void rolesAndTransferOptionsAreRefusedWhereTheyCannotApply() {
+        // Refused before the worker connects to anything (nothing listens on these planes).
+        String[] planes = {"--discovery", "etcd://127.0.0.1:9", "--events", "nats://127.0.0.1:9"};
+        CliRun r = CliRun.of(worker(planes, "--role", "router"));
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--role must be prefill, decode or both, got 'router'");
+        r = CliRun.of(worker(planes, "--kv-transfer-timeout", "5s"));
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--kv-transfer-timeout applies with --role prefill or --role decode");
+        r = CliRun.of(worker(planes, "--role", "decode", "--kv-transfer-timeout", "0s"));
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--kv-transfer-timeout must be > 0");
+        r = CliRun.of("serve", "--max-local-prefill-tokens", "100");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--max-local-prefill-tokens applies with --prefill-workers and --decode-workers");
+        r = CliRun.of("serve", "--prefill-workers", "1");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("needs both --prefill-workers and --decode-workers");
+    }
+
+    private static String[] worker(String[] planes, String... args) {
+        List<String> a = new ArrayList<>(List.of("worker"));
+        a.addAll(List.of(planes));
+        a.addAll(List.of(args));
+        return a.toArray(String[]::new);
+    }
+
     private static void awaitHoldExpired(ServingEngine prefill) throws InterruptedException {
         for (long deadline = System.nanoTime() + 30_000_000_000L; prefill.stats().kvBlocksUsed() > 0 && System.nanoTime() < deadline; ) {
             Thread.sleep(20);

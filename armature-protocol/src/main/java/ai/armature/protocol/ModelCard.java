@@ -9,7 +9,7 @@ import java.util.Objects;
  *   <li>{@code servedModelName}: the model name clients ask for; {@code modelId}: the name the worker's KV block
  *       hashes are salted with ({@link ai.armature.protocol.kv.BlockHasher}), which a router must use too;</li>
  *   <li>{@code contextLength} (tokens) and {@code kvBlockSize} (tokens per KV block);</li>
- *   <li>{@code role}: {@code aggregated} (prefill and decode), {@code prefill} or {@code decode};</li>
+ *   <li>{@code role}: {@code aggregated} (prefill and decode), {@code prefill} or {@code decode} (disaggregated serving);</li>
  *   <li>{@code requestEndpoint} ({@code host:port} of its gRPC request plane; {@code requestTls} when it requires
  *       TLS) and {@code metricsEndpoint} (the URL of its Prometheus metrics, or empty);</li>
  *   <li>{@code tokenizerSha256} and {@code tokenizerBytes}: the tokenizer bundle (tokenizer and chat template
@@ -33,6 +33,10 @@ public record ModelCard(
         boolean publishesKvEvents) {
 
     public static final String ROLE_AGGREGATED = "aggregated";
+    /** Disaggregation: the worker prefills prompts for decode workers (armature worker --role prefill). */
+    public static final String ROLE_PREFILL = "prefill";
+    /** Disaggregation: the worker decodes, fetching prompts' KV from prefill workers when that pays (--role decode). */
+    public static final String ROLE_DECODE = "decode";
 
     public ModelCard {
         Objects.requireNonNull(workerId, "workerId");

@@ -15,6 +15,7 @@ import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.KvCacheSnapshot;
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.protocol.kv.KvTier;
+import ai.armature.protocol.kv.KvTransfer;
 import ai.armature.runtime.proto.AllBlocksCleared;
 import ai.armature.runtime.proto.BlockRemoved;
 import ai.armature.runtime.proto.BlockStored;
@@ -60,7 +61,23 @@ public final class RuntimeCodec {
             b.setConstraint(ai.armature.runtime.proto.OutputConstraint.newBuilder().setKind(r.constraint().kind().name())
                     .setSpec(r.constraint().spec()));
         }
+        switch (r.kvTransfer()) {
+            case null -> { }
+            case KvTransfer.Hold h -> b.setKvTransfer(ai.armature.runtime.proto.KvTransfer.newBuilder()
+                    .setHold(ai.armature.runtime.proto.KvHold.newBuilder().setTransferId(h.transferId())));
+            case KvTransfer.Fetch f -> b.setKvTransfer(ai.armature.runtime.proto.KvTransfer.newBuilder()
+                    .setFetch(ai.armature.runtime.proto.KvFetch.newBuilder().setTransferId(f.transferId())
+                            .setSourceWorkerId(f.sourceWorkerId()).setSourceAddress(f.sourceAddress())));
+        }
         return b.build();
+    }
+
+    private static KvTransfer fromProto(ai.armature.runtime.proto.KvTransfer t) {
+        return switch (t.getKindCase()) {
+            case HOLD -> new KvTransfer.Hold(t.getHold().getTransferId());
+            case FETCH -> new KvTransfer.Fetch(t.getFetch().getTransferId(), t.getFetch().getSourceWorkerId(), t.getFetch().getSourceAddress());
+            case KIND_NOT_SET -> null;
+        };
     }
 
     public static GenerateRequest fromProto(ai.armature.runtime.proto.GenerateRequest p) {
@@ -74,7 +91,8 @@ public final class RuntimeCodec {
         return new GenerateRequest(p.getRequestId(), prompt, fromProto(p.getSampling()), fromProto(p.getStop()), p.getPriority(),
                 p.hasCacheSalt() ? p.getCacheSalt() : null, migration,
                 p.hasConstraint() ? new ai.armature.protocol.OutputConstraint(
-                        ai.armature.protocol.OutputConstraint.Kind.valueOf(p.getConstraint().getKind()), p.getConstraint().getSpec()) : null);
+                        ai.armature.protocol.OutputConstraint.Kind.valueOf(p.getConstraint().getKind()), p.getConstraint().getSpec()) : null,
+                p.hasKvTransfer() ? fromProto(p.getKvTransfer()) : null);
     }
 
     public static ai.armature.runtime.proto.SamplingParams toProto(SamplingParams s) {

@@ -39,7 +39,11 @@ class RuntimeCodecTest {
                 new GenerateRequest("c~m2", new int[] {9, 8, 7, 6}, sampling, stop, 5, null, new Migration(2, 2, Set.of("w1", "w2"))),
                 new GenerateRequest("d", new int[] {3}, sampling, stop).withConstraint(ai.armature.protocol.OutputConstraint.jsonObject()),
                 new GenerateRequest("e", new int[] {3}, sampling, stop)
-                        .withConstraint(ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"string\",\"maxLength\":3}")))) {
+                        .withConstraint(ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"string\",\"maxLength\":3}")),
+                new GenerateRequest("f~p", new int[] {1, 2}, sampling, StopConditions.maxTokens(1))
+                        .withKvTransfer(new ai.armature.protocol.kv.KvTransfer.Hold("t-1")),
+                new GenerateRequest("f", new int[] {1, 2, 3}, sampling, stop, 0, "salt", new Migration(1, 1, Set.of()))
+                        .withKvTransfer(new ai.armature.protocol.kv.KvTransfer.Fetch("t-1", "prefill-1", "10.0.0.2:7000")))) {
             var bytes = RuntimeCodec.toProto(r).toByteArray();
             assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateRequest.parseFrom(bytes))).isEqualTo(r);
         }

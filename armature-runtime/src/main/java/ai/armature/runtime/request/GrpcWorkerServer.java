@@ -13,6 +13,10 @@ import ai.armature.runtime.proto.GenerateEvent;
 import ai.armature.runtime.proto.Heartbeat;
 import ai.armature.runtime.proto.TokenizerChunk;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import ai.armature.runtime.proto.FetchKvRequest;
+import ai.armature.runtime.proto.KvChunk;
+import ai.armature.runtime.proto.ReleaseKvReply;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
@@ -43,7 +47,9 @@ import java.util.logging.Logger;
  * (client gone, deadline passed) cancels the request in the engine, which frees its KV blocks. For a drain:
  * {@link #stopAccepting()} refuses new requests (UNAVAILABLE, so the client tries another worker),
  * {@link #awaitIdle} waits for those in flight, and {@link #handBack()} ends the rest with UNAVAILABLE so their
- * clients migrate them. Also {@code Stats}, {@code Snapshot} and {@code Tokenizer}.
+ * clients migrate them. Also {@code Stats}, {@code Snapshot}, {@code Tokenizer}, and for disaggregated serving
+ * {@code FetchKv} / {@code ReleaseKv}: the KV blocks the worker holds for decode workers ({@link HeldKvSource}), streamed
+ * in chunks under the client's flow control.
  */
 public final class GrpcWorkerServer implements AutoCloseable {
 
@@ -60,6 +66,7 @@ public final class GrpcWorkerServer implements AutoCloseable {
     private final byte[] tokenizerBundle;
     private final String tokenizerSha256;
     private final Config config;
+    private final HeldKvSource kvHolds;
     private final Map<Call, Boolean> calls = new ConcurrentHashMap<>();
     private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().daemon(true).name("armature-grpc-heartbeat").unstarted(r));
@@ -69,6 +76,13 @@ public final class GrpcWorkerServer implements AutoCloseable {
 
     public GrpcWorkerServer(String workerId, GenerationEngine engine, Supplier<CompletableFuture<KvCacheSnapshot>> snapshots,
                             byte[] tokenizerBundle, String tokenizerSha256, Config config) {
+        this(workerId, engine, snapshots, tokenizerBundle, tokenizerSha256, config, null);
+    }
+
+    /** As above; {@code kvHolds} serves the worker's held KV blocks to decode workers ({@code FetchKv}; null: none). */
+    public GrpcWorkerServer(String workerId, GenerationEngine engine, Supplier<CompletableFuture<KvCacheSnapshot>> snapshots,
+                            byte[] tokenizerBundle, String tokenizerSha256, Config config, HeldKvSource kvHolds) {
+        this.kvHolds = kvHolds;
         this.workerId = workerId;
         this.engine = engine;
         this.snapshots = snapshots;
@@ -93,6 +107,12 @@ public final class GrpcWorkerServer implements AutoCloseable {
                     }
                 })))
                 .addMethod(WorkerService.TOKENIZER, ServerCalls.asyncServerStreamingCall(this::tokenizer))
+                .addMethod(WorkerService.FETCH_KV, ServerCalls.asyncServerStreamingCall(this::fetchKv))
+                .addMethod(WorkerService.RELEASE_KV, ServerCalls.asyncUnaryCall((req, obs) -> {
+                    if (kvHolds != null) kvHolds.release(req.getTransferId());
+                    obs.onNext(ReleaseKvReply.getDefaultInstance());
+                    obs.onCompleted();
+                }))
                 .build();
         NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
                 .addService(service)
@@ -181,6 +201,107 @@ public final class GrpcWorkerServer implements AutoCloseable {
             if (tokenizerBundle.length == 0) break;
         }
         obs.onCompleted();
+    }
+
+    private void fetchKv(FetchKvRequest req, StreamObserver<KvChunk> observer) {
+        ServerCallStreamObserver<KvChunk> obs = (ServerCallStreamObserver<KvChunk>) observer;
+        if (kvHolds == null) {
+            obs.onError(Status.UNIMPLEMENTED.withDescription("worker " + workerId + " holds no KV blocks for transfers").asRuntimeException());
+            return;
+        }
+        KvSend send = new KvSend(obs, req);
+        obs.setOnCancelHandler(send::cancelled);
+        obs.setOnReadyHandler(send::ready);
+        Thread.ofVirtual().name("armature-grpc-kv-" + req.getTransferId()).start(send::run);
+    }
+
+    /** The largest chunk sent, whatever a client asks for (a message must fit the receiver's limit). */
+    static final int MAX_KV_CHUNK_BYTES = 16 << 20;
+    static final int DEFAULT_KV_CHUNK_BYTES = 4 << 20;
+
+    /**
+     * One FetchKv call: claims the hold, then sends its blocks chunk by chunk, each only when the transport can take
+     * it (the client requests chunks as it writes them: flow control end to end), and releases the hold at the end.
+     */
+    private final class KvSend {
+        private final ServerCallStreamObserver<KvChunk> obs;
+        private final FetchKvRequest req;
+        private boolean cancelled;
+
+        KvSend(ServerCallStreamObserver<KvChunk> obs, FetchKvRequest req) {
+            this.obs = obs;
+            this.req = req;
+        }
+
+        void run() {
+            HeldKvSource.Held held;
+            try {
+                held = kvHolds.claim(req.getTransferId());
+            } catch (InterruptedException e) {
+                fail(Status.UNAVAILABLE.withDescription("worker " + workerId + " is shutting down"));
+                return;
+            }
+            if (held == null) {
+                fail(Status.NOT_FOUND.withDescription("worker " + workerId + " holds no KV blocks for transfer " + req.getTransferId()
+                        + " (expired, already fetched, or never prefilled here)"));
+                return;
+            }
+            try (held) {
+                int from = Math.max(0, req.getFromBlock());
+                int end = (int) Math.min(held.count(), (long) from + Math.max(0, req.getMaxBlocks()));
+                int total = Math.max(0, end - from);
+                long chunkBytes = req.getMaxChunkBytes() <= 0 ? DEFAULT_KV_CHUNK_BYTES : Math.min(req.getMaxChunkBytes(), MAX_KV_CHUNK_BYTES);
+                int perChunk = (int) Math.max(1, chunkBytes / held.blockBytes());
+                int at = from;
+                do {
+                    int n = Math.max(0, Math.min(perChunk, end - at));
+                    if (!awaitReady()) return;
+                    KvChunk.Builder c = KvChunk.newBuilder().setFirstBlock(at).setBlockCount(n);
+                    if (at == from) c.setTotalBlocks(total);
+                    if (n > 0) c.setData(UnsafeByteOperations.unsafeWrap(held.read(at, n)));
+                    synchronized (this) {
+                        if (cancelled) return;
+                        obs.onNext(c.build());
+                    }
+                    at += n;
+                } while (at < end);
+                synchronized (this) {
+                    if (!cancelled) obs.onCompleted();
+                }
+            } catch (RuntimeException e) {
+                LOG.warning(() -> "worker " + workerId + ": sending the KV blocks of transfer " + req.getTransferId() + " failed: " + e);
+                fail(Status.INTERNAL.withDescription("worker " + workerId + " failed to read the held KV blocks: " + e.getMessage()));
+            }
+        }
+
+        private synchronized boolean awaitReady() {
+            try {
+                while (!cancelled && !obs.isReady()) wait(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            return !cancelled;
+        }
+
+        private synchronized void fail(Status status) {
+            if (cancelled) return;
+            cancelled = true;
+            try {
+                obs.onError(status.asRuntimeException());
+            } catch (RuntimeException e) {
+                // the client is gone
+            }
+        }
+
+        synchronized void cancelled() {
+            cancelled = true;
+            notifyAll();
+        }
+
+        synchronized void ready() {
+            notifyAll();
+        }
     }
 
     private static io.grpc.StatusRuntimeException rejection(RequestRejectedException e) {

@@ -1,6 +1,10 @@
 package ai.armature.runtime.request;
 
 import ai.armature.runtime.proto.EngineStats;
+import ai.armature.runtime.proto.FetchKvRequest;
+import ai.armature.runtime.proto.KvChunk;
+import ai.armature.runtime.proto.ReleaseKvReply;
+import ai.armature.runtime.proto.ReleaseKvRequest;
 import ai.armature.runtime.proto.GenerateEvent;
 import ai.armature.runtime.proto.GenerateRequest;
 import ai.armature.runtime.proto.KvCacheSnapshot;
@@ -14,7 +18,7 @@ import io.grpc.protobuf.ProtoUtils;
 
 /**
  * The method descriptors of the {@code armature.v1.Worker} gRPC service declared in runtime.proto (written out
- * here rather than generated: they are four lines of configuration, and the build then needs no native code
+ * here rather than generated: they are a few lines of configuration, and the build then needs no native code
  * generator plugin).
  */
 final class WorkerService {
@@ -50,6 +54,20 @@ final class WorkerService {
             .setFullMethodName(MethodDescriptor.generateFullMethodName(NAME, "Tokenizer"))
             .setRequestMarshaller(ProtoUtils.marshaller(TokenizerRequest.getDefaultInstance()))
             .setResponseMarshaller(ProtoUtils.marshaller(TokenizerChunk.getDefaultInstance()))
+            .build();
+
+    static final MethodDescriptor<FetchKvRequest, KvChunk> FETCH_KV = MethodDescriptor.<FetchKvRequest, KvChunk>newBuilder()
+            .setType(MethodDescriptor.MethodType.SERVER_STREAMING)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(NAME, "FetchKv"))
+            .setRequestMarshaller(ProtoUtils.marshaller(FetchKvRequest.getDefaultInstance()))
+            .setResponseMarshaller(ProtoUtils.marshaller(KvChunk.getDefaultInstance()))
+            .build();
+
+    static final MethodDescriptor<ReleaseKvRequest, ReleaseKvReply> RELEASE_KV = MethodDescriptor.<ReleaseKvRequest, ReleaseKvReply>newBuilder()
+            .setType(MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(NAME, "ReleaseKv"))
+            .setRequestMarshaller(ProtoUtils.marshaller(ReleaseKvRequest.getDefaultInstance()))
+            .setResponseMarshaller(ProtoUtils.marshaller(ReleaseKvReply.getDefaultInstance()))
             .build();
 
     private WorkerService() {

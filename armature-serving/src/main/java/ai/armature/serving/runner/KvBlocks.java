@@ -33,29 +33,35 @@ public record KvBlocks(KvLayout layout, int count, MemorySegment data) {
         }
     }
 
-    /** The serialized payload (see the class comment). */
+    /** The serialized payload (see the class comment): one array, the data copied into it once. */
     public byte[] encode() {
         try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 64, data.byteSize() + 256));
-            DataOutputStream out = new DataOutputStream(bytes);
+            ByteArrayOutputStream header = new ByteArrayOutputStream(128);
+            DataOutputStream out = new DataOutputStream(header);
             out.writeLong(MAGIC);
             layout.writeTo(out);
             out.writeInt(count);
             out.flush();
-            bytes.write(data.toArray(ValueLayout.JAVA_BYTE));
+            int h = header.size();
+            long size = h + data.byteSize() + 4;
+            if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("a KV payload of " + size + " bytes is too large: send fewer blocks at once");
+            byte[] all = new byte[(int) size];
+            System.arraycopy(header.toByteArray(), 0, all, 0, h);
+            MemorySegment.copy(data, 0, MemorySegment.ofArray(all), h, data.byteSize());
             CRC32C crc = new CRC32C();
-            byte[] body = bytes.toByteArray();
-            crc.update(body);
-            byte[] all = java.util.Arrays.copyOf(body, body.length + 4);
+            crc.update(all, 0, all.length - 4);
             int c = (int) crc.getValue();
-            for (int i = 0; i < 4; i++) all[body.length + i] = (byte) (c >>> (24 - 8 * i));
+            for (int i = 0; i < 4; i++) all[all.length - 4 + i] = (byte) (c >>> (24 - 8 * i));
             return all;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** Reads a payload written by {@link #encode()}; IllegalArgumentException saying what is wrong with it otherwise. */
+    /**
+     * Reads a payload written by {@link #encode()}, without copying its data (the blocks are a view of {@code bytes});
+     * IllegalArgumentException saying what is wrong with it otherwise.
+     */
     public static KvBlocks decode(byte[] bytes) {
         if (bytes.length < 12) throw new IllegalArgumentException("not a KV block payload: " + bytes.length + " bytes");
         CRC32C crc = new CRC32C();
@@ -73,9 +79,9 @@ public record KvBlocks(KvLayout layout, int count, MemorySegment data) {
                 throw new IllegalArgumentException("the KV block payload is truncated: " + count + " blocks need " + expected
                         + " bytes, it holds " + in.available());
             }
-            byte[] data = new byte[(int) expected];
-            in.readFully(data);
-            return new KvBlocks(layout, count, MemorySegment.ofArray(data));
+            // The data stays where it is: a view of the payload's bytes, which the caller must not change afterwards.
+            long offset = bytes.length - 4 - expected;
+            return new KvBlocks(layout, count, MemorySegment.ofArray(bytes).asSlice(offset, expected));
         } catch (IOException e) {
             throw new IllegalArgumentException("the KV block payload is truncated", e);
         }
