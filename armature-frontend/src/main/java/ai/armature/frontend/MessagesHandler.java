@@ -38,8 +38,10 @@ final class MessagesHandler {
         this.model = model;
     }
 
-    /** Serves one request; returns the HTTP status it ended with. Errors before output are thrown. */
-    /** {@code client} (null where not tracked) is watched for hanging up. */
+    /**
+     * Serves one request; returns the HTTP status it ended with. Errors before output are thrown. {@code client}
+     * (null where not tracked) is watched for hanging up.
+     */
     int serve(JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) throws InterruptedException {
         ObjectNode chat = AnthropicRequests.toChat(body);
         boolean stream = chat.path("stream").asBoolean(false);

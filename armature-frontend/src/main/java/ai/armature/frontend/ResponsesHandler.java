@@ -39,8 +39,10 @@ final class ResponsesHandler {
         this.store = store;
     }
 
-    /** Serves one request; returns the HTTP status it ended with. Errors before output are thrown. */
-    /** {@code client} (null where not tracked) is watched for hanging up. */
+    /**
+     * Serves one request; returns the HTTP status it ended with. Errors before output are thrown. {@code client}
+     * (null where not tracked) is watched for hanging up.
+     */
     int serve(JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) throws InterruptedException {
         ResponsesRequests.Translated t = ResponsesRequests.toChat(body, store);
         boolean stream = RequestParser.bool(body, "stream", false);
