@@ -4,18 +4,24 @@ import ai.armature.engine.chat.ChatTemplate;
 import ai.armature.engine.chat.ChatTemplates;
 import ai.armature.engine.embedding.BertEncoder;
 import ai.armature.engine.embedding.BertModel;
+import ai.armature.engine.embedding.DecoderEmbedder;
 import ai.armature.engine.gguf.GgufFile;
 import ai.armature.engine.gguf.GgufReader;
 import ai.armature.engine.tokenizer.Tokenizer;
 import ai.armature.engine.tokenizer.Tokenizers;
 import ai.armature.serving.EmbeddingOnlyEngine;
 import ai.armature.serving.EmbeddingWorker;
+import ai.armature.serving.worker.LoadedModel;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Opens GGUF embedding models (architecture {@code bert}) for {@code serve}: the model, its tokenizer and a worker. */
+/**
+ * Opens models for {@code serve}'s embedding mode: GGUF embedding models (architecture {@code bert}, mean or CLS
+ * pooling from the file), and decoder models served with {@code --embeddings} (last-token pooling), each as the
+ * model, its tokenizer and an embedding worker.
+ */
 final class EmbeddingModels {
 
     /** Tokens per forward pass of the embedding worker (several requests batch into one). */
@@ -42,6 +48,7 @@ final class EmbeddingModels {
         }
     }
 
+    /** A GGUF bert model. */
     static Opened open(Path path, String name, int maxQueued) throws IOException {
         GgufFile f = GgufReader.open(path);
         try {
@@ -52,6 +59,21 @@ final class EmbeddingModels {
                     model.config().pooling().name().toLowerCase());
         } catch (RuntimeException e) {
             f.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A decoder (Llama-family) model as an embedding model: the final-normed hidden state of each input's last
+     * token, L2-normalized (see {@link DecoderEmbedder}).
+     */
+    static Opened openDecoder(Path path, String name, int maxQueued) throws IOException {
+        LoadedModel m = LoadedModel.open(path);
+        try {
+            EmbeddingWorker worker = new EmbeddingWorker(new DecoderEmbedder(m.model()), m.model().config().vocabSize(), BATCH_TOKENS, maxQueued, name);
+            return new Opened(m.file(), worker, new EmbeddingOnlyEngine(worker, name), m.tokenizer(), m.chatTemplate(), "last-token");
+        } catch (RuntimeException e) {
+            m.close();
             throw e;
         }
     }

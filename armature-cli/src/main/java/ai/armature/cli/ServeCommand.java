@@ -52,6 +52,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "A GGUF model file, or a directory with one (and optionally tokenizer.json).")
     Path model;
 
+    @Option(names = "--embeddings",
+            description = {"Serve a decoder (Llama-family) model for POST /v1/embeddings only: the final hidden state of each",
+                    "input's last token, L2-normalized (last-token pooling, as vLLM pools decoder embedding models).",
+                    "Chat and completions then answer 400. GGUF embedding models (bert) are served so without it."})
+    boolean embeddings;
+
     @Option(names = "--served-model-name", description = "The model id clients use. Default: the file name without .gguf.")
     String servedModelName;
 
@@ -167,6 +173,7 @@ final class ServeCommand implements Callable<Integer> {
             }
             workers = prefillWorkers + decodeWorkers;
         }
+        if (embeddings && upstreamOptions.enabled()) throw new IllegalArgumentException("--embeddings does not apply with --upstream");
         if (upstreamOptions.enabled()) return serveUpstreams();
         RouterConfig routerConfig = disaggregated || routerOptions.enabled(workers) ? routerOptions.config() : null;
         Path path = model;
@@ -175,7 +182,8 @@ final class ServeCommand implements Callable<Integer> {
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
         Set<String> keys = apiKeys();
-        if (model != null && EmbeddingModels.isEmbeddingModel(path)) return serveEmbeddings(path, keys);
+        boolean bert = model != null && EmbeddingModels.isEmbeddingModel(path);
+        if (embeddings || bert) return serveEmbeddings(path, keys, !bert);
         MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
         ServingConfig perWorker = workerOptions.config(workers, maxQueued);
         try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
@@ -248,15 +256,20 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** serve --model an embedding model (GGUF bert): /v1/embeddings embeds; chat and completions answer 400. */
-    private int serveEmbeddings(Path path, Set<String> keys) throws Exception {
-        for (String o : new String[] {"--mock-profile", "--workers", "--router", "--tool-call-parser", "--reasoning-parser", "--responses-store-size", "--prefill-workers", "--decode-workers"}) {
+    /**
+     * serve --model an embedding model (GGUF bert), or a decoder model with --embeddings: /v1/embeddings embeds;
+     * chat and completions answer 400. The generation workers' options do not apply and are refused.
+     */
+    private int serveEmbeddings(Path path, Set<String> keys, boolean decoder) throws Exception {
+        for (String o : new String[] {"--mock-profile", "--workers", "--threads-per-worker", "--router", "--tool-call-parser", "--reasoning-parser",
+                "--responses-store-size", "--prefill-workers", "--decode-workers", "--max-batched-tokens", "--max-seqs", "--kv-cache-memory",
+                "--kv-type", "--block-size", "--kv-host-memory", "--kv-disk-dir", "--kv-disk-size"}) {
             if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
-                throw new IllegalArgumentException(o + " does not apply to an embedding model");
+                throw new IllegalArgumentException(o + (decoder ? " does not apply with --embeddings" : " does not apply to an embedding model"));
             }
         }
         String name = servedModelName != null ? servedModelName : defaultName(path);
-        try (EmbeddingModels.Opened m = EmbeddingModels.open(path, name, maxQueued)) {
+        try (EmbeddingModels.Opened m = decoder ? EmbeddingModels.openDecoder(path, name, maxQueued) : EmbeddingModels.open(path, name, maxQueued)) {
             FrontendConfig config = frontendConfig(name, keys);
             OpenAiServer server = OpenAiServer.forEmbeddings(config, m.worker(), m.refusing(), m.tokenizer(), m.chatTemplate());
             runServer(server, String.format("embedding model '%s' (%s, %d dimensions, %s pooling)", name, path,
