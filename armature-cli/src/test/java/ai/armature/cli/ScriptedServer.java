@@ -35,7 +35,9 @@ record ScriptedServer(ServingEngine engine, OpenAiServer server, OpenAIClient op
         for (int id = 0; id < tok.vocabSize() && eos < 0; id++) if (tok.isEndOfGeneration(id)) eos = id;
         ScriptedModelRunner runner = new ScriptedModelRunner(tok.vocabSize(), 4096, new int[] {eos},
                 prompt -> tok.encode(reply.apply(tok.decode(prompt, true)), false, true));
-        ServingEngine engine = new ServingEngine(runner, new ServingConfig(16, 512, 8, 1L << 20, 64, KvDtype.F16), KvEventPublisher.NONE);
+        // Structured output compiles against the real vocabulary, as a worker's does.
+        ServingEngine engine = new ServingEngine(runner, new ServingConfig(16, 512, 8, 1L << 20, 64, KvDtype.F16), KvEventPublisher.NONE,
+                new ai.armature.engine.grammar.GrammarCompiler(ai.armature.engine.grammar.TokenVocabulary.of(tok, tok.vocabSize())));
         OpenAiServer server = new OpenAiServer(FrontendConfig.defaults("m").withHost("127.0.0.1").withPort(0).withApis(apis), engine, tok, template);
         server.start();
         OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("unused").maxRetries(0)
@@ -57,10 +59,11 @@ record ScriptedServer(ServingEngine engine, OpenAiServer server, OpenAIClient op
     }
 
     /**
-     * What the scripted Qwen3 writes: after a weather tool's result, an answer from it; asked about the weather, a
+     * What the scripted Qwen3 writes: asked to describe Ann, a thought and a JSON answer; after a weather tool's result, an answer from it; asked about the weather, a
      * thought, a sentence and a Hermes call of get_weather for Paris; otherwise a sentence with "STOP" in it.
      */
     static String qwen3Reply(String prompt) {
+        if (prompt.contains("Describe Ann")) return "<think>\nThey want {JSON}, not prose: \"name\" then \"age\".\n</think>\n\n{\"name\": \"Ann\", \"age\": 7}";
         if (prompt.contains("<tool_response>\n22 degrees\n</tool_response>")) return "<think>\nThe tool answered.\n</think>\n\nIt is 22 degrees in Paris.";
         if (prompt.contains("weather")) {
             return "<think>\nI need the weather tool.\n</think>\n\nLet me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";

@@ -108,6 +108,12 @@ final class GenerationHandler {
             constraintParam = "tools";
         }
         List<int[]> promptTokens = endpoint == Endpoint.CHAT ? List.of(prompts.chat(body, tools, true)) : prompts.completion(body);
+        if (constraint != null && tools.constraint() == null && endpoint == Endpoint.CHAT && parsing.reasoningParser() != null) {
+            // A reasoning model thinks first: response_format constrains the answer after its reasoning, not the reasoning.
+            OutputConstraint.Reasoning reasoning = ai.armature.frontend.tools.ReasoningParser.constraintPrefix(parsing.reasoningParser(),
+                    promptTail(promptTokens.getFirst()));
+            if (reasoning != null) constraint = constraint.afterReasoning(reasoning);
+        }
         String lengthParam = endpoint == Endpoint.CHAT ? "messages" : "prompt";
         int[] maxTokens = new int[promptTokens.size()];
         for (int i = 0; i < maxTokens.length; i++) {
@@ -194,14 +200,19 @@ final class GenerationHandler {
     }
 
     /**
-     * The reasoning parser of one chat choice, or null: none is configured, or the output is constrained (it is
-     * then the constrained text from its first token, with no reasoning to split off).
+     * The reasoning parser of one chat choice, or null: none is configured, or the output is constrained from its
+     * first token (a forced tool call, or a prompt that already closed the reasoning), with no reasoning to split off.
      */
     private ai.armature.frontend.tools.ReasoningParser reasoningParser(Prepared p, int[] prompt) {
-        if (parsing.reasoningParser() == null || p.endpoint() != Endpoint.CHAT || p.constraint() != null) return null;
+        if (parsing.reasoningParser() == null || p.endpoint() != Endpoint.CHAT) return null;
+        if (p.constraint() != null && p.constraint().reasoning() == null) return null;
+        return ai.armature.frontend.tools.ReasoningParser.create(parsing.reasoningParser(), promptTail(prompt));
+    }
+
+    /** The text of a prompt's last few tokens, where a chat template opens or closes the reasoning. */
+    private String promptTail(int[] prompt) {
         int tail = Math.min(prompt.length, 8);
-        String text = tokenizer.decode(java.util.Arrays.copyOfRange(prompt, prompt.length - tail, prompt.length), true);
-        return ai.armature.frontend.tools.ReasoningParser.create(parsing.reasoningParser(), text);
+        return tokenizer.decode(java.util.Arrays.copyOfRange(prompt, prompt.length - tail, prompt.length), true);
     }
 
     /**

@@ -58,8 +58,13 @@ public final class RuntimeCodec {
                     .setAttempt(r.migration().attempt()).addAllExcludedWorkerIds(r.migration().excludedWorkerIds()));
         }
         if (r.constraint() != null) {
-            b.setConstraint(ai.armature.runtime.proto.OutputConstraint.newBuilder().setKind(r.constraint().kind().name())
-                    .setSpec(r.constraint().spec()));
+            var c = ai.armature.runtime.proto.OutputConstraint.newBuilder().setKind(r.constraint().kind().name()).setSpec(r.constraint().spec());
+            var reasoning = r.constraint().reasoning();
+            if (reasoning != null) {
+                c.setReasoning(ai.armature.runtime.proto.ReasoningPrefix.newBuilder().setOpen(reasoning.open()).setClose(reasoning.close())
+                        .setStarted(reasoning.started()));
+            }
+            b.setConstraint(c);
         }
         switch (r.kvTransfer()) {
             case null -> { }
@@ -90,9 +95,15 @@ public final class RuntimeCodec {
         if (!p.hasSampling() || !p.hasStop()) throw new IllegalArgumentException("a request needs sampling parameters and stop conditions");
         return new GenerateRequest(p.getRequestId(), prompt, fromProto(p.getSampling()), fromProto(p.getStop()), p.getPriority(),
                 p.hasCacheSalt() ? p.getCacheSalt() : null, migration,
-                p.hasConstraint() ? new ai.armature.protocol.OutputConstraint(
-                        ai.armature.protocol.OutputConstraint.Kind.valueOf(p.getConstraint().getKind()), p.getConstraint().getSpec()) : null,
+                p.hasConstraint() ? constraint(p.getConstraint()) : null,
                 p.hasKvTransfer() ? fromProto(p.getKvTransfer()) : null);
+    }
+
+    private static ai.armature.protocol.OutputConstraint constraint(ai.armature.runtime.proto.OutputConstraint c) {
+        var kind = ai.armature.protocol.OutputConstraint.Kind.valueOf(c.getKind());
+        var reasoning = c.hasReasoning() ? new ai.armature.protocol.OutputConstraint.Reasoning(c.getReasoning().getOpen(),
+                c.getReasoning().getClose(), c.getReasoning().getStarted()) : null;
+        return new ai.armature.protocol.OutputConstraint(kind, c.getSpec(), reasoning);
     }
 
     public static ai.armature.runtime.proto.SamplingParams toProto(SamplingParams s) {

@@ -40,6 +40,10 @@ class RuntimeCodecTest {
                 new GenerateRequest("d", new int[] {3}, sampling, stop).withConstraint(ai.armature.protocol.OutputConstraint.jsonObject()),
                 new GenerateRequest("e", new int[] {3}, sampling, stop)
                         .withConstraint(ai.armature.protocol.OutputConstraint.jsonSchema("{\"type\":\"string\",\"maxLength\":3}")),
+                new GenerateRequest("e2", new int[] {3}, sampling, stop).withConstraint(ai.armature.protocol.OutputConstraint.jsonObject()
+                        .afterReasoning(new ai.armature.protocol.OutputConstraint.Reasoning("<think>", "</think>", true))),
+                new GenerateRequest("e3", new int[] {3}, sampling, stop).withConstraint(ai.armature.protocol.OutputConstraint.jsonSchema("{}")
+                        .afterReasoning(new ai.armature.protocol.OutputConstraint.Reasoning("<r>", "</r>", false))),
                 new GenerateRequest("f~p", new int[] {1, 2}, sampling, StopConditions.maxTokens(1))
                         .withKvTransfer(new ai.armature.protocol.kv.KvTransfer.Hold("t-1")),
                 new GenerateRequest("f", new int[] {1, 2, 3}, sampling, stop, 0, "salt", new Migration(1, 1, Set.of()))

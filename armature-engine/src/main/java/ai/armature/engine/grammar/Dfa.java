@@ -166,7 +166,40 @@ final class Dfa {
         }
         boolean[] accepting = new boolean[acc.size()];
         for (int i = 0; i < accepting.length; i++) accepting[i] = acc.get(i);
-        return new Dfa(table.toArray(), accepting);
+        return trimmed(table.toArray(), accepting);
+    }
+
+    /**
+     * The automaton with every edge into a state that can no longer reach acceptance sent to the dead state. A
+     * difference leaves such traps (a string the subtrahend accepts, continued), and a matcher must never enter
+     * one: its masks would allow tokens after which nothing completes the output.
+     */
+    private static Dfa trimmed(int[] next, boolean[] accepting) {
+        int n = accepting.length;
+        int[][] into = new int[n][];
+        int[] deg = new int[n];
+        for (int i = 0; i < next.length; i++) if (next[i] >= 0) deg[next[i]]++;
+        for (int s = 0; s < n; s++) into[s] = new int[deg[s]];
+        Arrays.fill(deg, 0);
+        for (int i = 0; i < next.length; i++) if (next[i] >= 0) into[next[i]][deg[next[i]]++] = i / 256;
+        boolean[] live = new boolean[n];
+        ArrayDeque<Integer> todo = new ArrayDeque<>();
+        for (int s = 0; s < n; s++) {
+            if (accepting[s]) {
+                live[s] = true;
+                todo.add(s);
+            }
+        }
+        while (!todo.isEmpty()) {
+            for (int from : into[todo.poll()]) {
+                if (!live[from]) {
+                    live[from] = true;
+                    todo.add(from);
+                }
+            }
+        }
+        for (int i = 0; i < next.length; i++) if (next[i] >= 0 && !live[next[i]]) next[i] = -1;
+        return new Dfa(next, accepting);
     }
 
     private static long pack(int a, int b) {

@@ -55,8 +55,8 @@ public final class GrammarCompiler {
      */
     public Grammar grammar(OutputConstraint c) {
         return cached(grammars, c, () -> switch (c.kind()) {
-            case JSON_OBJECT -> JsonSchemaCompiler.anyObject();
-            case JSON_SCHEMA -> JsonSchemaCompiler.compile(c.spec());
+            case JSON_OBJECT -> JsonSchemaCompiler.anyObject(c.reasoning());
+            case JSON_SCHEMA -> JsonSchemaCompiler.compile(c.spec(), c.reasoning());
         });
     }
 

@@ -1,5 +1,7 @@
 package ai.armature.engine.grammar;
 
+import ai.armature.protocol.OutputConstraint;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -81,6 +83,11 @@ public final class JsonSchemaCompiler {
 
     /** The grammar of documents valid against {@code schemaJson}. */
     public static Grammar compile(String schemaJson) {
+        return compile(schemaJson, null);
+    }
+
+    /** As {@link #compile(String)}, after the model's reasoning when {@code reasoning} is not null. */
+    public static Grammar compile(String schemaJson, OutputConstraint.Reasoning reasoning) {
         JsonNode node;
         try {
             node = JSON.readTree(schemaJson);
@@ -88,31 +95,56 @@ public final class JsonSchemaCompiler {
             throw new GrammarException("the schema is not valid JSON: " + e.getOriginalMessage());
         }
         if (node == null || !(node.isObject() || node.isBoolean())) throw new GrammarException("the schema must be a JSON object");
-        return compile(node);
+        return compile(node, reasoning);
     }
 
     public static Grammar compile(JsonNode schema) {
+        return compile(schema, null);
+    }
+
+    private static Grammar compile(JsonNode schema, OutputConstraint.Reasoning reasoning) {
         JsonSchemaCompiler c = new JsonSchemaCompiler(schema);
         Node value = c.value(schema, "#");
-        return c.finish(value);
+        return c.finish(reasoning, value);
     }
 
     /** The grammar of any JSON object (OpenAI's {@code json_object} response format). */
     public static Grammar anyObject() {
-        JsonSchemaCompiler c = new JsonSchemaCompiler(JSON.createObjectNode());
-        c.ensureAny();
-        return c.finish(new Node.Call(c.anyObject));
+        return anyObject(null);
     }
 
-    private Grammar finish(Node value) {
+    /** As {@link #anyObject()}, after the model's reasoning when {@code reasoning} is not null. */
+    public static Grammar anyObject(OutputConstraint.Reasoning reasoning) {
+        JsonSchemaCompiler c = new JsonSchemaCompiler(JSON.createObjectNode());
+        c.ensureAny();
+        return c.finish(reasoning, new Node.Call(c.anyObject));
+    }
+
+    private Grammar finish(OutputConstraint.Reasoning reasoning, Node value) {
         // One optional leading space: tokenizers that mark word starts with a space (SentencePiece) naturally begin
         // the reply with one, and a JSON text may start with whitespace.
-        int rootRule = builder.add("root", Node.seq(Node.optional(Node.literal(" ")), value));
+        Node answer = Node.seq(Node.optional(Node.literal(" ")), value);
+        int rootRule = builder.add("root", reasoning == null ? answer : Node.seq(reasoningPrefix(reasoning), answer));
         try {
             return builder.build(rootRule);
         } catch (IllegalStateException e) {
             throw new GrammarException("the schema cannot be compiled: " + e.getMessage());
         }
+    }
+
+    /**
+     * The free text a reasoning model writes before its answer: anything up to the first {@code close} tag, then
+     * whitespace. A reply that has not started inside its reasoning may open one with {@code open} or answer at
+     * once. The reasoning is one embedded automaton (strings ending with the tag whose only occurrence of it is
+     * that end), so its masks are computed per automaton state like every other part of the grammar.
+     */
+    private static Node reasoningPrefix(OutputConstraint.Reasoning r) {
+        Node anyByte = Node.bytes(0, 255);
+        Node close = Node.literal(r.close());
+        Dfa endsWithClose = Dfa.of(Node.seq(Node.star(anyByte), close));
+        Dfa closedEarlier = Dfa.of(Node.seq(Node.star(anyByte), close, Node.repeat(anyByte, 1, -1)));
+        Node block = Node.seq(new Node.Embedded(endsWithClose.minus(closedEarlier)), ws());
+        return r.started() ? block : Node.optional(Node.seq(ws(), Node.literal(r.open()), block));
     }
 
     // ---- generic JSON ----

@@ -6,7 +6,8 @@ import java.util.SplittableRandom;
 /**
  * Generates constrained outputs the way a sampler with random logits would: each step draws a token among those
  * the mask allows. To keep outputs short it favours, with probability {@code closeBias}, tokens that close
- * something (contain a quote, brace or bracket) and end-of-generation; the grammar alone decides what is allowed.
+ * something (contain a quote, brace or bracket, or the {@code alsoCloses} text) and end-of-generation; the grammar
+ * alone decides what is allowed.
  */
 final class RandomWalker {
 
@@ -15,10 +16,16 @@ final class RandomWalker {
 
     private final CompiledGrammar grammar;
     private final double closeBias;
+    private final byte[] alsoCloses;
 
     RandomWalker(CompiledGrammar grammar, double closeBias) {
+        this(grammar, closeBias, null);
+    }
+
+    RandomWalker(CompiledGrammar grammar, double closeBias, String alsoCloses) {
         this.grammar = grammar;
         this.closeBias = closeBias;
+        this.alsoCloses = alsoCloses == null ? null : alsoCloses.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     Output walk(SplittableRandom r, int maxTokens, StepCheck check) {
@@ -44,9 +51,15 @@ final class RandomWalker {
         return new Output(out.toString(java.nio.charset.StandardCharsets.UTF_8), m.isComplete() && !m.canContinue(), maxTokens);
     }
 
-    private static boolean closes(TokenVocabulary v, int id) {
+    private boolean closes(TokenVocabulary v, int id) {
         if (v.isEndOfGeneration(id)) return true;
-        for (byte b : v.bytes(id)) if (b == '"' || b == '}' || b == ']') return true;
+        byte[] t = v.bytes(id);
+        for (byte b : t) if (b == '"' || b == '}' || b == ']') return true;
+        if (alsoCloses != null) {
+            for (int i = 0; i + alsoCloses.length <= t.length; i++) {
+                if (java.util.Arrays.equals(t, i, i + alsoCloses.length, alsoCloses, 0, alsoCloses.length)) return true;
+            }
+        }
         return false;
     }
 

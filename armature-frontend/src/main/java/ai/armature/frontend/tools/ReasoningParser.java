@@ -48,6 +48,17 @@ public final class ReasoningParser {
         };
     }
 
+    /**
+     * Where structured output starts for a reply to a prompt ending with {@code promptTail}, under
+     * {@code --reasoning-parser NAME}: after the reasoning (which the reply is inside at once, or may open), or
+     * null when the prompt already closed the reasoning (thinking disabled), so the answer is constrained from
+     * the first token.
+     */
+    public static ai.armature.protocol.OutputConstraint.Reasoning constraintPrefix(String name, String promptTail) {
+        if (promptTail.stripTrailing().endsWith(CLOSE)) return null;
+        return new ai.armature.protocol.OutputConstraint.Reasoning(OPEN, CLOSE, create(name, promptTail).startsInReasoning);
+    }
+
     public ReasoningParser(boolean startsInReasoning) {
         this.startsInReasoning = startsInReasoning;
         this.mode = Mode.START;
