@@ -50,6 +50,7 @@ final class ChoiceDecoder {
     private Usage lastUsage;
     private FinishReason finish;
     private String error;
+    private GenerateOutput.ErrorKind errorKind;
     private boolean stoppedByString;
     private boolean endedEarly;
     private String stopString;
@@ -108,6 +109,7 @@ final class ChoiceDecoder {
                 finish = out.finished() && out.finishReason() != FinishReason.LENGTH && out.finishReason() != FinishReason.STOP
                         ? out.finishReason() : FinishReason.LENGTH;
                 error = out.error();
+                errorKind = out.errorKind();
                 endedEarly = !out.finished();
             }
             return;
@@ -153,6 +155,7 @@ final class ChoiceDecoder {
             }
             finish = stoppedByString ? FinishReason.STOP : out.finishReason();
             error = out.error();
+            errorKind = stoppedByString ? null : out.errorKind();
         }
     }
 
@@ -292,6 +295,11 @@ final class ChoiceDecoder {
 
     String error() {
         return error;
+    }
+
+    /** Why the choice failed when it ended with ERROR (else null). */
+    GenerateOutput.ErrorKind errorKind() {
+        return errorKind;
     }
 
     int promptTokens() {

@@ -271,6 +271,25 @@ final class GenerationHandler {
         }
     }
 
+    /**
+     * The error a choice that ended with {@code reason} answers (as the HTTP status before the first byte, else as
+     * the stream's error event), or null when it did not fail. A failure of kind UNAVAILABLE (no worker could run or
+     * continue the request: migrations exhausted, no worker left) is a 503 with Retry-After, as a refusal at submit
+     * is; INVALID (a request found unservable after it was accepted, e.g. while held for a worker) a 400; anything
+     * else a 500.
+     */
+    static ApiException failure(FinishReason reason, GenerateOutput.ErrorKind kind, String error) {
+        return switch (reason) {
+            case ERROR -> switch (kind == null ? GenerateOutput.ErrorKind.INTERNAL : kind) {
+                case UNAVAILABLE -> ApiException.unavailable(error == null ? "no worker could run the request: retry later" : error);
+                case INVALID -> ApiException.badRequest(null, error == null ? "the request cannot be served" : error);
+                case INTERNAL -> ApiException.internal("generation failed: " + (error == null ? "engine error" : error));
+            };
+            case CANCELLED -> ApiException.unavailable("the request was cancelled because the server is shutting down");
+            default -> null;
+        };
+    }
+
     /** OpenAI's and vLLM's default max_tokens on /v1/completions (chat has none: up to the context). */
     static final int DEFAULT_COMPLETION_TOKENS = 16;
 
@@ -599,11 +618,7 @@ final class GenerationHandler {
         }
 
         private ApiException failure(ChoiceDecoder d) {
-            return switch (d.finishReason()) {
-                case ERROR -> ApiException.internal("generation failed: " + (d.error() == null ? "engine error" : d.error()));
-                case CANCELLED -> ApiException.unavailable("the request was cancelled because the server is shutting down");
-                default -> null;
-            };
+            return GenerationHandler.failure(d.finishReason(), d.errorKind(), d.error());
         }
 
         /**

@@ -49,6 +49,8 @@ final class FakeEngine implements GenerationEngine {
     volatile int maxActive = Integer.MAX_VALUE;
     volatile int contextTokens = 4096;
     volatile String failWith;
+    /** The kind of the failure {@link #failWith} ends requests with (null: the default, INTERNAL). */
+    volatile GenerateOutput.ErrorKind failKind;
 
     @Override
     public GenerationStream submit(GenerateRequest request) {
@@ -189,7 +191,8 @@ final class FakeEngine implements GenerationEngine {
                 finish = FinishReason.CANCELLED;
             }
             if (finish != null) {
-                queue.add(new GenerateOutput(request.requestId(), new int[0], null, finish, new Usage(prompt, cached, produced), error));
+                queue.add(new GenerateOutput(request.requestId(), new int[0], null, finish, new Usage(prompt, cached, produced), error, null,
+                        finish == FinishReason.ERROR ? failKind : null));
             }
             synchronized (idleLock) {
                 jobs.remove(request.requestId());

@@ -214,6 +214,44 @@ class RawHttpErrorsTest {
     }
 
     @Test
+    void aRequestNoWorkerCouldFinishIs503WithRetryAfterOnEveryApiAndAnErrorEventOnceStreaming() throws Exception {
+        s.engine.failWith = "lost worker w1; not migrated: the limit (--migration-limit) is 0";
+        s.engine.failKind = ai.armature.protocol.GenerateOutput.ErrorKind.UNAVAILABLE;
+        try {
+            for (String[] api : new String[][] {{"/v1/completions", "{\"prompt\":\"x\"}"},
+                    {"/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"}}) {
+                HttpResponse<String> r = s.post(api[0], api[1], true);
+                JsonNode e = error(r, 503);
+                assertThat(e.get("type").asText()).isEqualTo("server_error");
+                assertThat(e.get("code").asText()).isEqualTo("service_unavailable");
+                assertThat(e.get("message").asText()).contains("--migration-limit").doesNotContain("generation failed");
+                assertThat(r.headers().firstValue("retry-after")).as(api[0]).isPresent();
+            }
+            HttpResponse<String> messages = s.post("/v1/messages", "{\"model\":\"test-model\",\"max_tokens\":8,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", true);
+            assertThat(messages.statusCode()).as(messages.body()).isEqualTo(503);
+            assertThat(TestServer.json(messages.body()).at("/error/type").asText()).isEqualTo("overloaded_error");
+            assertThat(messages.headers().firstValue("retry-after")).isPresent();
+            HttpResponse<String> responses = s.post("/v1/responses", "{\"model\":\"test-model\",\"input\":\"hi\"}", true);
+            assertThat(responses.statusCode()).as(responses.body()).isEqualTo(503);
+            assertThat(responses.body()).contains("--migration-limit");
+            // Streaming: the tokens before the failure went out with a 200, so the stream ends with an error event.
+            HttpResponse<String> streamed = s.post("/v1/completions", "{\"prompt\":\"x\",\"stream\":true}", true);
+            assertThat(streamed.statusCode()).isEqualTo(200);
+            assertThat(TestServer.events(streamed.body()).getLast()).contains("\"error\"").contains("service_unavailable");
+
+            // Found unservable after it was accepted (while held for a worker): 400, as at submit.
+            s.engine.failKind = ai.armature.protocol.GenerateOutput.ErrorKind.INVALID;
+            s.engine.failWith = "the prompt is too long for the worker that came";
+            assertThat(error(s.post("/v1/completions", "{\"prompt\":\"x\"}", true), 400).get("message").asText())
+                    .contains("too long for the worker");
+        } finally {
+            s.engine.failWith = null;
+            s.engine.failKind = null;
+        }
+    }
+
+    @Test
     void drainingServerAnswers503AndFinishesInFlightWork() throws Exception {
         try (TestServer d = new TestServer()) {
             d.engine.gate = new Semaphore(0);

@@ -164,6 +164,7 @@ public final class RuntimeCodec {
                     .setCachedPromptTokens(o.usage().cachedPromptTokens()).setCompletionTokens(o.usage().completionTokens()));
         }
         if (o.error() != null) b.setError(o.error());
+        if (o.errorKind() != null) b.setErrorKind(toProto(o.errorKind()));
         return b.build();
     }
 
@@ -199,7 +200,27 @@ public final class RuntimeCodec {
         Usage usage = p.hasUsage() ? new Usage(p.getUsage().getPromptTokens(), p.getUsage().getCachedPromptTokens(),
                 p.getUsage().getCompletionTokens()) : null;
         return new GenerateOutput(p.getRequestId(), toArray(p.getTokenIdsList()), logprobs, fromProto(p.getFinishReason()), usage,
-                p.hasError() ? p.getError() : null, promptLogprobs);
+                p.hasError() ? p.getError() : null, promptLogprobs, fromProto(p.getErrorKind()));
+    }
+
+    static ai.armature.runtime.proto.ErrorKind toProto(GenerateOutput.ErrorKind k) {
+        return switch (k) {
+            case INTERNAL -> ai.armature.runtime.proto.ErrorKind.ERROR_KIND_INTERNAL;
+            case UNAVAILABLE -> ai.armature.runtime.proto.ErrorKind.ERROR_KIND_UNAVAILABLE;
+            case INVALID -> ai.armature.runtime.proto.ErrorKind.ERROR_KIND_INVALID;
+        };
+    }
+
+    /** Null when unset (an output that did not fail; on an ERROR output the record reads it as INTERNAL). */
+    static GenerateOutput.ErrorKind fromProto(ai.armature.runtime.proto.ErrorKind k) {
+        return switch (k) {
+            case ERROR_KIND_UNSPECIFIED -> null;
+            case ERROR_KIND_INTERNAL -> GenerateOutput.ErrorKind.INTERNAL;
+            case ERROR_KIND_UNAVAILABLE -> GenerateOutput.ErrorKind.UNAVAILABLE;
+            case ERROR_KIND_INVALID -> GenerateOutput.ErrorKind.INVALID;
+            // A kind from a newer peer: unknown here, so an ERROR output reads as INTERNAL.
+            case UNRECOGNIZED -> null;
+        };
     }
 
     static ai.armature.runtime.proto.FinishReason toProto(FinishReason r) {

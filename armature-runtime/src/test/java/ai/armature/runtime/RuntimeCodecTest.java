@@ -60,6 +60,8 @@ class RuntimeCodecTest {
         for (GenerateOutput o : List.of(
                 new GenerateOutput("r", new int[] {5, 7}, lps, null, new Usage(10, 4, 2), null),
                 new GenerateOutput("r", new int[0], null, FinishReason.ERROR, new Usage(10, 0, 2), "the model failed"),
+                GenerateOutput.failed("r", new Usage(10, 0, 2), GenerateOutput.ErrorKind.UNAVAILABLE, "no worker left"),
+                GenerateOutput.failed("r", new Usage(10, 0, 0), GenerateOutput.ErrorKind.INVALID, "the prompt is too long"),
                 new GenerateOutput("r", new int[] {1}, null, FinishReason.LENGTH, new Usage(1, 0, 1), null),
                 new GenerateOutput("r", new int[0], List.of(), FinishReason.CANCELLED, new Usage(3, 0, 0), null),
                 new GenerateOutput("r", new int[] {2}, null, null, new Usage(3, 0, 1), null, java.util.Arrays.asList(null,
@@ -71,11 +73,22 @@ class RuntimeCodecTest {
             assertThat(back.finishReason()).isEqualTo(o.finishReason());
             assertThat(back.usage()).isEqualTo(o.usage());
             assertThat(back.error()).isEqualTo(o.error());
+            assertThat(back.errorKind()).isEqualTo(o.errorKind());
             if (o.logprobs() == null) assertThat(back.logprobs()).isNull();
             else assertThat(back.logprobs()).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(o.logprobs());
             if (o.promptLogprobs() == null) assertThat(back.promptLogprobs()).isNull();
             else assertThat(back.promptLogprobs()).usingRecursiveFieldByFieldElementComparator().containsExactlyElementsOf(o.promptLogprobs());
         }
+    }
+
+    @Test
+    void anErrorFromAPeerThatSendsNoKindIsInternal() throws Exception {
+        var old = RuntimeCodec.toProto(GenerateOutput.failed("r", new Usage(1, 0, 0), GenerateOutput.ErrorKind.UNAVAILABLE, "x")).toBuilder()
+                .clearErrorKind().build();
+        assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.GenerateOutput.parseFrom(old.toByteArray())).errorKind())
+                .isEqualTo(GenerateOutput.ErrorKind.INTERNAL);
+        var done = RuntimeCodec.toProto(new GenerateOutput("r", new int[] {1}, null, FinishReason.STOP, new Usage(1, 0, 1), null));
+        assertThat(RuntimeCodec.fromProto(done).errorKind()).isNull();
     }
 
     @Test

@@ -179,10 +179,10 @@ public final class HoldingEngine implements GenerationEngine {
                     lock.lock();
                     try {
                         seen = generation;
-                        if (cancelled) return end(FinishReason.CANCELLED, null);
+                        if (cancelled) return end(FinishReason.CANCELLED, null, null);
                         long left = maxWaitNanos - (System.nanoTime() - since);
                         if (left <= 0) {
-                            return end(FinishReason.ERROR, "no worker of this model became available within " + maxWaitNanos / 1_000_000_000L
+                            return end(FinishReason.ERROR, GenerateOutput.ErrorKind.UNAVAILABLE, "no worker of this model became available within " + maxWaitNanos / 1_000_000_000L
                                     + " s: the model is scaled to zero and none started (is the planner running?); retry later");
                         }
                         if (!hasWorker.getAsBoolean()) {
@@ -196,7 +196,10 @@ public final class HoldingEngine implements GenerationEngine {
                         inner = HoldingEngine.this.inner.submit(request);
                         return null;
                     } catch (RequestRejectedException e) {
-                        if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) return end(FinishReason.ERROR, e.getMessage());
+                        if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) {
+                            // Refused once a worker saw it: the frontend answers as it would have at submit (400, 503).
+                            return end(FinishReason.ERROR, GenerateOutput.ErrorKind.of(e.reason()), e.getMessage());
+                        }
                         // The worker left again: wait for the next one.
                         lock.lock();
                         try {
@@ -211,9 +214,9 @@ public final class HoldingEngine implements GenerationEngine {
             }
         }
 
-        private GenerateOutput end(FinishReason reason, String error) {
+        private GenerateOutput end(FinishReason reason, GenerateOutput.ErrorKind kind, String error) {
             return new GenerateOutput(request.requestId(), new int[0], null, reason,
-                    new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), error);
+                    new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), error, null, kind);
         }
 
         @Override

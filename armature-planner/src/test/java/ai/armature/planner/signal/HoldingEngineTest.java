@@ -130,6 +130,7 @@ class HoldingEngineTest {
         GenerateOutput late = b.next();
         assertThat(late.finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(late.error()).contains("no worker of this model became available").contains("planner");
+        assertThat(late.errorKind()).isEqualTo(GenerateOutput.ErrorKind.UNAVAILABLE); // the frontend's 503
 
         GenerationStream c = h.submit(request("bad-c"));
         inner.up.set(true);
@@ -137,6 +138,7 @@ class HoldingEngineTest {
         GenerateOutput refused = c.next();
         assertThat(refused.finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(refused.error()).isEqualTo("too long");
+        assertThat(refused.errorKind()).isEqualTo(GenerateOutput.ErrorKind.INVALID); // 400, as at submit
         assertThat(h.held()).isZero();
 
         inner.up.set(false);

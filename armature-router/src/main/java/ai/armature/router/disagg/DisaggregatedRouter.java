@@ -235,12 +235,13 @@ public final class DisaggregatedRouter implements GenerationEngine {
                 if (out == null) return end(null);
                 Usage u = out.usage();
                 if (!fallback && u != null) u = new Usage(u.promptTokens(), cachedPromptTokens, u.completionTokens());
-                GenerateOutput fixed = new GenerateOutput(request.requestId(), out.tokenIds(), out.logprobs(), out.finishReason(), u, out.error());
+                GenerateOutput fixed = new GenerateOutput(request.requestId(), out.tokenIds(), out.logprobs(), out.finishReason(), u, out.error(),
+                        out.promptLogprobs(), out.errorKind());
                 return out.finished() ? end(fixed) : fixed;
             } catch (RequestRejectedException e) {
-                // No decode worker takes it (all gone or full): the request ends with the reason.
-                return end(new GenerateOutput(request.requestId(), new int[0], null, FinishReason.ERROR,
-                        new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()), e.getMessage()));
+                // No decode worker takes it (all gone or full): the request ends with the reason (503 when none is left).
+                return end(GenerateOutput.failed(request.requestId(), new Usage(request.originalPromptLength(), 0, request.priorGeneratedTokens()),
+                        GenerateOutput.ErrorKind.of(e.reason()), e.getMessage()));
             }
         }
 
@@ -292,7 +293,8 @@ public final class DisaggregatedRouter implements GenerationEngine {
                 if (out.finishReason() != FinishReason.LENGTH || tokens.length != 1) {
                     // It ended at its first token (an end-of-generation or stop token): the decode worker is not needed.
                     router.unroute(request.requestId());
-                    return end(new GenerateOutput(request.requestId(), tokens, logprobs, out.finishReason(), out.usage(), out.error()));
+                    return end(new GenerateOutput(request.requestId(), tokens, logprobs, out.finishReason(), out.usage(), out.error(),
+                            out.promptLogprobs(), out.errorKind()));
                 }
                 decodeRequest = decodeRequest(tokens[0]);
                 return new GenerateOutput(request.requestId(), tokens, logprobs, null, out.usage(), null);

@@ -29,7 +29,8 @@ import java.util.logging.Logger;
  * that failed it. Workers draw a seeded request's random numbers from (seed, position), so the continuation is
  * the one the first worker would have produced. The caller's stream goes on with no duplicate and no missing token;
  * usage counts the client's prompt and each generated token once. After {@code migrationLimit} migrations, or
- * when no other worker takes the request within {@code workerWait}, the stream ends with an ERROR output.
+ * when no other worker takes the request within {@code workerWait}, the stream ends with an ERROR output of kind
+ * {@link GenerateOutput.ErrorKind#UNAVAILABLE} (a frontend answers 503 if nothing was sent yet).
  */
 public final class MigratingEngine implements GenerationEngine {
 
@@ -126,14 +127,14 @@ public final class MigratingEngine implements GenerationEngine {
                     if (failure != null) return end(failure);
                     continue;
                 }
-                if (out == null) return end(error("the worker's stream ended without a result"));
+                if (out == null) return end(error(GenerateOutput.ErrorKind.INTERNAL, "the worker's stream ended without a result"));
                 for (int t : out.tokenIds()) append(t);
                 if (cachedPromptTokens < 0 && out.usage() != null) cachedPromptTokens = out.usage().cachedPromptTokens();
                 // The worker counts carried tokens as generated (and a stop token it did not send), so its count stands.
                 Usage usage = out.usage() == null ? usage()
                         : new Usage(original.promptTokens().length, Math.max(0, cachedPromptTokens), out.usage().completionTokens());
                 GenerateOutput fixed = new GenerateOutput(original.requestId(), out.tokenIds(), out.logprobs(), out.finishReason(),
-                        usage, out.error(), out.promptLogprobs());
+                        usage, out.error(), out.promptLogprobs(), out.errorKind());
                 return out.finished() ? end(fixed) : fixed;
             }
         }
@@ -150,7 +151,8 @@ public final class MigratingEngine implements GenerationEngine {
             }
             if (attempt >= migrationLimit) {
                 failedMigrations.incrementAndGet();
-                return error(lost.getMessage() + "; not migrated: the request already moved " + attempt
+                // No worker may take it any more: the cluster cannot serve it now, a retry may (503).
+                return error(GenerateOutput.ErrorKind.UNAVAILABLE, lost.getMessage() + "; not migrated: the request already moved " + attempt
                         + " time(s), the limit (--migration-limit) is " + migrationLimit);
             }
             attempt++;
@@ -174,7 +176,10 @@ public final class MigratingEngine implements GenerationEngine {
                             || e.reason() == RequestRejectedException.Reason.QUEUE_FULL;
                     if (!retry || System.nanoTime() > deadline || closed) {
                         failedMigrations.incrementAndGet();
-                        return error(lost.getMessage() + "; migration failed: " + e.getMessage());
+                        // No worker left or willing (503); a refusal of the request itself by the next worker,
+                        // after the first accepted it, is the cluster's inconsistency, not the client's fault (500).
+                        return error(retry ? GenerateOutput.ErrorKind.UNAVAILABLE : GenerateOutput.ErrorKind.INTERNAL,
+                                lost.getMessage() + "; migration failed: " + e.getMessage());
                     }
                     Thread.sleep(backoffMillis);
                     backoffMillis = Math.min(1000, backoffMillis * 2);
@@ -191,8 +196,8 @@ public final class MigratingEngine implements GenerationEngine {
             return new Usage(original.promptTokens().length, Math.max(0, cachedPromptTokens), count);
         }
 
-        private GenerateOutput error(String message) {
-            return new GenerateOutput(original.requestId(), new int[0], null, FinishReason.ERROR, usage(), message);
+        private GenerateOutput error(GenerateOutput.ErrorKind kind, String message) {
+            return GenerateOutput.failed(original.requestId(), usage(), kind, message);
         }
 
         private GenerateOutput end(GenerateOutput out) {

@@ -29,7 +29,13 @@ class MigratingEngineTest {
     private static final int[] PROMPT = {11, 22, 33};
 
     /** Sends each request to the first worker its migration does not exclude. */
-    private record FirstAvailable(List<TestEngine> workers) implements GenerationEngine {
+    private static class FirstAvailable implements GenerationEngine {
+        private final List<TestEngine> workers;
+
+        FirstAvailable(List<TestEngine> workers) {
+            this.workers = workers;
+        }
+
         @Override
         public GenerationStream submit(GenerateRequest r) {
             Set<String> excluded = r.migration() == null ? Set.of() : r.migration().excludedWorkerIds();
@@ -100,6 +106,7 @@ class MigratingEngineTest {
         assertThat(tokens(outs)).containsExactly(Arrays.copyOf(TestEngine.expected(PROMPT, 10), 3));
         assertThat(outs.getLast().finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(outs.getLast().error()).contains("worker b died").contains("--migration-limit").contains("1");
+        assertThat(outs.getLast().errorKind()).isEqualTo(GenerateOutput.ErrorKind.UNAVAILABLE); // a frontend's 503
         assertThat(outs.getLast().usage().completionTokens()).isEqualTo(3);
         assertThat(c.submitted).isEmpty();
         assertThat(engine.failedMigrations()).isEqualTo(1);
@@ -114,6 +121,50 @@ class MigratingEngineTest {
         assertThat(tokens(outs)).hasSize(3);
         assertThat(outs.getLast().finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(outs.getLast().error()).contains("migration failed").contains("no worker left");
+        assertThat(outs.getLast().errorKind()).isEqualTo(GenerateOutput.ErrorKind.UNAVAILABLE);
+    }
+
+    @Test
+    void aNextWorkerThatRefusesTheRequestItselfIsAnInternalFailureAndAWorkersOwnErrorKeepsItsKind() throws Exception {
+        TestEngine a = new TestEngine("a", 1), b = new TestEngine("b", 1);
+        a.dieAfterTokens = 2;
+        b.rejectNext = new RequestRejectedException(RequestRejectedException.Reason.PROMPT_TOO_LONG, "the prompt is too long for b");
+        MigratingEngine engine = new MigratingEngine(new FirstAvailable(List.of(a, b)), 3, Duration.ofSeconds(5));
+        GenerateOutput last = drain(engine.submit(new GenerateRequest("r", PROMPT, SamplingParams.GREEDY, StopConditions.maxTokens(10)))).getLast();
+        assertThat(last.errorKind()).isEqualTo(GenerateOutput.ErrorKind.INTERNAL);
+        assertThat(last.error()).contains("migration failed").contains("too long for b");
+
+        // A worker that ends the request with a failure of its own: the kind reaches the caller unchanged.
+        GenerateOutput invalid = GenerateOutput.failed("w", new ai.armature.protocol.Usage(3, 0, 0), GenerateOutput.ErrorKind.INVALID, "bad");
+        GenerationEngine failing = new FirstAvailable(List.of()) {
+            @Override
+            public GenerationStream submit(GenerateRequest r) {
+                return new GenerationStream() {
+                    private boolean sent;
+
+                    @Override
+                    public String requestId() {
+                        return r.requestId();
+                    }
+
+                    @Override
+                    public GenerateOutput next() {
+                        if (sent) return null;
+                        sent = true;
+                        return invalid;
+                    }
+
+                    @Override
+                    public void close() {
+                    }
+                };
+            }
+        };
+        GenerateOutput passed = new MigratingEngine(failing, 3, Duration.ofSeconds(1))
+                .submit(new GenerateRequest("q", PROMPT, SamplingParams.GREEDY, StopConditions.maxTokens(4))).next();
+        assertThat(passed.errorKind()).isEqualTo(GenerateOutput.ErrorKind.INVALID);
+        assertThat(passed.error()).isEqualTo("bad");
+        assertThat(passed.requestId()).isEqualTo("q");
     }
 
     @Test
