@@ -137,6 +137,9 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             background.execute(() -> {
                 try {
                     RemoteWorker from = first;
+                    // One warning per worker that fails, then one every 10 s while the model stays unserved.
+                    Set<String> warned = new java.util.HashSet<>();
+                    long lastWarning = 0;
                     while (served == null && from != null && !closed) {
                         try {
                             ModelTokenizer t = TokenizerBundle.open(from.fetchTokenizer(), tokenizerSha256);
@@ -146,8 +149,12 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
                                     + source.workerId() + ")");
                         } catch (RuntimeException | java.io.IOException e) {
                             RemoteWorker failed = from;
-                            LOG.warning(() -> "cannot load the tokenizer of model '" + name + "' from worker " + failed.workerId() + ": "
-                                    + e.getMessage() + "; trying another worker");
+                            long now = System.nanoTime();
+                            if (warned.add(failed.workerId()) || now - lastWarning > java.util.concurrent.TimeUnit.SECONDS.toNanos(10)) {
+                                lastWarning = now;
+                                LOG.warning(() -> "cannot load the tokenizer of model '" + name + "' from worker " + failed.workerId() + ": "
+                                        + e.getMessage() + "; the model is not served until a worker of it answers (retrying)");
+                            }
                             Thread.sleep(500);
                             from = anotherWorker(failed);
                         }

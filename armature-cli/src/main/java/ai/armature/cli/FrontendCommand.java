@@ -28,7 +28,10 @@ import java.util.concurrent.CountDownLatch;
         description = {"Serves every model registered in etcd over an OpenAI-compatible HTTP API (see 'armature worker').",
                 "Endpoints: /v1/chat/completions, /v1/completions, /v1/responses, /v1/messages (Anthropic), /v1/embeddings,",
                 "/v1/models, /tokenize, /detokenize, /health, /live, /metrics.",
-                "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit).",
+                "A request whose worker dies, hangs or drains continues on another worker of its model (--migration-limit);",
+                "past the limit, or with no worker left, it gets 503 (an SSE error event once streaming has begun).",
+                "A worker that hangs or does not accept in time is left out until it answers a probe again.",
+                "Started while NATS cannot be reached it exits at once ('cannot connect to NATS at ...'); etcd may come later.",
                 "A model with prefill and decode workers (armature worker --role) is served disaggregated: long prompts are",
                 "prefilled on a prefill worker and their KV fetched by the decode worker (--max-local-prefill-tokens)."})
 final class FrontendCommand implements Callable<Integer> {

@@ -108,12 +108,15 @@ final class UpstreamWorker {
                     throw new CliErrors.UserError("upstream " + config.baseUrl() + " did not answer within " + UPSTREAM_WAIT.toMinutes()
                             + " minutes: " + engine.lastProblem());
                 }
-                System.err.printf("armature: worker %s serving '%s' through %s upstream %s; KV %s, blocks of %d tokens; context %d%n", workerId,
-                        name, config.kind().cliName(), config.baseUrl(), kvEndpoint == null ? "approximate (no --kv-events)" : "events from " + kvEndpoint,
-                        config.blockSize(), engine.maxContextTokens());
-                System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, w.host, boundGrpc, metricsUrl, name);
-                System.out.flush();
-                stop.await();
+                // Ready once registered, as an engine worker is (etcd may be unreachable at start: it waits).
+                if (awaitRegistration(registration, stop)) {
+                    System.err.printf("armature: worker %s serving '%s' through %s upstream %s; KV %s, blocks of %d tokens; context %d%n", workerId,
+                            name, config.kind().cliName(), config.baseUrl(), kvEndpoint == null ? "approximate (no --kv-events)" : "events from " + kvEndpoint,
+                            config.blockSize(), engine.maxContextTokens());
+                    System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, w.host, boundGrpc, metricsUrl, name);
+                    System.out.flush();
+                    stop.await();
+                }
 
                 registration.draining = true;
                 WorkerCommand.drain(workerId, grpc, registration::deregister, w.drainTimeout);
@@ -145,6 +148,25 @@ final class UpstreamWorker {
             if (current != null) current.close();
             current = null;
         }
+
+        /** Waits up to {@code timeout} for the current registration (if any) to be in etcd. */
+        boolean awaitRegistered(Duration timeout) throws InterruptedException {
+            Discovery.Registration r;
+            synchronized (this) {
+                r = current;
+            }
+            if (r != null) return r.awaitRegistered(timeout);
+            Thread.sleep(timeout.toMillis());
+            return false;
+        }
+    }
+
+    /** Waits until the worker is registered (true) or {@code stop} is signalled first (false). */
+    private static boolean awaitRegistration(Registration registration, CountDownLatch stop) throws InterruptedException {
+        while (stop.getCount() > 0) {
+            if (registration.awaitRegistered(Duration.ofMillis(250))) return true;
+        }
+        return false;
     }
 
     private static PrometheusRegistry registry(UpstreamEngine engine, GrpcWorkerServer grpc, KvEventTranslator translator) {

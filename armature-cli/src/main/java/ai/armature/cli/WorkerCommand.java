@@ -48,7 +48,9 @@ import java.util.concurrent.TimeUnit;
 @Command(name = "worker", mixinStandardHelpOptions = true,
         description = {"Runs one serving worker for a distributed deployment (see 'armature frontend').",
                 "Registers in etcd (--discovery), publishes KV events and load on NATS (--events), serves requests over gRPC.",
-                "Prints 'ready worker=ID grpc=HOST:PORT metrics=URL model=NAME' when it takes requests.",
+                "Prints 'ready worker=ID grpc=HOST:PORT metrics=URL model=NAME' once it is registered in etcd and takes requests;",
+                "while etcd cannot be reached it waits (retrying every second, logging why every 10 s) and is not ready.",
+                "A worker started while NATS cannot be reached exits at once with 'cannot connect to NATS at ...'.",
                 "SIGTERM drains: deregister, finish within --drain-timeout, hand the rest back for migration, exit 0.",
                 "With --upstream URL --tokenizer ... it fronts an external engine (vLLM, SGLang, llama-server) instead,",
                 "registered while that engine answers its health checks.",
@@ -196,16 +198,20 @@ final class WorkerCommand implements Callable<Integer> {
                         publisher.publishLoad(engine.stats());
                         publisher.publishTraffic(traffic.snapshot());
                     }, 0, loadInterval.toMillis(), TimeUnit.MILLISECONDS);
-                    Discovery.Registration registration = discovery.register(card);
                     CountDownLatch stop = new CountDownLatch(1);
                     Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
                     Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
-                    System.err.printf("armature: worker %s (%s) serving '%s' (%s%s); KV cache %d blocks of %d tokens; context %d%n", workerId,
-                            cardRole, name, path, mock != null ? ", simulated runner " + mockProfile : "", engine.kvBlocksTotal(), engine.blockSize(),
-                            engine.maxContextTokens());
-                    System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, host, boundGrpc, metricsUrl, name);
-                    System.out.flush();
-                    stop.await();
+                    Discovery.Registration registration = discovery.register(card);
+                    // Ready only once frontends can find it: while etcd cannot be reached the registration retries
+                    // (and says why every 10 s); a stop signal meanwhile ends the worker without it.
+                    if (awaitRegistration(registration, stop)) {
+                        System.err.printf("armature: worker %s (%s) serving '%s' (%s%s); KV cache %d blocks of %d tokens; context %d%n", workerId,
+                                cardRole, name, path, mock != null ? ", simulated runner " + mockProfile : "", engine.kvBlocksTotal(),
+                                engine.blockSize(), engine.maxContextTokens());
+                        System.out.printf("ready worker=%s grpc=%s:%d metrics=%s model=%s%n", workerId, host, boundGrpc, metricsUrl, name);
+                        System.out.flush();
+                        stop.await();
+                    }
 
                     drain.draining = true;
                     drain(workerId, grpc, registration::close, drainTimeout);
@@ -217,6 +223,14 @@ final class WorkerCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Waits until {@code registration} is registered (true) or {@code stop} is signalled first (false). */
+    static boolean awaitRegistration(Discovery.Registration registration, CountDownLatch stop) throws InterruptedException {
+        while (stop.getCount() > 0) {
+            if (registration.awaitRegistered(Duration.ofMillis(250))) return true;
+        }
+        return false;
     }
 
     /**

@@ -65,9 +65,13 @@ class DistributedServingTest {
     }
 
     private static LocalCluster.Role newWorker() {
+        return newWorker("tiny", "3s");
+    }
+
+    private static LocalCluster.Role newWorker(String servedName, String leaseTtl) {
         try {
-            return cluster.worker("--model", model.toString(), "--served-model-name", "tiny", "--mock-profile", MOCK,
-                    "--lease-ttl", "3s", "--drain-timeout", "1s", "--load-interval", "200ms");
+            return cluster.worker("--model", model.toString(), "--served-model-name", servedName, "--mock-profile", MOCK,
+                    "--lease-ttl", leaseTtl, "--drain-timeout", "1s", "--load-interval", "200ms");
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -113,7 +117,11 @@ class DistributedServingTest {
     }
 
     private static CompletionCreateParams request(int maxTokens, boolean sampled) {
-        CompletionCreateParams.Builder b = CompletionCreateParams.builder().model("tiny").prompt(PROMPT).maxTokens(maxTokens);
+        return request("tiny", maxTokens, sampled);
+    }
+
+    private static CompletionCreateParams request(String modelName, int maxTokens, boolean sampled) {
+        CompletionCreateParams.Builder b = CompletionCreateParams.builder().model(modelName).prompt(PROMPT).maxTokens(maxTokens);
         if (sampled) b.temperature(0.9).seed(42);
         else b.temperature(0.0);
         return b.streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build();
@@ -354,7 +362,60 @@ class DistributedServingTest {
         String last = lines.stream().filter(l -> l.startsWith("data: {")).reduce((a, b) -> b).orElseThrow();
         assertThat(last).contains("\"error\"").contains("--migration-limit").contains("is 0");
         assertThat(lines.stream().filter(l -> l.contains("\"text\"")).count()).isBetween(10L, 399L);
+
+        // Not streaming, nothing was sent yet: the exhausted migration is a clean 503 with Retry-After, not a 500.
+        String plain = longBody.replace("\"stream\":true", "\"stream\":false");
+        CompletableFuture<java.net.http.HttpResponse<String>> unstreamed = http.sendAsync(java.net.http.HttpRequest.newBuilder(post.uri())
+                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(plain)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        LocalCluster.Role running = busyWorker(); // it accepted and runs the request
+        running.process().destroyForcibly();
+        workers.remove(running);
+        var refused = unstreamed.get(120, TimeUnit.SECONDS);
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+        assertThat(refused.headers().firstValue("retry-after")).isPresent();
+        assertThat(refused.body()).contains("service_unavailable").contains("--migration-limit").doesNotContain("generation failed");
         cluster.stop(second);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Order(11)
+    void aWorkerThatWasStoppedIsUsedAgainOnceItRunsWithoutWaitingForItsLease() throws Exception {
+        // Leases far longer than the test: only the frontend's probe can bring the stopped worker back.
+        CompletableFuture<LocalCluster.Role> a = CompletableFuture.supplyAsync(() -> newWorker("paused", "600s"));
+        CompletableFuture<LocalCluster.Role> b = CompletableFuture.supplyAsync(() -> newWorker("paused", "600s"));
+        List<LocalCluster.Role> pair = List.of(a.join(), b.join());
+        await("paused listed", () -> modelsListing().contains("\"paused\""));
+        AtomicInteger progress = new AtomicInteger();
+        CompletableFuture<Streamed> run = CompletableFuture.supplyAsync(() -> stream(request("paused", 80, false), progress));
+        LocalCluster.Role[] found = new LocalCluster.Role[1];
+        await("a worker of paused runs the request", () -> {
+            for (LocalCluster.Role w : pair) {
+                if (cluster.metric(w, "armature_requests_running") >= 1) {
+                    found[0] = w;
+                    return true;
+                }
+            }
+            return false;
+        });
+        LocalCluster.Role victim = found[0];
+        await("some tokens streamed", () -> progress.get() >= 20);
+        LocalCluster.signal(victim, "STOP"); // the request migrates after the inactivity timeout; the worker is suspect
+        assertThat(run.get(120, TimeUnit.SECONDS).completionTokens()).isEqualTo(80);
+        assertThat(java.nio.file.Files.readString(frontend.log())).contains("worker " + victim.id() + " sent nothing");
+        LocalCluster.signal(victim, "CONT");
+        double before = cluster.metric(victim, "armature_generation_tokens_total");
+        await("the resumed worker takes requests again", () -> {
+            try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int i = 0; i < 6; i++) pool.submit(() -> stream(request("paused", 20, false), null)); // at once: load spreads
+            }
+            return cluster.metric(victim, "armature_generation_tokens_total") > before;
+        });
+        assertThat(java.nio.file.Files.readString(frontend.log())).contains("worker " + victim.id() + " answers again");
+        for (LocalCluster.Role w : pair) {
+            await("worker " + w.id() + " idle", () -> cluster.idle(w));
+            cluster.stop(w);
+        }
     }
 
     /** The text of a non-SDK SSE completion body. */

@@ -44,16 +44,24 @@ final class LocalCluster implements AutoCloseable {
     final LocalNats nats;
     final String namespace;
     private final List<Role> roles = new ArrayList<>();
+    private final List<Launched> launchedOnes = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
     private int started;
 
     LocalCluster(Path dir, String namespace) throws Exception {
+        this(dir, namespace, true);
+    }
+
+    /** With {@code startServers} false, etcd and NATS are on their ports but not started: the test starts them. */
+    LocalCluster(Path dir, String namespace, boolean startServers) throws Exception {
         this.dir = dir;
         this.namespace = namespace;
         this.etcd = new LocalEtcd(LocalEtcd.find().orElseThrow(), dir.resolve("etcd"));
         this.nats = new LocalNats(LocalNats.find().orElseThrow(), dir.resolve("nats"), null);
-        etcd.start();
-        nats.start();
+        if (startServers) {
+            etcd.start();
+            nats.start();
+        }
     }
 
     /** Whether the binaries the cluster needs are installed. */
@@ -65,22 +73,41 @@ final class LocalCluster implements AutoCloseable {
         return List.of("--discovery", etcd.url(), "--events", nats.url(), "--namespace", namespace);
     }
 
+    /** Starts {@code armature worker} with the cluster's planes and {@code args}, and waits for its ready line. */
     Role worker(String... args) throws Exception {
+        return ready(launchWorker(args));
+    }
+
+    /** Starts {@code armature frontend} with the cluster's planes and {@code args}, and waits for its ready line. */
+    Role frontend(String... args) throws Exception {
+        return ready(launchFrontend(args));
+    }
+
+    /** A role's process started, its ready line still to come ({@code ready} completes with null if it exits first). */
+    record Launched(Process process, CompletableFuture<String> ready, Path log, String what) {
+        String logText() throws IOException {
+            return Files.readString(log);
+        }
+    }
+
+    /** Starts {@code armature worker} with the cluster's planes and {@code args}, without waiting for it. */
+    Launched launchWorker(String... args) throws Exception {
         List<String> a = new ArrayList<>(List.of("worker"));
         a.addAll(planes());
         a.addAll(List.of(args));
-        return start(a);
+        return launch(a);
     }
 
-    Role frontend(String... args) throws Exception {
+    /** Starts {@code armature frontend} with the cluster's planes and {@code args}, without waiting for it. */
+    Launched launchFrontend(String... args) throws Exception {
         List<String> a = new ArrayList<>(List.of("frontend", "--host", "127.0.0.1", "--port", "0"));
         a.addAll(planes());
         a.addAll(List.of(args));
-        return start(a);
+        return launch(a);
     }
 
-    /** Starts {@code armature ARGS} in a new JVM and waits (hang guard only) for its ready line. */
-    private Role start(List<String> args) throws Exception {
+    /** Starts {@code armature ARGS} in a new JVM; its ready line is read in the background. */
+    Launched launch(List<String> args) throws Exception {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(javaBin, "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
                 "-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
@@ -91,31 +118,38 @@ final class LocalCluster implements AutoCloseable {
         Path log = logs.resolve(args.getFirst() + "-" + (++started) + ".log");
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<String> line = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
             try {
-                for (String l; (l = out.readLine()) != null; ) if (l.startsWith("ready")) return l;
-                return null;
+                for (String l; (l = out.readLine()) != null; ) {
+                    if (!line.isDone() && l.startsWith("ready")) line.complete(l);
+                }
             } catch (IOException e) {
-                return null;
+                // process ended
             }
+            line.complete(null);
         });
+        Launched launched = new Launched(p, line, log, args.getFirst());
+        synchronized (roles) {
+            launchedOnes.add(launched);
+        }
+        return launched;
+    }
+
+    /** Waits (hang guard only) for a launched role's ready line; fails with its log if it exits first. */
+    Role ready(Launched l) throws Exception {
         String ready;
         try {
-            ready = line.get(120, TimeUnit.SECONDS);
+            ready = l.ready().get(120, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             ready = null;
         }
         if (ready == null) {
-            p.destroyForcibly();
-            throw new IllegalStateException(args.getFirst() + " did not get ready: " + Files.readString(log));
+            l.process().destroyForcibly();
+            throw new IllegalStateException(l.what() + " did not get ready: " + l.logText());
         }
-        Thread.ofVirtual().start(() -> {
-            try {
-                out.transferTo(java.io.Writer.nullWriter());
-            } catch (IOException e) {
-                // process ended
-            }
-        });
+        Process p = l.process();
+        Path log = l.log();
         Map<String, String> fields = new HashMap<>();
         for (String kv : ready.substring("ready".length()).trim().split(" ")) {
             int eq = kv.indexOf('=');
@@ -183,9 +217,12 @@ final class LocalCluster implements AutoCloseable {
 
     @Override
     public void close() {
-        List<Role> all;
+        List<Role> all = new ArrayList<>();
         synchronized (roles) {
-            all = List.copyOf(roles);
+            all.addAll(roles);
+            for (Launched l : launchedOnes) {
+                if (all.stream().noneMatch(r -> r.process() == l.process())) all.add(new Role(l.process(), Map.of(), l.log()));
+            }
         }
         for (Role r : all) {
             try {

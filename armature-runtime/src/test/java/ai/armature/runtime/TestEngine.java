@@ -31,6 +31,8 @@ public final class TestEngine implements GenerationEngine {
     public final Map<String, TestStream> running = new ConcurrentHashMap<>();
     public volatile RequestRejectedException rejectNext;
     public volatile boolean paused;
+    /** The whole worker stops, as under SIGSTOP: no output, and {@link #stats()} does not answer until thawed. */
+    public volatile boolean frozen;
     public volatile int dieAfterTokens = -1;
     private final long stepMillis;
 
@@ -73,6 +75,11 @@ public final class TestEngine implements GenerationEngine {
 
     @Override
     public EngineStats stats() {
+        try {
+            while (frozen) Thread.sleep(5);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return new EngineStats(0, running.size(), 100, running.size(), 0, 0, 0);
     }
 
@@ -104,7 +111,7 @@ public final class TestEngine implements GenerationEngine {
             try {
                 while (n < request.stop().maxTokens()) {
                     Thread.sleep(stepMillis);
-                    while (paused && !cancelled) Thread.sleep(5);
+                    while ((paused || frozen) && !cancelled) Thread.sleep(5);
                     if (cancelled) break;
                     if (dieAfterTokens >= 0 && n >= dieAfterTokens) {
                         queue.add(new WorkerLostException(id, "worker " + id + " died", null));

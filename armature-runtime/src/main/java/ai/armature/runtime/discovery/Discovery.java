@@ -27,6 +27,12 @@ public interface Discovery extends AutoCloseable {
         /** Whether the card is registered right now (false during an outage until re-registered). */
         boolean registered();
 
+        /**
+         * Waits up to {@code timeout} for the card to be registered (a worker announces itself as ready only then);
+         * returns whether it is. Registration goes on retrying in the background either way.
+         */
+        boolean awaitRegistered(java.time.Duration timeout) throws InterruptedException;
+
         @Override
         void close();
     }

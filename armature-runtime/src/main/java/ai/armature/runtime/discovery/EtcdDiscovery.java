@@ -35,7 +35,9 @@ import java.util.logging.Logger;
  * put under a lease of {@code leaseTtl} that the client keeps alive; closing the registration revokes the lease,
  * which deletes the key at once. When etcd is unreachable the keep-alive retries; if the lease was lost meanwhile
  * (it expired, or etcd came back without its data) the worker registers again under a new lease, and a periodic
- * check re-puts a key that vanished. A watch lists the prefix, then watches it from the listed revision; after an
+ * check re-puts a key that vanished. A worker that cannot reach etcd at all retries every second and says why in one
+ * warning, repeated every {@value #WARN_EVERY_MS} ms while it lasts ({@link Registration#awaitRegistered} tells when
+ * it succeeded). A watch lists the prefix, then watches it from the listed revision; after an
  * error it lists again and reports the difference, so a frontend reconciles after an outage and, while etcd is
  * down, keeps the workers it knew.
  */
@@ -44,10 +46,13 @@ public final class EtcdDiscovery implements Discovery {
     private static final Logger LOG = Logger.getLogger(EtcdDiscovery.class.getName());
     private static final long RPC_TIMEOUT_MS = 5000;
     private static final long RETRY_MS = 1000;
+    /** While registering keeps failing, how often the reason is logged again (one line, not one per retry). */
+    static final long WARN_EVERY_MS = 10_000;
 
     private final Client client;
     private final String prefix;
     private final Duration leaseTtl;
+    private final String endpoints;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r ->
             Thread.ofPlatform().daemon(true).name("armature-etcd").unstarted(r));
     private volatile boolean closed;
@@ -56,6 +61,7 @@ public final class EtcdDiscovery implements Discovery {
         if (leaseTtl.toSeconds() < 1) throw new IllegalArgumentException("the lease TTL must be at least 1 s, got " + leaseTtl);
         this.prefix = "/armature/" + namespace + "/workers/";
         this.leaseTtl = leaseTtl;
+        this.endpoints = String.join(",", url.serverUrls("http", "https"));
         ClientBuilder b = Client.builder().endpoints(url.serverUrls("http", "https").toArray(String[]::new))
                 .connectTimeout(Duration.ofSeconds(3)).retryMaxDuration(Duration.ofSeconds(3));
         if (url.user() != null) {
@@ -116,6 +122,9 @@ public final class EtcdDiscovery implements Discovery {
         private volatile boolean registered;
         private volatile boolean done;
         private CloseableClient keepAlive;
+        /** When the current run of failed attempts began, and when it was last logged (0: none failing). */
+        private long failingSinceNanos;
+        private long warnedNanos;
 
         EtcdRegistration(ModelCard card) {
             this.card = card;
@@ -134,14 +143,38 @@ public final class EtcdDiscovery implements Discovery {
                 keepAlive = client.getLeaseClient().keepAlive(id, this);
                 boolean again = registered;
                 registered = true;
+                failingSinceNanos = 0;
+                notifyAll();
                 LOG.info(() -> (again ? "re-registered " : "registered ") + card.workerId() + " in etcd (lease " + Long.toHexString(id) + ")");
                 later(this::check, leaseTtl.toMillis() / 2);
             } catch (Exception e) {
                 registered = false;
                 if (e instanceof InterruptedException) Thread.currentThread().interrupt();
-                LOG.warning(() -> "cannot register " + card.workerId() + " in etcd (" + rootMessage(e) + "); retrying");
+                long now = System.nanoTime();
+                if (failingSinceNanos == 0) {
+                    failingSinceNanos = now;
+                    warnedNanos = now;
+                    LOG.warning(() -> "cannot register " + card.workerId() + " in etcd at " + endpoints + " (" + rootMessage(e)
+                            + "); retrying every " + RETRY_MS / 1000 + " s");
+                } else if (now - warnedNanos >= TimeUnit.MILLISECONDS.toNanos(WARN_EVERY_MS)) {
+                    warnedNanos = now;
+                    long seconds = TimeUnit.NANOSECONDS.toSeconds(now - failingSinceNanos);
+                    LOG.warning(() -> "still cannot register " + card.workerId() + " in etcd at " + endpoints + " after " + seconds + " s ("
+                            + rootMessage(e) + "); retrying");
+                }
                 later(this::attempt, RETRY_MS);
             }
+        }
+
+        @Override
+        public synchronized boolean awaitRegistered(Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!registered() && !done && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) break;
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return registered();
         }
 
         /** Re-registers if the key vanished while the lease was thought alive (etcd lost its data, someone deleted it). */

@@ -33,6 +33,11 @@ public final class InProcessDiscovery implements Discovery {
             }
 
             @Override
+            public boolean awaitRegistered(java.time.Duration timeout) {
+                return registered(); // registered at once, until closed
+            }
+
+            @Override
             public void close() {
                 synchronized (InProcessDiscovery.this) {
                     if (closed) return;

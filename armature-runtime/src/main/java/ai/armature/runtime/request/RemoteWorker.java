@@ -38,7 +38,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Logger;
 
 /**
  * A worker in another process, over its gRPC request plane, as a {@link GenerationEngine}. {@link #submit} waits
@@ -48,15 +52,35 @@ import java.util.concurrent.atomic.AtomicInteger;
  * output and no heartbeat: it hangs) makes {@link GenerationStream#next()} throw {@link WorkerLostException},
  * which request migration handles. Closing a stream early cancels the call, and with it the request in the
  * worker. Outputs are requested from the transport as they are consumed (flow control). {@link #stats()} is the
- * last load report the event plane delivered ({@link #updateLoad}). Thread-safe.
+ * last load report the event plane delivered ({@link #updateLoad}). A worker that did not accept in time or went
+ * silent is suspect (not {@link #healthy()}, so routers pass it by) until it answers a {@code Stats} call: probes
+ * start {@link Options#firstProbe} after the mark and back off to {@value #MAX_PROBE_MS} ms, so a worker that was
+ * paused (a long GC, SIGSTOP) is used again once it runs, without waiting for its lease to expire. The next probing
+ * of a worker that is marked again starts where the last one ended until a request completes on it (one that
+ * answers calls but hangs requests is not retried in a tight loop). Thread-safe.
  */
 public final class RemoteWorker implements GenerationEngine {
 
     /** Messages requested ahead of the consumer: enough to hide a hop, few enough to push back on a slow client. */
     private static final int WINDOW = 16;
 
-    /** How long an answer may take (submit, stats, snapshot), how long a running stream may stay silent, and TLS. */
-    public record Options(Duration rpcTimeout, Duration inactivityTimeout, TlsFiles tls) {
+    /** The longest wait between two probes of a suspect worker. */
+    static final long MAX_PROBE_MS = 10_000;
+
+    /** A daemon thread that only schedules probes (the calls themselves are asynchronous). */
+    private static final ScheduledExecutorService PROBES = Executors.newSingleThreadScheduledExecutor(r ->
+            Thread.ofPlatform().daemon(true).name("armature-worker-probe").unstarted(r));
+
+    private static final Logger LOG = Logger.getLogger(RemoteWorker.class.getName());
+
+    /**
+     * How long an answer may take (submit, stats, snapshot), how long a running stream may stay silent, TLS, and how
+     * soon a suspect worker is first probed.
+     */
+    public record Options(Duration rpcTimeout, Duration inactivityTimeout, TlsFiles tls, Duration firstProbe) {
+        public Options(Duration rpcTimeout, Duration inactivityTimeout, TlsFiles tls) {
+            this(rpcTimeout, inactivityTimeout, tls, Duration.ofSeconds(1));
+        }
     }
 
     private final ModelCard card;
@@ -66,12 +90,16 @@ public final class RemoteWorker implements GenerationEngine {
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile EngineStats load = new EngineStats(0, 0, 0, 0, 0, 0, 0);
     private volatile boolean suspect;
+    private final AtomicBoolean probing = new AtomicBoolean();
+    private volatile long probeDelayMs;
+    private final AtomicInteger failedProbes = new AtomicInteger();
     private volatile boolean retiring;
     private volatile boolean closed;
 
     public RemoteWorker(ModelCard card, Options options) {
         this.card = card;
         this.options = options;
+        this.probeDelayMs = Math.max(1, options.firstProbe().toMillis());
         NettyChannelBuilder b = NettyChannelBuilder.forTarget(card.requestEndpoint())
                 .directExecutor() // listeners only queue; no blocking on the transport threads
                 .keepAliveTime(10, TimeUnit.SECONDS).keepAliveTimeout(10, TimeUnit.SECONDS)
@@ -111,6 +139,65 @@ public final class RemoteWorker implements GenerationEngine {
         suspect = false;
     }
 
+    /** Whether the worker is suspected of hanging (it is then probed until it answers). */
+    public boolean suspect() {
+        return suspect;
+    }
+
+    /** Probes of this worker that got no answer so far. */
+    public int failedProbes() {
+        return failedProbes.get();
+    }
+
+    /** Takes the worker out of routing until it answers a probe; starts probing unless a probe is already pending. */
+    private void markSuspect(String why) {
+        suspect = true;
+        if (probing.compareAndSet(false, true)) {
+            LOG.warning(() -> "worker " + card.workerId() + " " + why + ": not used until it answers (probing it, first in " + probeDelayMs + " ms)");
+            scheduleProbe();
+        }
+    }
+
+    private void scheduleProbe() {
+        if (closed || retiring) {
+            probing.set(false);
+            return;
+        }
+        try {
+            PROBES.schedule(this::probe, probeDelayMs, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            probing.set(false);
+        }
+    }
+
+    private void probe() {
+        if (closed || retiring || !suspect) {
+            probing.set(false);
+            return;
+        }
+        ClientCalls.asyncUnaryCall(channel.newCall(WorkerService.STATS,
+                        CallOptions.DEFAULT.withDeadlineAfter(options.rpcTimeout().toMillis(), TimeUnit.MILLISECONDS)),
+                StatsRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
+                    @Override
+                    public void onNext(ai.armature.runtime.proto.EngineStats value) {
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        failedProbes.incrementAndGet();
+                        probeDelayMs = Math.min(MAX_PROBE_MS, probeDelayMs * 2);
+                        scheduleProbe();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        suspect = false;
+                        probing.set(false);
+                        LOG.info(() -> "worker " + card.workerId() + " answers again: used for new requests");
+                    }
+                });
+    }
+
     @Override
     public GenerationStream submit(GenerateRequest request) {
         if (closed || retiring) {
@@ -135,7 +222,7 @@ public final class RemoteWorker implements GenerationEngine {
         } catch (TimeoutException e) {
             call.cancel("the worker did not accept the request in time", null);
             stream.forget();
-            suspect = true;
+            markSuspect("did not accept a request within " + options.rpcTimeout().toMillis() + " ms");
             throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN,
                     "worker " + card.workerId() + " did not answer within " + options.rpcTimeout().toMillis() + " ms");
         } catch (InterruptedException e) {
@@ -230,14 +317,30 @@ public final class RemoteWorker implements GenerationEngine {
         channel.shutdownNow();
     }
 
-    /** A status as one line (its toString carries the cause's stack trace). */
-    private static String describe(Status status) {
+    /** A status as one line (its toString carries the cause's stack trace), saying which side a TLS failure is on. */
+    private String describe(Status status) {
         Throwable cause = status.getCause();
         return status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription())
-                + (cause == null ? "" : " (" + cause.getMessage() + ")");
+                + (cause == null ? "" : " (" + cause.getMessage() + ")") + tlsHint(cause);
     }
 
-    private static RequestRejectedException rejection(String workerId, Status status, Metadata trailers) {
+    /** What an operator should check when {@code cause} is a failed TLS handshake, else "". */
+    private String tlsHint(Throwable cause) {
+        for (Throwable t = cause; t != null && t.getCause() != t; t = t.getCause()) {
+            if (!(t instanceof javax.net.ssl.SSLException ssl)) continue;
+            String m = String.valueOf(ssl.getMessage());
+            if (m.contains("fatal alert")) {
+                // The worker sent the alert: it did not accept this side's certificate (none, or not signed by its CA).
+                return "; worker " + card.workerId() + " refused this process's TLS connection (" + m + "): it needs a client"
+                        + " certificate signed by its --tls-ca (give this process --tls-cert and --tls-key)";
+            }
+            return "; this process could not verify worker " + card.workerId() + "'s TLS certificate (" + m
+                    + "): give it the CA that signed the worker's certificate with --tls-ca";
+        }
+        return "";
+    }
+
+    private RequestRejectedException rejection(String workerId, Status status, Metadata trailers) {
         String reason = trailers == null ? null : trailers.get(WorkerService.REJECT_REASON);
         RequestRejectedException.Reason r;
         try {
@@ -325,7 +428,7 @@ public final class RemoteWorker implements GenerationEngine {
                 Object o = queue.poll(Math.max(1, timeout - silentFor), TimeUnit.NANOSECONDS);
                 if (o == null) {
                     if (System.nanoTime() - Math.max(lastHeardNanos, creditNanos) < timeout) continue;
-                    suspect = true;
+                    markSuspect("sent nothing for " + options.inactivityTimeout().toMillis() + " ms while running a request");
                     call.cancel("worker silent for " + options.inactivityTimeout().toMillis() + " ms", null);
                     end();
                     throw new WorkerLostException(card.workerId(), "worker " + card.workerId() + " sent nothing for "
@@ -339,6 +442,7 @@ public final class RemoteWorker implements GenerationEngine {
                 }
                 GenerateOutput out = (GenerateOutput) o;
                 if (out.finished()) {
+                    probeDelayMs = Math.max(1, options.firstProbe().toMillis()); // it completes requests: start over next time
                     end();
                 } else if (++consumed == WINDOW / 2) {
                     // Credit goes back in halves: one transport task per 8 messages instead of one per token.

@@ -66,6 +66,26 @@ class EtcdDiscoveryTest {
     }
 
     @Test
+    void aRegistrationMadeWhileEtcdIsDownIsAwaitedUntilEtcdStarts() throws Exception {
+        try (LocalEtcd late = new LocalEtcd(LocalEtcd.find().orElseThrow(), dir.resolve("late-etcd"));
+             EtcdDiscovery d = new EtcdDiscovery(PlaneUrl.parse(late.url(), "--discovery", "etcd", "etcds"), "late", Duration.ofSeconds(2))) {
+            Discovery.Registration r = d.register(card("w"));
+            assertThat(r.awaitRegistered(Duration.ofMillis(200))).isFalse();
+            assertThat(r.registered()).isFalse();
+            late.start();
+            long guard = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!r.awaitRegistered(Duration.ofMillis(500))) {
+                if (System.nanoTime() > guard) throw new AssertionError("not registered within the hang guard");
+            }
+            Seen seen = new Seen();
+            d.watch(seen);
+            await(() -> seen.up.containsKey("w"));
+            r.close();
+            assertThat(r.awaitRegistered(Duration.ofMillis(100))).isFalse(); // closed: no longer registered, no wait
+        }
+    }
+
+    @Test
     void watchersSeeWorkersComeAndGoAndExpiredLeasesRemoveThem() throws Exception {
         try (EtcdDiscovery workers = discovery("t1", Duration.ofSeconds(2)); EtcdDiscovery frontend = discovery("t1", Duration.ofSeconds(2));
              EtcdDiscovery otherNamespace = discovery("t2", Duration.ofSeconds(2))) {

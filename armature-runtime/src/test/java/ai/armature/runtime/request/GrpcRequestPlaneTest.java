@@ -58,9 +58,13 @@ class GrpcRequestPlaneTest {
     }
 
     private RemoteWorker client(GrpcWorkerServer s, String id, Duration inactivity, TlsFiles tls, byte[] bundleForHash) {
-        ModelCard card = new ModelCard(id, "m", "m", 4096, 16, ModelCard.ROLE_AGGREGATED, "127.0.0.1:" + s.port(), tls != null, "",
+        return client(s, id, new RemoteWorker.Options(Duration.ofSeconds(5), inactivity, tls), bundleForHash);
+    }
+
+    private RemoteWorker client(GrpcWorkerServer s, String id, RemoteWorker.Options options, byte[] bundleForHash) {
+        ModelCard card = new ModelCard(id, "m", "m", 4096, 16, ModelCard.ROLE_AGGREGATED, "127.0.0.1:" + s.port(), options.tls() != null, "",
                 bundleForHash == null ? "" : sha(bundleForHash), 0, true);
-        RemoteWorker w = new RemoteWorker(card, new RemoteWorker.Options(Duration.ofSeconds(5), inactivity, tls));
+        RemoteWorker w = new RemoteWorker(card, options);
         open.add(w);
         return w;
     }
@@ -168,6 +172,30 @@ class GrpcRequestPlaneTest {
         }).isInstanceOf(WorkerLostException.class).hasMessageContaining("hangs");
         assertThat(w.healthy()).isFalse();
         await(() -> engine.cancels.get() == 1); // the cancelled call reached the worker
+    }
+
+    @Test
+    void aSuspectWorkerIsProbedUntilItAnswersAndThenUsedAgain() throws Exception {
+        TestEngine engine = new TestEngine("w1", 1);
+        GrpcWorkerServer s = server(engine, Duration.ofHours(1), null); // no heartbeats
+        RemoteWorker w = client(s, "w1", new RemoteWorker.Options(Duration.ofMillis(300), Duration.ofMillis(300), null, Duration.ofMillis(20)), null);
+        GenerationStream st = w.submit(request("r1", 1000));
+        st.next();
+        engine.frozen = true; // SIGSTOP: no output, and Stats does not answer either
+        assertThatThrownBy(() -> {
+            while (st.next() != null) { }
+        }).isInstanceOf(WorkerLostException.class).hasMessageContaining("hangs");
+        assertThat(w.suspect()).isTrue();
+        await(() -> w.failedProbes() >= 2); // probed without an answer: still left out
+        assertThat(w.healthy()).isFalse();
+        engine.frozen = false; // SIGCONT: the next probe is answered
+        await(w::healthy);
+        assertThat(w.suspect()).isFalse();
+        int n = 0;
+        try (GenerationStream again = w.submit(request("r2", 4))) {
+            for (GenerateOutput o; (o = again.next()) != null; ) n += o.tokenIds().length;
+        }
+        assertThat(n).isEqualTo(4);
     }
 
     @Test
