@@ -69,6 +69,8 @@ public final class Autoscaler {
     private final double startTimeoutSeconds;
     private final Map<String, Member> members = new LinkedHashMap<>();
     private final Map<String, TrafficCounters> lastTraffic = new HashMap<>();
+    /** The load reports read at the previous tick: what the workers held when the interval now ending began. */
+    private Map<String, EngineStats> lastLoads = Map.of();
     private final List<Decision> decisions = new ArrayList<>();
     private double lastTick = Double.NaN;
     private long scaleEvents;
@@ -187,7 +189,7 @@ public final class Autoscaler {
             lastTraffic.put(e.getKey(), e.getValue());
             if (m == null) continue;
             all.merge(m.pool, delta, TrafficCounters::plus);
-            if (m.state == State.SERVING && m.servingSince <= now - interval - config.warmupSeconds() + 1e-9) {
+            if (warm(m, now, interval)) {
                 warm.merge(m.pool, delta, TrafficCounters::plus);
                 warmCount.merge(m.pool, 1, Integer::sum);
             }
@@ -195,9 +197,15 @@ public final class Autoscaler {
         List<Decision> made = new ArrayList<>();
         for (Pool pool : pools) {
             double running = 0, waiting = 0, kv = 0;
-            int reporting = 0;
+            int reporting = 0, startWaiting = 0;
+            long startPending = 0;
             for (Member m : members.values()) {
                 if (m.pool != pool || m.state != State.SERVING) continue;
+                EngineStats before = warm(m, now, interval) ? lastLoads.get(m.id) : null;
+                if (before != null) {
+                    startWaiting = Math.max(startWaiting, before.waitingRequests());
+                    startPending = Math.max(startPending, before.pendingPrefillTokens());
+                }
                 EngineStats s = loads.get(m.id);
                 if (s == null) continue;
                 reporting++;
@@ -208,14 +216,20 @@ public final class Autoscaler {
             int n = Math.max(1, reporting);
             PoolObservation obs = new PoolObservation(pool, interval, all.getOrDefault(pool, TrafficCounters.ZERO),
                     warm.getOrDefault(pool, TrafficCounters.ZERO), warmCount.getOrDefault(pool, 0), signals.held(pool),
-                    running / n, waiting / n, kv / n);
+                    running / n, waiting / n, kv / n, startWaiting, startPending);
             Decision d = policy.decide(now, obs, fleet(pool));
             apply(d, loads, now);
             made.add(d);
         }
         decisions.addAll(made);
         lastTick = now;
+        lastLoads = Map.copyOf(loads);
         return made;
+    }
+
+    /** Whether a worker served, past its warm-up, for the whole interval that ends at {@code now}. */
+    private boolean warm(Member m, double now, double interval) {
+        return m.state == State.SERVING && m.servingSince <= now - interval - config.warmupSeconds() + 1e-9;
     }
 
     private void apply(Decision d, Map<String, EngineStats> loads, double now) {

@@ -9,7 +9,10 @@ import ai.armature.protocol.TrafficCounters;
  * those that joined or left meanwhile), the traffic of the workers past their warm-up for the whole interval and how
  * many those were (only they correct the profile), the requests held because the pool had no worker, and from the
  * workers' latest load reports the mean requests running and waiting per serving worker and the mean share of
- * their KV blocks in use.
+ * their KV blocks in use. {@code startWaitingRequests} and {@code startPendingPrefillTokens} are the most requests
+ * waiting, and the most prompt tokens not yet computed, on one of the warm workers when the interval began (their load
+ * reports at the previous decision): a warm worker that began it with a backlog delivered the backlog's latencies,
+ * not its own speed.
  */
 public record PoolObservation(
         Pool pool,
@@ -20,13 +23,22 @@ public record PoolObservation(
         int heldRequests,
         double runningPerWorker,
         double waitingPerWorker,
-        double kvUsage) {
+        double kvUsage,
+        int startWaitingRequests,
+        long startPendingPrefillTokens) {
 
     public PoolObservation {
         Objects.requireNonNull(pool, "pool");
         Objects.requireNonNull(traffic, "traffic");
         Objects.requireNonNull(warmTraffic, "warmTraffic");
         if (!(intervalSeconds > 0)) throw new IllegalArgumentException("an interval lasts > 0 seconds, got " + intervalSeconds);
+        if (startWaitingRequests < 0 || startPendingPrefillTokens < 0) throw new IllegalArgumentException("backlog counts are >= 0");
+    }
+
+    /** An observation whose warm workers began the interval with nothing waiting. */
+    public PoolObservation(Pool pool, double intervalSeconds, TrafficCounters traffic, TrafficCounters warmTraffic, int warmWorkers,
+                           int heldRequests, double runningPerWorker, double waitingPerWorker, double kvUsage) {
+        this(pool, intervalSeconds, traffic, warmTraffic, warmWorkers, heldRequests, runningPerWorker, waitingPerWorker, kvUsage, 0, 0);
     }
 
     /** An interval in which nothing happened. */

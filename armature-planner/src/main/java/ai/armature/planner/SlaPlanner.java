@@ -26,7 +26,9 @@ import ai.armature.protocol.TrafficCounters;
  *   <li>with enough samples from workers past their warm-up, the observed mean TTFT and ITL correct the profile:
  *       the factor that makes the model's mean match at the observed load and worker count, smoothed; and the
  *       share of requests past the TTFT target corrects the model's tail (observed over predicted misses caused by
- *       waiting, decayed over intervals): queues of long prompts and bursty arrivals wait longer than M/G/N says;</li>
+ *       waiting, decayed over intervals): queues of long prompts and bursty arrivals wait longer than M/G/N says.
+ *       Intervals that begin with a backlog on a warm worker (more pending prompt tokens than it computes within the
+ *       TTFT target) correct nothing: their latencies are the backlog's;</li>
  *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
  *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
  *       the load it is for; and in a surge (twice this interval's forecast and three Poisson deviations over it)
@@ -194,11 +196,14 @@ public final class SlaPlanner implements ScalingPolicy {
     /**
      * Corrects the profile from the warm workers' interval: the factor that makes the model's mean ITL (then TTFT)
      * at their observed traffic match what they delivered, blended into the running factor. Not while the model
-     * says the workers are overloaded: latencies of growing queues measure the backlog, not the workers.
+     * says the workers are overloaded, and not for an interval that began with a backlog on a warm worker
+     * ({@link #backlogged}): latencies of queues measure the backlog, not the workers, and fitted on them the
+     * corrections keep the pool too large long after the backlog has drained.
      */
     private void correct(State s, LatencyModel model, Pool pool, PoolObservation obs) {
         TrafficCounters w = obs.warmTraffic();
         if (obs.warmWorkers() < 1 || w.requests() == 0) return;
+        if (backlogged(s, model, pool, obs)) return;
         Workload seen = new Workload(w.requests() / obs.intervalSeconds(), w.meanPromptTokens(), w.promptTokensVariance(),
                 Double.isNaN(w.cachedFraction()) ? 0 : w.cachedFraction(),
                 Double.isNaN(w.meanOutputTokens()) ? s.shape.at(0).outputTokens() : w.meanOutputTokens());
@@ -231,6 +236,25 @@ public final class SlaPlanner implements ScalingPolicy {
                 s.corrections = s.corrections.withWaitTail((s.waitMissesSeen + 0.5) / (s.waitMissesPredicted + 0.5));
             }
         }
+    }
+
+    /**
+     * Whether a warm worker began the interval with a backlog: requests waiting for a decode slot (a decode pool),
+     * or more prompt tokens pending than it computes within the TTFT target at its (corrected) profiled speed. A
+     * steady queue at the planned size clears within the target; one that does not is what the latencies of the
+     * interval then measure.
+     */
+    static boolean backlogged(Corrections k, LatencyModel model, Pool pool, PoolObservation obs, double promptTokens, double ttftTarget) {
+        if (!pool.prefills()) return obs.startWaitingRequests() > 0;
+        double pending = obs.startPendingPrefillTokens();
+        if (pending <= 0) return false;
+        // Pending tokens are prompts of about the mean length, each computed on its own (not one long prompt).
+        double prompt = Math.min(pending, Math.max(1, promptTokens));
+        return k.prefill() * pending / prompt * model.performance().prefillSeconds(prompt) > ttftTarget;
+    }
+
+    private boolean backlogged(State s, LatencyModel model, Pool pool, PoolObservation obs) {
+        return backlogged(s.corrections, model, pool, obs, s.shape.at(0).inputTokens(), config.slo().ttftSeconds());
     }
 
     private static double blend(double old, double observed) {

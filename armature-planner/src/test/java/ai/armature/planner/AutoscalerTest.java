@@ -189,4 +189,25 @@ class AutoscalerTest {
         scaler.tick(105, signals);
         assertThat(policy.seen.getLast().warmWorkers()).isEqualTo(2);
     }
+
+    @Test
+    void theBacklogAnIntervalBeganWithIsTheWarmWorkersLoadAtThePreviousTick() {
+        scaler.registered("old", Pool.AGGREGATED, 0);
+        scaler.registered("other", Pool.AGGREGATED, 0);
+        signals.loads.put("old", new EngineStats(7, 2, 100, 50, 0, 0, 0, 14_000, 0));
+        signals.loads.put("other", new EngineStats(1, 2, 100, 50, 0, 0, 0, 2_000, 0));
+        scaler.tick(50, signals);
+        assertThat(policy.seen.getLast().startPendingPrefillTokens()).as("nothing known before the first tick").isZero();
+        // A worker that joined meanwhile is not warm: its queue (migrated requests, say) is not counted.
+        scaler.registered("new", Pool.AGGREGATED, 55);
+        signals.loads.put("new", new EngineStats(40, 0, 100, 0, 0, 0, 0, 80_000, 0));
+        signals.loads.put("old", new EngineStats(0, 2, 100, 50, 0, 0, 0, 0, 0));
+        scaler.tick(60, signals);
+        PoolObservation o = policy.seen.getLast();
+        assertThat(o.startWaitingRequests()).as("the most waiting on one warm worker at 50 s").isEqualTo(7);
+        assertThat(o.startPendingPrefillTokens()).isEqualTo(14_000);
+        assertThat(o.waitingPerWorker()).as("now").isCloseTo((0 + 1 + 40) / 3.0, org.assertj.core.api.Assertions.within(1e-9));
+        scaler.tick(70, signals);
+        assertThat(policy.seen.getLast().startPendingPrefillTokens()).as("old's queue cleared by 60 s").isEqualTo(2_000);
+    }
 }

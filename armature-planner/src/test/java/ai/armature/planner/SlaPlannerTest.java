@@ -68,6 +68,8 @@ class SlaPlannerTest {
         boolean newWorkerSlowSamples, slowSamplesCountAsWarm;
         /** The share of requests whose first token comes past the TTFT target whatever the model says (bursts it does not see). */
         double lateShare;
+        /** Prompt tokens pending on a warm worker at the start of each interval (a backlog left by a burst). */
+        long backlogTokens;
 
         World(PlannerConfig cfg, DoubleUnaryOperator load, int initial) {
             this.cfg = cfg;
@@ -104,7 +106,8 @@ class SlaPlannerTest {
                     if (slowSamplesCountAsWarm) warm = warm.plus(slow);
                 }
             }
-            PoolObservation obs = new PoolObservation(Pool.AGGREGATED, dt, all, warm, serving, held, 0, 0, 0);
+            PoolObservation obs = new PoolObservation(Pool.AGGREGATED, dt, all, warm, serving, held, 0, 0, 0,
+                    backlogTokens > 0 ? (int) (backlogTokens / INPUT) : 0, backlogTokens);
             Decision d = planner.decide(now, obs, new PoolFleet(serving, starting.size(), 0));
             int capacity = serving + starting.size();
             for (int i = capacity; i < d.target(); i++) {
@@ -284,6 +287,48 @@ class SlaPlannerTest {
         for (int i = 0; i < 10; i++) w.step();
         assertThat(w.planner.corrections(Pool.AGGREGATED).waitTail()).isGreaterThan(1);
         assertThat(w.capacity()).isGreaterThan(settled);
+    }
+
+    /**
+     * Workers that begin every interval with a queue left by a burst deliver long TTFTs and many misses: those measure
+     * the queue, not the workers, so they correct neither the speed nor the tail and the pool stays what the load
+     * needs (the burst simulation: corrections fitted on a backlog cost 1,200-1,400 worker-seconds for nothing).
+     */
+    @Test
+    void intervalsThatBeginWithABacklogCorrectNothing() {
+        World queued = new World(config(), t -> 30, 1);
+        queued.truth = new Corrections(2, 1);  // the queue doubles the TTFT...
+        queued.lateShare = 0.05;               // ...and 5% wait past the target
+        queued.backlogTokens = 50 * (long) INPUT;
+        for (int i = 0; i < 20; i++) queued.step();
+        assertThat(queued.planner.corrections(Pool.AGGREGATED)).isEqualTo(Corrections.NONE);
+        assertThat(queued.capacity()).isEqualTo(needed(30));
+
+        // The same latencies from intervals that begin with nothing waiting are the workers' own: learned, more workers.
+        World steady = new World(config(), t -> 30, 1);
+        steady.truth = queued.truth;
+        steady.lateShare = queued.lateShare;
+        for (int i = 0; i < 20; i++) steady.step();
+        assertThat(steady.planner.corrections(Pool.AGGREGATED).prefill()).isGreaterThan(1.5);
+        assertThat(steady.planner.corrections(Pool.AGGREGATED).waitTail()).isGreaterThan(1);
+        assertThat(steady.capacity()).isGreaterThan(needed(30));
+    }
+
+    @Test
+    void aBacklogIsMorePendingPromptThanTheTtftTargetComputes() {
+        // 2000-token prompts take 42 ms each on this profile: 5 of them clear within the 0.25 s target, 7 do not.
+        assertThat(SlaPlanner.backlogged(Corrections.NONE, model, Pool.AGGREGATED, pending(5 * 2000, 0), INPUT, SLO.ttftSeconds())).isFalse();
+        assertThat(SlaPlanner.backlogged(Corrections.NONE, model, Pool.AGGREGATED, pending(7 * 2000, 0), INPUT, SLO.ttftSeconds())).isTrue();
+        assertThat(SlaPlanner.backlogged(Corrections.NONE, model, Pool.AGGREGATED, pending(0, 0), INPUT, SLO.ttftSeconds())).isFalse();
+        // A worker learned to be twice as slow clears only half as much.
+        assertThat(SlaPlanner.backlogged(new Corrections(2, 1), model, Pool.AGGREGATED, pending(5 * 2000, 0), INPUT, SLO.ttftSeconds())).isTrue();
+        // Decode workers (no prompts of their own): any request waiting for a slot is a backlog.
+        assertThat(SlaPlanner.backlogged(Corrections.NONE, model, Pool.DECODE, pending(0, 1), INPUT, SLO.ttftSeconds())).isTrue();
+        assertThat(SlaPlanner.backlogged(Corrections.NONE, model, Pool.DECODE, pending(50_000, 0), INPUT, SLO.ttftSeconds())).isFalse();
+    }
+
+    static PoolObservation pending(long tokens, int waiting) {
+        return new PoolObservation(Pool.AGGREGATED, 10, TrafficCounters.ZERO, TrafficCounters.ZERO, 1, 0, 1, waiting, 0, waiting, tokens);
     }
 
     @Test
