@@ -250,10 +250,10 @@ final class PlannerCommand implements Callable<Integer> {
                         throw new IllegalArgumentException("the planner passes " + w + " to its workers itself: remove it after '--'");
                     }
                 }
-                if (pools.stream().anyMatch(p -> p != Pool.AGGREGATED)
-                        && !new CommandLine(new WorkerCommand()).getCommandSpec().optionsMap().containsKey("--role")) {
-                    throw new IllegalArgumentException("--pools prefill,decode needs workers with roles ('armature worker --role'), which this "
-                            + "version does not have yet: use --pools aggregated");
+                for (String w : workerArgs) {
+                    if (w.equals("--role") || w.startsWith("--role=")) {
+                        throw new IllegalArgumentException("the planner gives each pool's workers their --role itself (--pools): remove it after '--'");
+                    }
                 }
                 Map<Pool, List<String>> args = new EnumMap<>(Pool.class);
                 for (Pool p : pools) args.put(p, workerArgs);

@@ -32,8 +32,8 @@ import picocli.CommandLine;
 /**
  * The manifests under {@code deploy/kubernetes/} parse as Kubernetes objects and agree with each other and with the
  * CLI: every armature container's arguments are options its subcommand accepts, the planner scales Deployments that
- * exist and run workers of its model and profile, the URLs point at Services that exist, workers get longer to stop
- * than they take to drain, and the planner's Role allows what its connector does.
+ * exist and run workers of its model, pool (role) and profile, the URLs point at Services that exist, workers get longer
+ * to stop than they take to drain, and the planners' Role allows what their connector does.
  */
 class DeployManifestsTest {
 
@@ -133,29 +133,62 @@ class DeployManifestsTest {
     }
 
     @Test
-    void thePlannerScalesWorkersOfItsModelAndProfileThatDrainInTime() {
-        Armature planner = armatureDeployments().get("planner:armature-planner");
-        assertThat(planner.option("--connector")).isEqualTo("kubernetes");
-        @SuppressWarnings("unchecked")
-        Map<String, String> targets = (Map<String, String>) planner.value("--deployment");
-        assertThat(targets).containsOnlyKeys("aggregated");
-        Deployment workers = named(Deployment.class, targets.get("aggregated"));
-        Armature worker = armature(workers);
-        assertThat(worker.command()).isEqualTo("worker");
-        assertThat(worker.option("--served-model-name")).isEqualTo(planner.option("--served-model-name"));
-        assertThat(planner.option("--profile")).isEqualTo("mock:" + worker.option("--mock-profile"));
-        assertThat(worker.option("--worker-id")).as("the planner marks pods by the id workers register under").isEqualTo("$(POD_NAME)");
-        assertThat(workers.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
-                .anyMatch(e -> e.getName().equals("POD_NAME") && e.getValueFrom().getFieldRef().getFieldPath().equals("metadata.name"));
-        Duration drain = (Duration) worker.value("--drain-timeout");
-        assertThat((long) workers.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
-                .as("SIGKILL must not come before the drain ends").isGreaterThan(drain.toSeconds());
-        assertThat(planner.option("--kube-namespace")).isEqualTo(workers.getMetadata().getNamespace());
+    void thePlannersScaleWorkersOfTheirModelPoolAndProfileThatDrainInTime() {
+        Map<String, Armature> deployments = armatureDeployments();
+        List<Armature> planners = deployments.entrySet().stream().filter(e -> e.getKey().startsWith("planner:")).map(Map.Entry::getValue).toList();
+        assertThat(deployments.keySet()).contains("planner:armature-planner", "planner:armature-planner-disaggregated",
+                "worker:armature-worker-prefill", "worker:armature-worker-decode");
+        Map<String, String> scaledBy = new HashMap<>();
+        List<String> models = new ArrayList<>();
+        for (Armature planner : planners) {
+            String model = planner.option("--served-model-name");
+            models.add(model);
+            assertThat(planner.option("--connector")).isEqualTo("kubernetes");
+            @SuppressWarnings("unchecked")
+            Map<String, String> targets = (Map<String, String>) planner.value("--deployment");
+            @SuppressWarnings("unchecked")
+            List<String> pools = planner.parsed().subcommand().hasMatchedOption("--pools") ? (List<String>) planner.value("--pools") : List.of("aggregated");
+            assertThat(targets.keySet()).as(model + ": a Deployment per pool it sizes").containsExactlyInAnyOrderElementsOf(pools);
+            for (var t : targets.entrySet()) {
+                String pool = t.getKey();
+                assertThat(scaledBy.put(t.getValue(), model)).as(t.getValue() + " is scaled by one planner").isNull();
+                Deployment workers = named(Deployment.class, t.getValue());
+                Armature worker = armature(workers);
+                assertThat(worker.command()).isEqualTo("worker");
+                String role = worker.option("--role");
+                assertThat(role == null || role.equals("both") ? "aggregated" : role).as(t.getValue() + "'s workers are of the pool it scales")
+                        .isEqualTo(pool);
+                assertThat(workers.getMetadata().getLabels()).containsEntry("armature.ai/pool", pool);
+                assertThat(worker.option("--served-model-name")).isEqualTo(model);
+                assertThat(planner.option("--profile")).isEqualTo("mock:" + worker.option("--mock-profile"));
+                assertThat(worker.option("--worker-id")).as("the planner marks pods by the id workers register under").isEqualTo("$(POD_NAME)");
+                assertThat(workers.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
+                        .anyMatch(e -> e.getName().equals("POD_NAME") && e.getValueFrom().getFieldRef().getFieldPath().equals("metadata.name"));
+                if (!pool.equals("aggregated")) {
+                    // Decode workers fetch KV from prefill workers at the address they register: the pod's own.
+                    assertThat(worker.option("--host")).isEqualTo("$(POD_IP)");
+                    assertThat(workers.getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv())
+                            .anyMatch(e -> e.getName().equals("POD_IP") && e.getValueFrom().getFieldRef().getFieldPath().equals("status.podIP"));
+                }
+                Duration drain = (Duration) worker.value("--drain-timeout");
+                assertThat((long) workers.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds())
+                        .as("SIGKILL must not come before the drain ends").isGreaterThan(drain.toSeconds());
+                assertThat(planner.option("--kube-namespace")).isEqualTo(workers.getMetadata().getNamespace());
+            }
+        }
+        assertThat(models).as("one planner per model").doesNotHaveDuplicates();
+        // Every worker Deployment is some planner's.
+        for (String key : deployments.keySet()) {
+            if (key.startsWith("worker:")) assertThat(scaledBy).as(key).containsKey(key.substring("worker:".length()));
+        }
     }
 
     @Test
     void thePlannersRoleAllowsWhatItsConnectorDoes() {
-        Deployment planner = named(Deployment.class, "armature-planner");
+        for (String name : List.of("armature-planner", "armature-planner-disaggregated")) assertRoleAllowsScaling(named(Deployment.class, name));
+    }
+
+    static void assertRoleAllowsScaling(Deployment planner) {
         String account = planner.getSpec().getTemplate().getSpec().getServiceAccountName();
         named(ServiceAccount.class, account);
         RoleBinding binding = all(RoleBinding.class).stream().filter(b -> b.getSubjects().stream().anyMatch(s -> s.getName().equals(account)))

@@ -95,6 +95,69 @@ class KubernetesConnectorTest {
         }
     }
 
+    /** Disaggregated pools: a prefill and a decode Deployment (deploy/kubernetes/worker-disaggregated.yaml), each scaled alone. */
+    @Test
+    void eachPoolScalesItsOwnDeploymentAndSeesItsOwnPodsGo() throws Exception {
+        for (String role : List.of("prefill", "decode")) {
+            client.apps().deployments().inNamespace(NS).withName("armature-worker-" + role).delete();
+            client.pods().inNamespace(NS).withLabel("app", "worker-" + role).delete();
+            Deployment d = new DeploymentBuilder().withNewMetadata().withName("armature-worker-" + role).endMetadata()
+                    .withNewSpec().withReplicas(1).withNewSelector().addToMatchLabels("app", "worker-" + role).endSelector()
+                    .withNewTemplate().withNewMetadata().addToLabels("app", "worker-" + role).endMetadata()
+                    .withNewSpec().addNewContainer().withName("worker").withImage("armature:test").withArgs("worker", "--role=" + role).endContainer()
+                    .endSpec().endTemplate().endSpec().build();
+            client.apps().deployments().inNamespace(NS).resource(d).create();
+        }
+        podOf("prefill-a", "worker-prefill");
+        podOf("decode-a", "worker-decode");
+        BlockingQueue<String> exited = new LinkedBlockingQueue<>();
+        try (KubernetesConnector k = new KubernetesConnector(client, NS,
+                Map.of(Pool.PREFILL, "armature-worker-prefill", Pool.DECODE, "armature-worker-decode"))) {
+            k.listen(exited::add);
+            List<String> decode = k.start(Pool.DECODE, 2);
+            assertThat(decode).allSatisfy(id -> assertThat(id).startsWith("#decode-"));
+            assertThat(replicasOf("armature-worker-decode")).isEqualTo(3);
+            assertThat(replicasOf("armature-worker-prefill")).as("the other pool is left alone").isEqualTo(1);
+            assertThat(k.start(Pool.PREFILL, 1)).singleElement().satisfies(id -> assertThat(id).startsWith("#prefill-"));
+            assertThat(replicasOf("armature-worker-prefill")).isEqualTo(2);
+            assertThat(replicasOf("armature-worker-decode")).isEqualTo(3);
+
+            // Draining the prefill worker marks its pod and lowers only the prefill replicas.
+            k.stop(Pool.PREFILL, "prefill-a", true);
+            assertThat(replicasOf("armature-worker-prefill")).isEqualTo(1);
+            assertThat(replicasOf("armature-worker-decode")).isEqualTo(3);
+            assertThat(client.pods().inNamespace(NS).withName("prefill-a").get().getMetadata().getAnnotations())
+                    .containsEntry(KubernetesConnector.DELETION_COST, String.valueOf(Integer.MIN_VALUE));
+            assertThat(client.pods().inNamespace(NS).withName("decode-a").get().getMetadata().getAnnotations()).isNullOrEmpty();
+            // Each pool's pods are watched: a decode pod and the prefill pod going are both reported.
+            client.pods().inNamespace(NS).withName("decode-a").delete();
+            assertThat(exited.poll(10, TimeUnit.SECONDS)).isEqualTo("decode-a");
+            client.pods().inNamespace(NS).withName("prefill-a").delete();
+            assertThat(exited.poll(10, TimeUnit.SECONDS)).isEqualTo("prefill-a");
+
+            // The autoscaler over both pools: a placeholder of one pool is taken by that pool's pod only.
+            Autoscaler a = new Autoscaler(new ai.armature.planner.QueueThresholdPolicy(1, 4), k, ai.armature.planner.PlannerConfig.defaults(),
+                    List.of(Pool.PREFILL, Pool.DECODE), 600);
+            assertThat(a.demand(Pool.PREFILL, 0)).isEqualTo(1);
+            assertThat(replicasOf("armature-worker-prefill")).isEqualTo(2);
+            assertThat(replicasOf("armature-worker-decode")).isEqualTo(3);
+            a.registered("decode-b", Pool.DECODE, 1);
+            assertThat(a.fleet(Pool.PREFILL).starting()).as("a decode pod does not take a prefill placeholder").isEqualTo(1);
+            a.registered("prefill-b", Pool.PREFILL, 1);
+            assertThat(a.fleet(Pool.PREFILL)).isEqualTo(new ai.armature.planner.PoolFleet(1, 0, 0));
+            assertThat(a.fleet(Pool.DECODE)).isEqualTo(new ai.armature.planner.PoolFleet(1, 0, 0));
+        }
+    }
+
+    static void podOf(String name, String app) {
+        client.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName(name).addToLabels("app", app).endMetadata().build())
+                .create();
+    }
+
+    static int replicasOf(String deployment) {
+        return client.apps().deployments().inNamespace(NS).withName(deployment).get().getSpec().getReplicas();
+    }
+
     @Test
     void aMissingDeploymentIsRefusedWithTheFix() {
         assertThatThrownBy(() -> new KubernetesConnector(client, NS, Map.of(Pool.DECODE, "nope")))
