@@ -36,6 +36,7 @@ import picocli.CommandLine.Parameters;
 import sun.misc.Signal;
 
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,7 +91,8 @@ final class PlannerCommand implements Callable<Integer> {
             description = "A started worker not serving after this long is cancelled. Default: 5 x --worker-startup-seconds, at least 120s.")
     Duration startTimeout;
 
-    @Option(names = "--timeline", description = "Write every decision as a JSON line here (for plots).")
+    @Option(names = "--timeline", description = {"Write every decision as a JSON line here; when the planner stops, also a PNG chart of them",
+            "(request rate, workers, mean TTFT and ITL per interval) beside it: FILE with .png for .jsonl."})
     Path timeline;
 
     @Option(names = "--worker-log-dir", defaultValue = "planner-workers", description = "local: where each worker's output goes. Default: ${DEFAULT-VALUE}.")
@@ -187,8 +189,14 @@ final class PlannerCommand implements Callable<Integer> {
             stop.await();
             System.err.println("armature: planner stopping" + (connector instanceof LocalConnector ? ": draining the workers it started" : ""));
             loop.shutdownNow();
+            loop.awaitTermination(10, TimeUnit.SECONDS);
             watch.close();
             subscription.close();
+        }
+        if (timeline != null && Files.exists(timeline) && Files.size(timeline) > 0) {
+            Path png = PlannerTimelineChart.pngFor(timeline);
+            int n = PlannerTimelineChart.write(timeline, png, "Planner timeline (" + model + ", " + policy.name() + ", connector " + connectorName + ")");
+            System.err.println("armature: planner timeline of " + n + " decisions drawn in " + png);
         }
         return 0;
     }
