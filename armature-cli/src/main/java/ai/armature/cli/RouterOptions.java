@@ -20,6 +20,10 @@ final class RouterOptions {
             description = "kv: weight of prefill blocks against decode blocks in the cost. Default: ${DEFAULT-VALUE}.")
     double prefillWeight;
 
+    @Option(names = "--router-queue-weight", defaultValue = "" + RouterConfig.DEFAULT_QUEUE_WEIGHT,
+            description = "kv: weight of the prompt tokens already queued on a worker against decode blocks in the cost. Default: ${DEFAULT-VALUE}.")
+    double queueWeight;
+
     /** Whether requests go through a router: more than one worker, or a policy asked for by name. */
     boolean enabled(int workers) {
         return workers > 1 || policy != null;
@@ -31,9 +35,10 @@ final class RouterOptions {
         if (!RoutingPolicy.NAMES.contains(name)) {
             throw new IllegalArgumentException("--router must be one of " + String.join(", ", RoutingPolicy.NAMES) + ", got '" + policy + "'");
         }
-        if (!"kv".equals(name) && (temperature != 0 || prefillWeight != RouterConfig.DEFAULT_PREFILL_WEIGHT)) {
-            throw new IllegalArgumentException("--router-temperature and --router-prefill-weight apply to --router kv only");
+        if (!"kv".equals(name) && (temperature != 0 || prefillWeight != RouterConfig.DEFAULT_PREFILL_WEIGHT
+                || queueWeight != RouterConfig.DEFAULT_QUEUE_WEIGHT)) {
+            throw new IllegalArgumentException("--router-temperature, --router-prefill-weight and --router-queue-weight apply to --router kv only");
         }
-        return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight);
+        return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight);
     }
 }

@@ -78,6 +78,9 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--router-prefill-weight", defaultValue = "" + RouterConfig.DEFAULT_PREFILL_WEIGHT,
             description = "kv policy: prefill weight of the cost. Default: ${DEFAULT-VALUE}.")
     double prefillWeight;
+    @Option(names = "--router-queue-weight", defaultValue = "" + RouterConfig.DEFAULT_QUEUE_WEIGHT,
+            description = "kv policy: weight of the prompt tokens queued on a worker in the cost. Default: ${DEFAULT-VALUE}.")
+    double queueWeight;
     @Option(names = "--workload", description = "trace (the default with --trace), shared-prefix, multi-turn or burst.")
     String workload;
     @Option(names = "--max-requests", defaultValue = "-1", description = "trace: replay only the first N requests.")
@@ -137,7 +140,7 @@ final class SimulateCommand implements Callable<Integer> {
         String kind = workload != null ? workload : w.trace != null ? "trace" : null;
         if (kind == null) throw new IllegalArgumentException("give --trace FILE or --workload shared-prefix|multi-turn");
         Supplier<SimWorkload> source = workload(kind, profile.vocabSize());
-        RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight);
+        RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight);
         PlannerConfig planner = planning.config();
         List<Simulation.Plan> plans = plans(planner, profile, serving);
         List<Simulator.Job> runs = new ArrayList<>();
@@ -265,6 +268,7 @@ final class SimulateCommand implements Callable<Integer> {
         s.put("speedup", w.speedup);
         s.put("router_temperature", temperature);
         s.put("router_prefill_weight", prefillWeight);
+        s.put("router_queue_weight", queueWeight);
         s.put("kv_event_loss", kvEventLoss);
         s.put("seed", seed);
         return s;

@@ -35,6 +35,8 @@ import ai.armature.router.load.LoadBus;
 import ai.armature.router.load.LoadEvent;
 import ai.armature.router.load.LoadTracker;
 import ai.armature.router.policy.Candidates;
+import ai.armature.router.policy.KvPolicy;
+import ai.armature.router.policy.LoadTermOrder;
 import ai.armature.router.policy.RemotePrefillRule;
 import ai.armature.router.policy.RoutingPolicy;
 
@@ -71,6 +73,8 @@ public final class Router implements GenerationEngine {
     private final KvIndexer indexer;
     private final LoadTracker load = new LoadTracker();
     private final Candidates candidates = new Candidates();
+    /** The aggregated workers ordered by the cost's load term, when the policy can use it (see {@link KvPolicy#ordered}). */
+    private final LoadTermOrder order;
     private final SplittableRandom random;
     private final List<Handle> workers = new ArrayList<>();
     private final Map<String, Handle> byId = new HashMap<>();
@@ -125,6 +129,7 @@ public final class Router implements GenerationEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.bus = Objects.requireNonNull(bus, "bus");
         this.policy = RoutingPolicy.create(config.policy(), config);
+        this.order = policy instanceof KvPolicy kv && kv.ordered() ? new LoadTermOrder(kv.cost()) : null;
         this.indexer = new KvIndexer(config.approxTtl().toNanos());
         this.random = new SplittableRandom(config.seed());
         this.subscription = bus.subscribe(this::onPeerEvent);
@@ -232,6 +237,7 @@ public final class Router implements GenerationEngine {
         }
         aggregated = Arrays.copyOf(a, n);
         roleCounts = roles;
+        if (order != null) load.keepOrdered(order, aggregated, n);
     }
 
     /** The registered workers, in the order they joined. */
@@ -413,7 +419,7 @@ public final class Router implements GenerationEngine {
             for (Handle h : workers) {
                 if (eligible.test(h.endpoint) && !exclude.contains(h.endpoint.id())) n = addScratch(n, h.slot);
             }
-            r = decide(request, scratch, n);
+            r = decide(request, scratch, n, null);
         } finally {
             lock.unlock();
         }
@@ -429,11 +435,11 @@ public final class Router implements GenerationEngine {
         lock.lock();
         try {
             if (exclude.isEmpty()) {
-                r = decide(request, aggregated, aggregated.length);
+                r = decide(request, aggregated, aggregated.length, order);
             } else {
                 int n = 0;
                 for (int slot : aggregated) if (!exclude.contains(idBySlot[slot])) n = addScratch(n, slot);
-                r = decide(request, scratch, n);
+                r = decide(request, scratch, n, null);
             }
         } finally {
             lock.unlock();
@@ -453,11 +459,11 @@ public final class Router implements GenerationEngine {
      * The policy's choice among {@code slots[0, n)}; a chosen worker found unhealthy is dropped and the policy asked
      * again (health is checked for the chosen worker only, so a decision costs nothing per healthy worker).
      */
-    private Route decide(GenerateRequest request, int[] slots, int n) {
+    private Route decide(GenerateRequest request, int[] slots, int n, LoadTermOrder ordered) {
         if (n == 0) return null;
         boolean useIndex = startMatch(request);
         try {
-            int i = choose(request, slots, n, useIndex);
+            int i = choose(request, slots, n, useIndex, ordered);
             return i < 0 ? null : book(request.requestId(), request.promptTokens().length, i, candidates.cachedTokens(i), useIndex);
         } finally {
             if (useIndex) indexer.clearMatch();
@@ -471,10 +477,13 @@ public final class Router implements GenerationEngine {
         return useIndex;
     }
 
-    /** Makes {@code slots[0, n)} the candidates and returns the index of the policy's healthy choice, or -1. */
-    private int choose(GenerateRequest request, int[] slots, int n, boolean useIndex) {
+    /**
+     * Makes {@code slots[0, n)} the candidates and returns the index of the policy's healthy choice, or -1;
+     * {@code ordered}: null, or the order of exactly these slots.
+     */
+    private int choose(GenerateRequest request, int[] slots, int n, boolean useIndex, LoadTermOrder ordered) {
         int[] tokens = request.promptTokens();
-        candidates.reset(tokens, tokens.length, request.cacheSalt(), random, slots, n, indexer, useIndex, load, idBySlot);
+        candidates.reset(tokens, tokens.length, request.cacheSalt(), random, slots, n, indexer, useIndex, load, idBySlot, ordered);
         while (candidates.size() > 0) {
             int i = policy.select(candidates);
             if (bySlot[candidates.slot(i)].endpoint.engine().healthy()) return i;
@@ -529,7 +538,7 @@ public final class Router implements GenerationEngine {
                 boolean useIndex = startMatch(request);
                 try {
                     int prompt = request.promptTokens().length;
-                    int d = choose(request, scratch, n, useIndex);
+                    int d = choose(request, scratch, n, useIndex, null);
                     if (d >= 0) {
                         int cached = candidates.cachedTokens(d);
                         Route decode = book(request.requestId(), prompt, d, cached, useIndex);
@@ -542,7 +551,7 @@ public final class Router implements GenerationEngine {
                             for (Handle h : workers) {
                                 if (prefillPool.test(h.endpoint) && !exclude.contains(h.endpoint.id())) prefillScratch[m++] = h.slot;
                             }
-                            int p = m == 0 ? -1 : choose(request, prefillScratch, m, useIndex);
+                            int p = m == 0 ? -1 : choose(request, prefillScratch, m, useIndex, null);
                             if (p < 0) {
                                 choice = RemotePrefillRule.Choice.LOCAL_NO_PREFILL_WORKER;
                             } else if (!rule.queueAdmits(load.prefillTokens(candidates.slot(p)))) {

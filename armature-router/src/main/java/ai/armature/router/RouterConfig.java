@@ -8,8 +8,9 @@ import ai.armature.router.policy.RoutingPolicy;
 
 /**
  * A router's settings. {@code routerId}: unique among replicas (keys its load events). {@code policy}: see
- * {@link RoutingPolicy#NAMES}. {@code prefillWeight} and {@code temperature}: the kv policy's cost weight and
- * softmax temperature ({@code --router-prefill-weight}, {@code --router-temperature}); {@code costUnitTokens}: the
+ * {@link RoutingPolicy#NAMES}. {@code prefillWeight}, {@code queueWeight} and {@code temperature}: the kv policy's
+ * cost weights of a request's own uncached prompt tokens and of the prompt tokens queued on a worker, and its softmax
+ * temperature ({@code --router-prefill-weight}, {@code --router-queue-weight}, {@code --router-temperature}); {@code costUnitTokens}: the
  * block size costs are counted in. {@code approxTtl} and {@code approxMaxBlocks}: how long, and how many blocks, an
  * approximate worker is believed to hold what it was sent (until its load report gives its real cache size).
  * {@code peerTtl}: a replica silent this long is presumed gone; {@code heartbeatInterval}: how often this router says
@@ -19,6 +20,7 @@ public record RouterConfig(
         String routerId,
         String policy,
         double prefillWeight,
+        double queueWeight,
         double temperature,
         int costUnitTokens,
         Duration approxTtl,
@@ -33,6 +35,8 @@ public record RouterConfig(
      * gave 7.1 s (see the README's routing section).
      */
     public static final double DEFAULT_PREFILL_WEIGHT = 16.0;
+    /** The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}). */
+    public static final double DEFAULT_QUEUE_WEIGHT = 16.0;
     public static final double DEFAULT_TEMPERATURE = 0.0;
     public static final Duration DEFAULT_APPROX_TTL = Duration.ofSeconds(120);
     public static final long DEFAULT_APPROX_MAX_BLOCKS = 1L << 20;
@@ -49,6 +53,9 @@ public record RouterConfig(
         if (!(prefillWeight >= 0) || Double.isInfinite(prefillWeight)) {
             throw new IllegalArgumentException("--router-prefill-weight must be a number >= 0, got " + prefillWeight);
         }
+        if (!(queueWeight >= 0) || Double.isInfinite(queueWeight)) {
+            throw new IllegalArgumentException("--router-queue-weight must be a number >= 0, got " + queueWeight);
+        }
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
             throw new IllegalArgumentException("--router-temperature must be a number >= 0, got " + temperature);
         }
@@ -60,39 +67,43 @@ public record RouterConfig(
 
     /** The kv policy with default settings and a random router id. */
     public static RouterConfig defaults() {
-        return new RouterConfig("router-" + UUID.randomUUID(), "kv", DEFAULT_PREFILL_WEIGHT, DEFAULT_TEMPERATURE, 16,
+        return new RouterConfig("router-" + UUID.randomUUID(), "kv", DEFAULT_PREFILL_WEIGHT, DEFAULT_QUEUE_WEIGHT, DEFAULT_TEMPERATURE, 16,
                 DEFAULT_APPROX_TTL, DEFAULT_APPROX_MAX_BLOCKS, Duration.ofSeconds(5), Duration.ofSeconds(1), 1);
     }
 
     public RouterConfig withRouterId(String v) {
-        return new RouterConfig(v, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(v, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withPolicy(String v) {
-        return new RouterConfig(routerId, v, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, v, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withPrefillWeight(double v) {
-        return new RouterConfig(routerId, policy, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, v, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+    }
+
+    public RouterConfig withQueueWeight(double v) {
+        return new RouterConfig(routerId, policy, prefillWeight, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withTemperature(double v) {
-        return new RouterConfig(routerId, policy, prefillWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withApproxTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withApproxMaxBlocks(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed);
     }
 
     public RouterConfig withPeerTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed);
     }
 
     public RouterConfig withSeed(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v);
     }
 }

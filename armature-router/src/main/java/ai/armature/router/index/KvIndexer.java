@@ -349,6 +349,16 @@ public final class KvIndexer {
         return depth[slot] * blockSizeOf[slot];
     }
 
+    /** How many worker slots the last {@link #match} touched (they hold the prompt's first block). */
+    public int touchedCount() {
+        return touched.size;
+    }
+
+    /** The j-th slot the last {@link #match} touched (each at most once). */
+    public int touchedSlot(int j) {
+        return touched.slots[j];
+    }
+
     /** Resets the per-slot results of the last {@link #match}. */
     public void clearMatch() {
         for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Set;
 
 import ai.armature.protocol.EngineStats;
+import ai.armature.router.policy.LoadTermOrder;
 
 /**
  * The load every worker carries, as the cost function needs it: requests in flight, prompt tokens still to prefill
@@ -58,6 +59,17 @@ public final class LoadTracker {
     private int[] totalActive = new int[16];
     private long[] totalPrefill = new long[16];
     private long[] totalContext = new long[16];
+
+    /**
+     * Keeps {@code order} current with every change of a worker's totals, after ordering the workers
+     * {@code slots[0, n)} by their present load (null: keep none).
+     */
+    public void keepOrdered(LoadTermOrder order, int[] slots, int n) {
+        this.order = order;
+        if (order != null) order.rebuild(slots, n, totalPrefill, totalContext);
+    }
+
+    private LoadTermOrder order;
 
     /** Starts tracking a worker slot (whose KV blocks hold {@code blockSize} tokens each). */
     public void addWorker(int slot, int blockSize) {
@@ -191,6 +203,7 @@ public final class LoadTracker {
         totalActive[slot] = active[slot] + extActive[slot];
         totalPrefill[slot] = prefill[slot] + extPrefill[slot];
         totalContext[slot] = context[slot] + extContext[slot];
+        if (order != null) order.update(slot, totalPrefill[slot], totalContext[slot]);
     }
 
     private void clearSlot(int slot) {

@@ -27,6 +27,7 @@ public final class Candidates {
     private String cacheSalt;
     private RandomGenerator random;
     private double[] scores = new double[16];
+    private LoadTermOrder order;
 
     /**
      * Starts a decision for a prompt over the workers in {@code slots[0, size)} (the array is not copied unless a
@@ -34,6 +35,16 @@ public final class Candidates {
      */
     public void reset(int[] tokens, int length, String salt, RandomGenerator random, int[] slots, int size, KvIndexer indexer,
                       boolean matched, LoadTracker load, String[] idsBySlot) {
+        reset(tokens, length, salt, random, slots, size, indexer, matched, load, idsBySlot, null);
+    }
+
+    /**
+     * As {@link #reset(int[], int, String, RandomGenerator, int[], int, KvIndexer, boolean, LoadTracker, String[])},
+     * where {@code order} (or null) holds exactly these candidates, in this order, ordered by their load term.
+     */
+    public void reset(int[] tokens, int length, String salt, RandomGenerator random, int[] slots, int size, KvIndexer indexer,
+                      boolean matched, LoadTracker load, String[] idsBySlot, LoadTermOrder order) {
+        this.order = order;
         this.promptTokens = tokens;
         this.promptLength = length;
         this.cacheSalt = salt;
@@ -49,6 +60,7 @@ public final class Candidates {
 
     /** Drops candidate {@code i} (e.g. a worker found unhealthy); the others keep their order. */
     public void remove(int i) {
+        order = null;
         if (shared) {
             slots = Arrays.copyOf(slots, size);
             shared = false;
@@ -148,6 +160,47 @@ public final class Candidates {
         }
         return best;
     }
+
+    /** The candidates ordered by their load term (see {@link LoadTermOrder}), or null. */
+    public LoadTermOrder order() {
+        return order;
+    }
+
+    /** How many workers the prompt's index match touched (hold its first block), candidates or not (0 if unmatched). */
+    public int touchedCount() {
+        return matched ? indexer.touchedCount() : 0;
+    }
+
+    /** The slot of the j-th worker the index match touched. */
+    public int touchedSlot(int j) {
+        return indexer.touchedSlot(j);
+    }
+
+    /** Prompt tokens predicted cached on the worker in {@code slot}. */
+    public int cachedTokensOfSlot(int slot) {
+        return matched ? indexer.overlapTokens(slot) : 0;
+    }
+
+    public long prefillTokensOfSlot(int slot) {
+        return load.prefillTokens(slot);
+    }
+
+    public long contextTokensOfSlot(int slot) {
+        return load.contextTokens(slot);
+    }
+
+    /** A per-decision scratch array of at least 16 ints. */
+    public int[] positions() {
+        return positions;
+    }
+
+    /** The scratch array of {@link #positions()}, grown to at least {@code n} with its contents kept. */
+    public int[] positions(int n) {
+        if (positions.length < n) positions = Arrays.copyOf(positions, Math.max(n, positions.length * 2));
+        return positions;
+    }
+
+    private int[] positions = new int[16];
 
     /** A per-decision scratch array of at least {@link #size()} longs. */
     public long[] loads() {

@@ -45,7 +45,7 @@ public sealed interface RoutingPolicy
     /** The policy called {@code name}, configured from {@code config}. */
     static RoutingPolicy create(String name, RouterConfig config) {
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "kv" -> new KvPolicy(config.prefillWeight(), config.temperature(), config.costUnitTokens());
+            case "kv" -> new KvPolicy(new Cost(config.prefillWeight(), config.queueWeight()), config.temperature(), config.costUnitTokens());
             case "round-robin" -> new RoundRobinPolicy();
             case "random" -> new RandomPolicy();
             case "least-loaded" -> new LeastLoadedPolicy();
