@@ -24,6 +24,20 @@ final class RouterOptions {
             description = "kv: weight of the prompt tokens already queued on a worker against decode blocks in the cost. Default: ${DEFAULT-VALUE}.")
     double queueWeight;
 
+    @Option(names = "--router-busy-prefill-tokens", defaultValue = "" + RouterConfig.DEFAULT_BUSY_PREFILL_TOKENS,
+            description = {"A worker with at least this many prompt tokens queued for prefill is busy; while every worker is",
+                    "busy, requests wait at the router in arrival order and go out as workers free up or join. 0: never wait.",
+                    "Default: ${DEFAULT-VALUE}."})
+    long busyPrefillTokens;
+
+    @Option(names = "--router-max-waiting", defaultValue = "" + RouterConfig.DEFAULT_MAX_WAITING,
+            description = "Requests that may wait at the router at once; more are refused (429). Default: ${DEFAULT-VALUE}.")
+    int maxWaiting;
+
+    @Option(names = "--router-wait-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = "A request waiting at the router longer than this ends with an error (0: no limit). Default: ${DEFAULT-VALUE}.")
+    java.time.Duration waitTimeout;
+
     /** Whether requests go through a router: more than one worker, or a policy asked for by name. */
     boolean enabled(int workers) {
         return workers > 1 || policy != null;
@@ -39,6 +53,7 @@ final class RouterOptions {
                 || queueWeight != RouterConfig.DEFAULT_QUEUE_WEIGHT)) {
             throw new IllegalArgumentException("--router-temperature, --router-prefill-weight and --router-queue-weight apply to --router kv only");
         }
-        return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight);
+        return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight)
+                .withBusyPrefillTokens(busyPrefillTokens).withMaxWaiting(maxWaiting).withWaitTimeout(waitTimeout);
     }
 }

@@ -81,6 +81,10 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--router-queue-weight", defaultValue = "" + RouterConfig.DEFAULT_QUEUE_WEIGHT,
             description = "kv policy: weight of the prompt tokens queued on a worker in the cost. Default: ${DEFAULT-VALUE}.")
     double queueWeight;
+    @Option(names = "--router-busy-prefill-tokens", defaultValue = "" + RouterConfig.DEFAULT_BUSY_PREFILL_TOKENS,
+            description = {"A worker with this many prompt tokens queued for prefill is busy; while every worker is busy, requests",
+                    "wait at the router (simulate never times them out). 0: never wait. Default: ${DEFAULT-VALUE}."})
+    long busyPrefillTokens;
     @Option(names = "--workload", description = "trace (the default with --trace), shared-prefix, multi-turn or burst.")
     String workload;
     @Option(names = "--max-requests", defaultValue = "-1", description = "trace: replay only the first N requests.")
@@ -140,7 +144,8 @@ final class SimulateCommand implements Callable<Integer> {
         String kind = workload != null ? workload : w.trace != null ? "trace" : null;
         if (kind == null) throw new IllegalArgumentException("give --trace FILE or --workload shared-prefix|multi-turn");
         Supplier<SimWorkload> source = workload(kind, profile.vocabSize());
-        RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight);
+        RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight)
+                .withBusyPrefillTokens(busyPrefillTokens).withWaitTimeout(java.time.Duration.ZERO);
         PlannerConfig planner = planning.config();
         List<Simulation.Plan> plans = plans(planner, profile, serving);
         List<Simulator.Job> runs = new ArrayList<>();
@@ -269,6 +274,7 @@ final class SimulateCommand implements Callable<Integer> {
         s.put("router_temperature", temperature);
         s.put("router_prefill_weight", prefillWeight);
         s.put("router_queue_weight", queueWeight);
+        s.put("router_busy_prefill_tokens", busyPrefillTokens);
         s.put("kv_event_loss", kvEventLoss);
         s.put("seed", seed);
         return s;

@@ -75,6 +75,7 @@ public final class Router implements GenerationEngine {
     private final Candidates candidates = new Candidates();
     /** The aggregated workers ordered by the cost's load term, when the policy can use it (see {@link KvPolicy#ordered}). */
     private final LoadTermOrder order;
+    private final long busyBound;
     private final SplittableRandom random;
     private final List<Handle> workers = new ArrayList<>();
     private final Map<String, Handle> byId = new HashMap<>();
@@ -98,6 +99,13 @@ public final class Router implements GenerationEngine {
 
     // Counters (under the lock).
     private long decisions, routedPromptTokens, predictedHitTokens, reportedPromptTokens, reportedHitTokens;
+
+    /** Requests waiting for a worker that is not busy, in arrival order (under the lock); see {@link RouterConfig#busyPrefillTokens}. */
+    private final java.util.ArrayDeque<WaitingStream> waiting = new java.util.ArrayDeque<>();
+    private final Map<String, WaitingStream> waitingById = new HashMap<>();
+    private final ReentrantLock dispatchLock = new ReentrantLock();
+    private volatile boolean dispatchWanted;
+    private long waitedTotal, waitTimeouts;
 
     /** One registered worker. */
     private static final class Handle {
@@ -130,6 +138,7 @@ public final class Router implements GenerationEngine {
         this.bus = Objects.requireNonNull(bus, "bus");
         this.policy = RoutingPolicy.create(config.policy(), config);
         this.order = policy instanceof KvPolicy kv && kv.ordered() ? new LoadTermOrder(kv.cost()) : null;
+        this.busyBound = config.busyPrefillTokens();
         this.indexer = new KvIndexer(config.approxTtl().toNanos());
         this.random = new SplittableRandom(config.seed());
         this.subscription = bus.subscribe(this::onPeerEvent);
@@ -202,6 +211,7 @@ public final class Router implements GenerationEngine {
         }
         LOG.fine(() -> "router " + routerId + ": worker " + endpoint.id() + " joined (" + (endpoint.publishesKvEvents() ? "exact" : "approximate")
                 + ", blocks of " + endpoint.kvBlockSize() + ")");
+        dispatchWaiting();
     }
 
     /**
@@ -238,6 +248,7 @@ public final class Router implements GenerationEngine {
         aggregated = Arrays.copyOf(a, n);
         roleCounts = roles;
         if (order != null) load.keepOrdered(order, aggregated, n);
+        load.countBusy(busyBound, aggregated, n);
     }
 
     /** The registered workers, in the order they joined. */
@@ -309,6 +320,7 @@ public final class Router implements GenerationEngine {
             LOG.info("router " + routerId + ": worker " + workerId + " reported KV events that never arrived; resynchronising it");
             resync(workerId);
         }
+        dispatchWaiting();
     }
 
     /** Reads every registered worker's stats as its load report. */
@@ -326,15 +338,23 @@ public final class Router implements GenerationEngine {
     public void tick() {
         long now = clock.getAsLong();
         List<String> retry = new ArrayList<>();
+        List<WaitingStream> timedOut = new ArrayList<>();
         lock.lock();
         try {
+            long timeout = config.waitTimeout().toNanos();
+            while (timeout > 0 && !waiting.isEmpty() && now - waiting.peekFirst().since >= timeout) {
+                WaitingStream w = waiting.pollFirst();
+                waitingById.remove(w.requestId());
+                waitTimeouts++;
+                timedOut.add(w);
+            }
             indexer.expire(now);
             int expired = load.expirePeers(now, config.peerTtl().toNanos());
             if (expired > 0) LOG.info("router " + routerId + ": " + expired + " replica(s) went silent; their load no longer counts");
             policy.tick(now);
             if (lastHeartbeat == Long.MIN_VALUE || now - lastHeartbeat >= config.heartbeatInterval().toNanos()) {
                 lastHeartbeat = now;
-                outbox.add(new LoadEvent.Heartbeat(routerId));
+                publish(new LoadEvent.Heartbeat(routerId));
             }
             for (Handle h : workers) {
                 if (h.snapshotWanted && !h.snapshotInFlight) {
@@ -347,7 +367,13 @@ public final class Router implements GenerationEngine {
             lock.unlock();
         }
         flushOutbox();
+        for (WaitingStream w : timedOut) {
+            w.end(ai.armature.protocol.FinishReason.ERROR, "every worker stayed busy for " + config.waitTimeout().toSeconds()
+                    + " s (--router-wait-timeout): retry later");
+        }
+        if (!timedOut.isEmpty()) LOG.info("router " + routerId + ": " + timedOut.size() + " waiting request(s) timed out, every worker busy");
         for (String id : retry) resync(id);
+        dispatchWaiting();
     }
 
     /** Fetches a snapshot of a worker that lost events (or gives up on its entries when it has no snapshot source). */
@@ -434,19 +460,21 @@ public final class Router implements GenerationEngine {
         Route r;
         lock.lock();
         try {
-            if (exclude.isEmpty()) {
-                r = decide(request, aggregated, aggregated.length, order);
-            } else {
-                int n = 0;
-                for (int slot : aggregated) if (!exclude.contains(idBySlot[slot])) n = addScratch(n, slot);
-                r = decide(request, scratch, n, null);
-            }
+            r = decideAggregated(request, exclude);
         } finally {
             lock.unlock();
         }
         if (r != null) decisionTimer.accept(System.nanoTime() - start);
         flushOutbox();
         return r;
+    }
+
+    /** The decision of {@link #routeAggregated}, under the lock. */
+    private Route decideAggregated(GenerateRequest request, Set<String> exclude) {
+        if (exclude.isEmpty()) return decide(request, aggregated, aggregated.length, order);
+        int n = 0;
+        for (int slot : aggregated) if (!exclude.contains(idBySlot[slot])) n = addScratch(n, slot);
+        return decide(request, scratch, n, null);
     }
 
     private int addScratch(int n, int slot) {
@@ -506,7 +534,7 @@ public final class Router implements GenerationEngine {
         decisions++;
         routedPromptTokens += promptLength;
         predictedHitTokens += cached;
-        outbox.add(new LoadEvent.Routed(routerId, requestId, chosen.endpoint.id(), promptLength, cached, approx));
+        publish(new LoadEvent.Routed(routerId, requestId, chosen.endpoint.id(), promptLength, cached, approx));
         return new Route(chosen.endpoint, cached);
     }
 
@@ -563,7 +591,7 @@ public final class Router implements GenerationEngine {
                                 int tail = prompt % decode.worker().kvBlockSize();
                                 Handle dh = byId.get(decode.worker().id());
                                 load.routed(routerId, request.requestId(), dh.slot, prompt, Math.max(cached, prompt - tail));
-                                outbox.add(new LoadEvent.Routed(routerId, request.requestId(), decode.worker().id(), prompt,
+                                publish(new LoadEvent.Routed(routerId, request.requestId(), decode.worker().id(), prompt,
                                         Math.max(cached, prompt - tail), null));
                             }
                         }
@@ -598,8 +626,9 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
-        outbox.add(new LoadEvent.FirstToken(routerId, requestId));
+        publish(new LoadEvent.FirstToken(routerId, requestId));
         flushOutbox();
+        dispatchWaiting();
     }
 
     /** The request ended; {@code usage} (when it ran) counts the worker's reported prefix hit. */
@@ -614,8 +643,9 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
-        outbox.add(new LoadEvent.Finished(routerId, requestId));
+        publish(new LoadEvent.Finished(routerId, requestId));
         flushOutbox();
+        dispatchWaiting();
     }
 
     /** Routes and submits a request; a resumed request ({@code migration}) avoids the workers that failed it. */
@@ -641,6 +671,123 @@ public final class Router implements GenerationEngine {
         if (closed) {
             throw new RequestRejectedException(RequestRejectedException.Reason.SHUTTING_DOWN, "the router is shutting down: retry on another frontend");
         }
+        if (eligible == null && busyBound > 0) {
+            WaitingStream w = null;
+            lock.lock();
+            try {
+                // Behind requests already waiting (arrival order), or when every worker it may go to is busy.
+                if (!waiting.isEmpty() || mustWait(exclude)) {
+                    if (waiting.size() >= config.maxWaiting()) {
+                        throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL, "every worker is busy and "
+                                + config.maxWaiting() + " requests are waiting at the router (--router-max-waiting): retry later");
+                    }
+                    w = new WaitingStream(this, request, exclude, clock.getAsLong());
+                    waiting.addLast(w);
+                    waitingById.put(request.requestId(), w);
+                    waitedTotal++;
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (w != null) {
+                dispatchWaiting(); // a worker may have freed up meanwhile
+                return w;
+            }
+        }
+        return submitNow(request, eligible, exclude);
+    }
+
+    /** Whether a request must wait: it has at least one aggregated worker to go to, and every one of them is busy. */
+    private boolean mustWait(Set<String> exclude) {
+        if (aggregated.length == 0) return false;
+        if (exclude.isEmpty()) return load.busyCount() == aggregated.length;
+        boolean any = false;
+        for (int slot : aggregated) {
+            if (exclude.contains(idBySlot[slot])) continue;
+            if (!load.busy(slot)) return false;
+            any = true;
+        }
+        return any;
+    }
+
+    /**
+     * Sends waiting requests, oldest first, while the oldest may go to a worker that is not busy: each is routed
+     * under the lock (so the next sees its load), then submitted outside it. Called whenever load drops or workers
+     * join; one thread dispatches at a time, and a call that finds another dispatching leaves it a note to look again.
+     */
+    private void dispatchWaiting() {
+        if (busyBound == 0) return;
+        dispatchWanted = true;
+        if (dispatchLock.isHeldByCurrentThread()) return; // called back while dispatching: the loop looks again
+        while (dispatchWanted) {
+            if (!dispatchLock.tryLock()) return;
+            try {
+                dispatchWanted = false;
+                List<WaitingStream> go = new ArrayList<>();
+                List<Route> routes = new ArrayList<>();
+                lock.lock();
+                try {
+                    while (!waiting.isEmpty() && !closed) {
+                        WaitingStream w = waiting.peekFirst();
+                        if (aggregated.length == 0 || mustWait(w.exclude)) break;
+                        waiting.pollFirst();
+                        waitingById.remove(w.requestId());
+                        long start = System.nanoTime();
+                        Route r = decideAggregated(w.request, w.exclude);
+                        if (r != null) decisionTimer.accept(System.nanoTime() - start);
+                        go.add(w);
+                        routes.add(r);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                flushOutbox();
+                for (int i = 0; i < go.size(); i++) start(go.get(i), routes.get(i));
+            } finally {
+                dispatchLock.unlock();
+            }
+        }
+    }
+
+    /** Submits a request that waited to the worker it was routed to (null: it has none left to go to). */
+    private void start(WaitingStream w, Route r) {
+        GenerationStream s;
+        try {
+            if (r == null) {
+                s = submitNow(w.request, null, w.exclude);
+            } else {
+                try {
+                    s = submit(r, w.request);
+                } catch (RequestRejectedException e) {
+                    if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN && e.reason() != RequestRejectedException.Reason.QUEUE_FULL) throw e;
+                    Set<String> skip = new java.util.HashSet<>(w.exclude);
+                    skip.add(r.worker().id());
+                    s = submitNow(w.request, null, skip);
+                }
+            }
+        } catch (RuntimeException e) {
+            w.end(ai.armature.protocol.FinishReason.ERROR, e.getMessage());
+            return;
+        }
+        if (!w.dispatched(s)) {
+            // Cancelled or closed while it was being sent: take it back from the worker.
+            cancel(w.requestId());
+            s.close();
+        }
+    }
+
+    /** A waiting request's stream was closed: it leaves the queue. */
+    void stopWaiting(WaitingStream w) {
+        lock.lock();
+        try {
+            if (waitingById.remove(w.requestId(), w)) waiting.remove(w);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Routes and submits now, trying the next worker when one refuses (see {@link #submit(GenerateRequest, Set)}). */
+    private GenerationStream submitNow(GenerateRequest request, Predicate<WorkerEndpoint> eligible, Set<String> exclude) {
         Set<String> skip = exclude;
         RequestRejectedException last = null;
         while (true) {
@@ -694,6 +841,20 @@ public final class Router implements GenerationEngine {
 
     @Override
     public void cancel(String requestId) {
+        WaitingStream w = null;
+        if (busyBound > 0) {
+            lock.lock();
+            try {
+                w = waitingById.remove(requestId);
+                if (w != null) waiting.remove(w);
+            } finally {
+                lock.unlock();
+            }
+        }
+        if (w != null) {
+            w.end(ai.armature.protocol.FinishReason.CANCELLED, null);
+            return;
+        }
         Handle h = owners.get(requestId);
         if (h != null) h.endpoint.engine().cancel(requestId);
     }
@@ -740,7 +901,17 @@ public final class Router implements GenerationEngine {
         synchronized (this) {
             if (maintenance != null) maintenance.shutdownNow();
         }
-        outbox.add(new LoadEvent.Left(routerId));
+        List<WaitingStream> left;
+        lock.lock();
+        try {
+            left = new ArrayList<>(waiting);
+            waiting.clear();
+            waitingById.clear();
+        } finally {
+            lock.unlock();
+        }
+        for (WaitingStream w : left) w.end(ai.armature.protocol.FinishReason.ERROR, "the router shut down before a worker had room for the request");
+        publish(new LoadEvent.Left(routerId));
         flushOutbox();
         try {
             subscription.close();
@@ -785,6 +956,12 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
+        dispatchWaiting();
+    }
+
+    /** Queues a load event for the replicas (none without a bus: a single router publishes nothing). */
+    private void publish(LoadEvent e) {
+        if (bus != LoadBus.NONE) outbox.add(e);
     }
 
     /** Publishes queued load events in order; whichever thread holds the flush lock drains for everyone. */
@@ -813,7 +990,8 @@ public final class Router implements GenerationEngine {
         try {
             return new RouterStats(policy.name(), workers.size(), decisions, routedPromptTokens, predictedHitTokens,
                     reportedPromptTokens, reportedHitTokens, indexer.entries(), indexer.uniqueBlocks(), indexer.eventsApplied(),
-                    indexer.eventsDuplicate(), indexer.gaps(), indexer.snapshotsApplied(), load.trackedRequests());
+                    indexer.eventsDuplicate(), indexer.gaps(), indexer.snapshotsApplied(), load.trackedRequests(), waiting.size(), waitedTotal,
+                    waitTimeouts);
         } finally {
             lock.unlock();
         }

@@ -14,7 +14,11 @@ import ai.armature.router.policy.RoutingPolicy;
  * block size costs are counted in. {@code approxTtl} and {@code approxMaxBlocks}: how long, and how many blocks, an
  * approximate worker is believed to hold what it was sent (until its load report gives its real cache size).
  * {@code peerTtl}: a replica silent this long is presumed gone; {@code heartbeatInterval}: how often this router says
- * it is alive. {@code seed}: ties and sampling.
+ * it is alive. {@code seed}: ties and sampling. {@code busyPrefillTokens}: a worker with at least this many prompt
+ * tokens queued for prefill is busy, and while every worker a request may go to is busy the request waits at the
+ * router, in arrival order, at most {@code maxWaiting} of them and each at most {@code waitTimeout} (zero: no limit);
+ * 0 turns the wait off ({@code --router-busy-prefill-tokens}, {@code --router-max-waiting},
+ * {@code --router-wait-timeout}).
  */
 public record RouterConfig(
         String routerId,
@@ -27,7 +31,10 @@ public record RouterConfig(
         long approxMaxBlocks,
         Duration peerTtl,
         Duration heartbeatInterval,
-        long seed) {
+        long seed,
+        long busyPrefillTokens,
+        int maxWaiting,
+        Duration waitTimeout) {
 
     /**
      * The kv policy's prefill weight, chosen by {@code armature simulate} on the Mooncake conversation trace (16 workers):
@@ -38,6 +45,9 @@ public record RouterConfig(
     /** The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}). */
     public static final double DEFAULT_QUEUE_WEIGHT = 16.0;
     public static final double DEFAULT_TEMPERATURE = 0.0;
+    public static final long DEFAULT_BUSY_PREFILL_TOKENS = 0;
+    public static final int DEFAULT_MAX_WAITING = 100_000;
+    public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofSeconds(60);
     public static final Duration DEFAULT_APPROX_TTL = Duration.ofSeconds(120);
     public static final long DEFAULT_APPROX_MAX_BLOCKS = 1L << 20;
 
@@ -62,48 +72,65 @@ public record RouterConfig(
         if (costUnitTokens < 1) throw new IllegalArgumentException("the cost unit must be >= 1 token");
         if (approxTtl.isNegative() || approxTtl.isZero()) throw new IllegalArgumentException("the approximate-mode TTL must be > 0");
         if (approxMaxBlocks < 1) throw new IllegalArgumentException("the approximate-mode size bound must be >= 1 block");
+        Objects.requireNonNull(waitTimeout, "waitTimeout");
+        if (busyPrefillTokens < 0) throw new IllegalArgumentException("--router-busy-prefill-tokens must be >= 0 (0: off), got " + busyPrefillTokens);
+        if (maxWaiting < 1) throw new IllegalArgumentException("--router-max-waiting must be >= 1, got " + maxWaiting);
+        if (waitTimeout.isNegative()) throw new IllegalArgumentException("--router-wait-timeout must be >= 0 (0: no limit)");
         if (peerTtl.compareTo(heartbeatInterval) <= 0) throw new IllegalArgumentException("the peer TTL must exceed the heartbeat interval");
     }
 
     /** The kv policy with default settings and a random router id. */
     public static RouterConfig defaults() {
         return new RouterConfig("router-" + UUID.randomUUID(), "kv", DEFAULT_PREFILL_WEIGHT, DEFAULT_QUEUE_WEIGHT, DEFAULT_TEMPERATURE, 16,
-                DEFAULT_APPROX_TTL, DEFAULT_APPROX_MAX_BLOCKS, Duration.ofSeconds(5), Duration.ofSeconds(1), 1);
+                DEFAULT_APPROX_TTL, DEFAULT_APPROX_MAX_BLOCKS, Duration.ofSeconds(5), Duration.ofSeconds(1), 1,
+                DEFAULT_BUSY_PREFILL_TOKENS, DEFAULT_MAX_WAITING, DEFAULT_WAIT_TIMEOUT);
     }
 
     public RouterConfig withRouterId(String v) {
-        return new RouterConfig(v, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(v, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withPolicy(String v) {
-        return new RouterConfig(routerId, v, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, v, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withPrefillWeight(double v) {
-        return new RouterConfig(routerId, policy, v, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, v, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withQueueWeight(double v) {
-        return new RouterConfig(routerId, policy, prefillWeight, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withTemperature(double v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withApproxTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withApproxMaxBlocks(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withPeerTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
     }
 
     public RouterConfig withSeed(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v, busyPrefillTokens, maxWaiting, waitTimeout);
+    }
+
+    public RouterConfig withBusyPrefillTokens(long v) {
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, v, maxWaiting, waitTimeout);
+    }
+
+    public RouterConfig withMaxWaiting(int v) {
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, v, waitTimeout);
+    }
+
+    public RouterConfig withWaitTimeout(Duration v) {
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, v);
     }
 }

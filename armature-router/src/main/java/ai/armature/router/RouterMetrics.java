@@ -14,7 +14,7 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  * {@code armature_router_}, times in seconds): decisions by policy, prompt tokens routed and predicted cached
  * (predicted prefix hit) against what the workers reported cached for the same requests, a decision latency
  * histogram, the workers and entries of the KV index, KV events applied and ignored as duplicates, event gaps and
- * snapshots applied. The set of routers is read at every scrape, so a frontend whose models come and go with their
+ * snapshots applied, and the requests waiting at the router (now, in all, timed out). The set of routers is read at every scrape, so a frontend whose models come and go with their
  * workers registers once; counters are read from each router then, only the latency histogram is recorded per
  * decision (from {@link #timeDecisions} on).
  */
@@ -73,6 +73,12 @@ public final class RouterMetrics {
                 RouterStats::kvEventsDuplicate);
         counter(registry, "armature_router_kv_event_gaps_total", "Gaps detected in workers' KV event ids", RouterStats::kvEventGaps);
         counter(registry, "armature_router_kv_snapshots_total", "Worker snapshots applied after gaps", RouterStats::kvSnapshots);
+        gauge(registry, "armature_router_waiting_requests", "Requests waiting at the router because every worker is busy",
+                RouterStats::waitingRequests);
+        counter(registry, "armature_router_waited_total", "Requests that waited at the router for a worker that was not busy",
+                RouterStats::waitedTotal);
+        counter(registry, "armature_router_wait_timeouts_total", "Waiting requests that timed out (--router-wait-timeout)",
+                RouterStats::waitTimeouts);
     }
 
     private void counter(PrometheusRegistry registry, String name, String help, ToDoubleFunction<RouterStats> f) {

@@ -4,7 +4,8 @@ package ai.armature.router;
  * A consistent snapshot of a router's counters. Prefix hits are counted in tokens twice, on the same requests:
  * {@code predictedHitTokens} is what the router expected cached on the worker it chose (over
  * {@code routedPromptTokens}), {@code reportedHitTokens} what the workers reported cached when those requests ended
- * (over {@code reportedPromptTokens}).
+ * (over {@code reportedPromptTokens}). {@code waitingRequests}: requests waiting now for a worker that is not busy;
+ * {@code waitedTotal}: requests that ever waited; {@code waitTimeouts}: those that gave up.
  */
 public record RouterStats(
         String policy,
@@ -20,7 +21,10 @@ public record RouterStats(
         long kvEventsDuplicate,
         long kvEventGaps,
         long kvSnapshots,
-        int trackedRequests) {
+        int trackedRequests,
+        int waitingRequests,
+        long waitedTotal,
+        long waitTimeouts) {
 
     /** Predicted prefix hit rate: matched tokens over prompt tokens of routed requests (0 before any). */
     public double predictedHitRate() {

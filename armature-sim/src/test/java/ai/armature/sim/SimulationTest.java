@@ -83,6 +83,19 @@ class SimulationTest {
     }
 
     @Test
+    void requestsThatWaitAtTheRouterWhileEveryWorkerIsBusyAllComplete() {
+        Simulation.Settings s = settings(4, "kv", 0);
+        s = s.withRouter(s.router().withBusyPrefillTokens(4096).withWaitTimeout(java.time.Duration.ZERO));
+        Simulation sim = new Simulation(s, new SharedPrefixLoad(8, 8, 2048, 64, 32, 0, PROFILE.vocabSize(), 3));
+        Simulation.Outcome o = sim.run();
+        assertThat(o.violations()).isEmpty();
+        assertThat(o.result().completed()).isEqualTo(64);
+        assertThat(sim.router().routerStats().waitedTotal()).as("all 64 arrive at once: most wait").isGreaterThan(32);
+        assertThat(sim.router().routerStats().waitingRequests()).isZero();
+        assertThat(o.result().outputTokens()).isEqualTo(64 * 32);
+    }
+
+    @Test
     void everyPolicyReplaysTheStartOfTheMooncakeTrace() throws Exception {
         Path trace = fixture("traces/mooncake_conversation_trace.jsonl");
         MooncakeTrace t = MooncakeTrace.read(trace, 120);

@@ -43,8 +43,8 @@ public final class LoadTracker {
         }
     }
 
-    private final Map<String, Active> requests = new HashMap<>();
-    private final Map<String, Set<String>> byRouter = new HashMap<>();
+    private final Map<Key, Active> requests = new HashMap<>();
+    private final Map<String, Set<Key>> byRouter = new HashMap<>();
     private final Map<String, Long> peerLastSeen = new HashMap<>();
 
     private int[] active = new int[16];
@@ -71,6 +71,37 @@ public final class LoadTracker {
 
     private LoadTermOrder order;
 
+    /**
+     * Counts, among the workers {@code slots[0, n)}, those with at least {@code bound} prompt tokens queued for
+     * prefill ({@link #busy}), kept current on every change (0: none is ever busy).
+     */
+    public void countBusy(long bound, int[] slots, int n) {
+        busyBound = bound;
+        Arrays.fill(counted, false);
+        busyCounted = 0;
+        for (int i = 0; i < n; i++) {
+            int s = slots[i];
+            counted[s] = true;
+            busy[s] = bound > 0 && totalPrefill[s] >= bound;
+            if (busy[s]) busyCounted++;
+        }
+    }
+
+    /** Whether the worker has at least the {@link #countBusy} bound of prompt tokens queued for prefill. */
+    public boolean busy(int slot) {
+        return busy[slot];
+    }
+
+    /** How many of the workers given to {@link #countBusy} are busy now. */
+    public int busyCount() {
+        return busyCounted;
+    }
+
+    private long busyBound;
+    private boolean[] counted = new boolean[16];
+    private boolean[] busy = new boolean[16];
+    private int busyCounted;
+
     /** Starts tracking a worker slot (whose KV blocks hold {@code blockSize} tokens each). */
     public void addWorker(int slot, int blockSize) {
         ensure(slot);
@@ -80,10 +111,10 @@ public final class LoadTracker {
 
     /** Stops tracking a worker: its requests no longer count anywhere. */
     public void removeWorker(int slot) {
-        for (Iterator<Map.Entry<String, Active>> it = requests.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, Active> e = it.next();
+        for (Iterator<Map.Entry<Key, Active>> it = requests.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Key, Active> e = it.next();
             if (e.getValue().slot != slot) continue;
-            Set<String> keys = byRouter.get(e.getValue().routerId);
+            Set<Key> keys = byRouter.get(e.getValue().routerId);
             if (keys != null) keys.remove(e.getKey());
             it.remove();
         }
@@ -92,7 +123,7 @@ public final class LoadTracker {
 
     /** A request was routed to {@code slot}. A request already tracked under the same key is replaced. */
     public void routed(String routerId, String requestId, int slot, int promptTokens, int cachedTokens) {
-        String key = key(routerId, requestId);
+        Key key = new Key(routerId, requestId);
         finished(routerId, requestId);
         Active a = new Active(routerId, slot, promptTokens, Math.max(0, promptTokens - cachedTokens));
         requests.put(key, a);
@@ -106,7 +137,7 @@ public final class LoadTracker {
 
     /** The request's first token arrived. No-op if unknown or already decoding. */
     public void firstToken(String routerId, String requestId) {
-        Active a = requests.get(key(routerId, requestId));
+        Active a = requests.get(new Key(routerId, requestId));
         if (a == null || !a.prefilling) return;
         a.prefilling = false;
         prefill[a.slot] -= a.uncachedTokens;
@@ -116,20 +147,20 @@ public final class LoadTracker {
 
     /** The request ended. No-op if unknown. */
     public void finished(String routerId, String requestId) {
-        String key = key(routerId, requestId);
+        Key key = new Key(routerId, requestId);
         Active a = requests.remove(key);
         if (a == null) return;
-        Set<String> keys = byRouter.get(routerId);
+        Set<Key> keys = byRouter.get(routerId);
         if (keys != null) keys.remove(key);
         release(a);
     }
 
     /** Drops every request of a router (it left, or its heartbeats stopped). */
     public void dropRouter(String routerId) {
-        Set<String> keys = byRouter.remove(routerId);
+        Set<Key> keys = byRouter.remove(routerId);
         peerLastSeen.remove(routerId);
         if (keys == null) return;
-        for (String k : keys) {
+        for (Key k : keys) {
             Active a = requests.remove(k);
             if (a != null) release(a);
         }
@@ -185,7 +216,7 @@ public final class LoadTracker {
 
     /** Requests tracked for one router. */
     public int trackedRequests(String routerId) {
-        Set<String> keys = byRouter.get(routerId);
+        Set<Key> keys = byRouter.get(routerId);
         return keys == null ? 0 : keys.size();
     }
 
@@ -204,6 +235,11 @@ public final class LoadTracker {
         totalPrefill[slot] = prefill[slot] + extPrefill[slot];
         totalContext[slot] = context[slot] + extContext[slot];
         if (order != null) order.update(slot, totalPrefill[slot], totalContext[slot]);
+        boolean b = busyBound > 0 && totalPrefill[slot] >= busyBound;
+        if (b != busy[slot]) {
+            busy[slot] = b;
+            if (counted[slot]) busyCounted += b ? 1 : -1;
+        }
     }
 
     private void clearSlot(int slot) {
@@ -228,9 +264,11 @@ public final class LoadTracker {
         totalActive = Arrays.copyOf(totalActive, n);
         totalPrefill = Arrays.copyOf(totalPrefill, n);
         totalContext = Arrays.copyOf(totalContext, n);
+        counted = Arrays.copyOf(counted, n);
+        busy = Arrays.copyOf(busy, n);
     }
 
-    private static String key(String routerId, String requestId) {
-        return routerId + '\u0000' + requestId;
+    /** A request's key: its router and its id there (both hash codes are cached by their strings). */
+    private record Key(String routerId, String requestId) {
     }
 }
