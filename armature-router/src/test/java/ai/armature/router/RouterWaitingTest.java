@@ -70,6 +70,8 @@ class RouterWaitingTest {
         assertThat(ownerOf(ws, "x4")).isNull();
         assertThat(r.routerStats().waitingRequests()).isEqualTo(2);
         assertThat(r.routerStats().waitedTotal()).isEqualTo(2);
+        assertThat(scraped(r, "armature_router_waiting_requests")).isEqualTo(2.0);
+        assertThat(scraped(r, "armature_router_waited")).isEqualTo(2.0);
         // A new arrival queues behind them even if it could go somewhere: arrival order.
         ws.get(o1).emit("x1", 1, null, 20, 0);
         assertThat(s1.next().tokenIds()).hasSize(1);
@@ -169,6 +171,19 @@ class RouterWaitingTest {
         assertThat(seen[0].error()).contains("shut down");
         assertThat(s3).isNotNull();
         assertThat(s4).isNotNull();
+    }
+
+    /** The value a scrape of the router's metrics gives for {@code name} (model "m"). */
+    private static double scraped(Router r, String name) {
+        io.prometheus.metrics.model.registry.PrometheusRegistry registry = new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        RouterMetrics.of("m", r).register(registry);
+        for (io.prometheus.metrics.model.snapshots.MetricSnapshot s : registry.scrape()) {
+            if (!s.getMetadata().getName().equals(name)) continue;
+            io.prometheus.metrics.model.snapshots.DataPointSnapshot p = s.getDataPoints().getFirst();
+            return p instanceof io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot g ? g.getValue()
+                    : ((io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot) p).getValue();
+        }
+        throw new AssertionError("no metric " + name);
     }
 
     @Test
