@@ -284,7 +284,12 @@ class DistributedServingTest {
         workers.add(late);
         await("the late worker takes requests", () -> {
             try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-                for (int i = 0; i < 6; i++) pool.submit(() -> stream(request(20, false), null)); // at once: load spreads
+                // At once, and with prompts no worker has cached (a cached prefix would keep them where it is): load spreads.
+                for (int i = 0; i < 6; i++) {
+                    String prompt = "request " + i + " " + System.nanoTime() + " of " + PROMPT;
+                    pool.submit(() -> stream(CompletionCreateParams.builder().model("tiny").prompt(prompt).maxTokens(20).temperature(0.0)
+                            .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build(), null));
+                }
             }
             return cluster.metric(late, "armature_generation_tokens_total") > 0;
         });

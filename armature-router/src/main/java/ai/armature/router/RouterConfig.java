@@ -42,8 +42,14 @@ public record RouterConfig(
      * gave 7.1 s (see the README's routing section).
      */
     public static final double DEFAULT_PREFILL_WEIGHT = 16.0;
-    /** The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}). */
-    public static final double DEFAULT_QUEUE_WEIGHT = 16.0;
+    /**
+     * The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}), chosen
+     * by {@code armature simulate} on the Mooncake conversation trace: against 16 (the prefill weight) it took kv's TTFT
+     * p50 / p99 at 16 workers and speedup 6 (overloaded) from 6.35 / 17.4 s to 0.61 / 8.7 s (4 gave 0.39 / 6.7 s but
+     * 0.27 s against 0.22 s at 128 workers and speedup 48, and 0.22 s against 0.20 s at 16 workers and speedup 2, where 8
+     * gave 0.24 and 0.21 s): a request leaves its cached prefix for a shorter queue less readily (see the README).
+     */
+    public static final double DEFAULT_QUEUE_WEIGHT = 8.0;
     public static final double DEFAULT_TEMPERATURE = 0.0;
     public static final long DEFAULT_BUSY_PREFILL_TOKENS = 0;
     public static final int DEFAULT_MAX_WAITING = 100_000;

@@ -157,11 +157,12 @@ class RouterTest {
         int[] system = prompt(16, 4);
         r.onKvEvents("a", stored(system, 1));
         int[] p = java.util.Arrays.copyOf(system, 20);
-        // With the default prefill weight 16: on a 16 * 4 uncached tokens, on b 16 * 20 = 320. Each request on a adds 4
-        // prefill and 20 context tokens: 64 + 84 k, so after four the fifth is cheaper on b.
-        for (int i = 0; i < 5; i++) r.submit(request("q" + i, p));
-        assertThat(ws.get("a").submitted).containsExactly("q0", "q1", "q2", "q3");
-        assertThat(ws.get("b").submitted).containsExactly("q4");
+        // With the default weights (prefill 16, queue 8): on a 16 * 4 uncached tokens, on b 16 * 20 = 320. Each request
+        // on a adds 4 queued prefill and 20 context tokens: 64 + (8 * 4 + 20) k = 64 + 52 k, so after five the sixth is
+        // cheaper on b.
+        for (int i = 0; i < 6; i++) r.submit(request("q" + i, p));
+        assertThat(ws.get("a").submitted).containsExactly("q0", "q1", "q2", "q3", "q4");
+        assertThat(ws.get("b").submitted).containsExactly("q5");
     }
 
     @Test
