@@ -93,14 +93,14 @@ public final class LlamaModel {
     static void checkHeap(String model, long needed, long available) {
         if (needed > available) {
             throw new IllegalArgumentException(String.format(
-                    "%s: its Q4_K/Q5_K/Q6_K tensors need %.1f GiB of Java heap for their decoded scales and bits, but %.1f GiB is available; "
+                    "%s: its Q4_K/Q5_K tensors need %.1f GiB of Java heap for their decoded scales and bits, but %.1f GiB is available; "
                             + "raise the limit with ARMATURE_JAVA_OPTS=-Xmx<size>", model, needed / 1073741824.0, available / 1073741824.0));
         }
     }
 
     /**
      * Fails with a clear message, before any tensor is repacked, when the kernels' off-heap copies ({@code needed}
-     * bytes: the interleaved Q4_0/Q4_K/Q5_K layouts and Q6_K's unpacked quants, see {@link WeightMatrix#repackedBytes})
+     * bytes: the interleaved Q4_0/Q4_K/Q5_K/Q6_K layouts, see {@link WeightMatrix#repackedBytes})
      * exceed the memory the system has available ({@code available}, or a negative value when unknown).
      */
     static void checkOffHeap(String model, long needed, long available) {

@@ -2,14 +2,16 @@ package ai.armature.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Activation vectors quantized to int8 in blocks of 32, as ggml's {@code quantize_row_q8_0} does for the integer
  * kernels: {@code d = amax / 127}, {@code q = round(x / d)} (halves away from zero). The quants are kept as shorts,
- * ready for 16-bit lane products with 4- and 5-bit weights; each block also keeps {@code d}, the sum of its quants,
- * and that sum times 8 as a 16-bit word (the correction for weights stored with an offset of 8).
+ * ready for 16-bit lane products with 4- to 6-bit weights; each block also keeps {@code d}, the sum of its quants,
+ * and that sum times 8 as a 16-bit word (the correction for weights stored with an offset of 8), and for each of its
+ * two 16-element halves 32 times the sum of the even-indexed quants (Q6_K's correction).
  *
  * <p>One instance per calling thread: products quantize their input on the caller before handing rows to the pool,
  * and the workers only read it. Buffers grow on demand and are reused, so steady-state calls allocate nothing.
@@ -18,6 +20,7 @@ final class Int8Activations {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
     private static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
     static final int BLOCK = 32;
+    private static final VectorMask<Short> EVEN = VectorMask.fromLong(S256, 0x5555);
 
     /** Quants of vector v, element k at {@code q[v * cols + k]}. */
     short[] q = new short[0];
@@ -27,6 +30,11 @@ final class Int8Activations {
     int[] sum = new int[0];
     /** {@code 8 * sum} as a 16-bit word (exact modulo 2^16, which is all the 16-bit kernels need). */
     short[] sum8 = new short[0];
+    /**
+     * For half h (elements 16h..16h+15) of block b: {@code 32 * sum} of its 8 even-indexed quants as a 16-bit word,
+     * at {@code even32[2 * b + h]}.
+     */
+    short[] even32 = new short[0];
     int cols;
     int blocks;
 
@@ -53,6 +61,7 @@ final class Int8Activations {
             d = new float[nb];
             sum = new int[nb];
             sum8 = new short[nb];
+            even32 = new short[2 * nb];
         }
         for (int b = 0; b < nb; b++) {
             int src = off + b * BLOCK;
@@ -75,6 +84,8 @@ final class Int8Activations {
             d[b] = scale;
             sum[b] = s;
             sum8[b] = (short) (8 * s);
+            even32[2 * b] = (short) (32 * ql.reduceLanes(VectorOperators.ADD, EVEN));
+            even32[2 * b + 1] = (short) (32 * qh.reduceLanes(VectorOperators.ADD, EVEN));
         }
     }
 }

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  * tokens/s against 15.3 with the masks.
  *
  * <p>Decode products run on a row-interleaved copy with int8 activations, as {@link Q4KMatrix}'s (the same layout,
- * made by the same code) followed, per group and super-block, by one 32-bit mask per element whose bit i is row i's
+ * made by the same code) with each sub-block followed by one 32-bit mask per element whose bit i is row i's
  * fifth bit: 5888 bytes per 8192 weights, 4.5% more than the file's 5632. The kernel adds the activation to a second 16-bit sum
  * under that mask (one masked add per 32 weights) and weighs it by 16.
  */
@@ -52,13 +52,14 @@ final class Q5KMatrix extends BaseMatrix {
         }
         this.groupBytes = (long) (cols / BLOCK) * GROUP_SUPER;
         this.packed = Interleaved.allocate(rows, groupBytes);
-        Q4KMatrix.repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 48, 16, groupBytes, GROUP_SUPER);
+        Q4KMatrix.repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 48, 16, groupBytes, GROUP_SUPER, SUB);
     }
 
-    /** Bytes of one (group, super-block) of the interleaved copy: Q4_K's, then 32-bit fifth-bit masks per element. */
-    private static final int GROUP_SUPER = Q4KMatrix.GROUP_SUPER + 8 * 128;
-    private static final int SC = Q4KMatrix.SC, MN = Q4KMatrix.MN, D = Q4KMatrix.D, DMIN = Q4KMatrix.DMIN;
-    private static final int QH = Q4KMatrix.GROUP_SUPER;
+    /** Q4_K's layout with each sub-block followed by its 32 fifth-bit masks (one per element): 704 bytes apart. */
+    private static final int SC = Q4KMatrix.SC, MN = Q4KMatrix.MN, D = Q4KMatrix.D, DMIN = Q4KMatrix.DMIN, SUBS = Q4KMatrix.SUBS;
+    private static final int QH = Q4KMatrix.SUB, SUB = QH + 128;
+    /** Bytes of one (group, super-block). */
+    static final int GROUP_SUPER = SUBS + 8 * SUB;
 
     private final MemorySegment packed;
     private final long groupBytes;
@@ -71,6 +72,8 @@ final class Q5KMatrix extends BaseMatrix {
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
         int row0 = g * Interleaved.ROWS;
+        // One vector at a time: fused kernels for 2 to 4 vectors (masks and nibbles made once for all) grew past what
+        // C2 compiles without boxing vectors and ran at a fifth to a fiftieth of this speed in KernelBench batch.
         for (int v = 0; v < count; v++) {
             product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, rows - row0);
         }
@@ -85,8 +88,8 @@ final class Q5KMatrix extends BaseMatrix {
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
             long os = o + (long) (j >> 3) * GROUP_SUPER;
-            long ob = os + 512L * sub;
-            long oh = os + QH + 128L * sub;
+            long ob = os + SUBS + (long) SUB * sub;
+            long oh = ob + QH;
             ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, p3 = p0, hs = p0;
             int xb = xb0 + j;
             int xi = xb * 32;
@@ -106,8 +109,8 @@ final class Q5KMatrix extends BaseMatrix {
             ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[xb]);
             float s = dx[xb];
             FloatVector sx = FloatVector.broadcast(F, s * sums[xb]);
-            long sc = os + SC + 32 * sub;
-            long mn = os + MN + 32 * sub;
+            long sc = ob + SC;
+            long mn = ob + MN;
             FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
                     .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
             FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
@@ -178,42 +181,6 @@ final class Q5KMatrix extends BaseMatrix {
     @Override
     int fusedVectors() {
         return 2;
-    }
-
-    /** Two vectors only, as {@link Q4KMatrix#dots} explains: each 16 weights are made once and meet both. */
-    @Override
-    void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
-        MemorySegment s = data;
-        float[] sc = scales;
-        int[] fb = fifthBits;
-        int c = cols;
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
-        int subBlocks = cols >> 5;
-        int block = (int) (rowOffset / BYTES);
-        int si = block * SCALES_PER_BLOCK;
-        int bi = block * 8;
-        for (int h = 0; h < subBlocks; h++, si += 2, bi++) {
-            // Sub-block h is the low (h even) or high (h odd) nibbles of the 32 bytes of chunk h / 2.
-            long q = rowOffset + (long) (h >> 3) * BYTES + 48 + 32 * ((h >> 1) & 3);
-            ByteVector va = ByteVector.fromMemorySegment(B128, s, q, LE);
-            ByteVector vb = ByteVector.fromMemorySegment(B128, s, q + 16, LE);
-            if ((h & 1) != 0) {
-                va = shrBytes(va, 4);
-                vb = shrBytes(vb, 4);
-            }
-            int bits = fb[bi];
-            FloatVector d = bc(sc[si]);
-            FloatVector m = bc(sc[si + 1]);
-            FloatVector w0 = withFifthBits(lowNibbles(va), bits).fma(d, m);
-            FloatVector w1 = withFifthBits(lowNibbles(vb), bits >>> 16).fma(d, m);
-            int xi = xOff + 32 * h;
-            a0 = w0.fma(FloatVector.fromArray(F, x, xi), a0);
-            b0 = w1.fma(FloatVector.fromArray(F, x, xi + 16), b0);
-            a1 = w0.fma(FloatVector.fromArray(F, x, xi + c), a1);
-            b1 = w1.fma(FloatVector.fromArray(F, x, xi + c + 16), b1);
-        }
-        out[0] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        out[1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
     }
 
     @Override

@@ -10,9 +10,9 @@ import java.lang.foreign.MemorySegment;
  * <p>Some types prepare their data when a matrix is made, so making one reads the whole tensor and takes extra
  * memory ({@link #repackedBytes} off-heap, {@link #decodedHeapBytes} on the heap): Q4_0, Q4_K and Q5_K are
  * repacked into a row-interleaved copy of about the tensor's size for the decode kernels, which multiply with
- * activations quantized to int8 per 32 elements (as ggml's integer kernels do); Q6_K is unpacked to one byte per
- * weight; the K types also decode their block scales onto the heap for the prompt (tiled) kernels, which read the
- * mapped file. F32, F16, BF16 and Q8_0 only read the segment.
+ * activations quantized to int8 per 32 elements (as ggml's integer kernels do); Q6_K into one of a byte per weight;
+ * Q4_K and Q5_K also decode their block scales onto the heap for the prompt (tiled) kernels, which read the mapped
+ * file. F32, F16, BF16 and Q8_0 only read the segment.
  */
 public interface WeightMatrix {
 
@@ -53,8 +53,7 @@ public interface WeightMatrix {
     /**
      * Bytes of Java heap that {@link #of} keeps for a matrix of {@code elements} weights of {@code type} beyond its
      * segment: the decoded scales of Q4_K and Q5_K (d*scale and -dmin*min per 32 weights; Q5_K also a 32-bit mask of
-     * fifth bits per 32) and Q6_K (d*scale per 16); 0 for
-     * the other types. Loaders check the sum against the heap before building a model.
+     * fifth bits per 32); 0 for the other types. Loaders check the sum against the heap before building a model.
      */
     static long decodedHeapBytes(GgmlType type, long elements) {
         return decodedHeap(type, elements);
@@ -63,16 +62,16 @@ public interface WeightMatrix {
     /**
      * Bytes of off-heap memory that {@link #of} allocates for a {@code rows x cols} matrix of {@code type} beyond its
      * segment: the interleaved copy of Q4_0 (18 bytes per 32 weights, as the file), Q4_K (4864 per 8192 weights, 6%
-     * over the file's 4608) and Q5_K (5888 per 8192, 4.5% over 5632), rows rounded up to groups of 32; one byte per
-     * weight for Q6_K's unpacked quants; 0 for the other types. Loaders check the sum against the free memory.
+     * over the file's 4608), Q5_K (5888 per 8192, 4.5% over 5632) and Q6_K (8832 per 8192, 31% over 6720), rows
+     * rounded up to groups of 32; 0 for the other types. Loaders check the sum against the free memory.
      */
     static long repackedBytes(GgmlType type, long rows, long cols) {
         long groups = (rows + Interleaved.ROWS - 1) / Interleaved.ROWS;
         return switch (type) {
             case Q4_0 -> groups * (cols / 32) * (8 * 64 + 2 * Interleaved.ROWS);
             case Q4_K -> groups * (cols / 256) * Q4KMatrix.GROUP_SUPER;
-            case Q5_K -> groups * (cols / 256) * (Q4KMatrix.GROUP_SUPER + 8 * 128);
-            case Q6_K -> rows * cols;
+            case Q5_K -> groups * (cols / 256) * Q5KMatrix.GROUP_SUPER;
+            case Q6_K -> groups * (cols / 256) * Q6KMatrix.GROUP_SUPER;
             default -> 0;
         };
     }
@@ -81,7 +80,6 @@ public interface WeightMatrix {
         return switch (type) {
             case Q4_K -> elements / 32 * 2 * Float.BYTES;
             case Q5_K -> elements / 32 * (2 * Float.BYTES + Integer.BYTES);
-            case Q6_K -> elements / 16 * Float.BYTES;
             default -> 0;
         };
     }

@@ -63,7 +63,18 @@ public final class KernelBench {
             // One thread, CPU time: what a core sustains streaming a 64 MiB matrix, unaffected by other processes
             // taking the core (the machine is shared); compare twice this with the probe's bandwidth.
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
-                perCore(t, 64L << 20, 6);
+                if (!which.contains("percore:") || which.contains("percore:" + t)) {
+                    perCore(t, 64L << 20, 6);
+                }
+            }
+        }
+        if (which.contains("batch")) {
+            // Batched decode through the public matmul (whatever path it routes n to), one thread, CPU time, a 16 MiB
+            // matrix (beyond L2): weight-vector products per CPU second for 1 to 8 vectors.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+                if (!which.contains("batch:") || which.contains("batch:" + t)) {
+                    batch(t);
+                }
             }
         }
         if (which.contains("cpufma")) {
@@ -178,6 +189,29 @@ public final class KernelBench {
             best1 = Math.max(best1, (double) rows * cols / (c2 - c1));
         }
         System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s)%n", t, best2, best1);
+    }
+
+    private static void batch(GgmlType t) {
+        int cols = 2048;
+        int rows = (int) ((16L << 20) / t.bytesFor(cols)) / 32 * 32;
+        WeightMatrix m = matrices(t, rows, cols, 1)[0];
+        StringBuilder line = new StringBuilder(String.format("batch %-5s %dx%d, G weight-vector products/s:", t, rows, cols));
+        for (int n = 1; n <= 8; n++) {
+            float[] x = Reference.randomFloats(n * cols, new Random(n));
+            float[] y = new float[n * rows];
+            for (int i = 0; i < 5; i++) {
+                m.matmul(x, y, n);
+            }
+            double best = 0;
+            for (int rep = 0; rep < 8; rep++) {
+                long c0 = cpu();
+                m.matmul(x, y, n);
+                long c1 = cpu();
+                best = Math.max(best, (double) rows * cols * n / (c1 - c0));
+            }
+            line.append(String.format(" n=%d %.1f", n, best));
+        }
+        System.out.println(line);
     }
 
     private static void matmul(GgmlType t, int rows, int cols, int n) {

@@ -162,6 +162,127 @@ class WeightMatrixTest {
         }
     }
 
+    /**
+     * The interleaved Q6_K kernels sum {@code q * qx} (q up to 63) over 8 elements in 16-bit lanes, which wraps at the
+     * extremes and is exact only after the {@code 32 * sum(qx)} correction, and {@code (q - 32) * qx} over 8 elements,
+     * which reaches 32512 of the 32767 a lane holds. Rows with every quant at 0 or at 63 (and rows mixing both in
+     * alternate elements), the largest scales of both signs, times activations that all quantize to +127 or -127 (and
+     * alternate), through the one-vector and the fused kernels, must still match the reference: random data never
+     * reaches these sums.
+     */
+    @Test
+    void q6kExtremeQuantsAndActivationsDoNotOverflow() {
+        int rows = 35;
+        int cols = 512;
+        byte[] data = new byte[rows * (cols / 256) * 210];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < cols / 256; k++) {
+                int o = (r * (cols / 256) + k) * 210;
+                // r % 3: 0 -> every q = 0 (value -32); 1 -> every q = 63 (31); 2 -> q = 63 in even elements, 0 in odd
+                // (ql nibbles and qh bit pairs of element l + 32 * quarter share bytes, so the pattern is per byte).
+                byte lo = (byte) (r % 3 == 0 ? 0x00 : 0xFF);
+                java.util.Arrays.fill(data, o, o + 128, lo);
+                java.util.Arrays.fill(data, o + 128, o + 192, lo);
+                if (r % 3 == 2) {
+                    for (int e = 0; e < 256; e += 2) {
+                        setQ6(data, o, e + 1, 0);
+                    }
+                }
+                java.util.Arrays.fill(data, o + 192, o + 208, (byte) (r % 2 == 0 ? 127 : -128));
+                short d = Float.floatToFloat16(r % 5 == 0 ? -0.01f : 0.01f);
+                data[o + 208] = (byte) d;
+                data[o + 209] = (byte) (d >> 8);
+            }
+        }
+        WeightMatrix m = WeightMatrix.of(GgmlType.Q6_K, MemorySegment.ofArray(data), rows, cols);
+        float[][] ref = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            ref[r] = Reference.dequantizeRow(GgmlType.Q6_K, data, r, cols);
+            if (r % 3 == 2) {
+                assertThat(ref[r][0] / ref[r][1]).as("row %d: q = 63 then q = 0", r).isCloseTo(-31f / 32, org.assertj.core.data.Offset.offset(1e-5f));
+            }
+        }
+        checkExtremeActivations(m, ref);
+    }
+
+    /**
+     * The interleaved Q4_K and Q5_K kernels sum {@code q * qx} (q up to 15) in 16-bit lanes, which wraps and is exact
+     * only after the {@code 8 * sum(qx)} correction, with {@code |sum (q - 8) * qx|} up to 32512 per 32 elements; Q5_K
+     * adds the activations under its fifth bits in a second 16-bit sum. Rows with every quant at 0 or at its maximum
+     * (or alternating), the largest scales and mins, times activations that all quantize to +127 or -127 (or
+     * alternate), through the one-vector and the fused kernels, must match the reference.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"Q4_K", "Q5_K"})
+    void kQuantExtremeQuantsAndActivationsDoNotOverflow(GgmlType type) {
+        int rows = 35;
+        int cols = 512;
+        int bytes = type == GgmlType.Q4_K ? 144 : 176;
+        byte[] data = new byte[rows * (cols / 256) * bytes];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < cols / 256; k++) {
+                int o = (r * (cols / 256) + k) * bytes;
+                short d = Float.floatToFloat16(r % 5 == 0 ? -0.01f : 0.01f);
+                short dmin = Float.floatToFloat16(r % 4 == 0 ? 0f : 0.005f);
+                data[o] = (byte) d;
+                data[o + 1] = (byte) (d >> 8);
+                data[o + 2] = (byte) dmin;
+                data[o + 3] = (byte) (dmin >> 8);
+                java.util.Arrays.fill(data, o + 4, o + 16, (byte) 0xFF); // every 6-bit scale and min at 63
+                for (int b = o + 16; b < o + bytes; b++) { // Q5_K: fifth bits, then nibbles; Q4_K: nibbles
+                    data[b] = (byte) switch (r % 3) {
+                        case 0 -> 0x00;
+                        case 1 -> 0xFF;
+                        default -> (b - o) % 2 == 0 ? 0xFF : 0x00;
+                    };
+                }
+            }
+        }
+        WeightMatrix m = WeightMatrix.of(type, MemorySegment.ofArray(data), rows, cols);
+        float[][] ref = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            ref[r] = Reference.dequantizeRow(type, data, r, cols);
+        }
+        checkExtremeActivations(m, ref);
+    }
+
+    /**
+     * The products of {@code m} (rows {@code ref}, dequantized by the reference) with 1 to 4 of the vectors all +1,
+     * all -1, and alternating both ways (every block quantizes to +-127), through the one-vector and fused kernels.
+     */
+    private static void checkExtremeActivations(WeightMatrix m, float[][] ref) {
+        int rows = m.rows();
+        int cols = m.cols();
+        float[] x = new float[4 * cols];
+        for (int i = 0; i < cols; i++) {
+            x[i] = 1f;
+            x[cols + i] = -1f;
+            x[2 * cols + i] = i % 2 == 0 ? 1f : -1f;
+            x[3 * cols + i] = i % 2 == 0 ? -1f : 1f;
+        }
+        for (int n = 1; n <= 4; n++) {
+            float[] y = new float[n * rows];
+            m.matmul(x, y, n);
+            for (int v = 0; v < n; v++) {
+                for (int r = 0; r < rows; r++) {
+                    checkProduct(m, n, ref[r], x, v * cols, y[v * rows + r], "n=" + n + " vector " + v + " row " + r);
+                }
+            }
+        }
+    }
+
+    /** Sets the 6-bit quant of element {@code e} of the Q6_K super-block at {@code o}, as ggml lays it out. */
+    private static void setQ6(byte[] data, int o, int e, int q) {
+        int h = e >> 7;
+        int quarter = (e & 127) >> 5;
+        int l = e & 31;
+        int ql = o + 64 * h + 32 * (quarter & 1) + l;
+        int shift = quarter < 2 ? 0 : 4;
+        data[ql] = (byte) ((data[ql] & ~(0x0F << shift)) | (q & 15) << shift);
+        int qh = o + 128 + 32 * h + l;
+        data[qh] = (byte) ((data[qh] & ~(3 << 2 * quarter)) | (q >> 4) << 2 * quarter);
+    }
+
     /** Wide rows make the matmul take the vectors in L2-sized blocks (16 vectors at 8192 columns): 17 = 16 + 1. */
     @Test
     void matmulOverWideRowsUsesVectorBlocks() {
