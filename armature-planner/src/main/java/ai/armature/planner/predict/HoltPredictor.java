@@ -1,31 +1,42 @@
 package ai.armature.planner.predict;
 
 /**
- * Holt's double exponential smoothing: a level and a trend, each an exponentially weighted average, and the
- * forecast {@code h} intervals ahead is {@code level + h * trend}. Initialised from the first two observations
- * (level = the second, trend = their difference), so a series that is exactly linear is forecast exactly from then
- * on. With each later observation y:
+ * Holt's double exponential smoothing: a level and a trend, each an exponentially weighted average, with the trend
+ * optionally damped by {@code phi} (Gardner and McKenzie's damped trend): the forecast {@code h} intervals ahead is
+ * {@code level + (phi + phi^2 + ... + phi^h) * trend}, so with phi below 1 the trend adds at most
+ * {@code phi / (1 - phi)} intervals' worth however far ahead; phi 1 is Holt's linear trend. Initialised from the
+ * first two observations (level = the second, trend = their difference), so with phi 1 a series that is exactly
+ * linear is forecast exactly from then on. With each later observation y:
  * <pre>
- *   level' = alpha * y + (1 - alpha) * (level + trend)
- *   trend' = beta * (level' - level) + (1 - beta) * trend
+ *   level' = alpha * y + (1 - alpha) * (level + phi * trend)
+ *   trend' = beta * (level' - level) + (1 - beta) * phi * trend
  * </pre>
  * Larger alpha follows the latest value faster; larger beta turns the trend faster (and overshoots more after a
- * burst ends). After one observation the forecast is that value.
+ * burst ends). After one observation the forecast is that value. The damping matters for planners that look far
+ * ahead (a worker start-up of many intervals): an undamped trend fitted on a burst's rise is extrapolated over the
+ * whole start-up.
  */
 public final class HoltPredictor implements LoadPredictor {
 
     public static final double DEFAULT_ALPHA = 0.5;
     public static final double DEFAULT_BETA = 0.3;
 
-    private final double alpha, beta;
+    private final double alpha, beta, phi;
     private double level = Double.NaN, trend;
     private long n;
 
+    /** Holt's linear trend (not damped). */
     public HoltPredictor(double alpha, double beta) {
+        this(alpha, beta, 1);
+    }
+
+    public HoltPredictor(double alpha, double beta, double phi) {
         if (!(alpha > 0 && alpha <= 1)) throw new IllegalArgumentException("Holt's alpha must be in (0, 1], got " + alpha);
         if (!(beta >= 0 && beta <= 1)) throw new IllegalArgumentException("Holt's beta must be in [0, 1], got " + beta);
+        if (!(phi > 0 && phi <= 1)) throw new IllegalArgumentException("Holt's damping phi must be in (0, 1], got " + phi);
         this.alpha = alpha;
         this.beta = beta;
+        this.phi = phi;
     }
 
     @Override
@@ -38,8 +49,8 @@ public final class HoltPredictor implements LoadPredictor {
             level = y;
         } else {
             double previous = level;
-            level = alpha * y + (1 - alpha) * (level + trend);
-            trend = beta * (level - previous) + (1 - beta) * trend;
+            level = alpha * y + (1 - alpha) * (level + phi * trend);
+            trend = beta * (level - previous) + (1 - beta) * phi * trend;
         }
         n++;
     }
@@ -47,7 +58,10 @@ public final class HoltPredictor implements LoadPredictor {
     @Override
     public double forecast(int stepsAhead) {
         if (stepsAhead < 1) throw new IllegalArgumentException("forecasts look at least one interval ahead, got " + stepsAhead);
-        return level + stepsAhead * trend;
+        if (phi == 1) return level + stepsAhead * trend;
+        // phi + phi^2 + ... + phi^h
+        double damped = phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
+        return level + damped * trend;
     }
 
     /** The smoothed level (NaN before any observation). */
@@ -67,11 +81,16 @@ public final class HoltPredictor implements LoadPredictor {
 
     @Override
     public LoadPredictor fresh() {
-        return new HoltPredictor(alpha, beta);
+        return new HoltPredictor(alpha, beta, phi);
+    }
+
+    /** The trend's damping per interval (1: not damped). */
+    public double phi() {
+        return phi;
     }
 
     @Override
     public String spec() {
-        return "holt:" + alpha + "," + beta;
+        return "holt:" + alpha + "," + beta + (phi == 1 ? "" : "," + phi);
     }
 }

@@ -26,9 +26,9 @@ public sealed interface LoadPredictor permits ConstantPredictor, MovingAveragePr
 
     /**
      * Parses {@code --predictor}: {@code constant} (the last value), {@code moving-average[:N]} (the mean of the last
-     * N values, default {@value MovingAveragePredictor#DEFAULT_WINDOW}) or {@code holt[:ALPHA,BETA]} (Holt's double
-     * exponential smoothing: level and trend, defaults {@value HoltPredictor#DEFAULT_ALPHA} and
-     * {@value HoltPredictor#DEFAULT_BETA}).
+     * N values, default {@value MovingAveragePredictor#DEFAULT_WINDOW}) or {@code holt[:ALPHA,BETA[,PHI]]} (Holt's
+     * double exponential smoothing: level and trend, defaults {@value HoltPredictor#DEFAULT_ALPHA} and
+     * {@value HoltPredictor#DEFAULT_BETA}; PHI below 1 damps the trend, 1 by default).
      */
     static LoadPredictor parse(String spec) {
         String s = spec == null ? "" : spec.strip().toLowerCase(Locale.ROOT);
@@ -45,11 +45,14 @@ public sealed interface LoadPredictor permits ConstantPredictor, MovingAveragePr
                 case "holt" -> {
                     if (args == null) yield new HoltPredictor(HoltPredictor.DEFAULT_ALPHA, HoltPredictor.DEFAULT_BETA);
                     String[] ab = args.split(",");
-                    if (ab.length != 2) throw new IllegalArgumentException("--predictor holt:ALPHA,BETA needs two numbers, got '" + args + "'");
-                    yield new HoltPredictor(Double.parseDouble(ab[0].strip()), Double.parseDouble(ab[1].strip()));
+                    if (ab.length != 2 && ab.length != 3) {
+                        throw new IllegalArgumentException("--predictor holt:ALPHA,BETA[,PHI] needs two or three numbers, got '" + args + "'");
+                    }
+                    yield new HoltPredictor(Double.parseDouble(ab[0].strip()), Double.parseDouble(ab[1].strip()),
+                            ab.length == 3 ? Double.parseDouble(ab[2].strip()) : 1);
                 }
                 default -> throw new IllegalArgumentException("unknown --predictor '" + spec
-                        + "': use constant, moving-average[:N] or holt[:ALPHA,BETA]");
+                        + "': use constant, moving-average[:N] or holt[:ALPHA,BETA[,PHI]]");
             };
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--predictor " + spec + ": cannot read '" + args + "' as numbers");

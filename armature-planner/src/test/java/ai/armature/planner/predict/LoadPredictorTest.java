@@ -98,6 +98,35 @@ class LoadPredictorTest {
     }
 
     @Test
+    void aDampedTrendMatchesTheRecurrenceWorkedByHandAndAddsAtMostPhiOverOneMinusPhiIntervals() {
+        HoltPredictor p = new HoltPredictor(0.5, 0.5, 0.8);
+        feed(p, 10, 12);
+        assertThat(p.trend()).isEqualTo(2);
+        // level = 0.5*13 + 0.5*(12 + 0.8*2) = 13.3; trend = 0.5*(13.3 - 12) + 0.5*0.8*2 = 1.45
+        p.observe(13);
+        assertThat(p.level()).isCloseTo(13.3, within(1e-12));
+        assertThat(p.trend()).isCloseTo(1.45, within(1e-12));
+        // forecast(2) = 13.3 + (0.8 + 0.64) * 1.45
+        assertThat(p.forecast(1)).isCloseTo(13.3 + 0.8 * 1.45, within(1e-12));
+        assertThat(p.forecast(2)).isCloseTo(13.3 + 1.44 * 1.45, within(1e-12));
+        // However far ahead, the trend adds less than phi / (1 - phi) = 4 intervals of it; undamped, h intervals.
+        assertThat(p.forecast(1000)).isCloseTo(13.3 + 4 * 1.45, within(1e-9));
+        HoltPredictor linear = new HoltPredictor(0.5, 0.5);
+        feed(linear, 10, 12, 13);
+        assertThat(linear.forecast(13)).isCloseTo(13.5 + 13 * 1.75, within(1e-12));
+        // On a step, the damped forecast 12 intervals ahead overshoots the new level far less than the linear one.
+        HoltPredictor d = new HoltPredictor(0.5, 0.3, 0.8), u = new HoltPredictor(0.5, 0.3);
+        for (int i = 0; i < 10; i++) {
+            d.observe(5);
+            u.observe(5);
+        }
+        d.observe(50);
+        u.observe(50);
+        assertThat(u.forecast(12)).isGreaterThan(2 * 50);
+        assertThat(d.forecast(12)).isLessThan(1.5 * 50);
+    }
+
+    @Test
     void freshCopiesSettingsNotState() {
         LoadPredictor p = LoadPredictor.parse("moving-average:7");
         feed(p, 1, 2);
@@ -105,14 +134,18 @@ class LoadPredictorTest {
         assertThat(f.observations()).isZero();
         assertThat(f.spec()).isEqualTo("moving-average:7");
         assertThat(LoadPredictor.parse("holt:0.4,0.2").fresh().spec()).isEqualTo("holt:0.4,0.2");
+        assertThat(LoadPredictor.parse("holt:0.4,0.2,0.8").fresh().spec()).isEqualTo("holt:0.4,0.2,0.8");
+        assertThat(LoadPredictor.parse("holt:0.4,0.2,1").spec()).isEqualTo("holt:0.4,0.2");
     }
 
     @Test
     void badSpecsAreRefusedWithTheFix() {
-        assertThatThrownBy(() -> LoadPredictor.parse("arima")).hasMessageContaining("use constant, moving-average[:N] or holt[:ALPHA,BETA]");
+        assertThatThrownBy(() -> LoadPredictor.parse("arima")).hasMessageContaining("use constant, moving-average[:N] or holt[:ALPHA,BETA[,PHI]]");
         assertThatThrownBy(() -> LoadPredictor.parse("moving-average:0")).hasMessageContaining("N >= 1");
         assertThatThrownBy(() -> LoadPredictor.parse("holt:2,0.1")).hasMessageContaining("alpha must be in (0, 1]");
-        assertThatThrownBy(() -> LoadPredictor.parse("holt:0.5")).hasMessageContaining("two numbers");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:0.5")).hasMessageContaining("two or three numbers");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:0.5,0.3,0")).hasMessageContaining("phi must be in (0, 1]");
+        assertThatThrownBy(() -> LoadPredictor.parse("holt:0.5,0.3,1.2")).hasMessageContaining("phi must be in (0, 1]");
         assertThatThrownBy(() -> LoadPredictor.parse("holt:a,b")).hasMessageContaining("cannot read");
         assertThatThrownBy(() -> LoadPredictor.parse("constant:3")).hasMessageContaining("no parameters");
     }
