@@ -49,7 +49,7 @@ final class PlanningOptions {
     double scaleDownMargin;
 
     @Option(names = "--predictor", defaultValue = PlannerConfig.DEFAULT_PREDICTOR,
-            description = "Load forecasting: constant, moving-average[:N] or holt[:ALPHA,BETA]. Default: ${DEFAULT-VALUE}.")
+            description = "Load forecasting: constant, moving-average[:N] or holt[:ALPHA,BETA[,PHI]] (PHI < 1 damps the trend). Default: ${DEFAULT-VALUE}.")
     String predictor;
 
     @Option(names = "--no-correction", description = "Trust the profile: do not correct it from observed latencies.")

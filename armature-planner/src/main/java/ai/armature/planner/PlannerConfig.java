@@ -46,7 +46,8 @@ public record PlannerConfig(
     public static final double DEFAULT_WARMUP_SECONDS = 30;
     public static final double DEFAULT_SCALE_DOWN_DELAY_SECONDS = 60;
     public static final double DEFAULT_SCALE_DOWN_MARGIN = 0.8;
-    public static final String DEFAULT_PREDICTOR = "holt";
+    /** Holt with its trend damped by 0.8: the trend adds at most 4 intervals of its slope however long workers take to start. */
+    public static final String DEFAULT_PREDICTOR = "holt:0.5,0.3,0.8";
 
     public PlannerConfig {
         if (!(intervalSeconds > 0) || Double.isInfinite(intervalSeconds)) throw new IllegalArgumentException("--interval must be > 0 seconds, got " + intervalSeconds);
