@@ -15,7 +15,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  *   <li>{@code armature_local_prefill_requests_total{reason}}: requests with decode workers that prefilled on the
  *       decode worker by choice: {@code short} (uncached prompt within {@code --max-local-prefill-tokens}),
  *       {@code prefill_queue} (the prefill worker's queue at {@code --max-prefill-queue-tokens}), {@code no_prefill_worker},
- *       {@code aggregated_worker};</li>
+ *       {@code aggregated_worker}, and {@code no_decode_worker} (no decode worker available: a prefill worker served the
+ *       whole request);</li>
  *   <li>{@code armature_local_prefill_fallbacks_total{reason}}: remote prefills that ended up computed on the decode
  *       worker: {@code prefill_failed} (the prefill worker refused, failed or died before its first token) and
  *       {@code transfer_failed} (the KV transfer failed or timed out; the decode worker computed what did not arrive);</li>
@@ -64,6 +65,7 @@ final class DisaggregationMetrics implements DisaggregatedRouter.Listener, KvTra
             case LOCAL_PREFILL_QUEUE_FULL -> local.labelValues("prefill_queue").inc();
             case LOCAL_NO_PREFILL_WORKER -> local.labelValues("no_prefill_worker").inc();
             case LOCAL_NOT_DECODE_WORKER -> local.labelValues("aggregated_worker").inc();
+            case LOCAL_NO_DECODE_WORKER -> local.labelValues("no_decode_worker").inc();
         }
     }
 
@@ -86,6 +88,10 @@ final class DisaggregationMetrics implements DisaggregatedRouter.Listener, KvTra
 
     long remotePrefills() {
         return (long) remote.get();
+    }
+
+    double localPrefills(String reason) {
+        return local.labelValues(reason).get();
     }
 
     double blocksReceived() {

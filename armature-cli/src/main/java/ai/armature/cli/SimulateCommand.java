@@ -49,7 +49,8 @@ import java.util.function.Supplier;
 @Command(name = "simulate", mixinStandardHelpOptions = true,
         description = "Simulates N workers behind the router in virtual time, once per routing policy and --planner: the real"
                 + " scheduler and KV cache with the simulated runner (--mock-profile), fed by a Mooncake trace (--trace) or the"
-                + " shared-prefix / multi-turn / burst workloads. Deterministic for a given seed.")
+                + " shared-prefix / multi-turn / burst workloads; with --prefill-workers/--decode-workers, disaggregated prefill and"
+                + " decode with KV transfers in virtual time. Deterministic for a given seed.")
 final class SimulateCommand implements Callable<Integer> {
 
     /** The h100-llama3-8b with Llama 3.1's 128k context: the Mooncake trace has prompts up to 126k tokens. */
@@ -60,6 +61,17 @@ final class SimulateCommand implements Callable<Integer> {
 
     @Option(names = "--workers", defaultValue = "16", description = "Simulated workers (with a planner: at the start). Default: ${DEFAULT-VALUE}.")
     int workers;
+    @Option(names = "--prefill-workers",
+            description = {"Disaggregated: simulated prefill workers (with --decode-workers; replaces --workers), as serve's. Requests go",
+                    "through the frontend's disaggregated router (--max-local-prefill-tokens, --max-prefill-queue-tokens)."})
+    Integer prefillWorkers;
+    @Option(names = "--decode-workers", description = "Disaggregated: simulated decode workers (with --prefill-workers).")
+    Integer decodeWorkers;
+    @Option(names = "--transfer-bandwidth", description = {"Disaggregated: GB/s of each worker's link for KV transfers; a transfer takes its",
+            "blocks' bytes (the profile's kv_bytes_per_token x block size each) over it. Default: 50."})
+    Double transferBandwidth;
+    @Mixin
+    RemotePrefillOptions remotePrefill;
     @Option(names = "--planner", split = ",", defaultValue = "static",
             description = "How the pool is sized, comma separated: static (--workers), sla (the SLA planner), queue (the threshold baseline). Default: ${DEFAULT-VALUE}.")
     List<String> planners;
@@ -147,11 +159,17 @@ final class SimulateCommand implements Callable<Integer> {
         RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight)
                 .withBusyPrefillTokens(busyPrefillTokens).withWaitTimeout(java.time.Duration.ZERO);
         PlannerConfig planner = planning.config();
+        Simulation.Disaggregation disaggregation = disaggregation();
+        if (disaggregation != null) workers = disaggregation.prefillWorkers() + disaggregation.decodeWorkers();
         List<Simulation.Plan> plans = plans(planner, profile, serving);
         List<Simulator.Job> runs = new ArrayList<>();
         for (Simulation.Plan plan : plans) {
+            if (disaggregation != null && plan.policy() != null) {
+                throw new IllegalArgumentException("--planner " + plan.name() + " sizes an aggregated pool: it does not apply with --prefill-workers and --decode-workers");
+            }
             for (String p : policies) {
-                runs.add(new Simulator.Job(new Simulation.Settings(workers, profile, serving, base.withPolicy(p), 1_000_000_000L, kvEventLoss, seed), plan));
+                runs.add(new Simulator.Job(new Simulation.Settings(workers, profile, serving, base.withPolicy(p), 1_000_000_000L, kvEventLoss, seed,
+                        disaggregation), plan));
             }
         }
         int n = threads != null ? threads : Runtime.getRuntime().availableProcessors();
@@ -196,6 +214,25 @@ final class SimulateCommand implements Callable<Integer> {
         }
         err.flush();
         return ok ? 0 : 1;
+    }
+
+    /** The prefill/decode split and the rule, or null for aggregated workers (refusing options that need a split). */
+    private Simulation.Disaggregation disaggregation() {
+        boolean disaggregated = prefillWorkers != null || decodeWorkers != null;
+        RemotePrefillOptions.refuseUnless(disaggregated, spec, "applies with --prefill-workers and --decode-workers");
+        if (!disaggregated) {
+            if (transferBandwidth != null) throw new IllegalArgumentException("--transfer-bandwidth applies with --prefill-workers and --decode-workers");
+            return null;
+        }
+        if (prefillWorkers == null || decodeWorkers == null) {
+            throw new IllegalArgumentException("a disaggregated simulation needs both --prefill-workers and --decode-workers");
+        }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--workers")) {
+            throw new IllegalArgumentException("--workers does not apply with --prefill-workers and --decode-workers (they give the worker count)");
+        }
+        double gbps = transferBandwidth == null ? Simulation.Disaggregation.DEFAULT_TRANSFER_BYTES_PER_SECOND / 1e9 : transferBandwidth;
+        if (!(gbps > 0) || Double.isInfinite(gbps)) throw new IllegalArgumentException("--transfer-bandwidth must be a positive number of GB/s, got " + gbps);
+        return new Simulation.Disaggregation(prefillWorkers, decodeWorkers, gbps * 1e9, remotePrefill.rule());
     }
 
     private Supplier<SimWorkload> workload(String kind, int vocab) throws java.io.IOException {
@@ -256,6 +293,13 @@ final class SimulateCommand implements Callable<Integer> {
     private Map<String, Object> settings(MockProfile profile) {
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("workers", workers);
+        if (prefillWorkers != null) {
+            s.put("prefill_workers", prefillWorkers);
+            s.put("decode_workers", decodeWorkers);
+            s.put("transfer_bandwidth_gb_per_s", transferBandwidth == null ? Simulation.Disaggregation.DEFAULT_TRANSFER_BYTES_PER_SECOND / 1e9 : transferBandwidth);
+            s.put("max_local_prefill_tokens", remotePrefill.maxLocalPrefillTokens);
+            s.put("max_prefill_queue_tokens", remotePrefill.maxPrefillQueueTokens);
+        }
         s.put("planners", planners);
         s.put("ttft_slo", planning.ttftSlo);
         s.put("itl_slo", planning.itlSlo);

@@ -38,7 +38,8 @@ import ai.armature.engine.demo.DemoModel;
  * from a prefill worker hung or killed after its first token, a prefill worker killed before the request, and a
  * prefill worker that hangs: each request still completes with the same tokens (computed on the decode worker), and
  * the surviving workers end idle (no request running, no KV block used, no gRPC call open). A prefill worker that
- * joins later is used. Skipped without etcd and nats-server.
+ * joins later is used. With the decode worker killed, the prefill worker serves whole requests (same tokens) until a
+ * new decode worker joins. Skipped without etcd and nats-server.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DisaggregatedClusterTest {
@@ -228,13 +229,10 @@ class DisaggregatedClusterTest {
         assertThat(frontendMetric("armature_remote_prefill_requests_total") - remote).isLessThanOrEqualTo(fallbacks);
     }
 
-    /**
-     * After the killed prefill worker's lease expired, a new prefill worker joins and is used; while it hangs, a request
-     * is prefilled on the decode worker. Last: the frontend then suspects the hung worker until it re-registers.
-     */
+    /** After the killed prefill worker's lease expired, a new prefill worker joins and is used. */
     @Test
     @Order(5)
-    void aNewPrefillWorkerIsUsedAndWhenItHangsTheDecodeWorkerPrefills() throws Exception {
+    void aNewPrefillWorkerIsUsed() throws Exception {
         if (prefill.process().isAlive()) cluster.stop(prefill);
         String dead = prefill.id();
         await("the frontend drops the killed prefill worker", () -> frontendLog().contains("worker " + dead + " left model 'tiny'"));
@@ -248,9 +246,47 @@ class DisaggregatedClusterTest {
         assertThat(complete("tiny", p, 8)).isEqualTo(expected);
         assertThat(frontendMetric("armature_remote_prefill_requests_total")).isEqualTo(remote + 1);
         assertThat(workerMetric(decode, "armature_kv_transfer_blocks_total")).isEqualTo(received + 700 / 16);
+    }
 
+    private static final String NO_DECODE_WORKER = "armature_local_prefill_requests_total{reason=\"no_decode_worker\"}";
+
+    /**
+     * The only decode worker is killed: the prefill worker serves whole requests (same tokens) instead of the model
+     * answering 503, first while the frontend still routes to the dead worker (the hand-off fails), then once it left;
+     * a new decode worker joins and prompts are prefilled remotely again.
+     */
+    @Test
+    @Order(6)
+    void withTheOnlyDecodeWorkerDeadThePrefillWorkerServesWholeRequestsUntilOneJoins() throws Exception {
+        int[] p = prompt(9, 800);
+        List<Integer> expected = complete("tiny-aggregated", p, 8);
+        cluster.stop(decode); // SIGKILL
+        String dead = decode.id();
+        assertThat(complete("tiny", p, 8)).isEqualTo(expected);
+        await("the frontend drops the killed decode worker", () -> frontendLog().contains("worker " + dead + " left model 'tiny'"));
+        double whole = frontendMetric(NO_DECODE_WORKER);
+        int[] q = prompt(10, 800);
+        assertThat(complete("tiny", q, 8)).isEqualTo(complete("tiny-aggregated", q, 8));
+        assertThat(frontendMetric(NO_DECODE_WORKER)).isEqualTo(whole + 1);
+
+        decode = worker("tiny", "decode");
+        String fresh = decode.id();
+        await("the frontend adds the new decode worker", () -> frontendLog().contains("worker " + fresh + " (decode) joined model 'tiny'"));
+        int[] r = prompt(11, 800);
+        expected = complete("tiny-aggregated", r, 8);
+        double remote = frontendMetric("armature_remote_prefill_requests_total");
+        assertThat(complete("tiny", r, 8)).isEqualTo(expected);
+        assertThat(frontendMetric("armature_remote_prefill_requests_total")).isEqualTo(remote + 1);
+        assertThat(workerMetric(decode, "armature_kv_transfer_blocks_total")).isEqualTo(800 / 16);
+        assertThat(frontendMetric(NO_DECODE_WORKER)).isEqualTo(whole + 1);
+    }
+
+    /** Last: the frontend then suspects the hung prefill worker until it re-registers. */
+    @Test
+    @Order(7)
+    void whenThePrefillWorkerHangsTheDecodeWorkerPrefills() throws Exception {
         int[] q = prompt(8, 700);
-        expected = complete("tiny-aggregated", q, 8);
+        List<Integer> expected = complete("tiny-aggregated", q, 8);
         double before = frontendMetric(PREFILL_FAILED);
         LocalCluster.signal(prefill, "STOP");
         try {

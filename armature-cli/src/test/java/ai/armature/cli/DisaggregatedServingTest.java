@@ -321,6 +321,68 @@ class DisaggregatedServingTest {
     }
 
     @Test
+    void withoutDecodeWorkersThePrefillWorkersServeWholeRequestsUntilOneReturns() throws Exception {
+        int[] p = prompt(81, 900);
+        GenerateRequest r = greedy("w", p, 10);
+        int[] expected = aggregated(r).getFirst();
+        DisaggregationMetrics metrics = new DisaggregationMetrics();
+        try (DisaggregatedRouter d = disaggregated(0, Duration.ofSeconds(30), metrics, t -> t)) {
+            WorkerEndpoint decode = null;
+            for (WorkerEndpoint w : d.router().workers()) if (w.role() == WorkerRole.DECODE) decode = w;
+            // The decode worker leaves (as discovery removes a worker that died): the prefill worker serves the whole request.
+            d.router().removeWorker(decode.id());
+            Run whole = run(d, r);
+            assertThat(whole.tokens()).containsExactly(expected);
+            assertThat(whole.last().finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(metrics.localPrefills("no_decode_worker")).isEqualTo(1);
+            assertThat(metrics.remotePrefills()).isZero();
+            ServingEngine prefill = worker(d, WorkerRole.PREFILL);
+            assertThat(prefill.counters().prefillTokensComputed()).isEqualTo(900);
+            assertIdle(d);
+            // It returns: prompts are prefilled remotely again (the prefill worker's cache now holds this one: a new prompt).
+            d.router().addWorker(decode);
+            int[] other = prompt(82, 900);
+            GenerateRequest again = greedy("back", other, 10);
+            assertThat(run(d, again).tokens()).containsExactly(aggregated(again).getFirst());
+            assertThat(metrics.remotePrefills()).isEqualTo(1);
+            assertThat(metrics.localPrefills("no_decode_worker")).isEqualTo(1);
+            assertIdle(d);
+        }
+    }
+
+    @Test
+    void aDecodeWorkerLostAtTheHandOffLeavesTheRestToThePrefillWorker() throws Exception {
+        int[] p = prompt(83, 700);
+        GenerateRequest r = greedy("h", p, 10);
+        int[] expected = aggregated(r).getFirst();
+        DisaggregationMetrics metrics = new DisaggregationMetrics();
+        try (DisaggregatedRouter started = disaggregated(0, Duration.ofSeconds(30), metrics, t -> t)) {
+            ServingEngine decode = worker(started, WorkerRole.DECODE);
+            // The same router and rule, with a hand-off that finds the decode worker shut down (deterministically).
+            DisaggregatedRouter d = new DisaggregatedRouter(started.router(), started.rule(), id -> "", metrics, task -> {
+                decode.close();
+                task.run();
+            });
+            Run got = run(d, r);
+            assertThat(got.tokens()).containsExactly(expected);
+            assertThat(got.last().finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(metrics.remotePrefills()).isEqualTo(1);
+            // The prefill worker continued from its own held blocks: nothing was computed twice, its hold is released.
+            ServingEngine prefill = worker(started, WorkerRole.PREFILL);
+            assertThat(prefill.counters().prefillTokensComputed()).isEqualTo(700 + chunk(700 % 16 + 1));
+            prefill.kvSnapshot().get();
+            assertThat(prefill.stats().kvBlocksUsed()).isZero();
+            assertThat(prefill.stats().runningRequests() + prefill.stats().waitingRequests()).isZero();
+            assertThat(started.router().routerStats().trackedRequests()).isZero();
+            // With the decode worker down (still registered, unhealthy), the next request is served whole by the prefill worker.
+            GenerateRequest next = greedy("next", prompt(84, 600), 6);
+            assertThat(run(d, next).tokens()).containsExactly(aggregated(next).getFirst());
+            assertThat(metrics.localPrefills("no_decode_worker")).isEqualTo(1);
+            assertThat(started.router().routerStats().trackedRequests()).isZero();
+        }
+    }
+
+    @Test
     void aPrefillThatEndsTheRequestNeedsNoDecodeWorker() throws Exception {
         int[] p = prompt(61, 200);
         GenerateRequest oneToken = greedy("one", p, 1);

@@ -75,6 +75,40 @@ class SimulateCommandTest {
     }
 
     @Test
+    void simulatesPrefillAndDecodeWorkersAndRefusesWhatDoesNotApply() throws Exception {
+        String[] disagg = {"simulate", "--workload", "shared-prefix", "--groups", "2", "--prompts-per-group", "3", "--prefix-len", "1024",
+                "--question-len", "600", "--osl", "8", "--request-rate", "20", "--mock-profile", "h100-llama3-8b,kv_cache=1GiB",
+                "--router", "kv", "--prefill-workers", "1", "--decode-workers", "2"};
+        String[] json = java.util.Arrays.copyOf(disagg, disagg.length + 1);
+        json[disagg.length] = "--json";
+        assertThat(run(json)).as(err.toString()).isZero();
+        JsonNode doc = new ObjectMapper().readTree(out.toString());
+        JsonNode r = doc.get("results").get(0);
+        assertThat(r.get("workers").asInt()).isEqualTo(3);
+        assertThat(r.get("prefill_workers").asInt()).isEqualTo(1);
+        assertThat(r.get("remote_prefills").asLong() + r.get("local_prefills").asLong()).isEqualTo(6);
+        assertThat(r.get("remote_prefills").asLong()).isPositive();
+        assertThat(r.get("kv_transfer_bytes").asLong()).isPositive();
+        assertThat(doc.get("settings").get("transfer_bandwidth_gb_per_s").asDouble()).isEqualTo(50);
+        out.getBuffer().setLength(0);
+        assertThat(run(disagg)).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("1P+2D").contains("out tok/s/wkr");
+
+        assertThat(run(with("--transfer-bandwidth", "10"))).isEqualTo(1);
+        assertThat(err.toString()).contains("--transfer-bandwidth applies with --prefill-workers and --decode-workers");
+        assertThat(run(with("--max-local-prefill-tokens", "10"))).isEqualTo(1);
+        assertThat(err.toString()).contains("--max-local-prefill-tokens applies with --prefill-workers");
+        assertThat(run(with("--prefill-workers", "1", "--decode-workers", "2"))).isEqualTo(1);
+        assertThat(err.toString()).contains("--workers does not apply");
+        assertThat(run("simulate", "--workload", "shared-prefix", "--prefill-workers", "1")).isEqualTo(1);
+        assertThat(err.toString()).contains("needs both --prefill-workers and --decode-workers");
+        assertThat(run("simulate", "--workload", "shared-prefix", "--prefill-workers", "1", "--decode-workers", "1", "--planner", "sla")).isEqualTo(1);
+        assertThat(err.toString()).contains("does not apply with --prefill-workers");
+        assertThat(run("simulate", "--workload", "shared-prefix", "--prefill-workers", "1", "--decode-workers", "1", "--transfer-bandwidth", "0")).isEqualTo(1);
+        assertThat(err.toString()).contains("--transfer-bandwidth must be a positive number");
+    }
+
+    @Test
     void benchRouterReportsEveryFigure() throws Exception {
         assertThat(run("bench", "router", "--workers", "8", "--blocks-per-worker", "256", "--decisions", "2000",
                 "--resync-blocks", "1000", "--popular-docs", "10", "--json")).as(err.toString()).isZero();

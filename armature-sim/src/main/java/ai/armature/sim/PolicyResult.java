@@ -10,7 +10,12 @@ package ai.armature.sim;
  * mean-ITL target (a request lost misses); {@code utilization} busy worker-seconds over provisioned ones;
  * {@code scaleEvents} workers started or stopped; {@code requestsLost} requests that did not complete;
  * {@code migrations} requests handed back by a draining worker and resumed on another; {@code ttftAttainment} and
- * {@code itlAttainment} the shares within each target alone.
+ * {@code itlAttainment} the shares within each target alone. Disaggregated runs ({@code prefillWorkers} > 0 of the
+ * {@code workers}, the rest decode): {@code remotePrefills} requests prefilled on a prefill worker,
+ * {@code localPrefills} prefilled on their decode worker by the rule's choice (short, prefill queue full, ...),
+ * {@code prefillFallbacks} remote prefills that failed and were computed locally, and the KV moved between workers:
+ * {@code kvTransfers} transfers, {@code kvTransferBytes} bytes, {@code kvTransferSeconds} virtual seconds summed over
+ * transfers (waits for a busy link included).
  */
 public record PolicyResult(
         String router,
@@ -43,5 +48,22 @@ public record PolicyResult(
         long requestsLost,
         long migrations,
         double ttftAttainment,
-        double itlAttainment) {
+        double itlAttainment,
+        int prefillWorkers,
+        long remotePrefills,
+        long localPrefills,
+        long prefillFallbacks,
+        long kvTransfers,
+        long kvTransferBytes,
+        double kvTransferSeconds) {
+
+    /** Output tokens per second per worker. */
+    public double outputTokensPerSPerWorker() {
+        return workers == 0 ? 0 : outputTokensPerS / workers;
+    }
+
+    /** "8" for aggregated workers, "2P+6D" for prefill and decode ones. */
+    public String pool() {
+        return prefillWorkers == 0 ? String.valueOf(workers) : prefillWorkers + "P+" + (workers - prefillWorkers) + "D";
+    }
 }

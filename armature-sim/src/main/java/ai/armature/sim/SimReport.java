@@ -41,6 +41,15 @@ public final class SimReport {
                     100 * r.sloAttainment(), 100 * r.ttftAttainment(), 100 * r.itlAttainment(), 100 * r.utilization(), r.scaleEvents(),
                     r.requestsLost(), r.migrations());
         }
+        if (results.stream().anyMatch(r -> r.prefillWorkers() > 0)) {
+            out.printf("%-19s %-7s %8s %14s %8s %8s %9s %10s %10s %12s%n", "router", "planner", "pool", "out tok/s/wkr", "remote",
+                    "local", "fallback", "transfers", "KV moved", "transfer avg");
+            for (PolicyResult r : results) {
+                out.printf("%-19s %-7s %8s %14.1f %8d %8d %9d %10d %9.1fG %12s%n", r.router(), r.planner(), r.pool(),
+                        r.outputTokensPerSPerWorker(), r.remotePrefills(), r.localPrefills(), r.prefillFallbacks(), r.kvTransfers(),
+                        r.kvTransferBytes() / 1e9, r.kvTransfers() == 0 ? "-" : secs(r.kvTransferSeconds() / r.kvTransfers()));
+            }
+        }
         out.flush();
     }
 

@@ -10,9 +10,13 @@ import ai.armature.protocol.GenerateRequest;
 import ai.armature.protocol.GenerationEngine;
 import ai.armature.protocol.GenerationStream;
 import ai.armature.protocol.RequestRejectedException;
+import ai.armature.protocol.FinishReason;
+import ai.armature.protocol.Usage;
 import ai.armature.protocol.kv.KvEvent;
+import ai.armature.protocol.kv.KvTransfer;
 import ai.armature.serving.EngineCore;
 import ai.armature.serving.ServingConfig;
+import ai.armature.serving.kv.KvImport;
 import ai.armature.serving.mock.MockModelRunner;
 import ai.armature.serving.mock.MockProfile;
 import ai.armature.serving.mock.SimClock;
@@ -24,6 +28,12 @@ import ai.armature.serving.mock.SimClock;
  * reaches the step's end, so other workers and the router see it at the right virtual time. As a
  * {@link GenerationEngine} it is what the router submits to; its streams never block (outputs are queued before
  * the consumer is told to read them).
+ *
+ * <p>Disaggregated serving: a prefill worker keeps a {@link KvTransfer.Hold} request's prompt blocks when it ends
+ * (the real engine core does); a decode worker that gets a {@link KvTransfer.Fetch} request reserves blocks for the
+ * prompt's full blocks it does not cache, claims the source worker's hold, and takes the request in once the blocks
+ * arrive ({@link SimKvTransfers}: bytes over the link's bandwidth, in virtual time), with their contents (the
+ * mocker's fingerprints) copied from the source's blocks; meanwhile it keeps stepping its other requests.
  */
 final class SimWorker implements GenerationEngine {
 
@@ -46,6 +56,11 @@ final class SimWorker implements GenerationEngine {
     private final EngineCore core;
     private final List<KvEvent> events = new ArrayList<>();
     private final List<Delivery> outputs = new ArrayList<>();
+    /** Where KV transfers' sources are found and how long they take; null when the run does not disaggregate. */
+    private final SimKvTransfers transfers;
+    private final java.util.function.Function<String, SimWorker> peers;
+    /** Requests whose prompt blocks are on their way here, by request id. */
+    private final java.util.Map<String, Fetching> fetching = new java.util.HashMap<>();
     private boolean stepping;
     private boolean wakeScheduled;
     private boolean closed;
@@ -57,6 +72,13 @@ final class SimWorker implements GenerationEngine {
     private Runnable whenIdle;
 
     SimWorker(String id, MockProfile profile, ServingConfig config, EventLoop loop, Listener listener) {
+        this(id, profile, config, loop, listener, null, w -> null);
+    }
+
+    SimWorker(String id, MockProfile profile, ServingConfig config, EventLoop loop, Listener listener, SimKvTransfers transfers,
+              java.util.function.Function<String, SimWorker> peers) {
+        this.transfers = transfers;
+        this.peers = peers;
         this.id = id;
         this.loop = loop;
         this.listener = listener;
@@ -80,7 +102,7 @@ final class SimWorker implements GenerationEngine {
 
     /** Whether the worker has requests or a step whose results are not delivered yet. */
     boolean busy() {
-        return stepping || wakeScheduled || core.hasWork();
+        return stepping || wakeScheduled || core.hasWork() || !fetching.isEmpty();
     }
 
     String kvNamespace() {
@@ -93,13 +115,66 @@ final class SimWorker implements GenerationEngine {
         core.validate(request);
         Stream s = new Stream(request.requestId());
         inFlight.add(request.requestId());
+        if (transfers != null && request.kvTransfer() instanceof KvTransfer.Fetch f) {
+            fetch(request, f, s);
+            return s;
+        }
         core.add(request, out -> outputs.add(new Delivery(s, out)));
         wake();
         return s;
     }
 
+    /** A request whose prompt blocks are in transit to this worker. */
+    private record Fetching(GenerateRequest request, KvTransfer.Fetch source, KvImport reserved, Stream stream) {
+    }
+
+    /**
+     * The decode side of a transfer: reserve, claim the source's hold, and take the request in when the blocks
+     * arrive. Nothing arrives from a source that is gone or holds nothing (the request then computes its prompt).
+     */
+    private void fetch(GenerateRequest request, KvTransfer.Fetch f, Stream s) {
+        KvImport reserved = core.reserveImport(request);
+        delivered = core.stats();
+        SimWorker source = peers.apply(f.sourceWorkerId());
+        int[] held = source == null ? null : source.core.claimHold(f.transferId());
+        int count = held == null ? 0 : Math.max(0, Math.min(reserved.capacity(), held.length - reserved.fromBlock()));
+        Fetching fe = new Fetching(request, f, reserved, s);
+        fetching.put(request.requestId(), fe);
+        long arrives = count == 0 ? loop.now()
+                : transfers.book(source.id, id, count, reserved.layout().blockBytes(), loop.now());
+        loop.at(arrives, () -> arrived(fe, source, held, count));
+    }
+
+    private void arrived(Fetching fe, SimWorker source, int[] held, int count) {
+        if (fetching.remove(fe.request.requestId()) != fe) return; // cancelled meanwhile
+        if (count > 0) fe.reserved.copyFrom(source.runner, held, fe.reserved.fromBlock(), count);
+        if (held != null) source.released(fe.source.transferId());
+        Stream s = fe.stream;
+        core.add(fe.request, null, out -> outputs.add(new Delivery(s, out)), fe.reserved);
+        delivered = stepping ? delivered : core.stats();
+        wake();
+    }
+
+    /** A decode worker is done with a hold of this worker's: its blocks go back to the prefix cache. */
+    private void released(String transferId) {
+        core.releaseHold(transferId);
+        if (!stepping) delivered = core.stats();
+    }
+
     @Override
     public void cancel(String requestId) {
+        Fetching fe = fetching.remove(requestId);
+        if (fe != null) {
+            // Cancelled in transit: the reservation and the source's hold go back, the request ends here.
+            core.abortImport(fe.reserved);
+            SimWorker source = peers.apply(fe.source.sourceWorkerId());
+            if (source != null) source.released(fe.source.transferId());
+            GenerateRequest r = fe.request;
+            outputs.add(new Delivery(fe.stream, new GenerateOutput(requestId, new int[0], null, FinishReason.CANCELLED,
+                    new Usage(r.originalPromptLength(), 0, r.priorGeneratedTokens()), null)));
+            wake();
+            return;
+        }
         if (core.cancel(requestId)) wake();
     }
 

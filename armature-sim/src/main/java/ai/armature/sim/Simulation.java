@@ -30,6 +30,9 @@ import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
 import ai.armature.router.RouterStats;
 import ai.armature.router.WorkerRole;
+import ai.armature.router.disagg.DisaggregatedRouter;
+import ai.armature.router.policy.RemotePrefillRule;
+import ai.armature.protocol.GenerationEngine;
 import ai.armature.router.load.LoadBus;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.mock.MockProfile;
@@ -49,6 +52,10 @@ import ai.armature.serving.mock.MockProfile;
  * (start-up included), the share of requests within both targets, utilization (busy over provisioned
  * worker-seconds), scale events and requests lost.
  *
+ * <p>With {@link Disaggregation}, the pool is prefill and decode workers and requests go through the real
+ * {@link DisaggregatedRouter} (the frontend's: the conditional rule, the prefill queue bound, the one cost in each
+ * pool), its hand-off run inline on the loop; KV blocks move between workers in virtual time ({@link SimKvTransfers}).
+ *
  * <p>Deterministic: the same settings, workload and seed give the same result.
  */
 public final class Simulation implements SimWorkload.Context {
@@ -59,15 +66,49 @@ public final class Simulation implements SimWorkload.Context {
      * {@code seed}: the router must notice and resynchronise).
      */
     public record Settings(int workers, MockProfile profile, ServingConfig serving, RouterConfig router, long tickNanos,
-                           double kvEventLoss, long seed) {
+                           double kvEventLoss, long seed, Disaggregation disaggregation) {
         public Settings {
             if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
             if (tickNanos <= 0) throw new IllegalArgumentException("the load report interval must be > 0");
             if (!(kvEventLoss >= 0 && kvEventLoss < 1)) throw new IllegalArgumentException("--kv-event-loss must be in [0, 1), got " + kvEventLoss);
+            if (disaggregation != null && disaggregation.prefillWorkers() + disaggregation.decodeWorkers() != workers) {
+                throw new IllegalArgumentException("the prefill and decode workers (" + disaggregation.prefillWorkers() + " + "
+                        + disaggregation.decodeWorkers() + ") must be all " + workers + " workers");
+            }
+        }
+
+        /** Aggregated workers only. */
+        public Settings(int workers, MockProfile profile, ServingConfig serving, RouterConfig router, long tickNanos, double kvEventLoss, long seed) {
+            this(workers, profile, serving, router, tickNanos, kvEventLoss, seed, null);
         }
 
         public Settings withRouter(RouterConfig r) {
-            return new Settings(workers, profile, serving, r, tickNanos, kvEventLoss, seed);
+            return new Settings(workers, profile, serving, r, tickNanos, kvEventLoss, seed, disaggregation);
+        }
+
+        /** These settings with the workers split into prefill and decode ones ({@code d}; null: aggregated). */
+        public Settings withDisaggregation(Disaggregation d) {
+            return new Settings(d == null ? workers : d.prefillWorkers() + d.decodeWorkers(), profile, serving, router, tickNanos,
+                    kvEventLoss, seed, d);
+        }
+    }
+
+    /**
+     * Disaggregated prefill and decode, as {@code serve --prefill-workers N --decode-workers M}: the workers' roles,
+     * the conditional rule ({@code --max-local-prefill-tokens}, {@code --max-prefill-queue-tokens}) and the KV link
+     * bandwidth between workers ({@code --transfer-bandwidth}, bytes per second).
+     */
+    public record Disaggregation(int prefillWorkers, int decodeWorkers, double transferBytesPerSecond, RemotePrefillRule rule) {
+        /** 50 GB/s, the default (an RDMA-class link). */
+        public static final double DEFAULT_TRANSFER_BYTES_PER_SECOND = 50e9;
+
+        public Disaggregation {
+            if (prefillWorkers < 1) throw new IllegalArgumentException("--prefill-workers must be at least 1, got " + prefillWorkers);
+            if (decodeWorkers < 1) throw new IllegalArgumentException("--decode-workers must be at least 1, got " + decodeWorkers);
+            if (!(transferBytesPerSecond > 0) || Double.isInfinite(transferBytesPerSecond)) {
+                throw new IllegalArgumentException("--transfer-bandwidth must be a positive number of GB/s");
+            }
+            java.util.Objects.requireNonNull(rule, "rule");
         }
     }
 
@@ -127,6 +168,13 @@ public final class Simulation implements SimWorkload.Context {
     private int peakWorkers;
     private final EventLoop loop = new EventLoop();
     private final Router router;
+    /** What requests are submitted to: the router, or the disaggregated router over it. */
+    private final GenerationEngine engine;
+    private final SimKvTransfers transfers;
+    private final long[] placements = new long[RemotePrefillRule.Choice.values().length];
+    private long prefillFallbacks;
+    /** Disaggregated runs: flights by their prefill half's request id (the prefill worker's outputs carry it). */
+    private final Map<String, Flight> byPrefillId = new HashMap<>();
     private final WorkerPool pool;
     private final Map<String, Flight> flights = new HashMap<>();
     private final LoadTimeline timeline = new LoadTimeline();
@@ -153,6 +201,23 @@ public final class Simulation implements SimWorkload.Context {
         Logger.getLogger("ai.armature.serving.EngineCore").setLevel(Level.WARNING);
         this.loss = new java.util.SplittableRandom(settings.seed() ^ 0x1055L);
         this.router = new Router(settings.router(), LoadBus.NONE, loop::now);
+        Disaggregation disagg = settings.disaggregation();
+        if (disagg != null && plan.policy() != null) {
+            throw new IllegalArgumentException("a planned simulation (--planner " + plan.name() + ") sizes an aggregated pool: it cannot be"
+                    + " combined with --prefill-workers/--decode-workers");
+        }
+        this.transfers = disagg == null ? null : new SimKvTransfers(disagg.transferBytesPerSecond());
+        this.engine = disagg == null ? router : new DisaggregatedRouter(router, disagg.rule(), id -> "", new DisaggregatedRouter.Listener() {
+            @Override
+            public void placed(RemotePrefillRule.Choice choice) {
+                placements[choice.ordinal()]++;
+            }
+
+            @Override
+            public void fellBack(String reason) {
+                prefillFallbacks++;
+            }
+        }, Runnable::run);
         this.pool = new WorkerPool(settings.profile(), settings.serving(), loop, router, new SimWorker.Listener() {
             @Override
             public void kvEvents(String workerId, List<KvEvent> events) {
@@ -163,8 +228,13 @@ public final class Simulation implements SimWorkload.Context {
             public void output(String requestId) {
                 onOutput(requestId);
             }
-        });
-        for (int i = 0; i < settings.workers(); i++) pool.add(WorkerRole.AGGREGATED);
+        }, transfers);
+        if (disagg == null) {
+            for (int i = 0; i < settings.workers(); i++) pool.add(WorkerRole.AGGREGATED);
+        } else {
+            for (int i = 0; i < disagg.prefillWorkers(); i++) pool.add(WorkerRole.PREFILL);
+            for (int i = 0; i < disagg.decodeWorkers(); i++) pool.add(WorkerRole.DECODE);
+        }
         peakWorkers = settings.workers();
         if (plan.policy() == null) {
             autoscaler = null;
@@ -201,6 +271,11 @@ public final class Simulation implements SimWorkload.Context {
     /** The worker pool (a planner adds and removes workers through it). */
     public WorkerPool pool() {
         return pool;
+    }
+
+    /** Disaggregated runs: requests placed so far with the rule's {@code choice} (REMOTE: prefilled on a prefill worker). */
+    public long placements(RemotePrefillRule.Choice choice) {
+        return placements[choice.ordinal()];
     }
 
     /** The router under test. */
@@ -245,6 +320,7 @@ public final class Simulation implements SimWorkload.Context {
         Flight f = new Flight(r, expectedTokens(r));
         expectedTokens += f.expectedTokens;
         flights.put(r.id(), f);
+        if (transfers != null) byPrefillId.put(DisaggregatedRouter.prefillRequestId(r.id()), f);
         GenerateRequest request = new GenerateRequest(r.id(), r.promptTokens(), SamplingParams.GREEDY,
                 new StopConditions(r.maxTokens(), null, true, false));
         if (autoscaler != null && !held.isEmpty()) {
@@ -252,7 +328,7 @@ public final class Simulation implements SimWorkload.Context {
             return;
         }
         try {
-            f.stream = router.submit(request);
+            f.stream = engine.submit(request);
         } catch (RequestRejectedException e) {
             if (autoscaler != null && e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) {
                 hold(f);
@@ -277,7 +353,7 @@ public final class Simulation implements SimWorkload.Context {
         while (!held.isEmpty()) {
             Flight f = held.peekFirst();
             try {
-                f.stream = router.submit(resumed(f));
+                f.stream = engine.submit(resumed(f));
             } catch (RequestRejectedException e) {
                 if (e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) return;
                 held.removeFirst();
@@ -315,7 +391,7 @@ public final class Simulation implements SimWorkload.Context {
             Set<String> failed = new java.util.HashSet<>(f.failedOn);
             failed.add(workerId);
             f.failedOn = Set.copyOf(failed);
-            router.cancel(id);
+            engine.cancel(id);
         }
     }
 
@@ -326,9 +402,11 @@ public final class Simulation implements SimWorkload.Context {
         return (int) Math.max(0, Math.min(r.maxTokens(), limit - r.promptTokens().length));
     }
 
-    private void onOutput(String requestId) {
-        Flight f = flights.get(requestId);
+    private void onOutput(String outputId) {
+        Flight f = flights.get(outputId);
+        if (f == null && transfers != null) f = byPrefillId.get(outputId);
         if (f == null) return;
+        String requestId = f.request.id();
         GenerateOutput out;
         try {
             out = f.stream.next();
@@ -363,7 +441,7 @@ public final class Simulation implements SimWorkload.Context {
             f.handingBack = false;
             migrations++;
             try {
-                f.stream = router.submit(resumed(f));
+                f.stream = engine.submit(resumed(f));
             } catch (RequestRejectedException e) {
                 if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) throw e;
                 hold(f);
@@ -396,6 +474,7 @@ public final class Simulation implements SimWorkload.Context {
 
     private void end(Flight f, int[] reply) {
         ended++;
+        if (transfers != null) byPrefillId.remove(DisaggregatedRouter.prefillRequestId(f.request.id()));
         workload.finished(f.request, reply, this);
     }
 
@@ -475,6 +554,13 @@ public final class Simulation implements SimWorkload.Context {
         if (rs.trackedRequests() != 0) violations.add("the router still tracks " + rs.trackedRequests() + " requests");
     }
 
+    /** Requests with decode workers to go to that prefilled where they were decoded, by the rule's choice. */
+    private long localPrefills() {
+        long n = 0;
+        for (RemotePrefillRule.Choice c : RemotePrefillRule.Choice.values()) if (c != RemotePrefillRule.Choice.REMOTE) n += placements[c.ordinal()];
+        return n;
+    }
+
     private PolicyResult result() {
         LatencyStats t = ttft.build(), i = itl.build(), e = e2e.build();
         double span = lastFinish > firstArrival ? (lastFinish - firstArrival) / 1e9 : 0;
@@ -498,6 +584,10 @@ public final class Simulation implements SimWorkload.Context {
                 idlest == Double.MAX_VALUE ? 0 : idlest, end, preemptions, rs.kvEventsApplied(), plan.name(), peakWorkers, workerSeconds,
                 total == 0 ? 1 : (double) metSlo / total, workerSeconds > 0 ? Math.min(1, busy / workerSeconds) : 0,
                 autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed, migrations,
-                total == 0 ? 1 : (double) metTtft / total, total == 0 ? 1 : (double) metItl / total);
+                total == 0 ? 1 : (double) metTtft / total, total == 0 ? 1 : (double) metItl / total,
+                settings.disaggregation() == null ? 0 : settings.disaggregation().prefillWorkers(),
+                placements[RemotePrefillRule.Choice.REMOTE.ordinal()], localPrefills(), prefillFallbacks,
+                transfers == null ? 0 : transfers.transfers(), transfers == null ? 0 : transfers.bytes(),
+                transfers == null ? 0 : transfers.seconds());
     }
 }

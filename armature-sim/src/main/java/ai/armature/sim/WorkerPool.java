@@ -31,6 +31,7 @@ public final class WorkerPool {
     private final EventLoop loop;
     private final Router router;
     private final SimWorker.Listener listener;
+    private final SimKvTransfers transfers;
     private final Map<String, SimWorker> workers = new LinkedHashMap<>();
     private final Map<String, SimWorker> draining = new LinkedHashMap<>();
     private final Map<String, TrafficMeter> meters = new HashMap<>();
@@ -40,6 +41,12 @@ public final class WorkerPool {
     private int nextId;
 
     WorkerPool(MockProfile profile, ServingConfig config, EventLoop loop, Router router, SimWorker.Listener listener) {
+        this(profile, config, loop, router, listener, null);
+    }
+
+    /** @param transfers KV transfers between the workers (disaggregated runs), or null */
+    WorkerPool(MockProfile profile, ServingConfig config, EventLoop loop, Router router, SimWorker.Listener listener, SimKvTransfers transfers) {
+        this.transfers = transfers;
         this.profile = profile;
         this.config = config;
         this.loop = loop;
@@ -63,7 +70,7 @@ public final class WorkerPool {
 
     /** Starts the worker reserved as {@code id} and registers it with the router. */
     void add(WorkerRole role, String id) {
-        SimWorker w = new SimWorker(id, profile, config, loop, listener);
+        SimWorker w = new SimWorker(id, profile, config, loop, listener, transfers, this::peer);
         TrafficMeter meter = new TrafficMeter(w, loop::now);
         workers.put(id, w);
         meters.put(id, meter);
@@ -104,6 +111,12 @@ public final class WorkerPool {
     private void stopped(String id) {
         double[] t = provisioned.get(id);
         if (t != null && Double.isNaN(t[1])) t[1] = loop.now() / 1e9;
+    }
+
+    /** A worker serving or draining, by id, or null. */
+    private SimWorker peer(String id) {
+        SimWorker w = workers.get(id);
+        return w != null ? w : draining.get(id);
     }
 
     /** A draining worker, or null. */

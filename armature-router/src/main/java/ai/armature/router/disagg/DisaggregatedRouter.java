@@ -4,7 +4,10 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.logging.Logger;
@@ -45,6 +48,13 @@ import ai.armature.router.policy.RemotePrefillRule;
  * decode worker's to absorb (it computes what did not arrive). A request that reached its decode worker is that
  * worker's: if it is lost there, the stream throws {@link ai.armature.protocol.WorkerLostException} for request
  * migration above. With no decode worker registered, requests go to the aggregated workers ({@link Router#submit}).
+ * When no decode or aggregated worker is available (all gone, or all excluded) but prefill workers remain, the
+ * prefill workers serve whole requests (they can decode; counted as {@link RemotePrefillRule.Choice#LOCAL_NO_DECODE_WORKER})
+ * until decode workers return, instead of refusing the model's requests.
+ *
+ * <p>The hand-off to the decode worker starts the moment the first token is there, on the {@code handOff} executor
+ * (a virtual thread per request by default, so a remote submit's round trip overlaps with the first token's way
+ * to the client; the simulator runs it inline, in virtual time), and the stream's next read waits for it.
  *
  * <p>Prefill workers hold a request's blocks until a decode worker fetched them or their transfer timeout passes;
  * a client that cancels in the instant between the first token and the decode submit leaves that hold to expire.
@@ -80,17 +90,31 @@ public final class DisaggregatedRouter implements GenerationEngine {
     private final RemotePrefillRule rule;
     private final Function<String, String> transferAddress;
     private final Listener listener;
+    private final Executor handOff;
     private final Map<String, DisaggregatedStream> streams = new ConcurrentHashMap<>();
+    private volatile boolean servingWholeOnPrefill;
 
     /**
      * @param transferAddress where a prefill worker (by id) serves its held blocks to decode workers: its request
      *                        plane's {@code host:port}, or "" for a worker in this process
      */
     public DisaggregatedRouter(Router router, RemotePrefillRule rule, Function<String, String> transferAddress, Listener listener) {
+        this(router, rule, transferAddress, listener, task -> Thread.ofVirtual().name("armature-kv-handoff").start(task));
+    }
+
+    /** @param handOff runs each request's submit to its decode worker once its first token is there */
+    public DisaggregatedRouter(Router router, RemotePrefillRule rule, Function<String, String> transferAddress, Listener listener,
+                               Executor handOff) {
         this.router = router;
         this.rule = rule;
         this.transferAddress = transferAddress;
         this.listener = listener == null ? Listener.NONE : listener;
+        this.handOff = java.util.Objects.requireNonNull(handOff, "handOff");
+    }
+
+    /** The id under which a request's prefill half runs on its prefill worker. */
+    public static String prefillRequestId(String requestId) {
+        return requestId + "~p";
     }
 
     public Router router() {
@@ -103,14 +127,17 @@ public final class DisaggregatedRouter implements GenerationEngine {
 
     @Override
     public GenerationStream submit(GenerateRequest request) {
-        if (!router.hasRole(WorkerRole.DECODE)) return router.submit(request);
         Set<String> exclude = request.migration() == null ? Set.of() : request.migration().excludedWorkerIds();
-        if (request.stop().maxTokens() < 2 || request.promptTokens().length + 1 >= router.maxContextTokens()) {
-            return router.submit(request, DECODE_POOL, exclude); // one token at most: nothing to hand over
+        if (!router.hasRole(WorkerRole.DECODE)) {
+            if (router.hasRole(WorkerRole.AGGREGATED) || !router.hasRole(WorkerRole.PREFILL)) return router.submit(request);
+            return submitWhole(request, exclude, true);
         }
-        String prefillId = request.requestId() + "~p";
+        if (request.stop().maxTokens() < 2 || request.promptTokens().length + 1 >= router.maxContextTokens()) {
+            return submitWhole(request, exclude, false); // one token at most: nothing to hand over
+        }
+        String prefillId = prefillRequestId(request.requestId());
         Router.DisaggregatedRoute route = router.routeDisaggregated(request, prefillId, DECODE_POOL, PREFILL_POOL, rule, exclude);
-        if (route == null) return router.submit(request, DECODE_POOL, exclude); // says why nothing can take it
+        if (route == null) return submitWhole(request, exclude, true);
         listener.placed(route.choice());
         if (route.prefill() == null) return submitLocally(route.decode(), request, exclude);
         String transferId = UUID.randomUUID().toString();
@@ -123,7 +150,7 @@ public final class DisaggregatedRouter implements GenerationEngine {
         } catch (RuntimeException e) {
             fellBack(request, route.prefill().worker().id(), "refused the prefill: " + e.getMessage());
             router.unroute(request.requestId());
-            return router.submit(request, DECODE_POOL, exclude);
+            return submitWhole(request, exclude, false);
         }
         DisaggregatedStream s = new DisaggregatedStream(request, route, prefillStream, transferId, exclude);
         streams.put(request.requestId(), s);
@@ -140,6 +167,34 @@ public final class DisaggregatedRouter implements GenerationEngine {
             skip.add(decode.worker().id());
             return router.submit(request, DECODE_POOL, skip);
         }
+    }
+
+    /**
+     * Submits a whole request (prefill and decode on one worker) to a decode or aggregated worker; when none is
+     * available (none registered, all gone or excluded) but prefill workers are, to a prefill worker: they decode
+     * too, and serving whole requests there beats refusing them until decode workers return. {@code placedNow}: no
+     * placement was reported for the request yet.
+     */
+    private GenerationStream submitWhole(GenerateRequest request, Set<String> exclude, boolean placedNow) {
+        if (router.hasRole(WorkerRole.DECODE) || router.hasRole(WorkerRole.AGGREGATED)) {
+            try {
+                GenerationStream s = router.submit(request, DECODE_POOL, exclude);
+                if (servingWholeOnPrefill) {
+                    servingWholeOnPrefill = false;
+                    LOG.info("decode workers are back: prefill workers prefill only again");
+                }
+                return s;
+            } catch (RequestRejectedException e) {
+                if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN || !router.hasRole(WorkerRole.PREFILL)) throw e;
+            }
+        }
+        GenerationStream s = router.submit(request, PREFILL_POOL, exclude);
+        if (placedNow) listener.placed(RemotePrefillRule.Choice.LOCAL_NO_DECODE_WORKER);
+        if (!servingWholeOnPrefill) {
+            servingWholeOnPrefill = true;
+            LOG.warning("no decode worker is available: prefill workers serve whole requests until one returns");
+        }
+        return s;
     }
 
     private void fellBack(GenerateRequest request, String workerId, String why) {
@@ -187,10 +242,10 @@ public final class DisaggregatedRouter implements GenerationEngine {
         private final Set<String> exclude;
         /** The stream read now: the prefill worker's, then the decode worker's. Swapped under this object's lock. */
         private GenerationStream current;
-        /** The decode request waiting to be submitted (after the first token went out), or null. */
-        private GenerateRequest decodeRequest;
         /** Whether the decode worker's booking became a stream (so closing need not release it). */
         private boolean decodeSubmitted;
+        /** Completed with the decode worker's stream (null: closed before the hand-off), set with the first token. */
+        private CompletableFuture<GenerationStream> handedOff;
         private boolean closed;
         private boolean prefilling = true;
         private boolean fallback;
@@ -221,15 +276,14 @@ public final class DisaggregatedRouter implements GenerationEngine {
                     if (first != null) return first;
                 }
                 GenerationStream s;
+                CompletableFuture<GenerationStream> h;
                 synchronized (this) {
-                    if (decodeRequest != null) {
-                        GenerateRequest d = decodeRequest;
-                        decodeRequest = null;
-                        if (closed) return end(cancelled());
-                        current = submitDecode(d);
-                        decodeSubmitted = true;
-                    }
+                    h = handedOff;
                     s = current;
+                }
+                if (h != null) {
+                    s = awaitHandOff(h);
+                    if (s == null) return end(cancelled());
                 }
                 GenerateOutput out = s.next();
                 if (out == null) return end(null);
@@ -245,6 +299,48 @@ public final class DisaggregatedRouter implements GenerationEngine {
             }
         }
 
+        private GenerationStream awaitHandOff(CompletableFuture<GenerationStream> h) throws InterruptedException {
+            try {
+                GenerationStream s = h.get();
+                synchronized (this) {
+                    handedOff = null;
+                }
+                return s;
+            } catch (ExecutionException e) {
+                synchronized (this) {
+                    handedOff = null;
+                }
+                if (e.getCause() instanceof RuntimeException re) throw re;
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+
+        /** Submits the decode half (on the hand-off executor); a stream closed meanwhile is closed, or never submitted. */
+        private void handOff(GenerateRequest d, CompletableFuture<GenerationStream> result) {
+            GenerationStream s;
+            try {
+                synchronized (this) {
+                    if (closed) {
+                        router.unroute(request.requestId());
+                        result.complete(null);
+                        return;
+                    }
+                }
+                s = submitDecode(d);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            boolean close;
+            synchronized (this) {
+                current = s;
+                decodeSubmitted = true;
+                close = closed;
+            }
+            if (close) s.close();
+            result.complete(s);
+        }
+
         /**
          * The prefill phase: returns the first token's output (final when nothing more is to come), or null after
          * falling back to a local prefill ({@link #current} is then the decode worker's stream).
@@ -258,6 +354,8 @@ public final class DisaggregatedRouter implements GenerationEngine {
             String why = null;
             int[] tokens = new int[0];
             java.util.List<ai.armature.protocol.TokenLogprob> logprobs = null;
+            GenerateRequest decode;
+            CompletableFuture<GenerationStream> result;
             try {
                 for (GenerateOutput o; (o = p.next()) != null; ) {
                     tokens = concat(tokens, o.tokenIds());
@@ -285,7 +383,9 @@ public final class DisaggregatedRouter implements GenerationEngine {
                     fellBack(request, route.prefill().worker().id(), why);
                     router.unroute(request.requestId());
                     fallback = true;
-                    current = router.submit(request, DECODE_POOL, exclude);
+                    Set<String> skip = new HashSet<>(exclude);
+                    skip.add(route.prefill().worker().id());
+                    current = submitWhole(request, skip, false);
                     decodeSubmitted = true;
                     return null;
                 }
@@ -296,9 +396,14 @@ public final class DisaggregatedRouter implements GenerationEngine {
                     return end(new GenerateOutput(request.requestId(), tokens, logprobs, out.finishReason(), out.usage(), out.error(),
                             out.promptLogprobs(), out.errorKind()));
                 }
-                decodeRequest = decodeRequest(tokens[0]);
-                return new GenerateOutput(request.requestId(), tokens, logprobs, null, out.usage(), null);
+                decode = decodeRequest(tokens[0]);
+                result = new CompletableFuture<>();
+                handedOff = result;
             }
+            GenerateRequest d = decode;
+            CompletableFuture<GenerationStream> r = result;
+            handOff.execute(() -> handOff(d, r));
+            return new GenerateOutput(request.requestId(), tokens, logprobs, null, out.usage(), null);
         }
 
         /** The request for the decode worker: the first token appended as generated, and where its prompt's K/V is held. */
@@ -315,6 +420,10 @@ public final class DisaggregatedRouter implements GenerationEngine {
                     request.constraint(), new KvTransfer.Fetch(transferId, source, transferAddress.apply(source)));
         }
 
+        /**
+         * The decode half to the chosen decode worker, else another; with none left, to a prefill worker (the KV
+         * router prefers the one holding the prompt's blocks, which then has nothing to fetch).
+         */
         private GenerationStream submitDecode(GenerateRequest d) {
             try {
                 return router.submit(route.decode(), d);
@@ -323,7 +432,7 @@ public final class DisaggregatedRouter implements GenerationEngine {
                 if (reason != RequestRejectedException.Reason.SHUTTING_DOWN && reason != RequestRejectedException.Reason.QUEUE_FULL) throw e;
                 Set<String> skip = new HashSet<>(exclude);
                 skip.add(route.decode().worker().id());
-                return router.submit(d, DECODE_POOL, skip);
+                return submitWhole(d, skip, false);
             }
         }
 
@@ -346,7 +455,7 @@ public final class DisaggregatedRouter implements GenerationEngine {
                 if (closed) return;
                 closed = true;
                 c = current;
-                release = !decodeSubmitted && !ended;
+                release = !decodeSubmitted && !ended && handedOff == null;
             }
             c.close();
             if (release) router.unroute(request.requestId());

@@ -25,7 +25,9 @@ public record RemotePrefillRule(int maxLocalPrefillTokens, long maxPrefillQueueT
         /** Locally: no prefill worker is available. */
         LOCAL_NO_PREFILL_WORKER,
         /** Locally: the chosen worker is an aggregated one (role both), which always prefills itself. */
-        LOCAL_NOT_DECODE_WORKER
+        LOCAL_NOT_DECODE_WORKER,
+        /** On a prefill worker, whole (prefill and decode): no decode or aggregated worker is available. */
+        LOCAL_NO_DECODE_WORKER
     }
 
     public RemotePrefillRule {

@@ -68,4 +68,22 @@ public final class KvImport {
         for (int i = 0; i < chunk.count(); i++) runner.importBlock(chunk.data(), i * bytes, ids[cached + written + i]);
         written += chunk.count();
     }
+
+    /**
+     * Writes the next {@code count} blocks by copying blocks {@code sourceIds[from, from + count)} of {@code source}, a
+     * runner of the same layout in this process (the simulator's transfers; no payload is built). Refuses, before
+     * writing anything, another layout or an overflow (IllegalArgumentException).
+     */
+    public void copyFrom(ModelRunner source, int[] sourceIds, int from, int count) {
+        if (done) throw new IllegalStateException("the import was already committed or aborted");
+        layout.requireSame(source.kvLayout().orElseThrow(() -> new IllegalArgumentException(source.modelName() + " cannot export KV blocks")),
+                "the copied KV blocks");
+        if (count > capacity() - written) {
+            throw new IllegalArgumentException("copying " + count + " KV blocks, but only " + (capacity() - written) + " of the "
+                    + capacity() + " reserved are left");
+        }
+        java.util.Objects.checkFromIndexSize(from, count, sourceIds.length);
+        for (int i = 0; i < count; i++) runner.copyBlockFrom(source, sourceIds[from + i], ids[cached + written + i]);
+        written += count;
+    }
 }

@@ -139,6 +139,16 @@ public final class MockModelRunner implements ModelRunner {
         tagsFor(blockId)[blockId] = tag;
     }
 
+    /** A mocker's block is its fingerprint: copied as such from another mocker, whatever the simulated block size. */
+    @Override
+    public void copyBlockFrom(ModelRunner source, int sourceBlock, int blockId) {
+        if (!(source instanceof MockModelRunner m)) {
+            ModelRunner.super.copyBlockFrom(source, sourceBlock, blockId);
+            return;
+        }
+        tagsFor(blockId)[blockId] = m.blockTag(sourceBlock);
+    }
+
     @Override
     public SampledToken[] execute(List<ScheduledSequence> batch) {
         if (numBlocks < 0) throw new IllegalStateException("allocateKvCache was not called");

@@ -123,6 +123,19 @@ public interface ModelRunner extends AutoCloseable {
         for (int i = 0; i < blockIds.length; i++) importBlock(blocks.data(), i * layout.blockBytes(), blockIds[i]);
     }
 
+    /**
+     * Overwrites block {@code blockId} with block {@code sourceBlock} of {@code source}, a runner of the same layout in
+     * this process (a KV transfer that never leaves memory). By default through one block's off-heap buffer.
+     */
+    default void copyBlockFrom(ModelRunner source, int sourceBlock, int blockId) {
+        KvLayout layout = kvLayout().orElseThrow(() -> new UnsupportedOperationException(modelName() + ": this runner cannot import KV blocks"));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment one = arena.allocate(layout.blockBytes());
+            source.exportBlock(sourceBlock, one, 0);
+            importBlock(one, 0, blockId);
+        }
+    }
+
     /** Frees the KV storage and anything else the runner holds. */
     @Override
     void close();
