@@ -78,7 +78,7 @@ class SimulateCommandTest {
     void simulatesPrefillAndDecodeWorkersAndRefusesWhatDoesNotApply() throws Exception {
         String[] disagg = {"simulate", "--workload", "shared-prefix", "--groups", "2", "--prompts-per-group", "3", "--prefix-len", "1024",
                 "--question-len", "600", "--osl", "8", "--request-rate", "20", "--mock-profile", "h100-llama3-8b,kv_cache=1GiB",
-                "--router", "kv", "--prefill-workers", "1", "--decode-workers", "2"};
+                "--router", "kv", "--prefill-workers", "1", "--decode-workers", "2", "--max-local-prefill-tokens", "512"};
         String[] json = java.util.Arrays.copyOf(disagg, disagg.length + 1);
         json[disagg.length] = "--json";
         assertThat(run(json)).as(err.toString()).isZero();

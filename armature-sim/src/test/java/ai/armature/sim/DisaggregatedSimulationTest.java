@@ -23,6 +23,8 @@ class DisaggregatedSimulationTest {
     /** 128 KiB of KV per token: a 16-token block is 2 MiB. */
     private static final MockProfile PROFILE = MockProfile.parse("h100-llama3-8b,max_context=32768,kv_cache=1GiB");
     private static final long BLOCK_BYTES = 16L * 131072;
+    /** Remote above 512 uncached tokens, so that small prompts disaggregate. */
+    private static final RemotePrefillRule RULE = new RemotePrefillRule(512, RemotePrefillRule.DEFAULT_MAX_PREFILL_QUEUE_TOKENS);
 
     /** Requests given as (arrival ns, prompt, max tokens), prompts drawn from one seeded generator. */
     private record Fixed(List<SimRequest> requests) implements SimWorkload {
@@ -72,8 +74,8 @@ class DisaggregatedSimulationTest {
     void aRemotePrefillsBlocksArriveAfterTheirBytesOverTheBandwidth() {
         // One 1000-token prompt: 62 full blocks are prefilled remotely and moved; the decode worker computes the last 8 tokens.
         SimWorkload one = new Fixed(List.of(new SimRequest("r", prompt(1000, 1), 20, 0)));
-        PolicyResult fast = run(settings(1, 1, 50e9, RemotePrefillRule.defaults()), one).result();
-        PolicyResult slow = run(settings(1, 1, 1e9, RemotePrefillRule.defaults()), one).result();
+        PolicyResult fast = run(settings(1, 1, 50e9, RULE), one).result();
+        PolicyResult slow = run(settings(1, 1, 1e9, RULE), one).result();
         long bytes = 62 * BLOCK_BYTES;
         for (PolicyResult r : List.of(fast, slow)) {
             assertThat(r.remotePrefills()).isEqualTo(1);
@@ -97,7 +99,7 @@ class DisaggregatedSimulationTest {
         // Two 1000-token prompts at once on one prefill worker (one step prefills both) and two decode workers: both
         // transfers are ready at the same instant, and the second waits for the first on the prefill worker's link.
         SimWorkload two = new Fixed(List.of(new SimRequest("a", prompt(1000, 2), 4, 0), new SimRequest("b", prompt(1000, 3), 4, 0)));
-        PolicyResult r = run(settings(1, 2, 10e9, RemotePrefillRule.defaults()), two).result();
+        PolicyResult r = run(settings(1, 2, 10e9, RULE), two).result();
         assertThat(r.remotePrefills()).isEqualTo(2);
         long wire = Math.round(62 * BLOCK_BYTES / 10e9 * 1e9);
         assertThat(r.kvTransferSeconds()).isEqualTo((wire + 2 * wire) / 1e9);
@@ -130,7 +132,7 @@ class DisaggregatedSimulationTest {
     @Test
     void aSimulationIsDeterministicAndRefusesAPlanner() {
         SimWorkload w = new SharedPrefixLoad(4, 6, 1024, 600, 16, 20, PROFILE.vocabSize(), 3);
-        Simulation.Settings s = settings(2, 2, 50e9, RemotePrefillRule.defaults());
+        Simulation.Settings s = settings(2, 2, 50e9, RULE);
         PolicyResult a = run(s, w).result();
         PolicyResult b = run(s, new SharedPrefixLoad(4, 6, 1024, 600, 16, 20, PROFILE.vocabSize(), 3)).result();
         assertThat(b).isEqualTo(a);

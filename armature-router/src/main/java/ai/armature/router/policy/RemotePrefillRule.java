@@ -11,7 +11,13 @@ package ai.armature.router.policy;
  */
 public record RemotePrefillRule(int maxLocalPrefillTokens, long maxPrefillQueueTokens) {
 
-    public static final int DEFAULT_MAX_LOCAL_PREFILL_TOKENS = 512;
+    /**
+     * Chosen with {@code armature simulate} (8 simulated H100 workers, Llama 3 8B): on the Mooncake conversation trace,
+     * whose prompts are mostly cached prefixes plus a few thousand new tokens, 2 prefill + 6 decode workers had TTFT p50
+     * 423 ms with 4096 against 592 ms with 512 (E2E p50 5.87 s vs 6.00, ITL and TTFT p99 within 1.5%); 8,192-token
+     * prompts still go to the prefill pool, where disaggregation wins (see the README).
+     */
+    public static final int DEFAULT_MAX_LOCAL_PREFILL_TOKENS = 4096;
     public static final long DEFAULT_MAX_PREFILL_QUEUE_TOKENS = 32768;
 
     /** Why a request prefilled where it did. */
