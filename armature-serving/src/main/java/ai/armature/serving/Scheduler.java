@@ -112,7 +112,12 @@ final class Scheduler {
         }
         while (budget > 0 && running.size() < maxSeqs && !waiting.isEmpty()) {
             Sequence s = waiting.first();
-            if (!admit(s, budget)) break;
+            if (!admit(s, budget)) {
+                // Nothing runs and the first in line does not fit: what it needs is held for the prefixes other waiting
+                // sequences received (KV transfers). Those blocks stay cached, now evictable (a sequence that still finds
+                // them when admitted uses them), and the first in line tries again; otherwise nothing could ever run.
+                if (!running.isEmpty() || !releaseOtherPrefixHolds(s) || !admit(s, budget)) break;
+            }
             budget -= s.stepCount;
         }
         return scheduled;
@@ -181,6 +186,18 @@ final class Scheduler {
         s.preemptions++;
         preemptions++;
         waiting.add(s);
+    }
+
+    /** Releases the received prefixes held for waiting sequences other than {@code keep}; whether there was any. */
+    private boolean releaseOtherPrefixHolds(Sequence keep) {
+        boolean any = false;
+        for (Sequence w : waiting) {
+            if (w != keep && w.prefixHold != null) {
+                releasePrefixHold(w);
+                any = true;
+            }
+        }
+        return any;
     }
 
     private void releasePrefixHold(Sequence s) {
