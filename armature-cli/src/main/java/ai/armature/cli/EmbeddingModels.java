@@ -18,8 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Opens models for {@code serve}'s embedding mode: GGUF embedding models (architecture {@code bert}, mean or CLS
- * pooling from the file), and decoder models served with {@code --embeddings} (last-token pooling), each as the
+ * Opens models for {@code serve}'s embedding mode: GGUF embedding models (architecture {@code bert} or
+ * {@code nomic-bert}, mean or CLS pooling from the file), and decoder models served with {@code --embeddings} (last-token pooling), each as the
  * model, its tokenizer and an embedding worker.
  */
 final class EmbeddingModels {
@@ -48,7 +48,7 @@ final class EmbeddingModels {
         }
     }
 
-    /** A GGUF bert model. */
+    /** A GGUF bert or nomic-bert model. */
     static Opened open(Path path, String name, int maxQueued) throws IOException {
         GgufFile f = GgufReader.open(path);
         try {

@@ -55,7 +55,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--embeddings",
             description = {"Serve a decoder (Llama-family) model for POST /v1/embeddings only: the final hidden state of each",
                     "input's last token, L2-normalized (last-token pooling, as vLLM pools decoder embedding models).",
-                    "Chat and completions then answer 400. GGUF embedding models (bert) are served so without it."})
+                    "Chat and completions then answer 400. GGUF embedding models (bert, nomic-bert) are served so without it."})
     boolean embeddings;
 
     @Option(names = "--served-model-name", description = "The model id clients use. Default: the file name without .gguf.")

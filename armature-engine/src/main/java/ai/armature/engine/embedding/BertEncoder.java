@@ -6,19 +6,36 @@ import java.util.List;
 
 /**
  * Runs a {@link BertModel} over a batch of token sequences: every weight matrix multiplies all tokens of all
- * sequences at once, attention is bidirectional within each sequence, and each sequence is pooled (as the model
- * says: CLS or mean) and L2-normalized. Buffers are reused across calls, so one instance serves one thread.
+ * sequences at once, attention is bidirectional within each sequence (positions from the model's table, or rotary
+ * for nomic-bert, counted from each sequence's start), and each sequence is pooled (as the model says: CLS or mean)
+ * and L2-normalized. Buffers are reused across calls, so one instance serves one thread.
  */
 public final class BertEncoder implements Embedder {
 
     private final BertModel model;
     private final BertModel.Config c;
     private int capacity;
-    private float[] x, xb, q, k, v, att, h;
+    private float[] x, xb, q, k, v, att, h, g, qkv;
+    /** Rotary cos/sin per (position, pair), for nomic-bert; null otherwise. */
+    private final float[] ropeCos, ropeSin;
 
     public BertEncoder(BertModel model) {
         this.model = model;
         this.c = model.config;
+        if (c.rotary()) {
+            int half = c.headDim() / 2;
+            ropeCos = new float[c.contextLength() * half];
+            ropeSin = new float[c.contextLength() * half];
+            for (int pos = 0; pos < c.contextLength(); pos++) {
+                for (int i = 0; i < half; i++) {
+                    double angle = pos * Math.pow(c.ropeBase(), -2.0 * i / c.headDim());
+                    ropeCos[pos * half + i] = (float) Math.cos(angle);
+                    ropeSin[pos * half + i] = (float) Math.sin(angle);
+                }
+            }
+        } else {
+            ropeCos = ropeSin = null;
+        }
     }
 
     public BertModel.Config config() {
@@ -64,7 +81,8 @@ public final class BertEncoder implements Embedder {
             for (int i = 0; i < t.length; i++) {
                 int row = (start[s] + i) * dim;
                 model.tokenEmbedding.dequantizeRow(t[i], x, row);
-                for (int j = 0; j < dim; j++) x[row + j] += model.positionEmbedding[i * dim + j] + model.typeEmbedding0[j];
+                if (model.positionEmbedding != null) for (int j = 0; j < dim; j++) x[row + j] += model.positionEmbedding[i * dim + j];
+                for (int j = 0; j < dim; j++) x[row + j] += model.typeEmbedding0[j];
                 layerNorm(x, row, model.embNormW, model.embNormB, dim);
             }
         }
@@ -88,13 +106,30 @@ public final class BertEncoder implements Embedder {
 
     private void layer(BertModel.Layer l, int[] start, int n) {
         int dim = c.dim(), hidden = c.hiddenDim();
-        l.wq().matmul(x, q, n);
-        l.wk().matmul(x, k, n);
-        l.wv().matmul(x, v, n);
+        if (l.qkv() != null) {
+            l.qkv().matmul(x, qkv, n);
+            for (int t = 0; t < n; t++) {
+                System.arraycopy(qkv, t * 3 * dim, q, t * dim, dim);
+                System.arraycopy(qkv, t * 3 * dim + dim, k, t * dim, dim);
+                System.arraycopy(qkv, t * 3 * dim + 2 * dim, v, t * dim, dim);
+            }
+        } else {
+            l.wq().matmul(x, q, n);
+            l.wk().matmul(x, k, n);
+            l.wv().matmul(x, v, n);
+        }
         addBias(q, l.bq(), n, dim);
         addBias(k, l.bk(), n, dim);
         addBias(v, l.bv(), n, dim);
         int seqs = start.length - 1;
+        if (ropeCos != null) {
+            for (int s = 0; s < seqs; s++) {
+                for (int t = start[s]; t < start[s + 1]; t++) {
+                    rotate(q, t * dim, t - start[s]);
+                    rotate(k, t * dim, t - start[s]);
+                }
+            }
+        }
         int heads = c.heads(), hd = c.headDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
         Parallel.forRange(0, seqs * heads, 1, (a, b) -> {
@@ -134,7 +169,12 @@ public final class BertEncoder implements Embedder {
         }
         l.up().matmul(x, h, n);
         addBias(h, l.bUp(), n, hidden);
-        for (int i = 0; i < n * hidden; i++) h[i] = gelu(h[i]);
+        if (l.gate() != null) {
+            l.gate().matmul(x, g, n);
+            for (int i = 0; i < n * hidden; i++) h[i] *= g[i] / (1 + (float) Math.exp(-g[i])); // SwiGLU: silu(gate) * up
+        } else {
+            for (int i = 0; i < n * hidden; i++) h[i] = gelu(h[i]);
+        }
         l.down().matmul(h, xb, n);
         addBias(xb, l.bDown(), n, dim);
         for (int t = 0; t < n; t++) {
@@ -143,7 +183,22 @@ public final class BertEncoder implements Embedder {
         }
     }
 
+    /** Rotates every head of the row at {@code off} by position {@code pos}, pairing element i with i + half (NeoX order). */
+    private void rotate(float[] a, int off, int pos) {
+        int hd = c.headDim(), half = hd / 2;
+        for (int head = 0; head < c.heads(); head++) {
+            int o = off + head * hd;
+            for (int i = 0; i < half; i++) {
+                float cos = ropeCos[pos * half + i], sin = ropeSin[pos * half + i];
+                float x0 = a[o + i], x1 = a[o + i + half];
+                a[o + i] = x0 * cos - x1 * sin;
+                a[o + i + half] = x0 * sin + x1 * cos;
+            }
+        }
+    }
+
     private static void addBias(float[] a, float[] bias, int n, int width) {
+        if (bias == null) return;
         for (int t = 0; t < n; t++) for (int j = 0; j < width; j++) a[t * width + j] += bias[j];
     }
 
@@ -183,6 +238,10 @@ public final class BertEncoder implements Embedder {
         v = new float[cap * c.dim()];
         att = new float[cap * c.dim()];
         h = new float[cap * c.hiddenDim()];
+        if (c.rotary()) {
+            g = new float[cap * c.hiddenDim()];
+            qkv = new float[cap * 3 * c.dim()];
+        }
         capacity = cap;
     }
 }

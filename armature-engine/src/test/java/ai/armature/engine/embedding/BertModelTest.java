@@ -40,15 +40,16 @@ class BertModelTest {
         return null;
     }
 
-    @ParameterizedTest(name = "{0} pooling={1}")
-    @CsvSource({"F32,2", "F32,1", "Q8_0,2", "F16,1"})
-    void matchesReferenceAndIsBatchIndependent(GgmlType type, int pooling) throws Exception {
+    @ParameterizedTest(name = "{0} pooling={1} nomic={2}")
+    @CsvSource({"F32,2,false", "F32,1,false", "Q8_0,2,false", "F16,1,false", "F32,1,true", "Q8_0,1,true", "F16,2,true"})
+    void matchesReferenceAndIsBatchIndependent(GgmlType type, int pooling, boolean nomic) throws Exception {
         Path file = dir.resolve("bert.gguf");
         try (GgufFile vocab = GgufReader.open(vocabularyFixture())) {
-            BertDemoModel.write(new BertDemoModel.Spec(64, 128, 2, 4, 64, pooling, type, 3), vocab.metadata(), file);
+            BertDemoModel.write(new BertDemoModel.Spec(64, 128, 2, 4, 64, pooling, type, 3, nomic), vocab.metadata(), file);
         }
         try (GgufFile f = GgufReader.open(file)) {
             BertModel model = BertModel.load(f);
+            assertThat(model.config().rotary()).isEqualTo(nomic);
             Tokenizer tok = Tokenizers.fromGguf(f.metadata());
             List<int[]> inputs = new ArrayList<>();
             for (String s : List.of("Hello world", "The quick brown fox jumps over the lazy dog.", "a", "Embeddings, batched and normalized!")) {

@@ -6,14 +6,18 @@ import ai.armature.engine.gguf.GgufTensorInfo;
 import ai.armature.engine.tensor.WeightMatrix;
 
 /**
- * A naive BERT encoder in double precision, written from the published model definition and independent of the
+ * A naive BERT encoder in double precision, written from the published model definitions and independent of the
  * engine's code: one sequence at a time, whole matrices dequantized once, GELU through an erf computed by
- * numerical integration. The engine's {@link BertEncoder} must agree with it.
+ * numerical integration. For nomic-bert (nomic-embed-text's architecture): the fused QKV matrix is cut into its three
+ * parts, queries and keys are rotated in double precision (pairs i and i + half of each head, angle
+ * pos / base^(2i / head size)), the feed-forward is SwiGLU and nothing has a bias. The engine's {@link BertEncoder}
+ * must agree with it.
  */
 final class ReferenceBert {
 
     private final int dim, hidden, layers, heads, pooling;
-    private final double eps;
+    private final boolean nomic;
+    private final double eps, ropeBase;
     private final double[][] tok, pos, type;
     private final double[] embW, embB;
     private final double[][][] vecs; // per layer: bq bk bv bo n1w n1b bup bdown n2w n2b
@@ -21,21 +25,36 @@ final class ReferenceBert {
 
     ReferenceBert(GgufFile f) {
         GgufMetadata md = f.metadata();
-        dim = md.getInt("bert.embedding_length", 0);
-        hidden = md.getInt("bert.feed_forward_length", 0);
-        layers = md.getInt("bert.block_count", 0);
-        heads = md.getInt("bert.attention.head_count", 0);
-        eps = md.getFloat("bert.attention.layer_norm_epsilon", 1e-12f);
-        pooling = md.getInt("bert.pooling_type", 2);
+        String a = md.getString("general.architecture");
+        nomic = "nomic-bert".equals(a);
+        dim = md.getInt(a + ".embedding_length", 0);
+        hidden = md.getInt(a + ".feed_forward_length", 0);
+        layers = md.getInt(a + ".block_count", 0);
+        heads = md.getInt(a + ".attention.head_count", 0);
+        eps = md.getFloat(a + ".attention.layer_norm_epsilon", 1e-12f);
+        pooling = md.getInt(a + ".pooling_type", 2);
+        ropeBase = md.getFloat(a + ".rope.freq_base", 10000f);
         tok = matrix(f, "token_embd.weight");
-        pos = matrix(f, "position_embd.weight");
+        pos = nomic ? null : matrix(f, "position_embd.weight");
         type = matrix(f, "token_types.weight");
         embW = vector(f, "token_embd_norm.weight");
         embB = vector(f, "token_embd_norm.bias");
         vecs = new double[layers][][];
         matsByLayer = new double[layers][][][];
+        double[] zeroDim = new double[dim], zeroHidden = new double[hidden];
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
+            if (nomic) {
+                double[][] qkv = matrix(f, p + "attn_qkv.weight");
+                double[][][] m = {java.util.Arrays.copyOfRange(qkv, 0, dim), java.util.Arrays.copyOfRange(qkv, dim, 2 * dim),
+                        java.util.Arrays.copyOfRange(qkv, 2 * dim, 3 * dim), matrix(f, p + "attn_output.weight"), matrix(f, p + "ffn_up.weight"),
+                        matrix(f, p + "ffn_down.weight"), matrix(f, p + "ffn_gate.weight")};
+                matsByLayer[l] = m;
+                vecs[l] = new double[][] {zeroDim, zeroDim, zeroDim, zeroDim, vector(f, p + "attn_output_norm.weight"),
+                        vector(f, p + "attn_output_norm.bias"), zeroHidden, zeroDim, vector(f, p + "layer_output_norm.weight"),
+                        vector(f, p + "layer_output_norm.bias")};
+                continue;
+            }
             double[][][] m = {matrix(f, p + "attn_q.weight"), matrix(f, p + "attn_k.weight"), matrix(f, p + "attn_v.weight"),
                     matrix(f, p + "attn_output.weight"), matrix(f, p + "ffn_up.weight"), matrix(f, p + "ffn_down.weight")};
             matsByLayer[l] = m;
@@ -46,13 +65,27 @@ final class ReferenceBert {
         }
     }
 
+    /** Rotates each head of {@code a} (a query or key of the token at {@code position}). */
+    private double[] rotary(double[] a, int position) {
+        int hd = dim / heads, half = hd / 2;
+        double[] out = a.clone();
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < half; i++) {
+                double angle = position / Math.pow(ropeBase, 2.0 * i / hd);
+                double re = a[h * hd + i], im = a[h * hd + i + half];
+                out[h * hd + i] = re * Math.cos(angle) - im * Math.sin(angle);
+                out[h * hd + i + half] = re * Math.sin(angle) + im * Math.cos(angle);
+            }
+        }
+        return out;
+    }
 
     double[] embed(int[] tokens) {
         int n = tokens.length;
         double[][] x = new double[n][];
         for (int i = 0; i < n; i++) {
             double[] e = new double[dim];
-            for (int j = 0; j < dim; j++) e[j] = tok[tokens[i]][j] + pos[i][j] + type[0][j];
+            for (int j = 0; j < dim; j++) e[j] = tok[tokens[i]][j] + (nomic ? 0 : pos[i][j]) + type[0][j];
             x[i] = layerNorm(e, embW, embB);
         }
         int hd = dim / heads;
@@ -63,6 +96,10 @@ final class ReferenceBert {
             for (int i = 0; i < n; i++) {
                 q[i] = add(mul(m[0], x[i]), v[0]);
                 k[i] = add(mul(m[1], x[i]), v[1]);
+                if (nomic) {
+                    q[i] = rotary(q[i], i);
+                    k[i] = rotary(k[i], i);
+                }
                 val[i] = add(mul(m[2], x[i]), v[2]);
             }
             double[][] next = new double[n][];
@@ -84,7 +121,12 @@ final class ReferenceBert {
                 double[] a = add(add(mul(m[3], att), v[3]), x[i]);
                 a = layerNorm(a, v[4], v[5]);
                 double[] up = add(mul(m[4], a), v[6]);
-                for (int j = 0; j < up.length; j++) up[j] = 0.5 * up[j] * (1 + erf(up[j] / Math.sqrt(2)));
+                if (nomic) {
+                    double[] gate = mul(m[6], a);
+                    for (int j = 0; j < up.length; j++) up[j] *= gate[j] / (1 + Math.exp(-gate[j]));
+                } else {
+                    for (int j = 0; j < up.length; j++) up[j] = 0.5 * up[j] * (1 + erf(up[j] / Math.sqrt(2)));
+                }
                 double[] out = add(add(mul(m[5], up), v[7]), a);
                 next[i] = layerNorm(out, v[8], v[9]);
             }
