@@ -88,6 +88,9 @@ class NatsEventPlaneTest {
             nats.restart();
             await(worker::connected);
             await(router::connected);
+            // Connected is not resubscribed: the router's subscriptions are resent on its new connection, and only a
+            // round trip on that connection says the server has them (the publisher is another connection).
+            router.flush(Duration.ofSeconds(10));
             for (long id = 5001; id <= 5100; id++) pub.publish(new KvEvent.BlockRemoved(id, id));
             await(() -> a.events.size() == 5100);
             assertThat(a.gapFree()).isTrue();
