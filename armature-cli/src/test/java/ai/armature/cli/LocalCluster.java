@@ -119,7 +119,9 @@ final class LocalCluster implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectError(log.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> line = new CompletableFuture<>();
-        Thread.ofVirtual().start(() -> {
+        // A platform thread, not a virtual one: a full suite once missed a worker's ready line for 120 s although the
+        // worker had printed it, and a blocked pipe read on a platform thread depends on no scheduler.
+        Thread.ofPlatform().daemon(true).name("armature-test-stdout-" + args.getFirst()).start(() -> {
             try {
                 for (String l; (l = out.readLine()) != null; ) {
                     if (!line.isDone() && l.startsWith("ready")) line.complete(l);
