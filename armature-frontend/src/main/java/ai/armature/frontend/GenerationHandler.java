@@ -436,6 +436,14 @@ final class GenerationHandler {
         }
 
         int stream(ServerResponse res) throws InterruptedException {
+            // Nothing goes out before the first output, as on Messages and Responses: a request that fails before it
+            // (no worker could run it, every migration failed) is answered with its status, a 503 with Retry-After,
+            // not with a 200 whose stream ends in an error event. The role chunk goes out with the first token.
+            ChoiceDecoder first = step();
+            if (first != null && first.finished() && failure(first) != null) {
+                finishMetrics();
+                throw failure(first);
+            }
             res.status(200);
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
             res.header(HeaderNames.CACHE_CONTROL, "no-cache");
@@ -449,9 +457,7 @@ final class GenerationHandler {
                     }
                     flush(out);
                 }
-                while (!allFinished()) {
-                    ChoiceDecoder d = step();
-                    if (d == null) break;
+                for (ChoiceDecoder d = first; d != null; d = allFinished() ? null : step()) {
                     // echo: the prompt's text (and its tokens' logprobs, which come with the worker's first output)
                     // is the choice's first chunk.
                     if (d.echoText() != null && !echoSent[d.index]

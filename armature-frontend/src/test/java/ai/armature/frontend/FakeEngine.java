@@ -51,6 +51,8 @@ final class FakeEngine implements GenerationEngine {
     volatile String failWith;
     /** The kind of the failure {@link #failWith} ends requests with (null: the default, INTERNAL). */
     volatile GenerateOutput.ErrorKind failKind;
+    /** How many tokens a request produces before {@link #failWith} ends it. */
+    volatile int failAfterTokens = 2;
 
     @Override
     public GenerationStream submit(GenerateRequest request) {
@@ -159,7 +161,7 @@ final class FakeEngine implements GenerationEngine {
                         finish = FinishReason.CANCELLED;
                         break;
                     }
-                    if (failWith != null && produced == 2) {
+                    if (failWith != null && produced == failAfterTokens) {
                         finish = FinishReason.ERROR;
                         error = failWith;
                         break;

@@ -239,6 +239,15 @@ class RawHttpErrorsTest {
             HttpResponse<String> streamed = s.post("/v1/completions", "{\"prompt\":\"x\",\"stream\":true}", true);
             assertThat(streamed.statusCode()).isEqualTo(200);
             assertThat(TestServer.events(streamed.body()).getLast()).contains("\"error\"").contains("service_unavailable");
+            // A stream that fails before its first token has sent nothing yet (not even chat's role chunk): a 503.
+            s.engine.failAfterTokens = 0;
+            for (String[] api : new String[][] {{"/v1/completions", "{\"prompt\":\"x\",\"stream\":true}"},
+                    {"/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}"}}) {
+                HttpResponse<String> r = s.post(api[0], api[1], true);
+                assertThat(error(r, 503).get("code").asText()).as(api[0]).isEqualTo("service_unavailable");
+                assertThat(r.headers().firstValue("retry-after")).as(api[0]).isPresent();
+            }
+            s.engine.failAfterTokens = 2;
 
             // Found unservable after it was accepted (while held for a worker): 400, as at submit.
             s.engine.failKind = ai.armature.protocol.GenerateOutput.ErrorKind.INVALID;
@@ -248,6 +257,7 @@ class RawHttpErrorsTest {
         } finally {
             s.engine.failWith = null;
             s.engine.failKind = null;
+            s.engine.failAfterTokens = 2;
         }
     }
 
