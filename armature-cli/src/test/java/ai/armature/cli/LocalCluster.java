@@ -147,8 +147,10 @@ final class LocalCluster implements AutoCloseable {
             ready = null;
         }
         if (ready == null) {
+            boolean alive = l.process().isAlive();
             l.process().destroyForcibly();
-            throw new IllegalStateException(l.what() + " did not get ready: " + l.logText());
+            throw new IllegalStateException(l.what() + " did not get ready (" + (alive ? "still running; this JVM's threads, virtual ones "
+                    + "included, are in " + dumpThreads(l) : "it exited") + "): " + l.logText());
         }
         Process p = l.process();
         Path log = l.log();
@@ -162,6 +164,19 @@ final class LocalCluster implements AutoCloseable {
             roles.add(r);
         }
         return r;
+    }
+
+    /** Writes this JVM's threads, virtual ones included, beside the role's log; returns the file. */
+    private static Path dumpThreads(Launched l) {
+        Path file = l.log().resolveSibling(l.log().getFileName() + ".threads.json");
+        try {
+            Files.deleteIfExists(file);
+            java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .dumpThreads(file.toAbsolutePath().toString(), com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
+        } catch (IOException | RuntimeException e) {
+            return Path.of("(no thread dump: " + e.getMessage() + ")");
+        }
+        return file.toAbsolutePath();
     }
 
     /** The base URL of a frontend's OpenAI API. */
