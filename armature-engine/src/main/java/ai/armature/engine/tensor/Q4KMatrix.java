@@ -45,7 +45,9 @@ final class Q4KMatrix extends BaseMatrix {
         }
         this.groupBytes = (long) (cols / BLOCK) * GROUP_SUPER;
         this.packed = Interleaved.allocate(rows, groupBytes);
-        repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 16, 0, groupBytes, GROUP_SUPER, SUB);
+        MemorySegment copy = packed;
+        repackKQuant(data, copy, rows, cols, rowBytes, BYTES, groupBytes, GROUP_SUPER, SUB, SC,
+                (src, s, ds, lane) -> writeNibbles(data, copy, src, s, ds, lane));
     }
 
     /**
@@ -63,13 +65,13 @@ final class Q4KMatrix extends BaseMatrix {
     private final long groupBytes;
 
     /**
-     * Fills the interleaved copy shared by Q4_K and Q5_K: super-blocks of {@code bytes} bytes with the 16-byte header
-     * at 0 and the 128 nibble bytes at {@code qsOffset}; {@code qhOffset} > 0 also copies Q5_K's fifth bits (32 bytes
-     * there) as one 32-bit mask per element (bit i for row i) after the Q4_K part of each sub-block, whose stride is
-     * {@code sub}.
+     * Fills an interleaved copy in the layout shared by Q4_K and Q5_K: per (group of 32 rows, super-block) the rows'
+     * d and dmin as floats at {@link #D} and {@link #DMIN}, then from {@link #SUBS} the 8 sub-blocks, {@code sub}
+     * bytes apart, each with the rows' scale bytes at {@code sc} and min bytes 32 further; {@code quants} writes the
+     * sub-block's quants for one row. The file's super-blocks are {@code bytes} long with the 16-byte header at 0.
      */
     static void repackKQuant(MemorySegment data, MemorySegment packed, int rows, int cols, long rowBytes, int bytes,
-                             int qsOffset, int qhOffset, long groupBytes, int groupSuper, int sub) {
+                             long groupBytes, int groupSuper, int sub, int sc, SubBlockWriter quants) {
         int supers = cols / BLOCK;
         Interleaved.forEachRow(rows, r -> {
             long dst = Interleaved.groupOffset(r, groupBytes);
@@ -80,31 +82,34 @@ final class Q4KMatrix extends BaseMatrix {
                 long h1 = data.get(LONG_LE, src + 8);
                 long lo = (h0 >>> 32) | (h1 << 32);
                 int hi = (int) (h1 >>> 32);
-                long sc = scales(lo, hi);
-                long mn = mins(lo, hi);
+                long scs = scales(lo, hi);
+                long mns = mins(lo, hi);
                 packed.set(FLOAT_LE, dst + D + 4 * lane, Float.float16ToFloat((short) h0));
                 packed.set(FLOAT_LE, dst + DMIN + 4 * lane, Float.float16ToFloat((short) (h0 >>> 16)));
                 for (int s = 0; s < 8; s++) {
                     long ds = dst + SUBS + (long) sub * s;
-                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, ds + SC + lane, (byte) (sc >>> (8 * s)));
-                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, ds + MN + lane, (byte) (mn >>> (8 * s)));
-                    long chunk = src + qsOffset + 32L * (s >> 1);
-                    int shift = 4 * (s & 1);
-                    for (int v = 0; v < 8; v++) {
-                        int word = data.get(INT_LE, chunk + 4 * v) >>> shift;
-                        packed.set(SHORT_LE, ds + 64L * v + 2 * lane, (short) Integer.compress(word, 0x0F0F0F0F));
-                    }
-                    if (qhOffset > 0) {
-                        for (int l = 0; l < 32; l++) {
-                            if ((data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, src + qhOffset + l) >> s & 1) != 0) {
-                                long at = ds + SUB + 4L * l; // after the Q4_K part of the sub-block; element l: step l of the kernel
-                                packed.set(INT_LE, at, packed.get(INT_LE, at) | (1 << lane));
-                            }
-                        }
-                    }
+                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, ds + sc + lane, (byte) (scs >>> (8 * s)));
+                    packed.set(java.lang.foreign.ValueLayout.JAVA_BYTE, ds + sc + 32 + lane, (byte) (mns >>> (8 * s)));
+                    quants.write(src, s, ds, lane);
                 }
             }
         });
+    }
+
+    /** Writes the quants of sub-block {@code s} of the file's super-block at {@code src} for the row in {@code lane}. */
+    @FunctionalInterface
+    interface SubBlockWriter {
+        void write(long src, int s, long ds, int lane);
+    }
+
+    /** Q4_K's quants: eight 64-byte vectors of nibbles, 16-bit lane i holding four consecutive elements of row i. */
+    private static void writeNibbles(MemorySegment data, MemorySegment packed, long src, int s, long ds, int lane) {
+        long chunk = src + 16 + 32L * (s >> 1);
+        int shift = 4 * (s & 1);
+        for (int v = 0; v < 8; v++) {
+            int word = data.get(INT_LE, chunk + 4 * v) >>> shift;
+            packed.set(SHORT_LE, ds + 64L * v + 2 * lane, (short) Integer.compress(word, 0x0F0F0F0F));
+        }
     }
 
     @Override
@@ -115,46 +120,47 @@ final class Q4KMatrix extends BaseMatrix {
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
         int row0 = g * Interleaved.ROWS;
-        if (count > 1) {
-            products4(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, a.blocks, cols, count, y, yOff + row0, yStride, rows - row0);
-            return;
+        long o = g * groupBytes;
+        int valid = rows - row0;
+        // Pairs of vectors through the two-vector kernel, an odd last one alone: the second pass over the group's
+        // 39 KB comes from the cache. One kernel for 2 to 4 vectors was too large for C2 (past its inlining budget
+        // the last multiply-adds ran out of line on boxed vectors: 150-300 KB allocated per call, 26-31 G
+        // weight-vector products/s at 4 vectors against 34 for one).
+        int v = 0;
+        for (; v + 2 <= count; v += 2) {
+            products2(packed, o, a.q, a.sum8, a.sum, a.d, v * a.blocks, (v + 1) * a.blocks, cols, y, yOff + v * yStride + row0,
+                    yOff + (v + 1) * yStride + row0, valid);
         }
-        product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, 0, cols, y, yOff + row0, rows - row0);
+        if (v < count) {
+            product1(packed, o, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, valid);
+        }
     }
 
     /**
-     * {@link #product1} for 2 to 4 vectors at once (quantized one after another: {@code cols} quants and {@code nb}
-     * blocks apart): each nibble is extracted once and meets every vector, and the scales are converted once.
+     * {@link #product1} for two vectors, whose blocks start at {@code xa} and {@code xb} (in blocks of 32): each
+     * nibble is extracted once and meets both, and the scales are converted once.
      */
-    private static void products4(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int nb, int cols,
-                                  int count, float[] y, int yo, int yStride, int valid) {
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    private static void products2(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xa, int xb,
+                                  int cols, float[] y, int ya, int yb, int valid) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
         int subs = cols / 32;
-        int c = cols;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
             long os = o + (long) (j >> 3) * GROUP_SUPER;
             long ob = os + SUBS + (long) SUB * sub;
-            ShortVector p0 = ShortVector.zero(S512), r0 = p0, p1 = p0, r1 = p0, p2 = p0, r2 = p0, p3 = p0, r3 = p0;
-            int xi = j * 32;
-            for (int v = 0; v < 8; v++, xi += 4) {
+            ShortVector p0 = ShortVector.zero(S512), r0 = p0, p1 = p0, r1 = p0;
+            int ka = xa + j, kb = xb + j;
+            int ia = ka * 32, ib = kb * 32;
+            for (int v = 0; v < 8; v++, ia += 4, ib += 4) {
                 ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
                 ShortVector w0 = w.and((short) 15);
                 ShortVector w1 = w.lanewise(VectorOperators.LSHR, 4).and((short) 15);
                 ShortVector w2 = w.lanewise(VectorOperators.LSHR, 8).and((short) 15);
                 ShortVector w3 = w.lanewise(VectorOperators.LSHR, 12);
-                p0 = p0.add(w0.mul(q[xi])).add(w2.mul(q[xi + 2]));
-                r0 = r0.add(w1.mul(q[xi + 1])).add(w3.mul(q[xi + 3]));
-                p1 = p1.add(w0.mul(q[c + xi])).add(w2.mul(q[c + xi + 2]));
-                r1 = r1.add(w1.mul(q[c + xi + 1])).add(w3.mul(q[c + xi + 3]));
-                if (count > 2) {
-                    p2 = p2.add(w0.mul(q[2 * c + xi])).add(w2.mul(q[2 * c + xi + 2]));
-                    r2 = r2.add(w1.mul(q[2 * c + xi + 1])).add(w3.mul(q[2 * c + xi + 3]));
-                }
-                if (count > 3) {
-                    p3 = p3.add(w0.mul(q[3 * c + xi])).add(w2.mul(q[3 * c + xi + 2]));
-                    r3 = r3.add(w1.mul(q[3 * c + xi + 1])).add(w3.mul(q[3 * c + xi + 3]));
-                }
+                p0 = p0.add(w0.mul(q[ia])).add(w2.mul(q[ia + 2]));
+                r0 = r0.add(w1.mul(q[ia + 1])).add(w3.mul(q[ia + 3]));
+                p1 = p1.add(w0.mul(q[ib])).add(w2.mul(q[ib + 2]));
+                r1 = r1.add(w1.mul(q[ib + 1])).add(w3.mul(q[ib + 3]));
             }
             long sc = ob + SC;
             long mn = ob + MN;
@@ -168,42 +174,32 @@ final class Q4KMatrix extends BaseMatrix {
                     .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
             FloatVector m0 = e0.mul(8f).sub(n0);
             FloatVector m1 = e1.mul(8f).sub(n1);
-            ShortVector t = p0.add(r0).sub(c8[j]);
-            float s = dx[j];
+            ShortVector t = p0.add(r0).sub(c8[ka]);
+            float s = dx[ka];
+            FloatVector sx = FloatVector.broadcast(F, s * sums[ka]);
             a0 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a0);
             b0 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b0);
-            a0 = m0.fma(FloatVector.broadcast(F, s * sums[j]), a0);
-            b0 = m1.fma(FloatVector.broadcast(F, s * sums[j]), b0);
-            int k = nb + j;
-            t = p1.add(r1).sub(c8[k]);
-            s = dx[k];
+            a0 = m0.fma(sx, a0);
+            b0 = m1.fma(sx, b0);
+            t = p1.add(r1).sub(c8[kb]);
+            s = dx[kb];
+            sx = FloatVector.broadcast(F, s * sums[kb]);
             a1 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a1);
             b1 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b1);
-            a1 = m0.fma(FloatVector.broadcast(F, s * sums[k]), a1);
-            b1 = m1.fma(FloatVector.broadcast(F, s * sums[k]), b1);
-            if (count > 2) {
-                k = 2 * nb + j;
-                t = p2.add(r2).sub(c8[k]);
-                s = dx[k];
-                a2 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a2);
-                b2 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b2);
-                a2 = m0.fma(FloatVector.broadcast(F, s * sums[k]), a2);
-                b2 = m1.fma(FloatVector.broadcast(F, s * sums[k]), b2);
-            }
-            if (count > 3) {
-                k = 3 * nb + j;
-                t = p3.add(r3).sub(c8[k]);
-                s = dx[k];
-                a3 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a3);
-                b3 = ((FloatVector) t.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b3);
-                a3 = m0.fma(FloatVector.broadcast(F, s * sums[k]), a3);
-                b3 = m1.fma(FloatVector.broadcast(F, s * sums[k]), b3);
-            }
+            a1 = m0.fma(sx, a1);
+            b1 = m1.fma(sx, b1);
         }
-        Interleaved.store(a0, b0, y, yo, valid);
-        Interleaved.store(a1, b1, y, yo + yStride, valid);
-        if (count > 2) Interleaved.store(a2, b2, y, yo + 2 * yStride, valid);
-        if (count > 3) Interleaved.store(a3, b3, y, yo + 3 * yStride, valid);
+        if (valid >= Interleaved.ROWS) {
+            a0.intoArray(y, ya);
+            b0.intoArray(y, ya + 16);
+            a1.intoArray(y, yb);
+            b1.intoArray(y, yb + 16);
+        } else {
+            a0.intoArray(y, ya, F.indexInRange(0, valid));
+            b0.intoArray(y, ya + 16, F.indexInRange(16, valid));
+            a1.intoArray(y, yb, F.indexInRange(0, valid));
+            b1.intoArray(y, yb + 16, F.indexInRange(16, valid));
+        }
     }
 
     /** Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */

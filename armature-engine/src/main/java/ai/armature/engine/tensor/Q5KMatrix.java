@@ -3,6 +3,7 @@ package ai.armature.engine.tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -16,15 +17,19 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Two things are decoded once, when the matrix is made: the scales, into floats as {@link Q4KMatrix} does, and
  * the fifth bits, regrouped into one 32-bit mask per sub-block (together 0.375 bytes per weight, on the heap). The
- * kernels then do Q4_K's work on the nibbles from the mapped file plus one masked add of 16 per 16 weights. Taking
+ * float kernels (prompt batches) then do Q4_K's work on the nibbles from the mapped file plus one masked add of 16 per 16 weights. Taking
  * the fifth bits from {@code qh} in the kernel (a shift by the sub-block's bit, then into bit 4) made the loop
  * body so large that it had to be cut to one sub-block per iteration; the 1.1B Q5_K_M model then generated 10.9
  * tokens/s against 15.3 with the masks.
  *
- * <p>Decode products run on a row-interleaved copy with int8 activations, as {@link Q4KMatrix}'s (the same layout,
- * made by the same code) with each sub-block followed by one 32-bit mask per element whose bit i is row i's
- * fifth bit: 5888 bytes per 8192 weights, 4.5% more than the file's 5632. The kernel adds the activation to a second 16-bit sum
- * under that mask (one masked add per 32 weights) and weighs it by 16.
+ * <p>Decode products run on a row-interleaved copy with int8 activations in {@link Q4KMatrix}'s layout (the rows'
+ * d and dmin, then per sub-block its quants followed by the rows' scale and min bytes), except for the quants: each
+ * 16-bit lane holds three elements of its row as {@code q - 16} in 5-bit two's complement (bits 11-15, 6-10 and
+ * 1-5), eleven 64-byte vectors per sub-block (the last with two elements). One arithmetic shift (two for the lower
+ * fields) gives each signed weight, the same work per weight as Q4_K's nibbles, where the previous layout (Q4_K's
+ * nibbles plus a 32-bit fifth-bit mask per element, added under a mask) spent 31 vector and mask operations per 128
+ * weights against Q4_K's 19 and ran at 9-10 G weights/s streaming per core against 18-21. The copy takes 6400 bytes
+ * per 8192 weights, 13.6% more than the file's 5632. Batches of 2 to 4 vectors run a two-vector kernel per pair.
  */
 final class Q5KMatrix extends BaseMatrix {
     private static final int BLOCK = 256;
@@ -52,14 +57,40 @@ final class Q5KMatrix extends BaseMatrix {
         }
         this.groupBytes = (long) (cols / BLOCK) * GROUP_SUPER;
         this.packed = Interleaved.allocate(rows, groupBytes);
-        Q4KMatrix.repackKQuant(data, packed, rows, cols, rowBytes, BYTES, 48, 16, groupBytes, GROUP_SUPER, SUB);
+        MemorySegment copy = packed;
+        Q4KMatrix.repackKQuant(data, copy, rows, cols, rowBytes, BYTES, groupBytes, GROUP_SUPER, SUB, SC,
+                (src, s, ds, lane) -> writeFields(data, copy, src, s, ds, lane));
     }
 
-    /** Q4_K's layout with each sub-block followed by its 32 fifth-bit masks (one per element): 704 bytes apart. */
-    private static final int SC = Q4KMatrix.SC, MN = Q4KMatrix.MN, D = Q4KMatrix.D, DMIN = Q4KMatrix.DMIN, SUBS = Q4KMatrix.SUBS;
-    private static final int QH = Q4KMatrix.SUB, SUB = QH + 128;
+    /**
+     * Offsets in one (group, super-block): d and dmin as in Q4_K, then 8 sub-blocks {@link #SUB} bytes apart, each
+     * {@link #LOADS} vectors of 5-bit fields, then the rows' scale bytes at {@link #SC} and min bytes at SC + 32.
+     */
+    private static final int D = Q4KMatrix.D, DMIN = Q4KMatrix.DMIN, SUBS = Q4KMatrix.SUBS;
+    private static final int LOADS = 11, SC = 64 * LOADS, SUB = SC + 64;
     /** Bytes of one (group, super-block). */
     static final int GROUP_SUPER = SUBS + 8 * SUB;
+
+    /**
+     * Sub-block {@code s} of the file's super-block at {@code src} for the row in {@code lane}: element 3v + f in
+     * field f (0: bits 11-15, 1: bits 6-10, 2: bits 1-5) of the lane's word in vector v, as {@code q - 16}.
+     */
+    private static void writeFields(MemorySegment data, MemorySegment packed, long src, int s, long ds, int lane) {
+        long qs = src + 48 + 32L * (s >> 1);
+        int shift = 4 * (s & 1);
+        int word = 0;
+        for (int l = 0; l < 32; l++) {
+            int nibble = (data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, qs + l) >> shift) & 15;
+            int fifth = (data.get(java.lang.foreign.ValueLayout.JAVA_BYTE, src + 16 + l) >> s) & 1;
+            int signed = (nibble | fifth << 4) ^ 16; // q - 16, 5-bit two's complement
+            int f = l % 3;
+            word |= signed << (11 - 5 * f);
+            if (f == 2 || l == 31) {
+                packed.set(SHORT_LE, ds + 64L * (l / 3) + 2 * lane, (short) word);
+                word = 0;
+            }
+        }
+    }
 
     private final MemorySegment packed;
     private final long groupBytes;
@@ -72,45 +103,52 @@ final class Q5KMatrix extends BaseMatrix {
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
         int row0 = g * Interleaved.ROWS;
-        // One vector at a time: fused kernels for 2 to 4 vectors (masks and nibbles made once for all) grew past what
-        // C2 compiles without boxing vectors and ran at a fifth to a fiftieth of this speed in KernelBench batch.
-        for (int v = 0; v < count; v++) {
-            product1(packed, g * groupBytes, a.q, a.sum8, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, rows - row0);
+        long o = g * groupBytes;
+        int valid = rows - row0;
+        // Pairs of vectors, an odd last one alone, for the reason Q4KMatrix.groupProducts gives.
+        int v = 0;
+        for (; v + 2 <= count; v += 2) {
+            products2(packed, o, a.q, a.sum, a.d, v * a.blocks, (v + 1) * a.blocks, cols, y, yOff + v * yStride + row0,
+                    yOff + (v + 1) * yStride + row0, valid);
+        }
+        if (v < count) {
+            product1(packed, o, a.q, a.sum, a.d, v * a.blocks, cols, y, yOff + v * yStride + row0, valid);
         }
     }
 
-    /** Q4_K's kernel plus the fifth bits; kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */
-    private static void product1(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xb0, int cols,
-                                 float[] y, int yo, int valid) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = acc0;
+    /** {@link #product1} for two vectors whose blocks start at {@code xa} and {@code xb}: each field is extracted once. */
+    private static void products2(MemorySegment p, long o, short[] q, int[] sums, float[] dx, int xa, int xb, int cols,
+                                  float[] y, int ya, int yb, int valid) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
         int subs = cols / 32;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
             long os = o + (long) (j >> 3) * GROUP_SUPER;
             long ob = os + SUBS + (long) SUB * sub;
-            long oh = ob + QH;
-            ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, p3 = p0, hs = p0;
-            int xb = xb0 + j;
-            int xi = xb * 32;
-            for (int v = 0; v < 8; v++, xi += 4) {
+            ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, r0 = p0, r1 = p0, r2 = p0;
+            int ka = xa + j, kb = xb + j;
+            int ia = ka * 32, ib = kb * 32;
+            for (int v = 0; v < LOADS - 1; v++, ia += 3, ib += 3) {
                 ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
-                short q0 = q[xi], q1 = q[xi + 1], q2 = q[xi + 2], q3 = q[xi + 3];
-                p0 = p0.add(w.and((short) 15).mul(q0));
-                p1 = p1.add(w.lanewise(VectorOperators.LSHR, 4).and((short) 15).mul(q1));
-                p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).and((short) 15).mul(q2));
-                p3 = p3.add(w.lanewise(VectorOperators.LSHR, 12).mul(q3));
-                long h = oh + 16L * v;
-                hs = hs.add(ShortVector.broadcast(S512, q0), VectorMask.fromLong(S512, p.get(INT_LE, h) & 0xFFFFFFFFL));
-                hs = hs.add(ShortVector.broadcast(S512, q1), VectorMask.fromLong(S512, p.get(INT_LE, h + 4) & 0xFFFFFFFFL));
-                hs = hs.add(ShortVector.broadcast(S512, q2), VectorMask.fromLong(S512, p.get(INT_LE, h + 8) & 0xFFFFFFFFL));
-                hs = hs.add(ShortVector.broadcast(S512, q3), VectorMask.fromLong(S512, p.get(INT_LE, h + 12) & 0xFFFFFFFFL));
+                ShortVector f0 = w.lanewise(VectorOperators.ASHR, 11);
+                ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11);
+                ShortVector f2 = w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 11);
+                p0 = p0.add(f0.mul(q[ia]));
+                p1 = p1.add(f1.mul(q[ia + 1]));
+                p2 = p2.add(f2.mul(q[ia + 2]));
+                r0 = r0.add(f0.mul(q[ib]));
+                r1 = r1.add(f1.mul(q[ib + 1]));
+                r2 = r2.add(f2.mul(q[ib + 2]));
             }
-            ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[xb]);
-            float s = dx[xb];
-            FloatVector sx = FloatVector.broadcast(F, s * sums[xb]);
+            ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * (LOADS - 1), LE);
+            ShortVector f0 = w.lanewise(VectorOperators.ASHR, 11);
+            ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11);
+            p0 = p0.add(f0.mul(q[ia]));
+            p1 = p1.add(f1.mul(q[ia + 1]));
+            r0 = r0.add(f0.mul(q[ib]));
+            r1 = r1.add(f1.mul(q[ib + 1]));
             long sc = ob + SC;
-            long mn = ob + MN;
+            long mn = sc + 32;
             FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
                     .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
             FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
@@ -119,12 +157,89 @@ final class Q5KMatrix extends BaseMatrix {
                     .mul(FloatVector.fromMemorySegment(F, p, os + DMIN, LE));
             FloatVector n1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn + 16, LE).convertShape(VectorOperators.B2F, F, 0))
                     .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
-            FloatVector t0 = ((FloatVector) hs.convertShape(VectorOperators.S2F, F, 0)).fma(FloatVector.broadcast(F, 16f), (FloatVector) t.convertShape(VectorOperators.S2F, F, 0));
-            FloatVector t1 = ((FloatVector) hs.convertShape(VectorOperators.S2F, F, 1)).fma(FloatVector.broadcast(F, 16f), (FloatVector) t.convertShape(VectorOperators.S2F, F, 1));
-            acc0 = t0.fma(e0.mul(s), acc0);
-            acc1 = t1.fma(e1.mul(s), acc1);
-            acc0 = e0.mul(8f).sub(n0).fma(sx, acc0);
-            acc1 = e1.mul(8f).sub(n1).fma(sx, acc1);
+            FloatVector m0 = e0.mul(16f).sub(n0);
+            FloatVector m1 = e1.mul(16f).sub(n1);
+            // The three 16-bit sums of a vector widened and added as floats (exact: |total| <= 65024).
+            float s = dx[ka];
+            FloatVector sx = FloatVector.broadcast(F, s * sums[ka]);
+            a0 = ((FloatVector) p0.convertShape(VectorOperators.S2F, F, 0)).add(p1.convertShape(VectorOperators.S2F, F, 0))
+                    .add(p2.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a0);
+            b0 = ((FloatVector) p0.convertShape(VectorOperators.S2F, F, 1)).add(p1.convertShape(VectorOperators.S2F, F, 1))
+                    .add(p2.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b0);
+            a0 = m0.fma(sx, a0);
+            b0 = m1.fma(sx, b0);
+            s = dx[kb];
+            sx = FloatVector.broadcast(F, s * sums[kb]);
+            a1 = ((FloatVector) r0.convertShape(VectorOperators.S2F, F, 0)).add(r1.convertShape(VectorOperators.S2F, F, 0))
+                    .add(r2.convertShape(VectorOperators.S2F, F, 0)).fma(e0.mul(s), a1);
+            b1 = ((FloatVector) r0.convertShape(VectorOperators.S2F, F, 1)).add(r1.convertShape(VectorOperators.S2F, F, 1))
+                    .add(r2.convertShape(VectorOperators.S2F, F, 1)).fma(e1.mul(s), b1);
+            a1 = m0.fma(sx, a1);
+            b1 = m1.fma(sx, b1);
+        }
+        if (valid >= Interleaved.ROWS) {
+            a0.intoArray(y, ya);
+            b0.intoArray(y, ya + 16);
+            a1.intoArray(y, yb);
+            b1.intoArray(y, yb + 16);
+        } else {
+            a0.intoArray(y, ya, F.indexInRange(0, valid));
+            b0.intoArray(y, ya + 16, F.indexInRange(16, valid));
+            a1.intoArray(y, yb, F.indexInRange(0, valid));
+            b1.intoArray(y, yb + 16, F.indexInRange(16, valid));
+        }
+    }
+
+    /**
+     * Rows of one group times one quantized vector. Three 16-bit sums per sub-block, one per field, each over at most
+     * 11 elements: |sum (q - 16) qx| <= 11 * 16 * 127 = 22352 fits in 16 bits (two fields together could reach 42672,
+     * so they are widened before being added). Kept free of helper calls for the reason
+     * {@link Q4_0Matrix#groupProducts} gives.
+     */
+    private static void product1(MemorySegment p, long o, short[] q, int[] sums, float[] dx, int xb0, int cols,
+                                 float[] y, int yo, int valid) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = acc0;
+        int subs = cols / 32;
+        for (int j = 0; j < subs; j++) {
+            int sub = j & 7;
+            long os = o + (long) (j >> 3) * GROUP_SUPER;
+            long ob = os + SUBS + (long) SUB * sub;
+            ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0;
+            int xb = xb0 + j;
+            int xi = xb * 32;
+            for (int v = 0; v < LOADS - 1; v++, xi += 3) {
+                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
+                p0 = p0.add(w.lanewise(VectorOperators.ASHR, 11).mul(q[xi]));
+                p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 1]));
+                p2 = p2.add(w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 2]));
+            }
+            ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * (LOADS - 1), LE); // elements 30 and 31
+            p0 = p0.add(w.lanewise(VectorOperators.ASHR, 11).mul(q[xi]));
+            p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 1]));
+            IntVector t0 = ((IntVector) p0.convertShape(VectorOperators.S2I, I512, 0))
+                    .add((IntVector) p1.convertShape(VectorOperators.S2I, I512, 0))
+                    .add((IntVector) p2.convertShape(VectorOperators.S2I, I512, 0));
+            IntVector t1 = ((IntVector) p0.convertShape(VectorOperators.S2I, I512, 1))
+                    .add((IntVector) p1.convertShape(VectorOperators.S2I, I512, 1))
+                    .add((IntVector) p2.convertShape(VectorOperators.S2I, I512, 1));
+            float s = dx[xb];
+            FloatVector sx = FloatVector.broadcast(F, s * sums[xb]);
+            long sc = ob + SC;
+            long mn = sc + 32;
+            FloatVector e0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D, LE));
+            FloatVector e1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + D + 64, LE));
+            FloatVector n0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN, LE));
+            FloatVector n1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, mn + 16, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(FloatVector.fromMemorySegment(F, p, os + DMIN + 64, LE));
+            // value = d*sc * (q - 16) + (16 * d*sc - dmin*m)
+            acc0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(e0.mul(s), acc0);
+            acc1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(e1.mul(s), acc1);
+            acc0 = e0.mul(16f).sub(n0).fma(sx, acc0);
+            acc1 = e1.mul(16f).sub(n1).fma(sx, acc1);
         }
         if (valid >= Interleaved.ROWS) {
             acc0.intoArray(y, yo);
@@ -180,7 +295,7 @@ final class Q5KMatrix extends BaseMatrix {
 
     @Override
     int fusedVectors() {
-        return 2;
+        return 4;
     }
 
     @Override

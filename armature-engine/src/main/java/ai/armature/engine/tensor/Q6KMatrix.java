@@ -109,119 +109,110 @@ final class Q6KMatrix extends BaseMatrix {
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
         int row0 = g * Interleaved.ROWS;
-        if (count == 1) {
-            product1(packed, g * groupBytes, a.q, a.even32, a.d, cols, y, yOff + row0, rows - row0);
-        } else {
-            products4(packed, g * groupBytes, a.q, a.even32, a.d, cols, count, y, yOff + row0, yStride, rows - row0);
+        long o = g * groupBytes;
+        int valid = rows - row0;
+        // Pairs of vectors, an odd last one alone, for the reason Q4KMatrix.groupProducts gives.
+        int v = 0;
+        for (; v + 2 <= count; v += 2) {
+            products2(packed, o, a.q, a.even32, a.d, cols, v * cols, (v + 1) * cols, v * a.blocks, (v + 1) * a.blocks,
+                    y, yOff + v * yStride + row0, yOff + (v + 1) * yStride + row0, valid);
+        }
+        if (v < count) {
+            product1(packed, o, a.q, a.even32, a.d, cols, v, y, yOff + v * yStride + row0, valid);
         }
     }
 
     /** Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */
-    private static void product1(MemorySegment p, long o, short[] q, short[] e32, float[] dx, int cols,
+    private static void product1(MemorySegment p, long o, short[] q, short[] e32, float[] dx, int cols, int vec,
                                  float[] y, int yo, int valid) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         int blocks = cols / 32;
+        int kb = vec * blocks;
         for (int j = 0; j < blocks; j++) {
             long os = o + (long) (j >> 3) * GROUP_SUPER;
             long ob = os + DATA + (long) XBLOCK * (j & 7);
-            FloatVector d0 = FloatVector.fromMemorySegment(F, p, os, LE).mul(dx[j]);
-            FloatVector d1 = FloatVector.fromMemorySegment(F, p, os + 64, LE).mul(dx[j]);
+            FloatVector d0 = FloatVector.fromMemorySegment(F, p, os, LE).mul(dx[kb + j]);
+            FloatVector d1 = FloatVector.fromMemorySegment(F, p, os + 64, LE).mul(dx[kb + j]);
             for (int h = 0; h < 2; h++) {
                 long oh = ob + QS + 512L * h;
-                int xi = 32 * j + 16 * h;
+                int xi = vec * cols + 32 * j + 16 * h;
                 ShortVector pe = ShortVector.zero(S512), po = pe;
                 for (int v = 0; v < 8; v++, xi += 2) {
                     ShortVector w = ShortVector.fromMemorySegment(S512, p, oh + 64L * v, LE);
                     pe = pe.add(w.and((short) 0xFF).mul(q[xi]));
                     po = po.add(w.lanewise(VectorOperators.ASHR, 8).mul(q[xi + 1]));
                 }
-                pe = pe.sub(e32[2 * j + h]);
-                IntVector t0 = ((IntVector) pe.convertShape(VectorOperators.S2I, I512, 0)).add(po.convertShape(VectorOperators.S2I, I512, 0));
-                IntVector t1 = ((IntVector) pe.convertShape(VectorOperators.S2I, I512, 1)).add(po.convertShape(VectorOperators.S2I, I512, 1));
+                pe = pe.sub(e32[2 * (kb + j) + h]);
+                // Each 16-bit sum is exact, their sum may not be: added as floats (exact below 2^24).
+                FloatVector t0 = ((FloatVector) pe.convertShape(VectorOperators.S2F, F, 0)).add(po.convertShape(VectorOperators.S2F, F, 0));
+                FloatVector t1 = ((FloatVector) pe.convertShape(VectorOperators.S2F, F, 1)).add(po.convertShape(VectorOperators.S2F, F, 1));
                 long sc = ob + SC + 32L * h;
                 FloatVector s0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
                 FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
-                acc0 = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).fma(s0, acc0);
-                acc1 = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).fma(s1, acc1);
+                acc0 = t0.fma(s0, acc0);
+                acc1 = t1.fma(s1, acc1);
             }
         }
-        Interleaved.store(acc0, acc1, y, yo, valid);
+        if (valid >= Interleaved.ROWS) {
+            acc0.intoArray(y, yo);
+            acc1.intoArray(y, yo + 16);
+        } else {
+            acc0.intoArray(y, yo, F.indexInRange(0, valid));
+            acc1.intoArray(y, yo + 16, F.indexInRange(16, valid));
+        }
     }
 
     /**
-     * {@link #product1} for 2 to 4 vectors (quantized one after another, {@code c} quants apart): each weight is
-     * loaded and split once and meets every vector.
+     * {@link #product1} for two vectors whose quants start at {@code qa} and {@code qb} and blocks at {@code ka} and
+     * {@code kb}: each weight is loaded and split once and meets both.
      */
-    private static void products4(MemorySegment p, long o, short[] q, short[] e32, float[] dx, int c, int count,
-                                  float[] y, int yo, int yStride, int valid) {
-        int blocks = c / 32;
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    private static void products2(MemorySegment p, long o, short[] q, short[] e32, float[] dx, int cols, int qa, int qb,
+                                  int ka, int kb, float[] y, int ya, int yb, int valid) {
+        int blocks = cols / 32;
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
         for (int j = 0; j < blocks; j++) {
             long os = o + (long) (j >> 3) * GROUP_SUPER;
             long ob = os + DATA + (long) XBLOCK * (j & 7);
             FloatVector d0 = FloatVector.fromMemorySegment(F, p, os, LE);
             FloatVector d1 = FloatVector.fromMemorySegment(F, p, os + 64, LE);
+            FloatVector da0 = d0.mul(dx[ka + j]), da1 = d1.mul(dx[ka + j]);
+            FloatVector db0 = d0.mul(dx[kb + j]), db1 = d1.mul(dx[kb + j]);
             for (int h = 0; h < 2; h++) {
                 long oh = ob + QS + 512L * h;
-                int xi = 32 * j + 16 * h;
-                ShortVector e0 = ShortVector.zero(S512), o0 = e0, e1 = e0, o1 = e0, e2 = e0, o2 = e0, e3 = e0, o3 = e0;
-                for (int v = 0; v < 8; v++, xi += 2) {
+                int xa = qa + 32 * j + 16 * h, xb = qb + 32 * j + 16 * h;
+                ShortVector e0 = ShortVector.zero(S512), o0 = e0, e1 = e0, o1 = e0;
+                for (int v = 0; v < 8; v++, xa += 2, xb += 2) {
                     ShortVector w = ShortVector.fromMemorySegment(S512, p, oh + 64L * v, LE);
                     ShortVector we = w.and((short) 0xFF);
                     ShortVector wo = w.lanewise(VectorOperators.ASHR, 8);
-                    e0 = e0.add(we.mul(q[xi]));
-                    o0 = o0.add(wo.mul(q[xi + 1]));
-                    e1 = e1.add(we.mul(q[c + xi]));
-                    o1 = o1.add(wo.mul(q[c + xi + 1]));
-                    if (count > 2) {
-                        e2 = e2.add(we.mul(q[2 * c + xi]));
-                        o2 = o2.add(wo.mul(q[2 * c + xi + 1]));
-                    }
-                    if (count > 3) {
-                        e3 = e3.add(we.mul(q[3 * c + xi]));
-                        o3 = o3.add(wo.mul(q[3 * c + xi + 1]));
-                    }
+                    e0 = e0.add(we.mul(q[xa]));
+                    o0 = o0.add(wo.mul(q[xa + 1]));
+                    e1 = e1.add(we.mul(q[xb]));
+                    o1 = o1.add(wo.mul(q[xb + 1]));
                 }
                 long sc = ob + SC + 32L * h;
-                FloatVector s0 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0);
-                FloatVector s1 = ((FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1);
-                int nb = blocks;
-                int k = 2 * j + h;
-                ShortVector u = e0.sub(e32[k]);
-                float s = dx[j];
-                a0 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 0)).add(o0.convertShape(VectorOperators.S2I, I512, 0))
-                        .convert(VectorOperators.I2F, 0)).fma(s0.mul(s), a0);
-                b0 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 1)).add(o0.convertShape(VectorOperators.S2I, I512, 1))
-                        .convert(VectorOperators.I2F, 0)).fma(s1.mul(s), b0);
-                u = e1.sub(e32[2 * nb + k]);
-                s = dx[nb + j];
-                a1 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 0)).add(o1.convertShape(VectorOperators.S2I, I512, 0))
-                        .convert(VectorOperators.I2F, 0)).fma(s0.mul(s), a1);
-                b1 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 1)).add(o1.convertShape(VectorOperators.S2I, I512, 1))
-                        .convert(VectorOperators.I2F, 0)).fma(s1.mul(s), b1);
-                if (count > 2) {
-                    u = e2.sub(e32[4 * nb + k]);
-                    s = dx[2 * nb + j];
-                    a2 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 0)).add(o2.convertShape(VectorOperators.S2I, I512, 0))
-                            .convert(VectorOperators.I2F, 0)).fma(s0.mul(s), a2);
-                    b2 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 1)).add(o2.convertShape(VectorOperators.S2I, I512, 1))
-                            .convert(VectorOperators.I2F, 0)).fma(s1.mul(s), b2);
-                }
-                if (count > 3) {
-                    u = e3.sub(e32[6 * nb + k]);
-                    s = dx[3 * nb + j];
-                    a3 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 0)).add(o3.convertShape(VectorOperators.S2I, I512, 0))
-                            .convert(VectorOperators.I2F, 0)).fma(s0.mul(s), a3);
-                    b3 = ((FloatVector) ((IntVector) u.convertShape(VectorOperators.S2I, I512, 1)).add(o3.convertShape(VectorOperators.S2I, I512, 1))
-                            .convert(VectorOperators.I2F, 0)).fma(s1.mul(s), b3);
-                }
+                FloatVector s0 = (FloatVector) ByteVector.fromMemorySegment(B128, p, sc, LE).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector s1 = (FloatVector) ByteVector.fromMemorySegment(B128, p, sc + 16, LE).convertShape(VectorOperators.B2F, F, 0);
+                e0 = e0.sub(e32[2 * (ka + j) + h]);
+                e1 = e1.sub(e32[2 * (kb + j) + h]);
+                a0 = ((FloatVector) e0.convertShape(VectorOperators.S2F, F, 0)).add(o0.convertShape(VectorOperators.S2F, F, 0)).fma(s0.mul(da0), a0);
+                b0 = ((FloatVector) e0.convertShape(VectorOperators.S2F, F, 1)).add(o0.convertShape(VectorOperators.S2F, F, 1)).fma(s1.mul(da1), b0);
+                a1 = ((FloatVector) e1.convertShape(VectorOperators.S2F, F, 0)).add(o1.convertShape(VectorOperators.S2F, F, 0)).fma(s0.mul(db0), a1);
+                b1 = ((FloatVector) e1.convertShape(VectorOperators.S2F, F, 1)).add(o1.convertShape(VectorOperators.S2F, F, 1)).fma(s1.mul(db1), b1);
             }
         }
-        Interleaved.store(a0, b0, y, yo, valid);
-        Interleaved.store(a1, b1, y, yo + yStride, valid);
-        if (count > 2) Interleaved.store(a2, b2, y, yo + 2 * yStride, valid);
-        if (count > 3) Interleaved.store(a3, b3, y, yo + 3 * yStride, valid);
+        if (valid >= Interleaved.ROWS) {
+            a0.intoArray(y, ya);
+            b0.intoArray(y, ya + 16);
+            a1.intoArray(y, yb);
+            b1.intoArray(y, yb + 16);
+        } else {
+            a0.intoArray(y, ya, F.indexInRange(0, valid));
+            b0.intoArray(y, ya + 16, F.indexInRange(16, valid));
+            a1.intoArray(y, yb, F.indexInRange(0, valid));
+            b1.intoArray(y, yb + 16, F.indexInRange(16, valid));
+        }
     }
 
     /** Not on the decode path (that runs the interleaved kernels): the row dequantized, then one float dot. */

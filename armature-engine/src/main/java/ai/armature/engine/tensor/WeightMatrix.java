@@ -62,7 +62,7 @@ public interface WeightMatrix {
     /**
      * Bytes of off-heap memory that {@link #of} allocates for a {@code rows x cols} matrix of {@code type} beyond its
      * segment: the interleaved copy of Q4_0 (18 bytes per 32 weights, as the file), Q4_K (4864 per 8192 weights, 6%
-     * over the file's 4608), Q5_K (5888 per 8192, 4.5% over 5632) and Q6_K (8832 per 8192, 31% over 6720), rows
+     * over the file's 4608), Q5_K (6400 per 8192, 13.6% over 5632) and Q6_K (8832 per 8192, 31% over 6720), rows
      * rounded up to groups of 32; 0 for the other types. Loaders check the sum against the free memory.
      */
     static long repackedBytes(GgmlType type, long rows, long cols) {
