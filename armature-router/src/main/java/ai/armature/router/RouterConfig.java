@@ -37,19 +37,22 @@ public record RouterConfig(
         Duration waitTimeout) {
 
     /**
-     * The kv policy's prefill weight, chosen by {@code armature simulate} on the Mooncake conversation trace (16 workers):
-     * against 1, it lowered TTFT p50 from 0.355 to 0.294 s at speedup 4 and from 12.4 to 6.35 s at speedup 6, where 64
-     * gave 7.1 s (see the README's routing section).
+     * The kv policy's prefill weight, chosen by {@code armature simulate} on the Mooncake conversation trace with the
+     * queue weight {@link #DEFAULT_QUEUE_WEIGHT}. The decode term's weight is 1, so raising both weights together weighs
+     * a worker's running context less against prefill: against 16 and 8 (the previous defaults) 128 and 32 lowered kv's
+     * TTFT p50 at 128 workers and speedup 48 from 0.238 to 0.184 s (round robin 2.041 s), at 16 workers and speedup 6
+     * (overloaded) from 0.610 to 0.327 s, at speedup 2 from 0.210 to 0.188 s, with 33% of prompt tokens hit at 128
+     * workers against 29% (figures in the README's routing section).
      */
-    public static final double DEFAULT_PREFILL_WEIGHT = 16.0;
+    public static final double DEFAULT_PREFILL_WEIGHT = 128.0;
     /**
-     * The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}), chosen
-     * by {@code armature simulate} on the Mooncake conversation trace: against 16 (the prefill weight) it took kv's TTFT
-     * p50 / p99 at 16 workers and speedup 6 (overloaded) from 6.35 / 17.4 s to 0.61 / 8.7 s (4 gave 0.39 / 6.7 s but
-     * 0.27 s against 0.22 s at 128 workers and speedup 48, and 0.22 s against 0.20 s at 16 workers and speedup 2, where 8
-     * gave 0.24 and 0.21 s): a request leaves its cached prefix for a shorter queue less readily (see the README).
+     * The kv policy's weight of the prompt tokens queued on a worker (see {@link ai.armature.router.policy.Cost}): a
+     * quarter of the prefill weight, so a request leaves its cached prefix for a shorter queue only when that queue is
+     * much shorter. With the queued prefill weighed as much as the request's own uncached prompt an overloaded fleet
+     * (16 workers, speedup 6) sent requests away from their cache: TTFT p50 6.35 s against 0.61 s at half the weight
+     * and 0.39 s at a quarter (prefill weight 16); see {@link #DEFAULT_PREFILL_WEIGHT}.
      */
-    public static final double DEFAULT_QUEUE_WEIGHT = 8.0;
+    public static final double DEFAULT_QUEUE_WEIGHT = 32.0;
     public static final double DEFAULT_TEMPERATURE = 0.0;
     public static final long DEFAULT_BUSY_PREFILL_TOKENS = 0;
     public static final int DEFAULT_MAX_WAITING = 100_000;

@@ -157,12 +157,12 @@ class RouterTest {
         int[] system = prompt(16, 4);
         r.onKvEvents("a", stored(system, 1));
         int[] p = java.util.Arrays.copyOf(system, 20);
-        // With the default weights (prefill 16, queue 8): on a 16 * 4 uncached tokens, on b 16 * 20 = 320. Each request
-        // on a adds 4 queued prefill and 20 context tokens: 64 + (8 * 4 + 20) k = 64 + 52 k, so after five the sixth is
-        // cheaper on b.
-        for (int i = 0; i < 6; i++) r.submit(request("q" + i, p));
-        assertThat(ws.get("a").submitted).containsExactly("q0", "q1", "q2", "q3", "q4");
-        assertThat(ws.get("b").submitted).containsExactly("q5");
+        // With the default weights (prefill 128, queue 32): on a 128 * 4 uncached tokens, on b 128 * 20 = 2560. Each
+        // request on a adds 4 queued prefill and 20 context tokens: 512 + (32 * 4 + 20) k = 512 + 148 k, so after 14
+        // (512 + 148 * 13 = 2436) the 15th (2584) is cheaper on b.
+        for (int i = 0; i < 15; i++) r.submit(request("q" + i, p));
+        assertThat(ws.get("a").submitted).hasSize(14).containsExactly(java.util.stream.IntStream.range(0, 14).mapToObj(i -> "q" + i).toArray(String[]::new));
+        assertThat(ws.get("b").submitted).containsExactly("q14");
     }
 
     @Test

@@ -135,7 +135,7 @@ public final class RouterBenchmark {
         double churnRate = churned / (churnNanos / 1e9);
         progress.accept(String.format("churn: %,d removals and stores in %.2f s of CPU: %.2f M events/s", churned, churnNanos / 1e9, churnRate / 1e6));
 
-        double[] lat = decisions(router, popular, ownFirstDoc);
+        double[] lat = decisions(router, popular, ownFirstDoc, progress);
         progress.accept(String.format("decision: %,d submits of %d-block prompts over %d workers: wall clock p50 %.2f us, p90 %.2f us,"
                 + " p99 %.2f us, p99.9 %.2f us, max %.1f us; CPU time p50 %.2f us, p99 %.2f us, p99.9 %.2f us",
                 s.decisions(), s.promptBlocks(), s.workers(), lat[0], lat[1], lat[2], lat[3], lat[4], lat[5], lat[6], lat[7]));
@@ -170,7 +170,7 @@ public final class RouterBenchmark {
         return out;
     }
 
-    private double[] decisions(Router router, int[][] popular, long[][] ownFirstDoc) {
+    private double[] decisions(Router router, int[][] popular, long[][] ownFirstDoc, java.util.function.Consumer<String> progress) {
         int n = s.promptBlocks() * BLOCK + 1;
         int[][] prompts = new int[3000][];
         for (int i = 0; i < prompts.length; i++) {
@@ -200,6 +200,8 @@ public final class RouterBenchmark {
         }
         Arrays.sort(clockCost);
         long clock = clockCost[clockCost.length / 2];
+        long[][] cpuByKind = new long[3][(nanos.length + 2) / 3];
+        int[] ofKind = new int[3];
         for (int i = 0; i < nanos.length; i++) {
             GenerateRequest q = request(prompts[i % prompts.length], warm + i);
             long c0 = cpuNanos();
@@ -209,10 +211,20 @@ public final class RouterBenchmark {
             long c1 = cpuNanos();
             nanos[i] = t1 - t0;
             cpu[i] = Math.max(0, c1 - c0 - clock);
+            int kind = (i % prompts.length) % 3;
+            cpuByKind[kind][ofKind[kind]++] = cpu[i];
             stream.close();
         }
         Arrays.sort(nanos);
         Arrays.sort(cpu);
+        StringBuilder kinds = new StringBuilder("decision CPU time by prompt kind:");
+        String[] names = {"popular document", "one worker's own", "never seen"};
+        for (int k = 0; k < 3; k++) {
+            long[] x = Arrays.copyOf(cpuByKind[k], ofKind[k]);
+            Arrays.sort(x);
+            kinds.append(String.format(" %s p50 %.2f us, p99 %.2f us;", names[k], pct(x, 50), pct(x, 99)));
+        }
+        progress.accept(kinds.substring(0, kinds.length() - 1));
         return new double[] {pct(nanos, 50), pct(nanos, 90), pct(nanos, 99), pct(nanos, 99.9), nanos[nanos.length - 1] / 1e3,
                 pct(cpu, 50), pct(cpu, 99), pct(cpu, 99.9)};
     }

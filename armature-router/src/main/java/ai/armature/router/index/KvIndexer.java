@@ -108,16 +108,27 @@ public final class KvIndexer {
         }
     }
 
-    /** Workers of one block size and hash namespace, their index, and the current prompt's chain in that space. */
-    private static final class Space {
+    /**
+     * Workers of one block size and hash namespace, their index, and the current prompt's chain in that space. The
+     * chain is hashed lazily ({@link BlockIndex.Chain}): a prompt whose first block nobody holds costs one block hash
+     * instead of one per block; {@link #complete} hashes the rest when the whole chain is needed (recording a decision
+     * for an approximate worker).
+     */
+    private static final class Space implements BlockIndex.Chain {
         final int blockSize;
         final BlockHasher hasher;
         final BlockIndex index = new BlockIndex();
         int workers;
         long[] chain = new long[64];
+        /** Full blocks of the current prompt. */
         int chainLength;
+        /** Blocks of the current prompt hashed so far ({@code chain[0, hashed)}). */
+        int hashed;
         /** The reusable blocks of the current prompt: a worker never reuses the block holding the last token. */
         int reusable;
+        /** The current prompt (valid until the next match) and the parent of block {@code hashed}. */
+        private int[] tokens;
+        private long parent;
 
         final byte[] scratch;
         /** The root hash of unsalted prompts (the common case), computed once. */
@@ -128,6 +139,37 @@ public final class KvIndexer {
             this.hasher = new BlockHasher(namespace);
             this.scratch = new byte[8 + 4 * blockSize];
             this.unsaltedRoot = hasher.rootHash(null);
+        }
+
+        /** Starts the chain of a new prompt; nothing is hashed yet. */
+        void start(int[] tokens, int length, String salt) {
+            int full = length / blockSize;
+            if (chain.length < full) chain = new long[Math.max(full, chain.length * 2)];
+            this.tokens = tokens;
+            this.parent = salt == null ? unsaltedRoot : hasher.rootHash(salt);
+            chainLength = full;
+            hashed = 0;
+            reusable = Math.max(0, (length - 1) / blockSize);
+        }
+
+        @Override
+        public long[] hashes(int end) {
+            int n = Math.min(end, chainLength);
+            long p = parent;
+            for (int i = hashed; i < n; i++) {
+                p = hasher.hashBlock(p, tokens, i * blockSize, blockSize, scratch);
+                chain[i] = p;
+            }
+            if (n > hashed) {
+                hashed = n;
+                parent = p;
+            }
+            return chain;
+        }
+
+        /** Hashes every full block of the current prompt. */
+        void complete() {
+            hashes(chainLength);
         }
     }
 
@@ -334,8 +376,8 @@ public final class KvIndexer {
         clearMatch();
         for (Space s : spaces.values()) {
             if (s.workers == 0) continue;
-            hashChain(s, tokens, length, salt);
-            s.index.match(s.chain, s.reusable, depth, touched);
+            s.start(tokens, length, salt);
+            s.index.match(s, s.reusable, depth, touched);
         }
     }
 
@@ -372,8 +414,10 @@ public final class KvIndexer {
     public void recordRouted(String workerId, long now) {
         Worker w = byId.get(workerId);
         if (w == null) return;
+        if (!w.uncertain && w.exact) return;
+        w.space.complete();
         if (w.uncertain) recordUncertain(w, w.space.chain, w.space.chainLength, now);
-        else if (!w.exact) record(w, w.space.chain, w.space.chainLength, now);
+        else record(w, w.space.chain, w.space.chainLength, now);
     }
 
     /** Records that blocks {@code hashes} (a prompt's chain in the worker's block size) were sent to an approximate worker. */
@@ -425,7 +469,9 @@ public final class KvIndexer {
     /** After {@link #match}: the last matched prompt's full-block hashes in the worker's block size (a copy). */
     public long[] lastChain(String workerId) {
         Worker w = byId.get(workerId);
-        return w == null ? new long[0] : Arrays.copyOf(w.space.chain, w.space.chainLength);
+        if (w == null) return new long[0];
+        w.space.complete();
+        return Arrays.copyOf(w.space.chain, w.space.chainLength);
     }
 
     private void record(Worker w, long[] hashes, int n, long now) {
@@ -624,17 +670,5 @@ public final class KvIndexer {
         w.held.remove(h);
         w.space.index.remove(h, w.slot);
         entries--;
-    }
-
-    private static void hashChain(Space s, int[] tokens, int length, String salt) {
-        int full = length / s.blockSize;
-        if (s.chain.length < full) s.chain = new long[Math.max(full, s.chain.length * 2)];
-        long parent = salt == null ? s.unsaltedRoot : s.hasher.rootHash(salt);
-        for (int i = 0; i < full; i++) {
-            parent = s.hasher.hashBlock(parent, tokens, i * s.blockSize, s.blockSize, s.scratch);
-            s.chain[i] = parent;
-        }
-        s.chainLength = full;
-        s.reusable = Math.max(0, (length - 1) / s.blockSize);
     }
 }

@@ -124,10 +124,10 @@ public final class LoadTracker {
     /** A request was routed to {@code slot}. A request already tracked under the same key is replaced. */
     public void routed(String routerId, String requestId, int slot, int promptTokens, int cachedTokens) {
         Key key = new Key(routerId, requestId);
-        finished(routerId, requestId);
         Active a = new Active(routerId, slot, promptTokens, Math.max(0, promptTokens - cachedTokens));
-        requests.put(key, a);
-        byRouter.computeIfAbsent(routerId, r -> new HashSet<>()).add(key);
+        Active replaced = requests.put(key, a);
+        if (replaced != null) release(replaced); // its key stays in byRouter, now for the new booking
+        else byRouter.computeIfAbsent(routerId, r -> new HashSet<>()).add(key);
         active[slot]++;
         prefill[slot] += a.uncachedTokens;
         prefillPrompt[slot] += promptTokens;

@@ -63,10 +63,19 @@ class BlockIndexTest {
                 int start = rnd.nextInt(hashes - n);
                 long[] chain = new long[n];
                 System.arraycopy(pool, start, chain, 0, n);
-                index.match(chain, n, depth, touched);
+                // A chain hashed on demand: only its first hash unless some worker holds the first block.
+                int[] asked = {0};
+                index.match(end -> {
+                    asked[0] = Math.max(asked[0], end);
+                    return chain;
+                }, n, depth, touched);
+                int deepest = 0;
                 for (int v = 0; v < workers; v++) {
                     assertThat(depth[v]).as("worker %d depth on chain at %d", v, start).isEqualTo(ref.depth(chain, n, v));
+                    deepest = Math.max(deepest, depth[v]);
                 }
+                assertThat(asked[0]).as("levels hashed for a chain whose deepest holder has %d", deepest)
+                        .isEqualTo(deepest == 0 ? 1 : n);
                 for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
                 touched.clear();
                 for (int v : depth) assertThat(v).isZero();
