@@ -4,6 +4,7 @@ import ai.armature.frontend.ServedModels;
 import ai.armature.protocol.EngineStats;
 import ai.armature.protocol.ModelCard;
 import ai.armature.planner.signal.HoldingEngine;
+import ai.armature.planner.signal.WaitingReporter;
 import ai.armature.protocol.kv.KvEvent;
 import ai.armature.router.Router;
 import ai.armature.router.RouterConfig;
@@ -39,9 +40,10 @@ import java.util.logging.Logger;
  * request plane (checked against the hash in its card; never weights). A worker whose card names a different
  * tokenizer than its model's first worker is refused. A model with no reachable worker (its last one left, or
  * died and its lease has not expired yet) stays known but is not listed: its requests are refused (503), or with a
- * hold timeout wait ({@link HoldingEngine}, up to that long) for a worker, the number waiting published on the event
- * plane every second while some wait, so the planner starts one (scale from zero). Discovery callbacks arrive on one
- * thread; reads come from request threads.
+ * hold timeout wait ({@link HoldingEngine}, up to that long) for a worker, so the planner starts one (scale from
+ * zero). The number held plus those waiting at the model's router while every worker is busy is published on the
+ * event plane every second while some wait, and once when none does ({@link WaitingReporter}): the planner counts
+ * them as demand. Discovery callbacks arrive on one thread; reads come from request threads.
  */
 final class ClusterModels implements ServedModels, DiscoveryListener, AutoCloseable {
 
@@ -76,10 +78,7 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         this.migrationWait = migrationWait;
         this.holdTimeout = holdTimeout;
         heldReports.scheduleAtFixedRate(() -> {
-            for (Model m : models.values()) {
-                int n = m.holding == null ? 0 : m.holding.held();
-                if (n > 0) m.heldPublisher.publishHeld(n);
-            }
+            for (Model m : models.values()) m.waiting.report();
         }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
@@ -90,6 +89,8 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
         final Router router;
         final HoldingEngine holding;
         final WorkerEventPublisher heldPublisher;
+        /** Held requests and those waiting at the router: the planner's demand in front of the model's workers. */
+        final WaitingReporter waiting;
         final MigratingEngine engine;
         final Set<String> workerIds = ConcurrentHashMap.newKeySet();
         final AutoCloseable subscription;
@@ -104,14 +105,20 @@ final class ClusterModels implements ServedModels, DiscoveryListener, AutoClosea
             router.startMaintenance(Duration.ofSeconds(1), false);
             routerMetrics.timeDecisions(name, router);
             this.heldPublisher = events.publisher(name, frontendId);
+            this.waiting = new WaitingReporter(this::heldNow, () -> router.routerStats().waitingRequests(), heldPublisher::publishHeld);
             // Prefill and decode workers are used disaggregated; with only aggregated ones this is the router alone.
             DisaggregatedRouter disaggregated = new DisaggregatedRouter(router, rule, ClusterModels.this::requestEndpoint, disaggregation);
             // No hold timeout: a model without a worker is unavailable at once (503), as for a frontend without a planner.
             this.holding = holdTimeout.isZero() ? null
-                    : new HoldingEngine(disaggregated, () -> !workerIds.isEmpty(), holdTimeout, heldPublisher::publishHeld);
+                    : new HoldingEngine(disaggregated, () -> !workerIds.isEmpty(), holdTimeout, n -> waiting.report());
             // Migration over the holding engine: a request handed back by the last worker waits for the next one too.
             this.engine = new MigratingEngine(holding == null ? disaggregated : holding, migrationLimit, migrationWait);
             this.subscription = events.subscribe(name, this);
+        }
+
+        /** Requests held now for want of a worker (none without a hold timeout). */
+        private int heldNow() {
+            return holding == null ? 0 : holding.held();
         }
 
         @Override

@@ -345,7 +345,10 @@ final class PlannerCommand implements Callable<Integer> {
             return Map.copyOf(loads);
         }
 
-        /** Held requests of frontends that reported within the last 5 s (they report every second while some wait). */
+        /**
+         * Requests waiting at the frontends that reported within the last 5 s: held for want of a worker, or at their
+         * routers while every worker is busy (they report every second while some wait, and 0 once when none does).
+         */
         @Override
         public int held(Pool pool) {
             if (pool != frontPool()) return 0;

@@ -39,7 +39,10 @@ public final class Autoscaler {
         /** The latest load report of each serving worker. */
         Map<String, EngineStats> loads();
 
-        /** Requests waiting at the frontends because no worker of {@code pool} serves. */
+        /**
+         * Requests waiting now in front of {@code pool}: held at the frontends because none of its workers serves, or
+         * waiting at the routers because every one of its workers is busy ({@code --router-busy-prefill-tokens}).
+         */
         int held(Pool pool);
     }
 
@@ -71,6 +74,8 @@ public final class Autoscaler {
     private final Map<String, TrafficCounters> lastTraffic = new HashMap<>();
     /** The load reports read at the previous tick: what the workers held when the interval now ending began. */
     private Map<String, EngineStats> lastLoads = Map.of();
+    /** The requests waiting in front of each pool at the previous tick. */
+    private final Map<Pool, Integer> lastHeld = new EnumMap<>(Pool.class);
     private final List<Decision> decisions = new ArrayList<>();
     private double lastTick = Double.NaN;
     private long scaleEvents;
@@ -214,9 +219,11 @@ public final class Autoscaler {
                 kv += s.kvBlocksTotal() == 0 ? 0 : (double) s.kvBlocksUsed() / s.kvBlocksTotal();
             }
             int n = Math.max(1, reporting);
+            int held = Math.max(0, signals.held(pool));
             PoolObservation obs = new PoolObservation(pool, interval, all.getOrDefault(pool, TrafficCounters.ZERO),
-                    warm.getOrDefault(pool, TrafficCounters.ZERO), warmCount.getOrDefault(pool, 0), signals.held(pool),
-                    running / n, waiting / n, kv / n, startWaiting, startPending);
+                    warm.getOrDefault(pool, TrafficCounters.ZERO), warmCount.getOrDefault(pool, 0), held,
+                    running / n, waiting / n, kv / n, startWaiting, startPending, lastHeld.getOrDefault(pool, 0));
+            lastHeld.put(pool, held);
             Decision d = policy.decide(now, obs, fleet(pool));
             apply(d, loads, now);
             made.add(d);

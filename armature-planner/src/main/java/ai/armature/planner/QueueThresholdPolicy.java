@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * The baseline autoscaler ({@code --planner queue}): reacts to the workers' load reports, the way threshold
  * autoscalers (Kubernetes HPA on a queue metric, Dynamo's load-based planner) do. Each interval it adds one worker
- * when requests wait (more than {@link #UP_WAITING} per worker) or the KV caches fill (above {@link #UP_KV}), and
+ * when requests wait (more than {@link #UP_WAITING} per serving worker, counting those waiting at the workers and
+ * those the routers hold while every worker is busy) or the KV caches fill (above {@link #UP_KV}), and
  * removes one after {@link #DOWN_INTERVALS} calm intervals in a row (no more than {@link #DOWN_WAITING} waiting per
  * worker and KV use below {@link #DOWN_KV}), never within {@link #DOWN_INTERVALS} intervals of adding one. It knows
  * nothing of the targets, the profile or the startup time. Held requests at a pool with no worker start one.
@@ -39,7 +40,9 @@ public final class QueueThresholdPolicy implements ScalingPolicy {
     public Decision decide(double now, PoolObservation obs, PoolFleet fleet) {
         int[] c = calm.computeIfAbsent(obs.pool(), p -> new int[] {0, DOWN_INTERVALS});
         int current = fleet.capacity();
-        double rate = obs.traffic().requests() / obs.intervalSeconds();
+        double rate = obs.arrivals() / obs.intervalSeconds();
+        // Requests the routers hold back (every worker busy) queue for this pool as much as those queued on the workers.
+        double waiting = obs.waitingPerWorker() + (fleet.serving() > 0 ? (double) obs.heldRequests() / fleet.serving() : 0);
         int target = current;
         Decision.Reason reason = Decision.Reason.HOLD;
         c[1]++;
@@ -48,12 +51,12 @@ public final class QueueThresholdPolicy implements ScalingPolicy {
             reason = Decision.Reason.DEMAND_AT_ZERO;
             c[0] = 0;
             c[1] = 0;
-        } else if (fleet.serving() > 0 && (obs.waitingPerWorker() > UP_WAITING || obs.kvUsage() > UP_KV) && fleet.starting() == 0) {
+        } else if (fleet.serving() > 0 && (waiting > UP_WAITING || obs.kvUsage() > UP_KV) && fleet.starting() == 0) {
             target = current + 1;
             reason = Decision.Reason.SCALE_UP;
             c[0] = 0;
             c[1] = 0;
-        } else if (obs.waitingPerWorker() <= DOWN_WAITING && obs.kvUsage() < DOWN_KV && obs.heldRequests() == 0) {
+        } else if (waiting <= DOWN_WAITING && obs.kvUsage() < DOWN_KV && obs.heldRequests() == 0) {
             if (++c[0] >= DOWN_INTERVALS && c[1] >= DOWN_INTERVALS && current > minWorkers) {
                 target = current - 1;
                 reason = Decision.Reason.SCALE_DOWN;

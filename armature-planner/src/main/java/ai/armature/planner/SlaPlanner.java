@@ -19,16 +19,19 @@ import ai.armature.protocol.TrafficCounters;
  * The SLA planner ({@code --planner sla}): sizes each pool with its {@link LatencyModel} so that the predicted TTFT
  * and ITL meet the targets at the forecast load, with the fewest workers. Each interval, per pool:
  * <ol>
- *   <li>the interval's request rate (plus requests held for want of a worker) feeds the {@link LoadPredictor};
- *       an interval with no request is a rate of 0, not missing data. What requests look like (prompt length mean
+ *   <li>the interval's arrival rate feeds the {@link LoadPredictor}: the requests the workers admitted plus the
+ *       change in those waiting in front of the pool (held at the frontends for want of a worker, or at the routers
+ *       while every worker is busy), so a burst the routers hold back counts when it comes, not when it is let
+ *       through; an interval with no request is a rate of 0, not missing data. What requests look like (prompt length mean
  *       and variance, prefix-cache share, output length) is a {@link RequestShape} over many intervals' requests:
  *       heavy-tailed lengths averaged over one interval's few dozen requests jump too much to forecast;</li>
  *   <li>with enough samples from workers past their warm-up, the observed mean TTFT and ITL correct the profile:
  *       the factor that makes the model's mean match at the observed load and worker count, smoothed; and the
  *       share of requests past the TTFT target corrects the model's tail (observed over predicted misses caused by
  *       waiting, decayed over intervals): queues of long prompts and bursty arrivals wait longer than M/G/N says.
- *       Intervals that begin with a backlog on a warm worker (more pending prompt tokens than it computes within the
- *       TTFT target) correct nothing: their latencies are the backlog's;</li>
+ *       Intervals that begin with a backlog (more pending prompt tokens on a warm worker than it computes within the
+ *       TTFT target, or requests waiting at the routers for a worker that is not busy) correct nothing: their
+ *       latencies are the backlog's;</li>
  *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
  *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
  *       the load it is for; and in a surge (twice this interval's forecast and three Poisson deviations over it)
@@ -116,7 +119,7 @@ public final class SlaPlanner implements ScalingPolicy {
         if (model == null) throw new IllegalArgumentException("no profile for the " + pool.roleName() + " pool");
         State s = states.computeIfAbsent(pool, p -> new State());
         TrafficCounters t = obs.traffic();
-        double observedRate = (t.requests() + obs.heldRequests()) / obs.intervalSeconds();
+        double observedRate = obs.arrivals() / obs.intervalSeconds();
         // A surge: twice the requests forecast for this interval, and more than three Poisson deviations over. Sizing then
         // covers at least the rate seen (a smooth predictor would take intervals to catch up with a burst).
         double expected = s.rate.observations() == 0 ? Double.NaN : Math.max(0, s.rate.forecast(1)) * obs.intervalSeconds();
@@ -141,10 +144,20 @@ public final class SlaPlanner implements ScalingPolicy {
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(active(observedRate)), config.slo(), s.corrections, min, max));
             peakRate = Math.max(peakRate, observedRate);
         }
-        if (obs.heldRequests() > 0 && current == 0) up = Math.max(up, workersForDemandAtZero(pool));
-        // Never below what the rate just observed needs: a falling trend (Holt's after a burst) overshoots downwards.
+        // Requests waiting in front of the pool are work on top of the arrivals: sized to be cleared over the time a
+        // worker takes to come (a worker started for a backlog serves at least as long as it took to start).
+        double backlogRate = obs.heldRequests() / Math.max(config.intervalSeconds(), config.workerStartupSeconds());
         double nearRate = Math.max(active(s.rate.forecast(1)), active(observedRate));
-        int downNow = model.smallestPool(pool, base.withRequestRate(nearRate), config.slo().scaled(config.scaleDownMargin()), s.corrections, min, max);
+        if (backlogRate > 0) {
+            double withBacklog = nearRate + backlogRate;
+            up = Math.max(up, model.smallestPool(pool, base.withRequestRate(withBacklog), config.slo(), s.corrections, min, max));
+            peakRate = Math.max(peakRate, withBacklog);
+        }
+        if (obs.heldRequests() > 0 && current == 0) up = Math.max(up, workersForDemandAtZero(pool));
+        // Never below what the rate just observed needs (a falling trend, Holt's after a burst, overshoots downwards),
+        // nor while a backlog waits below what clears it.
+        int downNow = model.smallestPool(pool, base.withRequestRate(nearRate + backlogRate), config.slo().scaled(config.scaleDownMargin()),
+                s.corrections, min, max);
         s.downSizes.addLast(new double[] {now, Math.max(downNow, up)});
         while (!s.downSizes.isEmpty() && s.downSizes.peekFirst()[0] < now - config.scaleDownDelaySeconds() - 1e-9) s.downSizes.removeFirst();
         int windowMax = 0;
@@ -239,12 +252,13 @@ public final class SlaPlanner implements ScalingPolicy {
     }
 
     /**
-     * Whether a warm worker began the interval with a backlog: requests waiting for a decode slot (a decode pool),
-     * or more prompt tokens pending than it computes within the TTFT target at its (corrected) profiled speed. A
-     * steady queue at the planned size clears within the target; one that does not is what the latencies of the
-     * interval then measure.
+     * Whether the interval began with a backlog: requests waiting at the routers because every worker was busy, or
+     * on a warm worker requests waiting for a decode slot (a decode pool) or more prompt tokens pending than it
+     * computes within the TTFT target at its (corrected) profiled speed. A steady queue at the planned size clears
+     * within the target; one that does not is what the latencies of the interval then measure.
      */
     static boolean backlogged(Corrections k, LatencyModel model, Pool pool, PoolObservation obs, double promptTokens, double ttftTarget) {
+        if (obs.startHeldRequests() > 0) return true;
         if (!pool.prefills()) return obs.startWaitingRequests() > 0;
         double pending = obs.startPendingPrefillTokens();
         if (pending <= 0) return false;

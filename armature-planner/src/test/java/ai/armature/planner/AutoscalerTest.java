@@ -191,6 +191,32 @@ class AutoscalerTest {
     }
 
     @Test
+    void arrivalsAreTheAdmittedRequestsPlusTheChangeInThoseWaitingInFrontOfThePool() {
+        scaler.registered("w", Pool.AGGREGATED, 0);
+        signals.traffic.put("w", requests(10));
+        scaler.tick(10, signals);
+        assertThat(policy.seen.getLast().arrivals()).isEqualTo(10);
+        // 30 more admitted while the router's queue grew from 0 to 120: 150 came.
+        signals.traffic.put("w", requests(40));
+        signals.held = 120;
+        scaler.tick(20, signals);
+        PoolObservation o = policy.seen.getLast();
+        assertThat(o.startHeldRequests()).isZero();
+        assertThat(o.heldRequests()).isEqualTo(120);
+        assertThat(o.arrivals()).isEqualTo(150);
+        // 200 admitted, 100 of them from the queue (down to 20): 100 came.
+        signals.traffic.put("w", requests(240));
+        signals.held = 20;
+        scaler.tick(30, signals);
+        o = policy.seen.getLast();
+        assertThat(o.startHeldRequests()).isEqualTo(120);
+        assertThat(o.arrivals()).isEqualTo(100);
+        // The queue a level, not a rate: unchanged, and nothing admitted, nothing came.
+        scaler.tick(40, signals);
+        assertThat(policy.seen.getLast().arrivals()).isZero();
+    }
+
+    @Test
     void theBacklogAnIntervalBeganWithIsTheWarmWorkersLoadAtThePreviousTick() {
         scaler.registered("old", Pool.AGGREGATED, 0);
         scaler.registered("other", Pool.AGGREGATED, 0);

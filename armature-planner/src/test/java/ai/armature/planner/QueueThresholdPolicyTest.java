@@ -29,6 +29,18 @@ class QueueThresholdPolicyTest {
     }
 
     @Test
+    void requestsWaitingAtTheRouterQueueForThePoolLikeThoseOnTheWorkers() {
+        QueueThresholdPolicy p = new QueueThresholdPolicy(1, 5);
+        // Workers bounded by the router's wait have nothing waiting themselves; 6 wait at the router for 3 workers.
+        assertThat(p.decide(10, obs(0, 0.5, 6), new PoolFleet(3, 0, 0)).target()).isEqualTo(4);
+        assertThat(p.decide(20, obs(0, 0.5, 2), new PoolFleet(4, 0, 0)).target()).as("half a request per worker").isEqualTo(4);
+        // Not calm while any wait there: no scale-down.
+        int t = 4;
+        for (int i = 0; i < 5; i++) t = p.decide(30 + 10 * i, obs(0, 0.1, 1), new PoolFleet(t, 0, 0)).target();
+        assertThat(t).isEqualTo(4);
+    }
+
+    @Test
     void aHeldRequestAtZeroStartsAWorker() {
         QueueThresholdPolicy p = new QueueThresholdPolicy(0, 5);
         Decision d = p.decide(10, obs(0, 0, 1), new PoolFleet(0, 0, 0));

@@ -70,6 +70,13 @@ class SlaPlannerTest {
         double lateShare;
         /** Prompt tokens pending on a warm worker at the start of each interval (a backlog left by a burst). */
         long backlogTokens;
+        /**
+         * Requests per second one serving worker takes from the router ({@code --router-busy-prefill-tokens}); the rest
+         * wait at the router, oldest first. Unbounded: the router sends every request on at once.
+         */
+        double admitPerWorker = Double.POSITIVE_INFINITY;
+        /** Requests waiting in front of the pool now: held (no worker serves) or at the router (every worker busy). */
+        long waitingInFront;
 
         World(PlannerConfig cfg, DoubleUnaryOperator load, int initial) {
             this.cfg = cfg;
@@ -89,12 +96,14 @@ class SlaPlannerTest {
                 return false;
             });
             double rate = load.applyAsDouble(now - dt / 2);
-            long requests = Math.round(rate * dt);
+            long queued = waitingInFront + Math.round(rate * dt);
+            long requests = serving == 0 ? 0
+                    : Double.isInfinite(admitPerWorker) ? queued : Math.min(queued, (long) Math.floor(admitPerWorker * serving * dt));
+            int startHeld = (int) waitingInFront;
+            waitingInFront = queued - requests;
             TrafficCounters all, warm;
-            int held = 0;
             if (serving == 0) {
                 all = warm = TrafficCounters.ZERO;
-                held = (int) requests;
             } else {
                 Estimate e = model.estimate(Pool.AGGREGATED, workload(requests / dt), serving, truth, SLO.attainment());
                 // Overloaded workers (while new ones start): queues grow, latencies are long, not infinite.
@@ -106,8 +115,8 @@ class SlaPlannerTest {
                     if (slowSamplesCountAsWarm) warm = warm.plus(slow);
                 }
             }
-            PoolObservation obs = new PoolObservation(Pool.AGGREGATED, dt, all, warm, serving, held, 0, 0, 0,
-                    backlogTokens > 0 ? (int) (backlogTokens / INPUT) : 0, backlogTokens);
+            PoolObservation obs = new PoolObservation(Pool.AGGREGATED, dt, all, warm, serving, (int) waitingInFront, 0, 0, 0,
+                    backlogTokens > 0 ? (int) (backlogTokens / INPUT) : 0, backlogTokens, startHeld);
             Decision d = planner.decide(now, obs, new PoolFleet(serving, starting.size(), 0));
             int capacity = serving + starting.size();
             for (int i = capacity; i < d.target(); i++) {
@@ -268,6 +277,53 @@ class SlaPlannerTest {
         assertThat(n.changes(5)).isLessThanOrEqualTo(1);
     }
 
+    /**
+     * A router that holds requests back while every worker is busy lets through only what the workers take: sized on
+     * the admitted requests alone, the planner would see a burst at the rate the old workers absorb, then the
+     * released backlog as a second, larger one (the burst simulation: 27 workers instead of 8). The arrivals are the
+     * admitted requests plus the change in those waiting, so the burst is seen when it comes, at its rate; and the
+     * requests waiting are work on top of it, sized to be cleared within a start-up time, then no longer.
+     */
+    @Test
+    void requestsWaitingAtTheRouterAreDemandWhenTheyArriveNotWhenTheyAreLetThrough() {
+        double[] rate = {5};
+        World free = new World(config().withStartup(20), t -> rate[0], 1);
+        World held = new World(config().withStartup(20), t -> rate[0], 1);
+        // A busy worker computes more than the rate it serves within the targets (about 10 requests/s on this profile).
+        held.admitPerWorker = 15;
+        for (int i = 0; i < 20; i++) {
+            free.step();
+            held.step();
+        }
+        assertThat(held.waitingInFront).isZero();
+        assertThat(held.capacity()).isEqualTo(free.capacity());
+        rate[0] = 50;
+        Decision f = free.step(), h = held.step();
+        assertThat(h.observed().traffic().requests()).as("admitted in the burst's first interval").isEqualTo(150);
+        assertThat(held.waitingInFront).as("waiting at the router").isEqualTo(350);
+        assertThat(h.observedRate()).isCloseTo(50, within(1e-9));
+        assertThat(f.target()).isGreaterThanOrEqualTo(needed(50));
+        assertThat(h.target()).as("and workers to clear the 350 waiting").isEqualTo(
+                model.smallestPool(Pool.AGGREGATED, workload(h.forecastRate()), SLO, Corrections.NONE, 1, 200)).isGreaterThan(f.target());
+        assertThat(h.forecastRate()).isGreaterThanOrEqualTo(50 + 350 / 20.0);
+        boolean drained = false;
+        for (int i = 0; i < 10; i++) {
+            f = free.step();
+            h = held.step();
+            // While the backlog drains the workers admit more than arrives; the rate seen stays the arrivals'.
+            drained |= h.observed().traffic().requests() > 500;
+            assertThat(h.observedRate()).isCloseTo(50, within(1e-9));
+            assertThat(held.capacity()).as("at %s s", held.now).isGreaterThanOrEqualTo(free.capacity());
+        }
+        assertThat(drained).as("the backlog went out to the new workers").isTrue();
+        assertThat(held.waitingInFront).isZero();
+        for (int i = 0; i < 10; i++) {
+            free.step();
+            held.step();
+        }
+        assertThat(held.capacity()).as("once cleared, what the arrivals need").isEqualTo(free.capacity());
+    }
+
     @Test
     void moreRequestsPastTheTtftTargetThanThePredictedTailAddWorkers() {
         // A load whose smallest pool the model says lets a few (0.2% or more, under the 1% allowed) wait past the target.
@@ -328,7 +384,7 @@ class SlaPlannerTest {
     }
 
     static PoolObservation pending(long tokens, int waiting) {
-        return new PoolObservation(Pool.AGGREGATED, 10, TrafficCounters.ZERO, TrafficCounters.ZERO, 1, 0, 1, waiting, 0, waiting, tokens);
+        return new PoolObservation(Pool.AGGREGATED, 10, TrafficCounters.ZERO, TrafficCounters.ZERO, 1, 0, 1, waiting, 0, waiting, tokens, 0);
     }
 
     @Test

@@ -48,9 +48,10 @@ import ai.armature.serving.mock.MockProfile;
  * {@link Autoscaler} observes the workers' traffic and load and starts workers (serving after the startup time,
  * {@link VirtualConnector}) or drains them (they finish their requests; past the drain timeout what is left is
  * handed back and migrated to another worker with the tokens so far). A request that arrives when no worker serves
- * waits, and the planner starts one at once. Every run, planned or static, reports the worker-seconds provisioned
- * (start-up included), the share of requests within both targets, utilization (busy over provisioned
- * worker-seconds), scale events and requests lost.
+ * waits, and the planner starts one at once; those waiting, and those waiting at the router while every worker is
+ * busy, are the demand the planner sees in front of the pool. Every run, planned or static, reports the
+ * worker-seconds provisioned (start-up included), the share of requests within both targets, utilization (busy over
+ * provisioned worker-seconds), scale events and requests lost.
  *
  * <p>With {@link Disaggregation}, the pool is prefill and decode workers and requests go through the real
  * {@link DisaggregatedRouter} (the frontend's: the conditional rule, the prefill queue bound, the one cost in each
@@ -510,6 +511,7 @@ public final class Simulation implements SimWorkload.Context {
         Map<String, EngineStats> loads = new HashMap<>();
         for (SimWorker w : pool.workers()) loads.put(w.id(), w.stats());
         Map<String, TrafficCounters> traffic = pool.traffic();
+        int routerWaiting = router.routerStats().waitingRequests();
         List<Decision> made = autoscaler.tick(now, new Autoscaler.Signals() {
             @Override
             public Map<String, TrafficCounters> traffic() {
@@ -523,7 +525,8 @@ public final class Simulation implements SimWorkload.Context {
 
             @Override
             public int held(Pool p) {
-                return held.size();
+                // Held for want of a worker, and waiting at the router while every worker is busy: both are demand.
+                return held.size() + routerWaiting;
             }
         });
         for (Decision d : made) {

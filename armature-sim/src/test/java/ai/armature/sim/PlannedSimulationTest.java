@@ -90,6 +90,35 @@ class PlannedSimulationTest {
         assertThat(p.sloAttainment()).isBetween(0.0, 1.0);
     }
 
+    /**
+     * With the router's wait ({@code --router-busy-prefill-tokens}) the burst's requests wait at the router, not on the
+     * workers: the planner counts them as they come (the admitted ones plus the change in those waiting), so in the
+     * burst's first interval it sees the same rate as without the wait instead of what one busy worker let through,
+     * and asks for at least as many workers.
+     */
+    @Test
+    void requestsWaitingAtTheRouterAreThePlannersDemand() {
+        LatencyModel model = model();
+        PlannerConfig cfg = config();
+        Simulation.Settings waits = settings(1).withRouter(settings(1).router().withBusyPrefillTokens(2048));
+        Simulation.Outcome free = run(settings(1), burst(), new Simulation.Plan("sla", () -> new SlaPlanner(cfg, model), cfg, 60));
+        Simulation waiting = new Simulation(waits, burst(), new Simulation.Plan("sla", () -> new SlaPlanner(cfg, model), cfg, 60));
+        Simulation.Outcome held = waiting.run();
+        assertThat(held.violations()).isEmpty();
+        assertThat(held.result().requestsLost()).isZero();
+        Simulation.PlannerSample f = firstOfBurst(free), h = firstOfBurst(held);
+        assertThat(h.timeSeconds()).isEqualTo(f.timeSeconds());
+        assertThat(h.requestRate()).as("the arrivals, not what the busy worker admitted").isCloseTo(f.requestRate(), within(1e-9));
+        assertThat(h.serving() + h.starting()).isGreaterThanOrEqualTo(f.serving() + f.starting());
+        assertThat(held.result().peakWorkers()).isGreaterThan(1);
+        assertThat(waiting.router().routerStats().waitedTotal()).as("requests did wait at the router").isPositive();
+    }
+
+    /** The first planner interval with more than twice the base rate (2 requests/s). */
+    static Simulation.PlannerSample firstOfBurst(Simulation.Outcome o) {
+        return o.planner().stream().filter(x -> x.requestRate() > 4).findFirst().orElseThrow();
+    }
+
     /** Drops from 3 workers to 1 at 8 s, while long requests run on all three. */
     static final class StepDown implements ScalingPolicy {
         @Override

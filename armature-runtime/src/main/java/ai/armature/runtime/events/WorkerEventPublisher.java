@@ -16,7 +16,10 @@ public interface WorkerEventPublisher extends KvEventPublisher, AutoCloseable {
     /** The worker's cumulative traffic counts (for the planner), sent with the next batch. */
     void publishTraffic(TrafficCounters traffic);
 
-    /** From a frontend: how many requests it holds because the model has no worker (0 when none). */
+    /**
+     * From a frontend: how many requests wait in front of the model's workers, held because the model has no worker
+     * or waiting at its router because every worker is busy (0 when none).
+     */
     void publishHeld(int heldRequests);
 
     @Override

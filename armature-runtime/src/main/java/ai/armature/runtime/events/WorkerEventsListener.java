@@ -20,7 +20,7 @@ public interface WorkerEventsListener {
     default void traffic(String workerId, TrafficCounters traffic) {
     }
 
-    /** A frontend ({@code sourceId}) holds this many requests because the model has no worker. */
+    /** A frontend ({@code sourceId}) has this many requests waiting: held for want of a worker, or at its router while every worker is busy. */
     default void held(String sourceId, int heldRequests) {
     }
 }
