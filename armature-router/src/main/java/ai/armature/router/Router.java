@@ -87,7 +87,8 @@ public final class Router implements GenerationEngine {
     private volatile int[] roleCounts = new int[WorkerRole.values().length];
     private int[] scratch = new int[16];
     private int[] prefillScratch = new int[16];
-    private final Map<String, Handle> owners = new ConcurrentHashMap<>();
+    /** The worker each request in flight was submitted to, for cancels. */
+    private final Map<String, WorkerEndpoint> owners = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<LoadEvent> outbox = new ConcurrentLinkedQueue<>();
     private final ReentrantLock flushLock = new ReentrantLock();
     /** Gets each decision's latency in nanoseconds (see {@link RouterMetrics#timeDecisions}). */
@@ -817,25 +818,15 @@ public final class Router implements GenerationEngine {
      */
     public GenerationStream submit(Route route, GenerateRequest request) {
         WorkerEndpoint w = route.worker();
-        // Registered before submitting, so a cancel racing with the submit still finds the owner.
-        Handle h = handleOf(w);
-        owners.put(request.requestId(), h);
+        // Registered before submitting, so a cancel racing with the submit still finds the owner: the engine it is
+        // submitted to (not looked up by id, which costs a second lock per request and could name a newer endpoint).
+        owners.put(request.requestId(), w);
         try {
             return new RoutedStream(w.engine().submit(request), request.requestId());
         } catch (RuntimeException e) {
             owners.remove(request.requestId());
             unroute(request.requestId());
             throw e;
-        }
-    }
-
-    private Handle handleOf(WorkerEndpoint w) {
-        lock.lock();
-        try {
-            Handle h = byId.get(w.id());
-            return h != null ? h : new Handle(w, -1);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -855,8 +846,8 @@ public final class Router implements GenerationEngine {
             w.end(ai.armature.protocol.FinishReason.CANCELLED, null);
             return;
         }
-        Handle h = owners.get(requestId);
-        if (h != null) h.endpoint.engine().cancel(requestId);
+        WorkerEndpoint owner = owners.get(requestId);
+        if (owner != null) owner.engine().cancel(requestId);
     }
 
     @Override
