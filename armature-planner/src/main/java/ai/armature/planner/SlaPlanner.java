@@ -53,8 +53,14 @@ public final class SlaPlanner implements ScalingPolicy {
     private static final Logger LOG = Logger.getLogger(SlaPlanner.class.getName());
     /** Fewest warm samples in an interval for a correction: fewer are noise. */
     static final int MIN_CORRECTION_SAMPLES = 10;
-    /** Weight of the newest correction against the running one. */
+    /** Most weight of the newest correction against the running one. */
     static final double CORRECTION_WEIGHT = 0.5;
+    /**
+     * Requests an interval needs for its speed correction to weigh {@link #CORRECTION_WEIGHT}: the mean TTFT of a few
+     * dozen heavy-tailed prompts says little about the workers' speed (on the Mooncake trace, 30 requests an interval,
+     * the corrections swung 0.7-2.4 at a profile that was exact), so an interval's fit weighs n / (n + this) at most.
+     */
+    static final double SPEED_EVIDENCE_REQUESTS = 250;
     /** Per interval, the weight the requests seen earlier keep in the length estimates (a half-life of 14 intervals). */
     static final double SHAPE_KEEP = 0.95;
     /** Per interval, how much of the past wait-tail evidence is kept. */
@@ -226,10 +232,13 @@ public final class SlaPlanner implements ScalingPolicy {
         if (!model.estimate(pool, seen, n, s.corrections, q).feasible()) return;
         if (pool.decodes() && w.decodeIntervals() >= MIN_CORRECTION_SAMPLES) {
             double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withDecode(x), q).itlMean(), w.meanItlSeconds());
-            s.corrections = s.corrections.withDecode(blend(s.corrections.decode(), k));
+            s.corrections = s.corrections.withDecode(blend(s.corrections.decode(), k, w.decodedRequests()));
             Estimate e = model.estimate(pool, seen, n, s.corrections.withItlTail(1), config.slo());
             if (e.feasible() && !Double.isNaN(e.itlMiss()) && w.decodedRequests() > 0) {
-                double count = w.decodedRequests();
+                // ITL misses come in stalls: a long prompt's prefill chunks slow every request decoding on its worker
+                // at once. The evidence is counted in batches (the independent events), not requests: one stalled batch
+                // of 30 is one sign that the model is wrong, not 30, so a single long prompt does not swing the pool.
+                double count = w.decodedRequests() / Math.max(1, e.batchPerWorker());
                 s.itlMissesSeen = TAIL_DECAY * s.itlMissesSeen + count * (1 - w.itlWithin(config.slo().itlSeconds()));
                 s.itlMissesPredicted = TAIL_DECAY * s.itlMissesPredicted + count * e.itlMiss();
                 s.corrections = s.corrections.withItlTail((s.itlMissesSeen + 0.5) / (s.itlMissesPredicted + 0.5));
@@ -237,7 +246,7 @@ public final class SlaPlanner implements ScalingPolicy {
         }
         if (pool.prefills() && w.firstTokens() >= MIN_CORRECTION_SAMPLES) {
             double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withPrefill(x), q).ttftMean(), w.meanTtftSeconds());
-            s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k));
+            s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k, w.firstTokens()));
             // The tail: requests observed past the target versus the model's, beyond those too long for it alone.
             Estimate e = model.estimate(pool, seen, n, s.corrections.withWaitTail(1), config.slo());
             if (e.feasible() && !Double.isNaN(e.ttftMiss())) {
@@ -271,8 +280,9 @@ public final class SlaPlanner implements ScalingPolicy {
         return backlogged(s.corrections, model, pool, obs, s.shape.at(0).inputTokens(), config.slo().ttftSeconds());
     }
 
-    private static double blend(double old, double observed) {
-        return (1 - CORRECTION_WEIGHT) * old + CORRECTION_WEIGHT * observed;
+    private static double blend(double old, double observed, double requests) {
+        double weight = Math.min(CORRECTION_WEIGHT, requests / (requests + SPEED_EVIDENCE_REQUESTS));
+        return (1 - weight) * old + weight * observed;
     }
 
     /** The factor in [MIN, MAX] at which the (increasing) prediction equals {@code observed}, by bisection in log space. */

@@ -44,11 +44,17 @@ class SlaPlannerTest {
 
     /** The same, with {@code late} of the requests getting their first token at three times the TTFT target instead. */
     static TrafficCounters traffic(long requests, double ttft, double itl, long late) {
+        return traffic(requests, ttft, itl, late, 0);
+    }
+
+    /** The same, with {@code stalled} of the requests decoding at twice the ITL target instead. */
+    static TrafficCounters traffic(long requests, double ttft, double itl, long late, long stalled) {
         long[] th = new long[TrafficCounters.BUCKET_BOUNDS.length + 1], ih = th.clone();
         if (requests == 0) return TrafficCounters.ZERO;
         th[TrafficCounters.bucketOf(ttft)] = requests - late;
         th[TrafficCounters.bucketOf(3 * SLO.ttftSeconds())] += late;
-        ih[TrafficCounters.bucketOf(itl)] = requests;
+        ih[TrafficCounters.bucketOf(itl)] = requests - stalled;
+        ih[TrafficCounters.bucketOf(2 * SLO.itlSeconds())] += stalled;
         long in = Math.round(requests * INPUT);
         return new TrafficCounters(requests, in, requests * INPUT * INPUT, requests, in, 0, requests * ttft, th, requests, 0,
                 Math.round(requests * OUTPUT), requests * OUTPUT * OUTPUT, requests, Math.round(requests * (OUTPUT - 1)), requests * (OUTPUT - 1) * itl, ih);
@@ -68,6 +74,8 @@ class SlaPlannerTest {
         boolean newWorkerSlowSamples, slowSamplesCountAsWarm;
         /** The share of requests whose first token comes past the TTFT target whatever the model says (bursts it does not see). */
         double lateShare;
+        /** Requests per interval whose mean ITL misses its target whatever the model says (a long prompt stalled their batch). */
+        long stalled;
         /** Prompt tokens pending on a warm worker at the start of each interval (a backlog left by a burst). */
         long backlogTokens;
         /**
@@ -107,7 +115,8 @@ class SlaPlannerTest {
             } else {
                 Estimate e = model.estimate(Pool.AGGREGATED, workload(requests / dt), serving, truth, SLO.attainment());
                 // Overloaded workers (while new ones start): queues grow, latencies are long, not infinite.
-                warm = all = e.feasible() ? traffic(requests, e.ttftMean(), e.itlMean(), Math.round(requests * lateShare)) : traffic(requests, 30, 0.5);
+                warm = all = e.feasible() ? traffic(requests, e.ttftMean(), e.itlMean(), Math.round(requests * lateShare), Math.min(requests, stalled))
+                        : traffic(requests, 30, 0.5);
                 if (newWorkerSlowSamples) {
                     // A worker that just joined runs its first steps ten times slower (cold caches, migrated backlog).
                     TrafficCounters slow = traffic(50, 10 * e.ttftMean(), 10 * e.itlMean());
@@ -385,6 +394,60 @@ class SlaPlannerTest {
 
     static PoolObservation pending(long tokens, int waiting) {
         return new PoolObservation(Pool.AGGREGATED, 10, TrafficCounters.ZERO, TrafficCounters.ZERO, 1, 0, 1, waiting, 0, waiting, tokens, 0);
+    }
+
+    /**
+     * The Mooncake trace brings 30 requests an interval whose mean TTFT is set by its few longest prompts: fitted at
+     * full weight on each interval, the speed corrections swung between 0.7 and 2.4 at an exact profile and the pool
+     * between 6 and 16 workers. An interval's fit weighs by the requests behind it: one odd interval of a few dozen
+     * moves the correction little, the same slowness kept up is learned, and a busy interval weighs as much as ever.
+     */
+    @Test
+    void aFewDozenRequestsMoveTheSpeedCorrectionsLittleAndPersistentSlownessIsStillLearned() {
+        World few = new World(config(), t -> 3, needed(3));
+        for (int i = 0; i < 20; i++) few.step();
+        few.truth = new Corrections(3, 1); // one interval of 30 requests took three times as long to their first token
+        few.step();
+        few.truth = Corrections.NONE;
+        assertThat(few.planner.corrections(Pool.AGGREGATED).prefill()).isBetween(1.0, 1.3);
+
+        World slow = new World(config(), t -> 3, needed(3));
+        slow.truth = new Corrections(2, 1);
+        for (int i = 0; i < 60; i++) slow.step();
+        assertThat(slow.planner.corrections(Pool.AGGREGATED).prefill()).isCloseTo(2, within(0.2));
+
+        World busy = new World(config(), t -> 30, needed(30));
+        for (int i = 0; i < 20; i++) busy.step();
+        busy.truth = new Corrections(2, 1); // 300 requests
+        busy.step();
+        assertThat(busy.planner.corrections(Pool.AGGREGATED).prefill()).isGreaterThan(1.25);
+    }
+
+    /**
+     * A long prompt's prefill stalls every request decoding on its worker at once: its misses are one event, not one
+     * per request. Counted per request, one stalled batch read as dozens of independent misses against a model that
+     * predicted almost none, and the ITL-tail correction jumped to its maximum. Counted per batch it moves a little;
+     * stalls in every interval are still learned.
+     */
+    @Test
+    void aStalledBatchIsOneMissOfTheItlTailNotOnePerRequest() {
+        double rate = 30;
+        int n = needed(rate);
+        long batch = Math.round(model.estimate(Pool.AGGREGATED, workload(rate), n, Corrections.NONE, SLO.attainment()).batchPerWorker());
+        assertThat(batch).isGreaterThan(5);
+        World once = new World(config(), t -> rate, n);
+        for (int i = 0; i < 20; i++) once.step();
+        once.stalled = batch;
+        once.step();
+        once.stalled = 0;
+        assertThat(once.planner.corrections(Pool.AGGREGATED).itlTail()).isLessThan(3);
+        for (int i = 0; i < 10; i++) once.step();
+        assertThat(once.capacity()).isLessThanOrEqualTo(n + 1);
+
+        World always = new World(config(), t -> rate, n);
+        always.stalled = batch;
+        for (int i = 0; i < 30; i++) always.step();
+        assertThat(always.planner.corrections(Pool.AGGREGATED).itlTail()).isGreaterThan(3);
     }
 
     @Test
