@@ -68,10 +68,11 @@ abstract sealed class BaseMatrix implements WeightMatrix
     abstract void dequantize(long rowOffset, float[] out, int off);
 
     /**
-     * The most vectors {@link #dots} takes at once (batches of 2 up to this size use it); 0 if the type has no fused
-     * multi-vector kernel. Measured on the 1.1B Q8_0 model (2 cores, AVX-512): decode at 2 sequences went from 15 to
-     * 29 tokens/s and at 4 from 29.5 to 31; at 8 the tiled path (44) beat two fused passes (37), whose repeated
-     * widening costs more than the tile's scratch round trip, so the kernels stop at 4.
+     * The most vectors {@link #dots} takes at once (batches of 2 up to this size use it), or for the interleaved
+     * layouts the most that {@link #groupProducts} takes (decode batches, on int8 activations); 0 if the type has
+     * neither. Measured on the 1.1B Q8_0 model (2 cores, AVX-512): decode at 2 sequences went from 15 to 29 tokens/s
+     * and at 4 from 29.5 to 31; at 8 the tiled path (44) beat two fused passes (37), whose repeated widening costs
+     * more than the tile's scratch round trip, so Q8_0's kernels stop at 4.
      */
     int fusedVectors() {
         return 0;

@@ -16,6 +16,12 @@ import jdk.incubator.vector.VectorSpecies;
 final class Interleaved {
     /** Rows per group: the 16-bit lanes of a 512-bit vector. */
     static final int ROWS = 32;
+    /**
+     * The most vectors the K-quant kernels take in one product (decode batches up to this many sequences), in
+     * passes of two vectors over each group of rows: the first pass reads the group from memory, the others from
+     * the cache. Larger (prompt) batches run the tiled float matmul.
+     */
+    static final int MAX_VECTORS = 16;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
 
     private Interleaved() {

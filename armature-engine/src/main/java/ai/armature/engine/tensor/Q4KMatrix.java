@@ -332,7 +332,7 @@ final class Q4KMatrix extends BaseMatrix {
 
     @Override
     int fusedVectors() {
-        return 4;
+        return Interleaved.MAX_VECTORS;
     }
 
     @Override

@@ -295,7 +295,7 @@ final class Q5KMatrix extends BaseMatrix {
 
     @Override
     int fusedVectors() {
-        return 4;
+        return Interleaved.MAX_VECTORS;
     }
 
     @Override

@@ -103,7 +103,7 @@ final class Q6KMatrix extends BaseMatrix {
 
     @Override
     int fusedVectors() {
-        return 4;
+        return Interleaved.MAX_VECTORS;
     }
 
     @Override

@@ -109,7 +109,7 @@ class WeightMatrixTest {
         for (int r = 0; r < rows; r++) {
             refRows[r] = Reference.dequantizeRow(type, data, r, cols);
         }
-        for (int n : new int[] {1, 2, 3, 4, 7, 17}) { // 2-4 take the fused small-batch kernels
+        for (int n : new int[] {1, 2, 3, 4, 7, 16, 17}) { // 2-4 take the fused small-batch kernels, up to 16 the int8 ones of the interleaved types
             float[] x = Reference.randomFloats(n * cols, rnd);
             float[] y = new float[n * rows];
             m.matmul(x, y, n);
