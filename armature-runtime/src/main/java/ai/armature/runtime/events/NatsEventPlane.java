@@ -169,7 +169,7 @@ public final class NatsEventPlane implements EventPlane {
     }
 
     /** Queues KV events from the engine thread; a virtual thread sends them in batches, in order. */
-    private final class NatsPublisher implements WorkerEventPublisher {
+    final class NatsPublisher implements WorkerEventPublisher {
         private final String subject;
         private final String workerId;
         private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
@@ -228,8 +228,42 @@ public final class NatsEventPlane implements EventPlane {
                 else if (o instanceof Held h) m.setHeldRequests(h.requests());
                 else stopSeen = true;
             }
-            if (m.getKvEventsCount() > 0 || m.hasLoad() || m.hasTraffic() || m.hasHeldRequests()) connection.publish(subject, m.build().toByteArray());
+            if (m.getKvEventsCount() > 0 || m.hasLoad() || m.hasTraffic() || m.hasHeldRequests()) publish(m);
             if (stopSeen) closed = true;
+        }
+
+        /** Messages and KV events dropped since the last one that went out. */
+        private long droppedMessages, droppedEvents;
+        /** Messages dropped since this publisher started. */
+        private final java.util.concurrent.atomic.AtomicLong droppedTotal = new java.util.concurrent.atomic.AtomicLong();
+
+        /** Messages dropped because NATS could not take them, since this publisher started. */
+        long droppedMessages() {
+            return droppedTotal.get();
+        }
+
+        private void publish(WorkerEvents.Builder m) {
+            try {
+                connection.publish(subject, m.build().toByteArray());
+            } catch (IllegalStateException e) {
+                // The client refuses a publish once its reconnect buffer is full (a long NATS outage) or the connection
+                // is closed. The sender must outlive that, or this worker would never publish again: routers see the
+                // dropped event ids as a gap and resync this worker from a snapshot, and a newer load report replaces
+                // a dropped one.
+                if (droppedMessages++ == 0) {
+                    LOG.warning("worker " + workerId + ": dropping events while NATS cannot take them (" + e.getMessage()
+                            + "); routers resync this worker from a snapshot");
+                }
+                droppedEvents += m.getKvEventsCount();
+                droppedTotal.incrementAndGet();
+                return;
+            }
+            if (droppedMessages > 0) {
+                LOG.info("worker " + workerId + ": publishing events again after dropping " + droppedMessages + " messages ("
+                        + droppedEvents + " KV events)");
+                droppedMessages = 0;
+                droppedEvents = 0;
+            }
         }
 
         @Override

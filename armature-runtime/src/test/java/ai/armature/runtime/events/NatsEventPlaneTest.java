@@ -98,6 +98,34 @@ class NatsEventPlaneTest {
         }
     }
 
+    /**
+     * A NATS outage long enough to fill the client's reconnect buffer: the publisher drops what does not fit instead
+     * of dying, and once NATS is back its events flow again (after a gap in event ids, which routers resync).
+     */
+    @Test
+    void aPublisherOutlivesAnOutageThatOverflowsTheReconnectBuffer() throws Exception {
+        try (NatsEventPlane worker = plane(); NatsEventPlane router = plane()) {
+            Collected a = new Collected();
+            router.subscribe("overflow", a);
+            router.flush(Duration.ofSeconds(10));
+            WorkerEventPublisher pub = worker.publisher("overflow", "w1");
+            nats.stop(false);
+            await(() -> !worker.connected());
+            // About 20 bytes per event on the wire: a million events are far more than the client's 8 MB reconnect buffer.
+            long last = 1_000_000;
+            for (long id = 1; id <= last; id++) pub.publish(new KvEvent.BlockStored(id, id, id - 1, 2, new int[] {1, 2}));
+            await(() -> ((NatsEventPlane.NatsPublisher) pub).droppedMessages() > 0);
+            nats.start();
+            await(worker::connected);
+            await(router::connected);
+            router.flush(Duration.ofSeconds(10));
+            for (long id = last + 1; id <= last + 100; id++) pub.publish(new KvEvent.BlockRemoved(id, id));
+            await(() -> !a.events.isEmpty() && a.events.getLast().eventId() == last + 100);
+            assertThat(a.events.size()).as("some events were dropped").isLessThan((int) last + 100);
+            pub.close();
+        }
+    }
+
     @Test
     void aWrongTokenIsRefused() {
         String bad = nats.url().replace("s3cret", "wrong");
