@@ -51,12 +51,12 @@ final class FrontendMetrics {
                 .help("Time between consecutive generated tokens of a request").classicOnly()
                 .classicUpperBounds(ITL_BUCKETS).register(registry);
         e2e = Histogram.builder().name("armature_request_duration_seconds")
-                .help("End-to-end latency of generation requests").classicOnly()
+                .help("End-to-end latency of generation requests, whatever their outcome").classicOnly()
                 .classicUpperBounds(LATENCY_BUCKETS).register(registry);
         promptTokens = Counter.builder().name("armature_prompt_tokens_total")
-                .help("Prompt tokens of finished requests").register(registry);
+                .help("Prompt tokens of ended requests, failed and cancelled ones included").register(registry);
         completionTokens = Counter.builder().name("armature_generation_tokens_total")
-                .help("Generated tokens of finished requests").register(registry);
+                .help("Generated tokens of ended requests, failed and cancelled ones included").register(registry);
         GaugeWithCallback.builder().name("armature_requests_waiting").help("Requests queued in the engine")
                 .callback(cb -> cb.call(engine.get().waitingRequests())).register(registry);
         GaugeWithCallback.builder().name("armature_requests_running").help("Requests running in the engine")

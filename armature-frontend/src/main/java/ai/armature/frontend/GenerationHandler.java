@@ -225,12 +225,13 @@ final class GenerationHandler {
         OutputMux mux = null;
         String id = endpoint.idPrefix + randomId();
         Submitted sub = submit(p, id, client);
+        Run run = null;
         try {
             mux = new OutputMux(sub.streams);
             JsonBodies json = new JsonBodies(jsonFactory, endpoint, id, System.currentTimeMillis() / 1000,
                     config.servedModelName());
             res.header("X-Request-Id", id);
-            Run run = new Run(endpoint, p, sub, mux, json, startNanos);
+            run = new Run(endpoint, p, sub, mux, json, startNanos);
             int status = p.params().stream() ? run.stream(res) : run.collect(res);
             // A response that went out whole is a 200 even if the client hung up right after reading it (an upstream
             // client closes on [DONE]); only one the departure cut short is the client's 499.
@@ -242,6 +243,7 @@ final class GenerationHandler {
             Thread.currentThread().interrupt();
             throw ApiException.unavailable("the request was interrupted because the server is shutting down");
         } finally {
+            if (run != null) run.finishMetrics();
             if (mux != null) mux.close();
             sub.close();
         }
@@ -343,11 +345,14 @@ final class GenerationHandler {
             throws InterruptedException {
         Prepared p = prepare(Endpoint.CHAT, chatBody);
         try (Submitted sub = submit(p, id, client); OutputMux mux = new OutputMux(sub.streams)) {
+            Run run = new Run(Endpoint.CHAT, p, sub, mux, null, startNanos);
             try {
-                return new Run(Endpoint.CHAT, p, sub, mux, null, startNanos).events(events);
+                return run.events(events);
             } catch (ApiException e) {
                 if (sub.clientGone()) throw new ClientGoneException(e); // cancelled because the client left
                 throw e;
+            } finally {
+                run.finishMetrics();
             }
         }
     }
@@ -367,6 +372,7 @@ final class GenerationHandler {
         private final OutputMux mux;
         private final JsonBodies json;
         private final long startNanos;
+        private boolean metricsRecorded;
         private final long[] lastTokenNanos;
         private final List<int[]> promptTokens;
         /** return_token_ids: whether a choice's prompt ids went out (with its first chunk). */
@@ -440,10 +446,7 @@ final class GenerationHandler {
             // (no worker could run it, every migration failed) is answered with its status, a 503 with Retry-After,
             // not with a 200 whose stream ends in an error event. The role chunk goes out with the first token.
             ChoiceDecoder first = step();
-            if (first != null && first.finished() && failure(first) != null) {
-                finishMetrics();
-                throw failure(first);
-            }
+            if (first != null && first.finished() && failure(first) != null) throw failure(first);
             res.status(200);
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
             res.header(HeaderNames.CACHE_CONTROL, "no-cache");
@@ -489,7 +492,6 @@ final class GenerationHandler {
                         if (failure != null) {
                             json.errorEvent(failure);
                             write(out, true);
-                            finishMetrics();
                             return failure.status();
                         }
                         json.chunk(d.index, false, "", null, finishReason(d), params.includeUsage(),
@@ -504,7 +506,6 @@ final class GenerationHandler {
                 }
                 json.done();
                 write(out, true);
-                finishMetrics();
                 return 200;
             } catch (ClientGoneException e) {
                 return CLIENT_CLOSED;
@@ -593,7 +594,6 @@ final class GenerationHandler {
             } catch (RuntimeException e) {
                 return CLIENT_CLOSED;
             }
-            finishMetrics();
             return 200;
         }
 
@@ -603,16 +603,12 @@ final class GenerationHandler {
                 ChoiceDecoder d = step();
                 if (d == null) break;
                 ApiException failure = d.finished() ? failure(d) : null;
-                if (failure != null) {
-                    finishMetrics();
-                    throw failure;
-                }
+                if (failure != null) throw failure;
                 parse(d, events.step(d));
                 if (d.finished()) events.finished(d, outputs.get(d.index), finishReason(d));
                 events.stepDone();
             }
             if (!allFinished()) throw new IllegalStateException("an engine stream ended without a finish reason");
-            finishMetrics();
             return new Usage(promptTokens(), cachedTokens(), completionTokens(), reasoningTokens());
         }
 
@@ -664,7 +660,14 @@ final class GenerationHandler {
             return sum;
         }
 
-        private void finishMetrics() {
+        /**
+         * Records the request's end-to-end latency and token counts, once, whatever its outcome (answered, failed,
+         * cancelled, client gone): the callers run it when the request is done with, so that no way out of a run
+         * is missed. Tokens count what the engine processed and generated, which failed requests cost too.
+         */
+        void finishMetrics() {
+            if (metricsRecorded) return;
+            metricsRecorded = true;
             metrics.finished(System.nanoTime() - startNanos, promptTokens(), completionTokens());
         }
 

@@ -261,6 +261,39 @@ class RawHttpErrorsTest {
         }
     }
 
+    /** The value of an unlabelled sample in a Prometheus text scrape. */
+    private static double sample(String scrape, String name) {
+        for (String line : scrape.split("\n")) {
+            if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1).trim());
+        }
+        throw new AssertionError("no sample " + name + " in /metrics");
+    }
+
+    @Test
+    void everyRequestIsCountedOnceInTheLatencyAndTokenMetricsWhateverItsOutcome() throws Exception {
+        try (TestServer m = new TestServer()) {
+            assertThat(m.post("/v1/completions", "{\"prompt\":\"x\",\"max_tokens\":3}", true).statusCode()).isEqualTo(200);
+            m.engine.failWith = "simulated device failure";
+            // Each way a request can fail: collected (500), streamed after its tokens (error event), streamed before
+            // its first token (503), and through the Messages API's event path.
+            error(m.post("/v1/completions", "{\"prompt\":\"x\"}", true), 500);
+            HttpResponse<String> streamed = m.post("/v1/completions", "{\"prompt\":\"x\",\"stream\":true}", true);
+            assertThat(TestServer.events(streamed.body()).getLast()).contains("simulated device failure");
+            assertThat(m.post("/v1/messages", "{\"model\":\"test-model\",\"max_tokens\":8,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", true).statusCode()).isEqualTo(500);
+            m.engine.failAfterTokens = 0;
+            m.engine.failKind = ai.armature.protocol.GenerateOutput.ErrorKind.UNAVAILABLE;
+            error(m.post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}", true), 503);
+            assertThat(m.engine.awaitIdle(Duration.ofSeconds(5))).isTrue();
+            assertThat(m.server.awaitIdle(Duration.ofSeconds(5))).isTrue();
+
+            String scrape = m.get("/metrics").body();
+            assertThat(sample(scrape, "armature_request_duration_seconds_count")).isEqualTo(5);
+            // 3 answered, then 2 from each of the three requests that failed after two tokens, 0 from the last.
+            assertThat(sample(scrape, "armature_generation_tokens_total")).isEqualTo(3 + 2 + 2 + 2);
+        }
+    }
+
     @Test
     void drainingServerAnswers503AndFinishesInFlightWork() throws Exception {
         try (TestServer d = new TestServer()) {
