@@ -26,7 +26,8 @@ final class RouterOptions {
 
     @Option(names = "--router-busy-prefill-tokens", defaultValue = "" + RouterConfig.DEFAULT_BUSY_PREFILL_TOKENS,
             description = {"A worker with at least this many prompt tokens queued for prefill is busy; while every worker is",
-                    "busy, requests wait at the router in arrival order and go out as workers free up or join. 0: never wait.",
+                    "busy, requests wait at the router and go out as workers free up or join (oldest first, see",
+                    "--router-lifo-after). 0: never wait.",
                     "Default: ${DEFAULT-VALUE}."})
     long busyPrefillTokens;
 
@@ -37,6 +38,12 @@ final class RouterOptions {
     @Option(names = "--router-wait-timeout", defaultValue = "60s", converter = DurationConverter.class,
             description = "A request waiting at the router longer than this ends with an error (0: no limit). Default: ${DEFAULT-VALUE}.")
     java.time.Duration waitTimeout;
+
+    @Option(names = "--router-lifo-after", defaultValue = "0", converter = DurationConverter.class,
+            description = {"While the oldest request waiting at the router has waited this long, the newest go first (adaptive LIFO:",
+                    "they can still meet their first-token target, the oldest have missed it); the oldest go out once the backlog",
+                    "is gone or time out. Set it to your TTFT target. 0: always oldest first. Default: ${DEFAULT-VALUE}."})
+    java.time.Duration lifoAfter;
 
     /** Whether requests go through a router: more than one worker, or a policy asked for by name. */
     boolean enabled(int workers) {
@@ -54,6 +61,7 @@ final class RouterOptions {
             throw new IllegalArgumentException("--router-temperature, --router-prefill-weight and --router-queue-weight apply to --router kv only");
         }
         return RouterConfig.defaults().withPolicy(name).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight)
-                .withBusyPrefillTokens(busyPrefillTokens).withMaxWaiting(maxWaiting).withWaitTimeout(waitTimeout);
+                .withBusyPrefillTokens(busyPrefillTokens).withMaxWaiting(maxWaiting).withWaitTimeout(waitTimeout)
+                .withLifoAfter(lifoAfter);
     }
 }

@@ -49,6 +49,8 @@ class SimulateCommandTest {
         }
         assertThat(kv.get("prefix_hit_rate").asDouble()).isGreaterThan(doc.get("results").get(1).get("prefix_hit_rate").asDouble());
         assertThat(err.toString()).contains("wall time");
+        assertThat(doc.get("settings").get("router_lifo_after_seconds").asDouble()).as("the --ttft-slo by default")
+                .isEqualTo(doc.get("settings").get("ttft_slo").asDouble());
     }
 
     @Test
@@ -72,6 +74,8 @@ class SimulateCommandTest {
         assertThat(err.toString()).contains("no such file");
         assertThat(run("simulate", "--workers", "2")).isEqualTo(1);
         assertThat(err.toString()).contains("give --trace FILE");
+        assertThat(run(with("--router-lifo-after", "-1s"))).isEqualTo(1);
+        assertThat(err.toString()).contains("--router-lifo-after must be >= 0");
     }
 
     @Test

@@ -101,12 +101,18 @@ public final class Router implements GenerationEngine {
     // Counters (under the lock).
     private long decisions, routedPromptTokens, predictedHitTokens, reportedPromptTokens, reportedHitTokens;
 
-    /** Requests waiting for a worker that is not busy, in arrival order (under the lock); see {@link RouterConfig#busyPrefillTokens}. */
+    /**
+     * Requests waiting for a worker that is not busy, in arrival order (under the lock): released from the front (oldest
+     * first) or, while the oldest has waited {@link RouterConfig#lifoAfter} or more, from the back (newest first); the wait
+     * timeout ends them from the front. See {@link RouterConfig#busyPrefillTokens}.
+     */
     private final java.util.ArrayDeque<WaitingStream> waiting = new java.util.ArrayDeque<>();
     private final Map<String, WaitingStream> waitingById = new HashMap<>();
     private final ReentrantLock dispatchLock = new ReentrantLock();
     private volatile boolean dispatchWanted;
-    private long waitedTotal, waitTimeouts;
+    private long waitedTotal, waitTimeouts, releasedNewestFirst;
+    /** {@link RouterConfig#lifoAfter} in nanoseconds (0: always oldest first). */
+    private final long lifoAfterNanos;
 
     /** One registered worker. */
     private static final class Handle {
@@ -138,6 +144,7 @@ public final class Router implements GenerationEngine {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.bus = Objects.requireNonNull(bus, "bus");
         this.policy = RoutingPolicy.create(config.policy(), config);
+        this.lifoAfterNanos = config.lifoAfter().toNanos();
         this.order = policy instanceof KvPolicy kv && kv.ordered() ? new LoadTermOrder(kv.cost()) : null;
         this.busyBound = config.busyPrefillTokens();
         this.indexer = new KvIndexer(config.approxTtl().toNanos());
@@ -676,7 +683,7 @@ public final class Router implements GenerationEngine {
             WaitingStream w = null;
             lock.lock();
             try {
-                // Behind requests already waiting (arrival order), or when every worker it may go to is busy.
+                // Behind requests already waiting (they go out in the queue's order), or when every worker it may go to is busy.
                 if (!waiting.isEmpty() || mustWait(exclude)) {
                     if (waiting.size() >= config.maxWaiting()) {
                         throw new RequestRejectedException(RequestRejectedException.Reason.QUEUE_FULL, "every worker is busy and "
@@ -712,9 +719,14 @@ public final class Router implements GenerationEngine {
     }
 
     /**
-     * Sends waiting requests, oldest first, while the oldest may go to a worker that is not busy: each is routed
-     * under the lock (so the next sees its load), then submitted outside it. Called whenever load drops or workers
-     * join; one thread dispatches at a time, and a call that finds another dispatching leaves it a note to look again.
+     * Sends waiting requests while the next in line may go to a worker that is not busy: each is routed under the lock
+     * (so the next sees its load), then submitted outside it. The next in line is the oldest, or the newest while the
+     * oldest has waited {@link RouterConfig#lifoAfter} or more (adaptive LIFO): once a backlog is that old, the
+     * requests at its front have missed their first-token target whatever happens, and serving them first would make
+     * every newer one miss it too; the newest still can meet it. The old ones go out once the backlog is gone (the
+     * front is again younger than the bound, or the queue empty) unless the wait timeout ends them first. Called
+     * whenever load drops or workers join; one thread dispatches at a time, and a call that finds another dispatching
+     * leaves it a note to look again.
      */
     private void dispatchWaiting() {
         if (busyBound == 0) return;
@@ -728,10 +740,17 @@ public final class Router implements GenerationEngine {
                 List<Route> routes = new ArrayList<>();
                 lock.lock();
                 try {
+                    long now = lifoAfterNanos > 0 ? clock.getAsLong() : 0;
                     while (!waiting.isEmpty() && !closed) {
-                        WaitingStream w = waiting.peekFirst();
+                        boolean newestFirst = lifoAfterNanos > 0 && now - waiting.peekFirst().since >= lifoAfterNanos;
+                        WaitingStream w = newestFirst ? waiting.peekLast() : waiting.peekFirst();
                         if (aggregated.length == 0 || mustWait(w.exclude)) break;
-                        waiting.pollFirst();
+                        if (newestFirst) {
+                            waiting.pollLast();
+                            releasedNewestFirst++;
+                        } else {
+                            waiting.pollFirst();
+                        }
                         waitingById.remove(w.requestId());
                         long start = System.nanoTime();
                         Route r = decideAggregated(w.request, w.exclude);
@@ -982,7 +1001,7 @@ public final class Router implements GenerationEngine {
             return new RouterStats(policy.name(), workers.size(), decisions, routedPromptTokens, predictedHitTokens,
                     reportedPromptTokens, reportedHitTokens, indexer.entries(), indexer.uniqueBlocks(), indexer.eventsApplied(),
                     indexer.eventsDuplicate(), indexer.gaps(), indexer.snapshotsApplied(), load.trackedRequests(), waiting.size(), waitedTotal,
-                    waitTimeouts);
+                    waitTimeouts, releasedNewestFirst);
         } finally {
             lock.unlock();
         }

@@ -16,9 +16,11 @@ import ai.armature.router.policy.RoutingPolicy;
  * {@code peerTtl}: a replica silent this long is presumed gone; {@code heartbeatInterval}: how often this router says
  * it is alive. {@code seed}: ties and sampling. {@code busyPrefillTokens}: a worker with at least this many prompt
  * tokens queued for prefill is busy, and while every worker a request may go to is busy the request waits at the
- * router, in arrival order, at most {@code maxWaiting} of them and each at most {@code waitTimeout} (zero: no limit);
- * 0 turns the wait off ({@code --router-busy-prefill-tokens}, {@code --router-max-waiting},
- * {@code --router-wait-timeout}).
+ * router, at most {@code maxWaiting} of them and each at most {@code waitTimeout} (zero: no limit); 0 turns the wait
+ * off ({@code --router-busy-prefill-tokens}, {@code --router-max-waiting}, {@code --router-wait-timeout}). Waiting
+ * requests go out oldest first, but newest first while the oldest has waited {@code lifoAfter} or more (adaptive
+ * LIFO, {@code --router-lifo-after}; zero: always oldest first): a backlog that old has already missed its
+ * first-token target, and the newest requests still can meet theirs.
  */
 public record RouterConfig(
         String routerId,
@@ -34,7 +36,8 @@ public record RouterConfig(
         long seed,
         long busyPrefillTokens,
         int maxWaiting,
-        Duration waitTimeout) {
+        Duration waitTimeout,
+        Duration lifoAfter) {
 
     /**
      * The kv policy's prefill weight, chosen by {@code armature simulate} on the Mooncake conversation trace with the
@@ -57,6 +60,13 @@ public record RouterConfig(
     public static final long DEFAULT_BUSY_PREFILL_TOKENS = 0;
     public static final int DEFAULT_MAX_WAITING = 100_000;
     public static final Duration DEFAULT_WAIT_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * Zero: waiting requests go out oldest first whatever their wait (see {@link #lifoAfter}). The bound to give is the
+     * service's TTFT target, which the router does not know: a bound far below it (0.5 s for a 10 s target) jumps
+     * requests that could still meet it, and in simulation made attainment worse ({@code armature simulate} takes its
+     * {@code --ttft-slo}).
+     */
+    public static final Duration DEFAULT_LIFO_AFTER = Duration.ZERO;
     public static final Duration DEFAULT_APPROX_TTL = Duration.ofSeconds(120);
     public static final long DEFAULT_APPROX_MAX_BLOCKS = 1L << 20;
 
@@ -84,6 +94,8 @@ public record RouterConfig(
         Objects.requireNonNull(waitTimeout, "waitTimeout");
         if (busyPrefillTokens < 0) throw new IllegalArgumentException("--router-busy-prefill-tokens must be >= 0 (0: off), got " + busyPrefillTokens);
         if (maxWaiting < 1) throw new IllegalArgumentException("--router-max-waiting must be >= 1, got " + maxWaiting);
+        Objects.requireNonNull(lifoAfter, "lifoAfter");
+        if (lifoAfter.isNegative()) throw new IllegalArgumentException("--router-lifo-after must be >= 0 (0: always oldest first)");
         if (waitTimeout.isNegative()) throw new IllegalArgumentException("--router-wait-timeout must be >= 0 (0: no limit)");
         if (peerTtl.compareTo(heartbeatInterval) <= 0) throw new IllegalArgumentException("the peer TTL must exceed the heartbeat interval");
     }
@@ -92,54 +104,58 @@ public record RouterConfig(
     public static RouterConfig defaults() {
         return new RouterConfig("router-" + UUID.randomUUID(), "kv", DEFAULT_PREFILL_WEIGHT, DEFAULT_QUEUE_WEIGHT, DEFAULT_TEMPERATURE, 16,
                 DEFAULT_APPROX_TTL, DEFAULT_APPROX_MAX_BLOCKS, Duration.ofSeconds(5), Duration.ofSeconds(1), 1,
-                DEFAULT_BUSY_PREFILL_TOKENS, DEFAULT_MAX_WAITING, DEFAULT_WAIT_TIMEOUT);
+                DEFAULT_BUSY_PREFILL_TOKENS, DEFAULT_MAX_WAITING, DEFAULT_WAIT_TIMEOUT, DEFAULT_LIFO_AFTER);
     }
 
     public RouterConfig withRouterId(String v) {
-        return new RouterConfig(v, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(v, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withPolicy(String v) {
-        return new RouterConfig(routerId, v, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, v, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withPrefillWeight(double v) {
-        return new RouterConfig(routerId, policy, v, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, v, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withQueueWeight(double v) {
-        return new RouterConfig(routerId, policy, prefillWeight, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, v, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withTemperature(double v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, v, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withApproxTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, v, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withApproxMaxBlocks(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, v, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withPeerTtl(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, v, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withSeed(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v, busyPrefillTokens, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, v, busyPrefillTokens, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withBusyPrefillTokens(long v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, v, maxWaiting, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, v, maxWaiting, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withMaxWaiting(int v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, v, waitTimeout);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, v, waitTimeout, lifoAfter);
     }
 
     public RouterConfig withWaitTimeout(Duration v) {
-        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, v);
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, v, lifoAfter);
+    }
+
+    public RouterConfig withLifoAfter(Duration v) {
+        return new RouterConfig(routerId, policy, prefillWeight, queueWeight, temperature, costUnitTokens, approxTtl, approxMaxBlocks, peerTtl, heartbeatInterval, seed, busyPrefillTokens, maxWaiting, waitTimeout, v);
     }
 }

@@ -79,6 +79,9 @@ public final class RouterMetrics {
                 RouterStats::waitedTotal);
         counter(registry, "armature_router_wait_timeouts_total", "Waiting requests that timed out (--router-wait-timeout)",
                 RouterStats::waitTimeouts);
+        counter(registry, "armature_router_released_newest_first_total",
+                "Waiting requests sent to a worker ahead of older ones because the oldest had waited --router-lifo-after",
+                RouterStats::releasedNewestFirst);
     }
 
     private void counter(PrometheusRegistry registry, String name, String help, ToDoubleFunction<RouterStats> f) {

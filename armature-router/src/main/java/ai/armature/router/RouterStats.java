@@ -5,7 +5,8 @@ package ai.armature.router;
  * {@code predictedHitTokens} is what the router expected cached on the worker it chose (over
  * {@code routedPromptTokens}), {@code reportedHitTokens} what the workers reported cached when those requests ended
  * (over {@code reportedPromptTokens}). {@code waitingRequests}: requests waiting now for a worker that is not busy;
- * {@code waitedTotal}: requests that ever waited; {@code waitTimeouts}: those that gave up.
+ * {@code waitedTotal}: requests that ever waited; {@code waitTimeouts}: those that gave up; {@code releasedNewestFirst}:
+ * those sent to a worker newest first, ahead of older ones, because the oldest had waited {@link RouterConfig#lifoAfter}.
  */
 public record RouterStats(
         String policy,
@@ -24,7 +25,8 @@ public record RouterStats(
         int trackedRequests,
         int waitingRequests,
         long waitedTotal,
-        long waitTimeouts) {
+        long waitTimeouts,
+        long releasedNewestFirst) {
 
     /** Predicted prefix hit rate: matched tokens over prompt tokens of routed requests (0 before any). */
     public double predictedHitRate() {
