@@ -55,9 +55,15 @@ final class PlanningOptions {
     @Option(names = "--no-correction", description = "Trust the profile: do not correct it from observed latencies.")
     boolean noCorrection;
 
+    @Option(names = "--backlog-seconds", defaultValue = "0",
+            description = {"Requests waiting in front of the pool (held, or at the routers) are sized to be cleared within this long,",
+                    "at least --worker-startup-seconds and one --interval (0: that). Longer pays only where routers send the",
+                    "newest first (--router-lifo-after). Default: ${DEFAULT-VALUE}."})
+    double backlogSeconds;
+
     PlannerConfig config() {
         if (interval.toMillis() < 100) throw new IllegalArgumentException("--interval must be at least 100ms");
         return new PlannerConfig(interval.toMillis() / 1000.0, new Slo(ttftSlo, itlSlo, attainment), minWorkers, maxWorkers, startupSeconds,
-                warmupSeconds, scaleDownDelay.toMillis() / 1000.0, scaleDownMargin, LoadPredictor.parse(predictor), !noCorrection);
+                warmupSeconds, scaleDownDelay.toMillis() / 1000.0, scaleDownMargin, LoadPredictor.parse(predictor), !noCorrection, backlogSeconds);
     }
 }

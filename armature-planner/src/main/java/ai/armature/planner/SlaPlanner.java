@@ -151,8 +151,8 @@ public final class SlaPlanner implements ScalingPolicy {
             peakRate = Math.max(peakRate, observedRate);
         }
         // Requests waiting in front of the pool are work on top of the arrivals: sized to be cleared over the time a
-        // worker takes to come (a worker started for a backlog serves at least as long as it took to start).
-        double backlogRate = obs.heldRequests() / Math.max(config.intervalSeconds(), config.workerStartupSeconds());
+        // worker takes to come, or longer (--backlog-seconds).
+        double backlogRate = obs.heldRequests() / config.backlogClearSeconds();
         double nearRate = Math.max(active(s.rate.forecast(1)), active(observedRate));
         if (backlogRate > 0) {
             double withBacklog = nearRate + backlogRate;

@@ -1,6 +1,7 @@
 package ai.armature.planner;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
@@ -331,6 +332,38 @@ class SlaPlannerTest {
             held.step();
         }
         assertThat(held.capacity()).as("once cleared, what the arrivals need").isEqualTo(free.capacity());
+    }
+
+    /**
+     * {@code --backlog-seconds}: the requests waiting in front of the pool are sized to be cleared over that long instead
+     * of the start-up time, so fewer workers come for them, and they are still cleared; below the start-up time it
+     * changes nothing.
+     */
+    @Test
+    void aLongerBacklogTimeAsksFewerWorkersForTheSameBacklogAndStillClearsIt() {
+        double[] rate = {5};
+        World fast = new World(config().withStartup(20), t -> rate[0], 1);
+        World slow = new World(config().withStartup(20).withBacklogSeconds(60), t -> rate[0], 1);
+        World same = new World(config().withStartup(20).withBacklogSeconds(15), t -> rate[0], 1);
+        for (World w : new World[] {fast, slow, same}) w.admitPerWorker = 15;
+        for (int i = 0; i < 20; i++) {
+            fast.step();
+            slow.step();
+            same.step();
+        }
+        assertThat(slow.cfg.backlogClearSeconds()).isEqualTo(60);
+        assertThat(same.cfg.backlogClearSeconds()).as("at least the start-up time").isEqualTo(20);
+        rate[0] = 50;
+        Decision f = fast.step(), s = slow.step(), m = same.step();
+        assertThat(slow.waitingInFront).isEqualTo(350);
+        assertThat(f.forecastRate()).isGreaterThanOrEqualTo(50 + 350 / 20.0);
+        assertThat(s.forecastRate()).isGreaterThanOrEqualTo(50 + 350 / 60.0).isLessThan(f.forecastRate());
+        assertThat(s.target()).isEqualTo(model.smallestPool(Pool.AGGREGATED, workload(s.forecastRate()), SLO, Corrections.NONE, 1, 200))
+                .isLessThan(f.target());
+        assertThat(m.target()).isEqualTo(f.target());
+        for (int i = 0; i < 30 && slow.waitingInFront > 0; i++) slow.step();
+        assertThat(slow.waitingInFront).as("the backlog is still cleared").isZero();
+        assertThatThrownBy(() -> config().withBacklogSeconds(-1)).hasMessageContaining("--backlog-seconds");
     }
 
     @Test
