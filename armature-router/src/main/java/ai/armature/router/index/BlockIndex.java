@@ -36,6 +36,14 @@ final class BlockIndex {
     private boolean zeroPresent;
 
     private Object[] shared = new Object[64];
+    /** How many table slots refer to each shared set: a set more than one slot refers to is never changed in place. */
+    private int[] refCount = new int[64];
+    /** Each shared set's content hash: the XOR of its members' {@link #memberHash}es. */
+    private long[] setHash = new long[64];
+    /** Content hash -> shared reference + 1, so that blocks with the same holders share one set (hash-consing). */
+    private final LongIntMap interned = new LongIntMap();
+    /** Scratch bitset over worker slots, all zero between calls. */
+    private long[] mark = new long[1];
     private int[] freeShared = new int[64];
     private int freeSharedTop;
     private int sharedTop;
@@ -68,6 +76,7 @@ final class BlockIndex {
         if (words > slotWords) {
             slotWords = Math.max(words, slotWords * 2);
             aliveBits = new long[slotWords];
+            mark = new long[slotWords];
         }
         // A list holds at most 2 * slotWords + 1 workers before it turns into a bitset.
         if (aliveList.length < 2 * slotWords + 2) aliveList = new int[2 * slotWords + 2];
@@ -76,29 +85,55 @@ final class BlockIndex {
     /** Records that {@code worker} holds {@code hash}; returns false if it already did. */
     boolean add(long hash, int worker) {
         int i = findOrInsert(hash);
-        int v = (int) table[2 * (i) + 1];
+        int v = (int) table[2 * i + 1];
         if (v == EMPTY) {
-            table[2 * (i) + 1] = worker;
+            table[2 * i + 1] = worker;
             return true;
         }
         if (v >= 0) {
             if (v == worker) return false;
-            int ref = newShared(newList(v, worker));
-            table[2 * (i) + 1] = -ref - 1;
+            long h = memberHash(v) ^ memberHash(worker);
+            int r = internedAs(h, null, v, worker, -1, 2);
+            if (r >= 0) {
+                refCount[r]++;
+            } else {
+                r = newShared(newList(v, worker), h);
+            }
+            table[2 * i + 1] = -r - 1;
             return true;
         }
         int ref = -v - 1;
         Object s = shared[ref];
+        if (contains(s, worker)) return false;
+        long h = setHash[ref] ^ memberHash(worker);
+        int r = internedAs(h, s, -1, worker, -1, sizeOf(s) + 1);
+        if (r >= 0) {
+            refCount[r]++;
+        } else if (refCount[ref] > 1) {
+            r = newShared(copyOf(s, worker, -1), h);
+        } else {
+            // Only this block refers to the set: change it in place.
+            unintern(ref);
+            addInPlace(ref, s, worker);
+            setHash[ref] = h;
+            intern(ref);
+            return true;
+        }
+        release(ref);
+        table[2 * i + 1] = -r - 1;
+        return true;
+    }
+
+    private void addInPlace(int ref, Object s, int worker) {
         if (s instanceof int[] list) {
             int n = list[0];
-            for (int k = 1; k <= n; k++) if (list[k] == worker) return false;
             if (n + 1 > 2 * slotWords + 1) {
                 long[] bits = new long[1 + slotWords];
                 for (int k = 1; k <= n; k++) setBit(bits, list[k]);
                 setBit(bits, worker);
                 bits[0] = n + 1;
                 replaceShared(ref, bits);
-                return true;
+                return;
             }
             if (n + 1 == list.length) {
                 list = Arrays.copyOf(list, list.length * 2);
@@ -106,7 +141,7 @@ final class BlockIndex {
             }
             list[n + 1] = worker;
             list[0] = n + 1;
-            return true;
+            return;
         }
         long[] bits = (long[]) s;
         int word = 1 + (worker >>> 6);
@@ -114,18 +149,15 @@ final class BlockIndex {
             bits = Arrays.copyOf(bits, 1 + slotWords);
             replaceShared(ref, bits);
         }
-        long bit = 1L << worker;
-        if ((bits[word] & bit) != 0) return false;
-        bits[word] |= bit;
+        bits[word] |= 1L << worker;
         bits[0]++;
-        return true;
     }
 
     /** Records that {@code worker} no longer holds {@code hash}; returns false if it did not. */
     boolean remove(long hash, int worker) {
         int i = find(hash);
         if (i < 0) return false;
-        int v = (int) table[2 * (i) + 1];
+        int v = (int) table[2 * i + 1];
         if (v >= 0) {
             if (v != worker) return false;
             deleteSlot(i);
@@ -133,24 +165,43 @@ final class BlockIndex {
         }
         int ref = -v - 1;
         Object s = shared[ref];
+        if (!contains(s, worker)) return false;
+        int n = sizeOf(s);
+        if (n == 2) {
+            table[2 * i + 1] = otherMember(s, worker);
+            release(ref);
+            return true;
+        }
+        long h = setHash[ref] ^ memberHash(worker);
+        int r = internedAs(h, s, -1, -1, worker, n - 1);
+        if (r >= 0) {
+            refCount[r]++;
+        } else if (refCount[ref] > 1) {
+            r = newShared(copyOf(s, -1, worker), h);
+        } else {
+            unintern(ref);
+            removeInPlace(ref, s, worker);
+            setHash[ref] = h;
+            intern(ref);
+            return true;
+        }
+        release(ref);
+        table[2 * i + 1] = -r - 1;
+        return true;
+    }
+
+    /** Removes {@code worker} from the set {@code ref} (at least 3 members), which only one block refers to. */
+    private void removeInPlace(int ref, Object s, int worker) {
         if (s instanceof int[] list) {
             int n = list[0];
             int at = -1;
             for (int k = 1; k <= n; k++) if (list[k] == worker) at = k;
-            if (at < 0) return false;
             list[at] = list[n];
-            list[0] = --n;
-            if (n == 1) {
-                table[2 * (i) + 1] = list[1];
-                freeShared(ref);
-            }
-            return true;
+            list[0] = n - 1;
+            return;
         }
         long[] bits = (long[]) s;
-        int word = 1 + (worker >>> 6);
-        long bit = 1L << worker;
-        if (word >= bits.length || (bits[word] & bit) == 0) return false;
-        bits[word] &= ~bit;
+        bits[1 + (worker >>> 6)] &= ~(1L << worker);
         long n = --bits[0];
         if (n <= slotWords) {
             // Few members left: back to a list (hysteresis: lists turn into bitsets at 2 * slotWords + 2).
@@ -160,14 +211,21 @@ final class BlockIndex {
             for (int w = 1; w < bits.length; w++) {
                 for (long x = bits[w]; x != 0; x &= x - 1) list[k++] = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
             }
-            if (n == 1) {
-                table[2 * (i) + 1] = list[1];
-                freeShared(ref);
-            } else {
-                replaceShared(ref, list);
+            replaceShared(ref, list);
+        }
+    }
+
+    /** The member of the two-member set {@code s} that is not {@code worker}. */
+    private static int otherMember(Object s, int worker) {
+        if (s instanceof int[] list) return list[1] == worker ? list[2] : list[1];
+        long[] bits = (long[]) s;
+        for (int w = 1; w < bits.length; w++) {
+            for (long x = bits[w]; x != 0; x &= x - 1) {
+                int m = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
+                if (m != worker) return m;
             }
         }
-        return true;
+        throw new IllegalStateException("no other member");
     }
 
     /** Whether {@code worker} holds {@code hash}. */
@@ -215,6 +273,7 @@ final class BlockIndex {
         int[] pos = positions;
         int filled = 1;
         int v0 = (int) table[2 * (first) + 1];
+        int prevV = v0;
         // LIST mode: alive = aliveList[0, alive), each with depth == level. BITS mode: aliveBits, depths assigned lazily.
         boolean bitsMode = false;
         int alive = 0;
@@ -263,6 +322,13 @@ final class BlockIndex {
             int slot = pos[level];
             if (slot < 0) break;
             int v = (int) table[2 * (slot) + 1];
+            if (v < 0 && v == prevV) {
+                // The same holder set as the previous level (sets are hash-consed, and a set several blocks share is
+                // never changed): every worker still alive stays alive, and the set need not be read.
+                if (!bitsMode) for (int j = 0; j < alive; j++) depth[aliveList[j]] = level + 1;
+                continue;
+            }
+            prevV = v;
             Object set = v < 0 ? shared[-v - 1] : null;
             boolean setIsBits = set instanceof long[];
             if (!bitsMode) {
@@ -343,8 +409,38 @@ final class BlockIndex {
 
     /** Bytes held by this index's arrays (table, shared sets, scratch), for the memory benchmark. */
     long footprintBytes() {
-        return 16L + table.length * 8L + 16L + shared.length * 4L + 16L + freeShared.length * 4L
+        return 16L + table.length * 8L + 16L + shared.length * 4L + 16L + refCount.length * 4L + 16L + setHash.length * 8L
+                + interned.footprintBytes() + 16L + mark.length * 8L + 16L + freeShared.length * 4L
                 + sharedBytes + 16L + aliveList.length * 4L + 16L + aliveBits.length * 8L + 16L + positions.length * 4L;
+    }
+
+    /**
+     * For tests: checks that every shared set's reference count is the number of slots referring to it and its content
+     * hash matches its members; returns how many shared sets are in use.
+     */
+    int checkSharedSets() {
+        int[] counted = new int[sharedTop];
+        for (int i = 0; i <= mask + 1; i++) {
+            if (i <= mask && table[2 * i] == 0) continue;
+            if (i == mask + 1 && !zeroPresent) continue;
+            int v = (int) table[2 * i + 1];
+            if (v < 0) counted[-v - 1]++;
+        }
+        int inUse = 0;
+        for (int r = 0; r < sharedTop; r++) {
+            if (shared[r] == null) {
+                if (counted[r] != 0) throw new IllegalStateException("slots refer to freed set " + r);
+                continue;
+            }
+            inUse++;
+            if (counted[r] != refCount[r]) throw new IllegalStateException("set " + r + ": " + counted[r] + " slots, count " + refCount[r]);
+            long h = 0;
+            int[] members = members(-r - 1);
+            for (int m : members) h ^= memberHash(m);
+            if (h != setHash[r]) throw new IllegalStateException("set " + r + ": stale content hash");
+            if (members.length < 2) throw new IllegalStateException("set " + r + " has " + members.length + " members");
+        }
+        return inUse;
     }
 
     /** Every (hash, holder) pair, for tests comparing two indexes' contents. */
@@ -374,7 +470,10 @@ final class BlockIndex {
 
     private boolean contains(int v, int worker) {
         if (v >= 0) return v == worker;
-        Object s = shared[-v - 1];
+        return contains(shared[-v - 1], worker);
+    }
+
+    private static boolean contains(Object s, int worker) {
         if (s instanceof int[] list) {
             for (int k = 1, n = list[0]; k <= n; k++) if (list[k] == worker) return true;
             return false;
@@ -401,17 +500,125 @@ final class BlockIndex {
         return list;
     }
 
-    private int newShared(Object set) {
+    /** A new shared set (one slot refers to it) with content hash {@code h}, interned unless another set has that hash. */
+    private int newShared(Object set, long h) {
         int ref;
         if (freeSharedTop > 0) {
             ref = freeShared[--freeSharedTop];
         } else {
-            if (sharedTop == shared.length) shared = Arrays.copyOf(shared, shared.length * 2);
+            if (sharedTop == shared.length) {
+                shared = Arrays.copyOf(shared, shared.length * 2);
+                refCount = Arrays.copyOf(refCount, shared.length);
+                setHash = Arrays.copyOf(setHash, shared.length);
+            }
             ref = sharedTop++;
         }
         shared[ref] = set;
+        refCount[ref] = 1;
+        setHash[ref] = h;
         sharedBytes += bytesOf(set);
+        intern(ref);
         return ref;
+    }
+
+    /** One slot less refers to set {@code ref}; the last one frees it. */
+    private void release(int ref) {
+        if (--refCount[ref] == 0) {
+            unintern(ref);
+            freeShared(ref);
+        }
+    }
+
+    private void intern(int ref) {
+        if (interned.get(setHash[ref]) == 0) interned.put(setHash[ref], ref + 1);
+    }
+
+    private void unintern(int ref) {
+        if (interned.get(setHash[ref]) == ref + 1) interned.remove(setHash[ref]);
+    }
+
+    /** A worker slot's contribution to a set's content hash (a bijection, so distinct slots never cancel out alone). */
+    private static long memberHash(int worker) {
+        long z = (worker + 1L) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 32)) * 0xD6E8FEB86659FD93L;
+        return z ^ (z >>> 32);
+    }
+
+    private static int sizeOf(Object set) {
+        return set instanceof int[] list ? list[0] : (int) ((long[]) set)[0];
+    }
+
+    /**
+     * The interned set with content hash {@code h} if its members are exactly those of {@code base} (or the single
+     * worker {@code single} when base is null), plus {@code plus} (or -1), minus {@code minus} (or -1), {@code size}
+     * in all; otherwise -1. The hash only finds the candidate: the members are compared.
+     */
+    private int internedAs(long h, Object base, int single, int plus, int minus, int size) {
+        int r = interned.get(h) - 1;
+        if (r < 0 || sizeOf(shared[r]) != size) return -1;
+        long[] m = mark;
+        if (base != null) {
+            markMembers(base);
+        } else {
+            m[single >>> 6] |= 1L << single;
+        }
+        if (plus >= 0) m[plus >>> 6] |= 1L << plus;
+        if (minus >= 0) m[minus >>> 6] &= ~(1L << minus);
+        boolean same = true;
+        Object c = shared[r];
+        if (c instanceof int[] list) {
+            for (int k = 1, n = list[0]; k <= n && same; k++) same = (m[list[k] >>> 6] & (1L << list[k])) != 0;
+        } else {
+            long[] bits = (long[]) c;
+            for (int w = 1; w < bits.length && same; w++) same = (bits[w] & ~m[w - 1]) == 0;
+        }
+        Arrays.fill(m, 0);
+        // Equal sizes and every candidate member in the wanted set: the same set.
+        return same ? r : -1;
+    }
+
+    private void markMembers(Object set) {
+        long[] m = mark;
+        if (set instanceof int[] list) {
+            for (int k = 1, n = list[0]; k <= n; k++) m[list[k] >>> 6] |= 1L << list[k];
+        } else {
+            long[] bits = (long[]) set;
+            for (int w = 1; w < bits.length; w++) m[w - 1] |= bits[w];
+        }
+    }
+
+    /** A new set with the members of {@code set} plus {@code plus} (or -1) minus {@code minus} (or -1). */
+    private Object copyOf(Object set, int plus, int minus) {
+        int n = sizeOf(set) + (plus >= 0 ? 1 : 0) - (minus >= 0 ? 1 : 0);
+        if (n > 2 * slotWords + 1) {
+            long[] bits = new long[1 + slotWords];
+            if (set instanceof int[] list) {
+                for (int k = 1, m = list[0]; k <= m; k++) setBit(bits, list[k]);
+            } else {
+                long[] from = (long[]) set;
+                System.arraycopy(from, 1, bits, 1, from.length - 1);
+            }
+            if (plus >= 0) setBit(bits, plus);
+            if (minus >= 0) bits[1 + (minus >>> 6)] &= ~(1L << minus);
+            bits[0] = n;
+            return bits;
+        }
+        int[] list = new int[Math.max(4, Integer.highestOneBit(n) * 2 + 2)];
+        int k = 1;
+        if (set instanceof int[] from) {
+            for (int j = 1, m = from[0]; j <= m; j++) if (from[j] != minus) list[k++] = from[j];
+        } else {
+            long[] bits = (long[]) set;
+            for (int w = 1; w < bits.length; w++) {
+                for (long x = bits[w]; x != 0; x &= x - 1) {
+                    int m = ((w - 1) << 6) + Long.numberOfTrailingZeros(x);
+                    if (m != minus) list[k++] = m;
+                }
+            }
+        }
+        if (plus >= 0) list[k++] = plus;
+        list[0] = n;
+        return list;
     }
 
     private void replaceShared(int ref, Object set) {

@@ -81,7 +81,9 @@ class BlockIndexTest {
                 for (int v : depth) assertThat(v).isZero();
             }
             assertThat(index.holders(h)).isEqualTo(ref.holders.getOrDefault(h, Set.of()).size());
+            if (step % 1_000 == 0) index.checkSharedSets();
         }
+        index.checkSharedSets();
         assertThat(index.blocks()).isEqualTo(ref.holders.size());
         List<String> got = new ArrayList<>();
         for (long[] e : index.entries()) got.add(e[0] + "/" + e[1]);
@@ -99,6 +101,99 @@ class BlockIndexTest {
     void manyWorkersTurnSharedSetsIntoBitsetsAndBack() {
         // 150 workers: 3 words per bitset, so sets of more than 7 become bitsets; 40 hashes make sets large.
         checkRandomWorkload(150, 40, 2);
+    }
+
+    /**
+     * Caches as they really fill: workers store prefixes of a few documents and evict from the tail, so consecutive
+     * blocks often have the same holders (one shared set, which the match skips); every match against the reference.
+     */
+    private static void checkNestedChains(int workers, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        BlockIndex index = new BlockIndex(16);
+        for (int w = 0; w < workers; w++) index.ensureSlot(w);
+        Reference ref = new Reference();
+        int docs = 4, len = 24;
+        long[][] chains = new long[docs][len];
+        for (long[] c : chains) for (int b = 0; b < len; b++) c[b] = rnd.nextLong();
+        int[][] held = new int[workers][docs]; // blocks of each document each worker holds (a prefix)
+        int[] depth = new int[workers];
+        BlockIndex.Touched touched = new BlockIndex.Touched();
+        for (int step = 0; step < 20_000; step++) {
+            int w = rnd.nextInt(workers), d = rnd.nextInt(docs);
+            int op = rnd.nextInt(10);
+            if (op < 5) {
+                int to = Math.min(len, held[w][d] + 1 + rnd.nextInt(len));
+                for (int b = held[w][d]; b < to; b++) assertThat(index.add(chains[d][b], w)).isEqualTo(ref.add(chains[d][b], w));
+                held[w][d] = to;
+            } else if (op < 8) {
+                int to = rnd.nextInt(held[w][d] + 1);
+                for (int b = held[w][d] - 1; b >= to; b--) assertThat(index.remove(chains[d][b], w)).isEqualTo(ref.remove(chains[d][b], w));
+                held[w][d] = to;
+            } else if (op < 9) {
+                // A hole: one block in the middle goes (as when another tier takes it), the rest stays.
+                if (held[w][d] > 2) {
+                    int b = 1 + rnd.nextInt(held[w][d] - 2);
+                    assertThat(index.remove(chains[d][b], w)).isEqualTo(ref.remove(chains[d][b], w));
+                    held[w][d] = b; // later adds resume from the hole, re-adding the block
+                    for (int k = b + 1; k < len; k++) {
+                        if (ref.holders.getOrDefault(chains[d][k], Set.of()).contains(w)) {
+                            assertThat(index.remove(chains[d][k], w)).isTrue();
+                            ref.remove(chains[d][k], w);
+                        }
+                    }
+                }
+            } else {
+                long[] chain = chains[d];
+                int n = 1 + rnd.nextInt(len);
+                index.match(chain, n, depth, touched);
+                for (int v = 0; v < workers; v++) {
+                    assertThat(depth[v]).as("worker %d depth on document %d, step %d", v, d, step).isEqualTo(ref.depth(chain, n, v));
+                }
+                for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
+                touched.clear();
+            }
+            if (step % 500 == 0) index.checkSharedSets();
+        }
+        index.checkSharedSets();
+        List<String> got = new ArrayList<>();
+        for (long[] e : index.entries()) got.add(e[0] + "/" + e[1]);
+        List<String> want = new ArrayList<>();
+        ref.holders.forEach((k, s) -> s.forEach(v -> want.add(k + "/" + v)));
+        assertThat(got).containsExactlyInAnyOrderElementsOf(want);
+    }
+
+    @Test
+    void nestedChainsWithFewWorkersShareListSets() {
+        checkNestedChains(6, 3);
+    }
+
+    @Test
+    void nestedChainsWithManyWorkersShareBitsets() {
+        // 200 workers: 4 words per bitset, sets of more than 9 become bitsets.
+        checkNestedChains(200, 4);
+    }
+
+    @Test
+    void blocksWithTheSameHoldersShareOneSet() {
+        BlockIndex index = new BlockIndex();
+        int workers = 100;
+        for (int w = 0; w < workers; w++) index.ensureSlot(w);
+        long[] chain = new long[32];
+        for (int b = 0; b < chain.length; b++) chain[b] = 1_000 + b;
+        for (int w = 0; w < workers; w++) for (long h : chain) index.add(h, w);
+        assertThat(index.checkSharedSets()).as("one set for the 32 blocks 100 workers hold").isEqualTo(1);
+        // Workers 0..49 evict the second half: two sets (all 100 workers; workers 50..99).
+        for (int w = 0; w < 50; w++) for (int b = 16; b < 32; b++) index.remove(chain[b], w);
+        assertThat(index.checkSharedSets()).isEqualTo(2);
+        int[] depth = new int[workers];
+        BlockIndex.Touched touched = new BlockIndex.Touched();
+        index.match(chain, 32, depth, touched);
+        for (int w = 0; w < workers; w++) assertThat(depth[w]).isEqualTo(w < 50 ? 16 : 32);
+        // The last holders leave one by one: the sets shrink, shared, down to one worker held inline.
+        for (int w = 50; w < 99; w++) for (long h : chain) index.remove(h, w);
+        assertThat(index.checkSharedSets()).as("blocks 0..15: workers 0..49 and 99; 16..31: worker 99 alone").isEqualTo(1);
+        assertThat(index.holders(chain[31])).isEqualTo(1);
+        assertThat(index.holds(chain[31], 99)).isTrue();
     }
 
     @Test
