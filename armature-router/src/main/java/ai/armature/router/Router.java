@@ -537,6 +537,9 @@ public final class Router implements GenerationEngine {
         if (useIndex && indexer.routesApproximately(chosen.slot)) {
             indexer.recordRouted(chosen.endpoint.id(), now);
             approx = indexer.lastChain(chosen.endpoint.id());
+        } else if (useIndex) {
+            // Until the worker's events store the prompt's new blocks, the next request with the same prefix goes there too.
+            indexer.recordPending(requestId, chosen.endpoint.id(), now);
         }
         policy.routed(candidates, i, now);
         decisions++;
@@ -644,6 +647,7 @@ public final class Router implements GenerationEngine {
         lock.lock();
         try {
             load.finished(routerId, requestId);
+            indexer.releasePending(requestId);
             if (usage != null && usage.completionTokens() > 0) {
                 reportedPromptTokens += usage.promptTokens();
                 reportedHitTokens += usage.cachedPromptTokens();
@@ -1054,6 +1058,19 @@ public final class Router implements GenerationEngine {
         lock.lock();
         try {
             return indexer.resyncing(workerId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Blocks counted as held by a worker because prompts were routed there and its KV events have not stored them yet
+     * (see {@link KvIndexer#recordPending}), for tests and diagnostics.
+     */
+    public int pendingBlocks(String workerId) {
+        lock.lock();
+        try {
+            return indexer.pendingBlocks(workerId);
         } finally {
             lock.unlock();
         }

@@ -148,6 +148,74 @@ class RouterTest {
         assertThat(s.predictedHitTokens()).isEqualTo(16);
         assertThat(s.routedPromptTokens()).isEqualTo(22);
         assertThat(s.indexedEntries()).isEqualTo(4);
+        // The prompt's 5th full block counts as b's until b's events store it.
+        assertThat(r.pendingBlocks("b")).isEqualTo(1);
+    }
+
+    @Test
+    void aNewPrefixCountsAsHeldByItsWorkerUntilItsEventsArriveOrItsRequestsEnd() throws Exception {
+        Router r = router("kv");
+        Map<String, FakeWorker> ws = add(r, "a", "b", "c");
+        int[] doc = prompt(32, 20); // 8 full blocks nobody holds
+        GenerationStream s1 = r.submit(request("x1", java.util.Arrays.copyOf(doc, 35)));
+        String first = ownerOf(ws, "x1");
+        // Before any KV event: the second and third requests with that prefix follow the first (without the pending
+        // blocks they would look uncached everywhere and go to the idle workers).
+        int[] other = java.util.Arrays.copyOf(doc, 38);
+        other[36] = 9_999;
+        GenerationStream s2 = r.submit(request("x2", other));
+        GenerationStream s3 = r.submit(request("x3", java.util.Arrays.copyOf(doc, 33)));
+        assertThat(ownerOf(ws, "x2")).isEqualTo(first);
+        assertThat(ownerOf(ws, "x3")).isEqualTo(first);
+        // Counted once per worker, however many requests wait on a block: 8 blocks, and x2's 9th.
+        assertThat(r.pendingBlocks(first)).isEqualTo(9);
+        assertThat(r.routerStats().indexedEntries()).isZero();
+
+        // The worker's events store the 8 blocks: they move to the index, never counted twice, and stay when the
+        // requests end.
+        r.onKvEvents(first, stored(doc, 1));
+        assertThat(r.pendingBlocks(first)).isEqualTo(1);
+        assertThat(r.routerStats().indexedEntries()).isEqualTo(8);
+        ws.get(first).emit("x1", 1, FinishReason.LENGTH, 35, 0);
+        s1.next();
+        s3.close();
+        assertThat(r.pendingBlocks(first)).as("x2's 9th block").isEqualTo(1);
+        ws.get(first).fail("x2", new IllegalStateException("connection reset"));
+        assertThatThrownBy(s2::next).hasMessageContaining("connection reset");
+        assertThat(r.pendingBlocks(first)).isZero();
+        assertThat(r.routerStats().indexedEntries()).isEqualTo(8);
+
+        // A prefix whose events never come: it stays pending while any request with it runs (the second one counts
+        // it too, though the first made it pending), and goes when the last one ends.
+        int[] doc2 = prompt(16, 21);
+        GenerationStream t1 = r.submit(request("y1", java.util.Arrays.copyOf(doc2, 17)));
+        String owner2 = ownerOf(ws, "y1");
+        GenerationStream t2 = r.submit(request("y2", java.util.Arrays.copyOf(doc2, 18)));
+        assertThat(ownerOf(ws, "y2")).isEqualTo(owner2);
+        assertThat(r.pendingBlocks(owner2)).isEqualTo(4);
+        t1.close();
+        assertThat(r.pendingBlocks(owner2)).isEqualTo(4);
+        GenerationStream t3 = r.submit(request("y3", java.util.Arrays.copyOf(doc2, 19)));
+        assertThat(ownerOf(ws, "y3")).isEqualTo(owner2);
+        t2.close();
+        t3.close();
+        assertThat(r.pendingBlocks(owner2)).isZero();
+
+        // A request whose end the router never sees (a route() nobody submits) expires with the approximate-mode TTL.
+        r.route(request("z", java.util.Arrays.copyOf(doc2, 17)), w -> true, java.util.Set.of());
+        String owner3 = ws.keySet().stream().filter(id -> r.pendingBlocks(id) > 0).findFirst().orElseThrow();
+        now.addAndGet(Duration.ofSeconds(119).toNanos());
+        r.tick();
+        assertThat(r.pendingBlocks(owner3)).isEqualTo(4);
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        r.tick();
+        assertThat(r.pendingBlocks(owner3)).isZero();
+        // A worker that leaves takes its pending blocks with it; one that joins again under its id starts with none.
+        r.submit(request("v", prompt(16, 22)));
+        String owner4 = ws.keySet().stream().filter(id -> r.pendingBlocks(id) > 0).findFirst().orElseThrow();
+        r.removeWorker(owner4);
+        r.addWorker(new WorkerEndpoint(owner4, BLOCK, MODEL, true, new FakeWorker(owner4)));
+        assertThat(r.pendingBlocks(owner4)).isZero();
     }
 
     @Test

@@ -251,8 +251,8 @@ final class BlockIndex {
     }
 
     /** {@link #match(Chain, int, int[], Touched)} for a chain already hashed. */
-    void match(long[] hashes, int n, int[] depth, Touched touched) {
-        match(end -> hashes, n, depth, touched);
+    int match(long[] hashes, int n, int[] depth, Touched touched) {
+        return match(end -> hashes, n, depth, touched);
     }
 
     /**
@@ -261,13 +261,14 @@ final class BlockIndex {
      * the depths and resets them to 0). {@code depth} must be 0 for every slot on entry. The chain is asked for its
      * first hash, and for the others only when some worker holds the first block: a prompt nobody holds (every new
      * conversation) costs one block hash. (Hashing the rest in one go measured faster in {@code bench router} than
-     * hashing 8 levels at a time between lookups.) {@code touched} grows as needed ({@link Touched}).
+     * hashing 8 levels at a time between lookups.) {@code touched} grows as needed ({@link Touched}). Returns the
+     * deepest depth set (0 when nobody holds the first block).
      */
-    void match(Chain chain, int n, int[] depth, Touched touched) {
-        if (n == 0) return;
+    int match(Chain chain, int n, int[] depth, Touched touched) {
+        if (n == 0) return 0;
         long[] hashes = chain.hashes(1);
         int first = find(hashes[0]);
-        if (first < 0) return;
+        if (first < 0) return 0;
         // Later levels' slots are looked up 8 at a time: independent probes overlap their cache misses.
         if (positions.length < n) positions = new int[Math.max(n, positions.length * 2)];
         int[] pos = positions;
@@ -405,6 +406,74 @@ final class BlockIndex {
                 for (long x = a[w]; x != 0; x &= x - 1) depth[(w << 6) + Long.numberOfTrailingZeros(x)] = level;
             }
         }
+        // The loop moves on past the level where the last workers dropped out.
+        return aliveCount > 0 ? level : level - 1;
+    }
+
+    /**
+     * After a {@link #match} of {@code main} over the same chain, with this index holding other (pending) blocks:
+     * extends every worker's depth through the blocks it holds in either index, so a worker's prefix is the longest
+     * one each of whose blocks it holds in {@code main} or here. Workers that reach depth 1 only through this index
+     * are appended to {@code touched}; every worker extended is appended to {@code extended} with the depth it had in
+     * {@code main} (slot, depth, slot, depth...). {@code deepest} is what the match returned; returns the new deepest depth.
+     * Meant for a small index (requests in flight): its lookups hit the cache; {@code main} is asked only about the
+     * workers this index extends.
+     */
+    int extend(BlockIndex main, Chain chain, int n, int[] depth, Touched touched, Touched extended, int deepest) {
+        if (n == 0 || blocks() == 0) return deepest;
+        long[] hashes = chain.hashes(deepest > 0 ? n : 1);
+        boolean hashedAll = deepest > 0;
+        for (int level = 0; level < n && level <= deepest; level++) {
+            int i = find(hashes[level]);
+            if (i < 0) continue;
+            int v = (int) table[2 * i + 1];
+            if (v >= 0) {
+                if (depth[v] != level) continue;
+                if (!hashedAll) {
+                    hashes = chain.hashes(n);
+                    hashedAll = true;
+                }
+                deepest = Math.max(deepest, extendOne(main, hashes, n, depth, touched, extended, v, level));
+                continue;
+            }
+            Object set = shared[-v - 1];
+            if (set instanceof int[] list) {
+                for (int k = 1, m = list[0]; k <= m; k++) {
+                    int w = list[k];
+                    if (depth[w] != level) continue;
+                    if (!hashedAll) {
+                        hashes = chain.hashes(n);
+                        hashedAll = true;
+                    }
+                    deepest = Math.max(deepest, extendOne(main, hashes, n, depth, touched, extended, w, level));
+                }
+            } else {
+                long[] bits = (long[]) set;
+                for (int word = 1; word < bits.length; word++) {
+                    for (long x = bits[word]; x != 0; x &= x - 1) {
+                        int w = ((word - 1) << 6) + Long.numberOfTrailingZeros(x);
+                        if (depth[w] != level) continue;
+                        if (!hashedAll) {
+                            hashes = chain.hashes(n);
+                            hashedAll = true;
+                        }
+                        deepest = Math.max(deepest, extendOne(main, hashes, n, depth, touched, extended, w, level));
+                    }
+                }
+            }
+        }
+        return deepest;
+    }
+
+    /** Worker {@code w}, at depth {@code level}, holds block {@code level} here: follows it down both indexes. */
+    private int extendOne(BlockIndex main, long[] hashes, int n, int[] depth, Touched touched, Touched extended, int w, int level) {
+        if (level == 0) touched.add(w);
+        extended.add(w);
+        extended.add(level);
+        int d = level + 1;
+        while (d < n && (holds(hashes[d], w) || main.holds(hashes[d], w))) d++;
+        depth[w] = d;
+        return d;
     }
 
     /** Bytes held by this index's arrays (table, shared sets, scratch), for the memory benchmark. */

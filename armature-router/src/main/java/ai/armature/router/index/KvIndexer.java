@@ -38,6 +38,14 @@ import ai.armature.protocol.kv.KvTier;
  * worker is exact again (its approximate entries dropped) after an {@link KvEvent.AllBlocksCleared} or a complete
  * snapshot.
  *
+ * <p><em>Pending prefixes</em>: a prompt routed to an exact worker ({@link #recordPending}) counts as held there, for the
+ * blocks the worker does not hold yet, until its KV events store them, the request ends ({@link #releasePending}) or
+ * the TTL passes; so the next request with the same new prefix, arriving before those events, goes to the same
+ * worker instead of finding it uncached everywhere. Pending blocks live in a second, small index per space (requests
+ * in flight), apart from the blocks workers' events name, so they never count twice: a worker's BlockStored takes the
+ * block out of the pending index as it enters the main one, and a match counts a worker's prefix through blocks it
+ * holds in either ({@link BlockIndex#extend}).
+ *
  * <p>Not thread-safe: the router serialises calls. Worker ids are mapped to dense slots (reused after removal) so
  * per-worker results are arrays indexed by slot.
  */
@@ -68,11 +76,20 @@ public final class KvIndexer {
     private int freeTop;
     private int slotTop;
     private final BlockIndex.Touched touched = new BlockIndex.Touched();
+    /** Workers the last match extended through pending blocks, with their depth before: slot, depth, slot, depth... */
+    private final BlockIndex.Touched extended = new BlockIndex.Touched();
     private int[] depth = new int[16];
     /** Each slot's block size (flat, for the per-worker loop of a decision). */
     private int[] blockSizeOf = new int[16];
 
     private long eventsApplied, eventsDuplicate, gaps, snapshotsApplied, entries;
+
+    /** A request's pending blocks on the worker it was routed to. */
+    private record PendingRoute(Worker worker, long[] hashes, long since) {
+    }
+
+    /** Requests with pending blocks, oldest first (for the TTL). */
+    private final java.util.LinkedHashMap<String, PendingRoute> pendingRoutes = new java.util.LinkedHashMap<>();
 
     /** @param approxTtlNanos how long an approximate worker is believed to hold a block after it was last sent there */
     public KvIndexer(long approxTtlNanos) {
@@ -97,6 +114,8 @@ public final class KvIndexer {
         boolean uncertain;
         LongIntMap approx;
         ApproxLru approxLog;
+        /** Blocks of prompts routed here that the worker's events have not stored yet: hash -> requests waiting on it. */
+        final LongIntMap pending = new LongIntMap();
 
         Worker(String id, int slot, Space space, boolean exact, long maxBlocks) {
             this.id = id;
@@ -118,6 +137,8 @@ public final class KvIndexer {
         final int blockSize;
         final BlockHasher hasher;
         final BlockIndex index = new BlockIndex();
+        /** Blocks of prompts routed to this space's exact workers and not yet stored by their events (small). */
+        final BlockIndex pending = new BlockIndex(64);
         int workers;
         long[] chain = new long[64];
         /** Full blocks of the current prompt. */
@@ -191,7 +212,10 @@ public final class KvIndexer {
             blockSizeOf = Arrays.copyOf(blockSizeOf, bySlot.length);
         }
         blockSizeOf[slot] = blockSize;
-        for (Space s : spaces.values()) s.index.ensureSlot(slot);
+        for (Space s : spaces.values()) {
+            s.index.ensureSlot(slot);
+            s.pending.ensureSlot(slot);
+        }
         Worker w = new Worker(workerId, slot, space, exact, maxBlocks);
         space.workers++;
         bySlot[slot] = w;
@@ -377,7 +401,8 @@ public final class KvIndexer {
         for (Space s : spaces.values()) {
             if (s.workers == 0) continue;
             s.start(tokens, length, salt);
-            s.index.match(s, s.reusable, depth, touched);
+            int deepest = s.index.match(s, s.reusable, depth, touched);
+            s.pending.extend(s.index, s, s.reusable, depth, touched, extended, deepest);
         }
     }
 
@@ -405,6 +430,7 @@ public final class KvIndexer {
     public void clearMatch() {
         for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
         touched.clear();
+        extended.clear();
     }
 
     /**
@@ -474,6 +500,62 @@ public final class KvIndexer {
         return Arrays.copyOf(w.space.chain, w.space.chainLength);
     }
 
+    /**
+     * After {@link #match}: the last matched prompt was routed to the exact worker {@code workerId} as request
+     * {@code requestId}: its full blocks the worker does not hold count as held there until the worker's events store
+     * them, {@link #releasePending} or the TTL. No-op for approximate and uncertain workers (their entries come from
+     * {@link #recordRouted}). A request id recorded again replaces its earlier record.
+     */
+    public void recordPending(String requestId, String workerId, long now) {
+        releasePending(requestId);
+        Worker w = byId.get(workerId);
+        if (w == null || !w.exact || w.uncertain) return;
+        Space s = w.space;
+        // Blocks past the prefix the worker's events gave it (those another request made pending count for this one
+        // too; a block it holds beyond a hole is pending as well: harmless, it goes when the request ends).
+        int from = depth[w.slot];
+        for (int i = 0; i < extended.size; i += 2) if (extended.slots[i] == w.slot) from = extended.slots[i + 1];
+        s.complete();
+        int n = s.chainLength;
+        if (from >= n) return;
+        long[] hashes = Arrays.copyOfRange(s.chain, from, n);
+        for (long h : hashes) {
+            int waiting = w.pending.get(h);
+            w.pending.put(h, waiting + 1);
+            if (waiting == 0) s.pending.add(h, w.slot);
+        }
+        pendingRoutes.put(requestId, new PendingRoute(w, hashes, now));
+    }
+
+    /** The request ended (or will not run): its pending blocks no longer count, unless another request waits on them. */
+    public void releasePending(String requestId) {
+        PendingRoute r = pendingRoutes.remove(requestId);
+        if (r == null) return;
+        Worker w = r.worker();
+        if (bySlot[w.slot] != w) return; // the worker left (its entries went with it)
+        for (long h : r.hashes()) {
+            int waiting = w.pending.get(h);
+            if (waiting == 0) continue; // stored by the worker since, or dropped by a resync
+            if (waiting > 1) {
+                w.pending.put(h, waiting - 1);
+            } else {
+                w.pending.remove(h);
+                w.space.pending.remove(h, w.slot);
+            }
+        }
+    }
+
+    /** Blocks of a worker pending (routed there, not yet stored by its events), for tests and diagnostics. */
+    public int pendingBlocks(String workerId) {
+        Worker w = byId.get(workerId);
+        return w == null ? 0 : w.pending.size();
+    }
+
+    /** The worker's events stored a pending block: it leaves the pending index (it is in the main one now). */
+    private static void confirmPending(Worker w, long h) {
+        if (w.pending.size() > 0 && w.pending.remove(h) != 0) w.space.pending.remove(h, w.slot);
+    }
+
     private void record(Worker w, long[] hashes, int n, long now) {
         Space s = w.space;
         for (int i = 0; i < n; i++) {
@@ -502,6 +584,11 @@ public final class KvIndexer {
     /** Expires approximate entries last sent before {@code now - ttl}. */
     public void expire(long now) {
         long cutoff = now - approxTtlNanos;
+        while (!pendingRoutes.isEmpty()) {
+            var oldest = pendingRoutes.firstEntry();
+            if (oldest.getValue().since() > cutoff) break;
+            releasePending(oldest.getKey());
+        }
         for (int i = 0; i < slotTop; i++) {
             Worker w = bySlot[i];
             if (w == null) continue;
@@ -586,10 +673,11 @@ public final class KvIndexer {
     /** Bytes held by the index structures (tables, sets, per-worker maps), for the memory benchmark. */
     public long footprintBytes() {
         long n = 0;
-        for (Space s : spaces.values()) n += s.index.footprintBytes();
+        for (Space s : spaces.values()) n += s.index.footprintBytes() + s.pending.footprintBytes();
         for (Worker w : byId.values()) {
             n += w.held.footprintBytes() + (w.log == null ? 0 : w.log.footprintBytes());
             if (w.approx != null) n += w.approx.footprintBytes() + w.approxLog.footprintBytes();
+            n += w.pending.footprintBytes();
         }
         return n;
     }
@@ -600,6 +688,7 @@ public final class KvIndexer {
         switch (event) {
             case KvEvent.BlockStored s -> {
                 long h = s.blockHash();
+                confirmPending(w, h);
                 if (w.held.orBits(h, bit(s.tier())) == 0 && !dropApprox(w, h, false)) { // a confirmed guess keeps its index entry
                     w.space.index.add(h, w.slot);
                     entries++;
@@ -662,6 +751,12 @@ public final class KvIndexer {
             entries -= w.approx.size();
             w.approx.clear();
             w.approxLog.clear();
+        }
+        if (w.pending.size() > 0) {
+            // The requests' records stay; releasing them finds nothing left to release.
+            BlockIndex pending = w.space.pending;
+            w.pending.forEachKey(h -> pending.remove(h, slot));
+            w.pending.clear();
         }
     }
 

@@ -162,6 +162,70 @@ class BlockIndexTest {
         assertThat(got).containsExactlyInAnyOrderElementsOf(want);
     }
 
+    /** A match of one index extended through a second (pending blocks), against the union of the two references. */
+    private static void checkExtendedMatches(int workers, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int len = 16;
+        long[][] chains = new long[3][len];
+        for (long[] c : chains) for (int b = 0; b < len; b++) c[b] = rnd.nextLong();
+        int[] depth = new int[workers];
+        BlockIndex.Touched touched = new BlockIndex.Touched(), extended = new BlockIndex.Touched();
+        for (int round = 0; round < 300; round++) {
+            BlockIndex main = new BlockIndex(16), pending = new BlockIndex(16);
+            for (int w = 0; w < workers; w++) {
+                main.ensureSlot(w);
+                pending.ensureSlot(w);
+            }
+            Reference inMain = new Reference(), inPending = new Reference();
+            for (int k = 0, ops = rnd.nextInt(4 * workers); k < ops; k++) {
+                int w = rnd.nextInt(workers);
+                long[] c = chains[rnd.nextInt(chains.length)];
+                // Held prefixes in main, pending runs after them (or anywhere: holes, alternation), some in both.
+                int from = rnd.nextInt(len), to = from + rnd.nextInt(len - from + 1);
+                boolean toMain = rnd.nextInt(3) == 0;
+                for (int b = from; b < to; b++) {
+                    if (toMain) {
+                        main.add(c[b], w);
+                        inMain.add(c[b], w);
+                    } else {
+                        pending.add(c[b], w);
+                        inPending.add(c[b], w);
+                    }
+                }
+            }
+            long[] chain = chains[rnd.nextInt(chains.length)];
+            int n = 1 + rnd.nextInt(len);
+            int deepest = main.match(chain, n, depth, touched);
+            int[] before = depth.clone();
+            int now = pending.extend(main, end -> chain, n, depth, touched, extended, deepest);
+            int want = 0;
+            Set<Integer> touchedSet = new HashSet<>();
+            for (int i = 0; i < touched.size; i++) assertThat(touchedSet.add(touched.slots[i])).as("touched once").isTrue();
+            for (int w = 0; w < workers; w++) {
+                int d = 0;
+                while (d < n && (inMain.holders.getOrDefault(chain[d], Set.of()).contains(w)
+                        || inPending.holders.getOrDefault(chain[d], Set.of()).contains(w))) d++;
+                assertThat(depth[w]).as("round %d worker %d", round, w).isEqualTo(d);
+                assertThat(touchedSet.contains(w)).isEqualTo(d > 0);
+                want = Math.max(want, d);
+            }
+            assertThat(now).isEqualTo(want);
+            for (int i = 0; i < extended.size; i += 2) {
+                assertThat(extended.slots[i + 1]).as("depth before the extension").isEqualTo(before[extended.slots[i]]);
+                assertThat(depth[extended.slots[i]]).isGreaterThan(before[extended.slots[i]]);
+            }
+            for (int i = 0; i < touched.size; i++) depth[touched.slots[i]] = 0;
+            touched.clear();
+            extended.clear();
+        }
+    }
+
+    @Test
+    void aMatchExtendedThroughPendingBlocksCountsBlocksHeldInEitherIndex() {
+        checkExtendedMatches(5, 6);
+        checkExtendedMatches(150, 7);
+    }
+
     @Test
     void nestedChainsWithFewWorkersShareListSets() {
         checkNestedChains(6, 3);
