@@ -21,6 +21,13 @@ import ai.armature.router.policy.RoutingPolicy;
  * requests go out oldest first, but newest first while the oldest has waited {@code lifoAfter} or more (adaptive
  * LIFO, {@code --router-lifo-after}; zero: always oldest first): a backlog that old has already missed its
  * first-token target, and the newest requests still can meet theirs.
+ *
+ * <p>Pending prefixes have no setting: a prompt routed to a worker that publishes KV events counts as held there
+ * until its events store it, its requests end or {@code approxTtl} passes ({@code KvIndexer#recordPending}), so
+ * requests with the same new prefix arriving before those events follow the first. In {@code armature simulate}
+ * (16 workers, the shared-prefix workload at 1,024 requests/s) that took kv's TTFT p50 / p99 from 87 / 146 ms to
+ * 12 / 44 ms (round robin 141 / 253 ms) and prefix hits from 43% to 82%; at light load and on the Mooncake trace
+ * (turns seconds apart) it changed nothing beyond 3% (figures in the README's routing section).
  */
 public record RouterConfig(
         String routerId,
