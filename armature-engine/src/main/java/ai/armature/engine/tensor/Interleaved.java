@@ -1,10 +1,7 @@
 package ai.armature.engine.tensor;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The row-interleaved layouts that 4- and 5-bit matrices are repacked into at load. Rows go in groups of
@@ -22,15 +19,17 @@ final class Interleaved {
      * the cache. Larger (prompt) batches run the tiled float matmul.
      */
     static final int MAX_VECTORS = 16;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
 
     private Interleaved() {
     }
 
-    /** Zeroed off-heap memory for {@code rows} rows (rounded up to whole groups) of {@code groupBytes} per group. */
+    /**
+     * Zeroed off-heap memory for {@code rows} rows (rounded up to whole groups) of {@code groupBytes} per group, on
+     * huge pages where the system grants them ({@link LargePages}).
+     */
     static MemorySegment allocate(int rows, long groupBytes) {
         long groups = (rows + ROWS - 1) / ROWS;
-        return Arena.ofAuto().allocate(Math.max(1, groups * groupBytes), 64);
+        return LargePages.allocate(groups * groupBytes);
     }
 
     /** Bytes the interleaved copy of a {@code rows}-row matrix takes, with {@code groupBytes} per group. */
@@ -53,21 +52,5 @@ final class Interleaved {
                 repack.accept(r);
             }
         });
-    }
-
-    /**
-     * Writes a group's results, rows 0-15 in {@code lo} and 16-31 in {@code hi}, to {@code y[off ..]}: all 32, or
-     * the first {@code valid} of them for a padded last group. The K-quant kernels write theirs inline: they sit near
-     * C2's inlining budget, and when this call was not inlined their vectors were boxed (measured: 95-300 KB allocated
-     * per product, the last multiply-adds out of line).
-     */
-    static void store(FloatVector lo, FloatVector hi, float[] y, int off, int valid) {
-        if (valid >= ROWS) {
-            lo.intoArray(y, off);
-            hi.intoArray(y, off + 16);
-        } else {
-            lo.intoArray(y, off, F.indexInRange(0, valid));
-            hi.intoArray(y, off + 16, F.indexInRange(16, valid));
-        }
     }
 }

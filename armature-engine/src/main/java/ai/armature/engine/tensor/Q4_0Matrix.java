@@ -63,20 +63,30 @@ final class Q4_0Matrix extends BaseMatrix {
      */
     @Override
     void groupProducts(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
-        if (count > 1) {
-            groupProducts4(g, a, count, y, yOff, yStride);
-            return;
-        }
         int row0 = g * Interleaved.ROWS;
-        product1(packed, g * groupBytes, a.q, a.sum8, a.d, cols / BLOCK, y, yOff + row0, rows - row0);
+        long o = g * groupBytes;
+        int valid = rows - row0;
+        int blocks = cols / BLOCK;
+        // Pairs of vectors, an odd last one alone. One kernel for 2 to 4 vectors (as before) was past C2's inlining
+        // budget: one thread, 16 MiB matrix, it allocated 5.2 / 7.3 / 9.7 MB per product at 2 / 3 / 4 vectors.
+        int v = 0;
+        for (; v + 2 <= count; v += 2) {
+            products2(packed, o, a.q, a.sum8, a.d, blocks, v * cols, v * blocks, (v + 1) * cols, (v + 1) * blocks,
+                    y, yOff + v * yStride + row0, yOff + (v + 1) * yStride + row0, valid);
+        }
+        if (v < count) {
+            product1(packed, o, a.q, a.sum8, a.d, blocks, v * cols, v * blocks, y, yOff + v * yStride + row0, valid);
+        }
     }
 
-    private static void product1(MemorySegment p, long o, short[] q, short[] c8, float[] dx, int blocks, float[] y, int yo, int valid) {
+    /** Vector {@code qa / cols}: its quants from {@code q[qa]}, its blocks from {@code ka}. */
+    private static void product1(MemorySegment p, long o, short[] q, short[] c8, float[] dx, int blocks, int qa, int ka,
+                                 float[] y, int yo, int valid) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         for (int b = 0; b < blocks; b++, o += GROUP_BLOCK) {
             ShortVector p0 = ShortVector.zero(S512), p1 = p0, p2 = p0, p3 = p0;
-            int xi = b * BLOCK;
+            int xi = qa + b * BLOCK;
             for (int v = 0; v < 8; v++, xi += 4) {
                 ShortVector w = ShortVector.fromMemorySegment(S512, p, o + 64L * v, LE);
                 p0 = p0.add(w.and((short) 15).mul(q[xi]));
@@ -84,8 +94,8 @@ final class Q4_0Matrix extends BaseMatrix {
                 p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).and((short) 15).mul(q[xi + 2]));
                 p3 = p3.add(w.lanewise(VectorOperators.LSHR, 12).mul(q[xi + 3]));
             }
-            ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[b]);
-            float s = dx[b];
+            ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[ka + b]);
+            float s = dx[ka + b];
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S256, p, o + 512, LE).convertShape(VectorOperators.S2I, I512, 0);
             IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S256, p, o + 544, LE).convertShape(VectorOperators.S2I, I512, 0);
             FloatVector d0 = h0.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
@@ -104,37 +114,26 @@ final class Q4_0Matrix extends BaseMatrix {
         }
     }
 
-    /** As {@link #groupProducts} for 2 to 4 vectors: each weight is extracted once and meets every vector. */
-    private void groupProducts4(int g, Int8Activations a, int count, float[] y, int yOff, int yStride) {
-        int row0 = g * Interleaved.ROWS;
-        products4(packed, g * groupBytes, a.q, a.sum8, a.d, cols, count, y, yOff + row0, yStride, rows - row0);
-    }
-
-    private static void products4(MemorySegment p, long o, short[] q, short[] c8, float[] dx, int c, int count,
-                                  float[] y, int yo, int yStride, int valid) {
-        int blocks = c / BLOCK;
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    /**
+     * {@link #product1} for two vectors (quants from {@code qa} and {@code qb}, blocks from {@code ka} and {@code kb}):
+     * each nibble is extracted once and meets both.
+     */
+    private static void products2(MemorySegment p, long o, short[] q, short[] c8, float[] dx, int blocks, int qa, int ka,
+                                  int qb, int kb, float[] y, int ya, int yb, int valid) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
         for (int b = 0; b < blocks; b++, o += GROUP_BLOCK) {
-            ShortVector s0 = ShortVector.zero(S512), t0 = s0, s1 = s0, t1 = s0, s2 = s0, t2 = s0, s3 = s0, t3 = s0;
-            int xi = b * BLOCK;
-            for (int v = 0; v < 512; v += 64, xi += 4) {
+            ShortVector s0 = ShortVector.zero(S512), t0 = s0, s1 = s0, t1 = s0;
+            int xa = qa + b * BLOCK, xb = qb + b * BLOCK;
+            for (int v = 0; v < 512; v += 64, xa += 4, xb += 4) {
                 ShortVector w = ShortVector.fromMemorySegment(S512, p, o + v, LE);
                 ShortVector w0 = w.and((short) 15);
                 ShortVector w1 = w.lanewise(VectorOperators.LSHR, 4).and((short) 15);
                 ShortVector w2 = w.lanewise(VectorOperators.LSHR, 8).and((short) 15);
                 ShortVector w3 = w.lanewise(VectorOperators.LSHR, 12);
-                s0 = s0.add(w0.mul(q[xi])).add(w2.mul(q[xi + 2]));
-                t0 = t0.add(w1.mul(q[xi + 1])).add(w3.mul(q[xi + 3]));
-                s1 = s1.add(w0.mul(q[c + xi])).add(w2.mul(q[c + xi + 2]));
-                t1 = t1.add(w1.mul(q[c + xi + 1])).add(w3.mul(q[c + xi + 3]));
-                if (count > 2) {
-                    s2 = s2.add(w0.mul(q[2 * c + xi])).add(w2.mul(q[2 * c + xi + 2]));
-                    t2 = t2.add(w1.mul(q[2 * c + xi + 1])).add(w3.mul(q[2 * c + xi + 3]));
-                }
-                if (count > 3) {
-                    s3 = s3.add(w0.mul(q[3 * c + xi])).add(w2.mul(q[3 * c + xi + 2]));
-                    t3 = t3.add(w1.mul(q[3 * c + xi + 1])).add(w3.mul(q[3 * c + xi + 3]));
-                }
+                s0 = s0.add(w0.mul(q[xa])).add(w2.mul(q[xa + 2]));
+                t0 = t0.add(w1.mul(q[xa + 1])).add(w3.mul(q[xa + 3]));
+                s1 = s1.add(w0.mul(q[xb])).add(w2.mul(q[xb + 2]));
+                t1 = t1.add(w1.mul(q[xb + 1])).add(w3.mul(q[xb + 3]));
             }
             IntVector h0 = (IntVector) ShortVector.fromMemorySegment(S256, p, o + 512, LE).convertShape(VectorOperators.S2I, I512, 0);
             IntVector h1 = (IntVector) ShortVector.fromMemorySegment(S256, p, o + 544, LE).convertShape(VectorOperators.S2I, I512, 0);
@@ -142,28 +141,24 @@ final class Q4_0Matrix extends BaseMatrix {
                     .reinterpretAsInts().or(h0.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
             FloatVector d1 = h1.and(0x7FFF).lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f)
                     .reinterpretAsInts().or(h1.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            int nb = blocks;
-            ShortVector u = s0.add(t0).sub(c8[b]);
-            a0 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[b]), a0);
-            b0 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[b]), b0);
-            u = s1.add(t1).sub(c8[nb + b]);
-            a1 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[nb + b]), a1);
-            b1 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[nb + b]), b1);
-            if (count > 2) {
-                u = s2.add(t2).sub(c8[2 * nb + b]);
-                a2 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[2 * nb + b]), a2);
-                b2 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[2 * nb + b]), b2);
-            }
-            if (count > 3) {
-                u = s3.add(t3).sub(c8[3 * nb + b]);
-                a3 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[3 * nb + b]), a3);
-                b3 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[3 * nb + b]), b3);
-            }
+            ShortVector u = s0.add(t0).sub(c8[ka + b]);
+            a0 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[ka + b]), a0);
+            b0 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[ka + b]), b0);
+            u = s1.add(t1).sub(c8[kb + b]);
+            a1 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 0)).fma(d0.mul(dx[kb + b]), a1);
+            b1 = ((FloatVector) u.convertShape(VectorOperators.S2F, F, 1)).fma(d1.mul(dx[kb + b]), b1);
         }
-        Interleaved.store(a0, b0, y, yo, valid);
-        Interleaved.store(a1, b1, y, yo + yStride, valid);
-        if (count > 2) Interleaved.store(a2, b2, y, yo + 2 * yStride, valid);
-        if (count > 3) Interleaved.store(a3, b3, y, yo + 3 * yStride, valid);
+        if (valid >= Interleaved.ROWS) {
+            a0.intoArray(y, ya);
+            b0.intoArray(y, ya + 16);
+            a1.intoArray(y, yb);
+            b1.intoArray(y, yb + 16);
+        } else {
+            a0.intoArray(y, ya, F.indexInRange(0, valid));
+            b0.intoArray(y, ya + 16, F.indexInRange(16, valid));
+            a1.intoArray(y, yb, F.indexInRange(0, valid));
+            b1.intoArray(y, yb + 16, F.indexInRange(16, valid));
+        }
     }
 
     private static FloatVector low(ByteVector v) {

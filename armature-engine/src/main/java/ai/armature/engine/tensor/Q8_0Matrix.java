@@ -9,18 +9,39 @@ import jdk.incubator.vector.VectorOperators;
  * Q8_0 weights: blocks of 32 elements, each an f16 scale {@code d} and 32 signed bytes {@code q}, value
  * {@code q * d}. The dot widens 16 quants at a time straight to floats and folds the block scale in with one
  * multiply-add per block, so each weight byte is touched once.
+ *
+ * <p>Where the system offers transparent huge pages ({@link LargePages#hugePages}) the kernels read a copy of the
+ * stored bytes made at load on huge pages (1.0625 bytes per weight, the file's size) instead of the mapped file's
+ * 4 KiB pages, whose TLB misses and page-bounded prefetching cap what a core streams: one thread, CPU time, four
+ * 64 MiB matrices, the two kinds of memory alternated in one JVM, 15.1 against 12.9 G weights/s. The mapped file's
+ * pages are not read again and stay only as reclaimable page cache.
  */
 final class Q8_0Matrix extends BaseMatrix {
     private static final int BLOCK = 32;
     private static final int BYTES = 34;
 
+    /** What the kernels read: the huge-page copy, or the stored bytes themselves. */
+    private final MemorySegment weights;
+
     Q8_0Matrix(MemorySegment data, int rows, int cols) {
         super(GgmlType.Q8_0, data, rows, cols);
+        if (copied()) {
+            MemorySegment copy = LargePages.allocate(data.byteSize());
+            copy.copyFrom(data);
+            weights = copy;
+        } else {
+            weights = data;
+        }
+    }
+
+    /** Whether matrices are copied at load (see the class comment); {@link WeightMatrix#repackedBytes} counts it. */
+    static boolean copied() {
+        return LargePages.hugePages();
     }
 
     @Override
     float dot(long rowOffset, float[] x, int xOff) {
-        MemorySegment s = data;
+        MemorySegment s = weights;
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
         int blocks = cols / BLOCK;
@@ -55,7 +76,7 @@ final class Q8_0Matrix extends BaseMatrix {
     /** Two chains per vector (low and high half of each block) so the multiply-adds do not wait on each other. */
     @Override
     void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
-        MemorySegment s = data;
+        MemorySegment s = weights;
         int c = cols;
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
         int blocks = c / BLOCK;
@@ -86,7 +107,7 @@ final class Q8_0Matrix extends BaseMatrix {
 
     @Override
     void dequantize(long rowOffset, float[] out, int off) {
-        MemorySegment s = data;
+        MemorySegment s = weights;
         int blocks = cols / BLOCK;
         long o = rowOffset;
         for (int b = 0; b < blocks; b++, o += BYTES, off += BLOCK) {

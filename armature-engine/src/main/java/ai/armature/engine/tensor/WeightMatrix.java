@@ -11,8 +11,9 @@ import java.lang.foreign.MemorySegment;
  * memory ({@link #repackedBytes} off-heap, {@link #decodedHeapBytes} on the heap): Q4_0, Q4_K and Q5_K are
  * repacked into a row-interleaved copy of about the tensor's size for the decode kernels, which multiply with
  * activations quantized to int8 per 32 elements (as ggml's integer kernels do); Q6_K into one of a byte per weight;
- * Q4_K and Q5_K also decode their block scales onto the heap for the prompt (tiled) kernels, which read the mapped
- * file. F32, F16, BF16 and Q8_0 only read the segment.
+ * Q8_0 is copied as stored onto transparent huge pages where Linux offers them (its kernels stream faster from
+ * them than from a mapped file's 4 KiB pages); Q4_K and Q5_K also decode their block scales onto the heap for the
+ * prompt (tiled) kernels, which read the mapped file. F32, F16 and BF16 only read the segment.
  */
 public interface WeightMatrix {
 
@@ -63,7 +64,9 @@ public interface WeightMatrix {
      * Bytes of off-heap memory that {@link #of} allocates for a {@code rows x cols} matrix of {@code type} beyond its
      * segment: the interleaved copy of Q4_0 (18 bytes per 32 weights, as the file), Q4_K (4864 per 8192 weights, 6%
      * over the file's 4608), Q5_K (6400 per 8192, 13.6% over 5632) and Q6_K (8832 per 8192, 31% over 6720), rows
-     * rounded up to groups of 32; 0 for the other types. Loaders check the sum against the free memory.
+     * rounded up to groups of 32; for Q8_0, where the system offers transparent huge pages, a copy of the stored bytes
+     * on them (34 per 32 weights, as the file); 0 for the other types. All these copies lie on huge pages where the
+     * system grants them. Loaders check the sum against the free memory.
      */
     static long repackedBytes(GgmlType type, long rows, long cols) {
         long groups = (rows + Interleaved.ROWS - 1) / Interleaved.ROWS;
@@ -72,6 +75,7 @@ public interface WeightMatrix {
             case Q4_K -> groups * (cols / 256) * Q4KMatrix.GROUP_SUPER;
             case Q5_K -> groups * (cols / 256) * Q5KMatrix.GROUP_SUPER;
             case Q6_K -> groups * (cols / 256) * Q6KMatrix.GROUP_SUPER;
+            case Q8_0 -> Q8_0Matrix.copied() ? rows * GgmlType.Q8_0.bytesFor(cols) : 0;
             default -> 0;
         };
     }

@@ -56,7 +56,20 @@ class LlamaModelTest {
         assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q4_K, 32, 8192)).isEqualTo(32 * 4864);
         assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q6_K, 3, 256)).isEqualTo(8832);
         assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q6_K, 33, 512)).isEqualTo(2 * 2 * 8832);
-        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q8_0, 64, 4096)).isZero();
+        // Q8_0: a copy as stored (34 bytes per 32 weights) where the system offers transparent huge pages, else none.
+        java.nio.file.Path thp = java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+        boolean huge = System.getProperty("os.name").startsWith("Linux") && java.nio.file.Files.isReadable(thp)
+                && !readQuietly(thp).contains("[never]");
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.Q8_0, 64, 4096)).isEqualTo(huge ? 64 * 4096 / 32 * 34 : 0);
+        assertThat(ai.armature.engine.tensor.WeightMatrix.repackedBytes(GgmlType.F16, 64, 4096)).isZero();
+    }
+
+    private static String readQuietly(java.nio.file.Path p) {
+        try {
+            return java.nio.file.Files.readString(p);
+        } catch (java.io.IOException e) {
+            return "[never]";
+        }
     }
 
     /** dim 256 so K-quant rows (256-element super-blocks) fit; 2 layers keep the double-precision reference fast. */

@@ -46,11 +46,17 @@ class WeightMatrixTest {
             list.add(Arguments.of(t, 37, 320));
             list.add(Arguments.of(t, 517, 256)); // split over the pool
         }
+        // Copies of 2 MiB and more lie on huge pages (LargePages' mapped path): Q8_0's copy, Q4_0's interleaved one.
+        list.add(Arguments.of(GgmlType.Q8_0, 1031, 2048));
+        list.add(Arguments.of(GgmlType.Q4_0, 1901, 2048));
         for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
             list.add(Arguments.of(t, 1, 256));
             list.add(Arguments.of(t, 11, 512));
             list.add(Arguments.of(t, 299, 768)); // split over the pool
         }
+        list.add(Arguments.of(GgmlType.Q4_K, 1701, 2048)); // interleaved copies over 2 MiB, as above
+        list.add(Arguments.of(GgmlType.Q5_K, 1313, 2048));
+        list.add(Arguments.of(GgmlType.Q6_K, 951, 2048));
         return list.stream();
     }
 
