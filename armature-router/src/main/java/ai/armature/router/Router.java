@@ -376,7 +376,7 @@ public final class Router implements GenerationEngine {
         }
         flushOutbox();
         for (WaitingStream w : timedOut) {
-            w.end(ai.armature.protocol.FinishReason.ERROR, "every worker stayed busy for " + config.waitTimeout().toSeconds()
+            w.end(ai.armature.protocol.FinishReason.ERROR, GenerateOutput.ErrorKind.UNAVAILABLE, "every worker stayed busy for " + config.waitTimeout().toSeconds()
                     + " s (--router-wait-timeout): retry later");
         }
         if (!timedOut.isEmpty()) LOG.info("router " + routerId + ": " + timedOut.size() + " waiting request(s) timed out, every worker busy");
@@ -789,8 +789,11 @@ public final class Router implements GenerationEngine {
                     s = submitNow(w.request, null, skip);
                 }
             }
+        } catch (RequestRejectedException e) {
+            w.end(ai.armature.protocol.FinishReason.ERROR, GenerateOutput.ErrorKind.of(e.reason()), e.getMessage());
+            return;
         } catch (RuntimeException e) {
-            w.end(ai.armature.protocol.FinishReason.ERROR, e.getMessage());
+            w.end(ai.armature.protocol.FinishReason.ERROR, GenerateOutput.ErrorKind.INTERNAL, e.getMessage());
             return;
         }
         if (!w.dispatched(s)) {
@@ -866,7 +869,7 @@ public final class Router implements GenerationEngine {
             }
         }
         if (w != null) {
-            w.end(ai.armature.protocol.FinishReason.CANCELLED, null);
+            w.end(ai.armature.protocol.FinishReason.CANCELLED, null, null);
             return;
         }
         WorkerEndpoint owner = owners.get(requestId);
@@ -924,7 +927,8 @@ public final class Router implements GenerationEngine {
         } finally {
             lock.unlock();
         }
-        for (WaitingStream w : left) w.end(ai.armature.protocol.FinishReason.ERROR, "the router shut down before a worker had room for the request");
+        for (WaitingStream w : left) w.end(ai.armature.protocol.FinishReason.ERROR, GenerateOutput.ErrorKind.UNAVAILABLE,
+                "the router shut down before a worker had room for the request");
         publish(new LoadEvent.Left(routerId));
         flushOutbox();
         try {

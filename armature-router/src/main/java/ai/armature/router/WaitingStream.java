@@ -46,10 +46,15 @@ final class WaitingStream implements GenerationStream {
         return true;
     }
 
-    /** Ends the request before it reached a worker; no-op once it has one or has ended. */
-    synchronized void end(FinishReason reason, String error) {
+    /**
+     * Ends the request before it reached a worker; no-op once it has one or has ended. {@code kind} (with
+     * {@link FinishReason#ERROR} only) tells the frontend which status to answer: the router's own refusals (wait
+     * timeout, shutdown, no worker to take it) are UNAVAILABLE, a 503 the client may retry, not a server error.
+     */
+    synchronized void end(FinishReason reason, GenerateOutput.ErrorKind kind, String error) {
         if (inner != null || end != null) return;
-        end = new GenerateOutput(request.requestId(), new int[0], null, reason, new Usage(request.promptTokens().length, 0, 0), error);
+        end = new GenerateOutput(request.requestId(), new int[0], null, reason, new Usage(request.promptTokens().length, 0, 0), error,
+                null, kind);
         notifyAll();
     }
 

@@ -125,6 +125,7 @@ class RouterWaitingTest {
         GenerateOutput timedOut = s4.next();
         assertThat(timedOut.finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(timedOut.error()).contains("--router-wait-timeout");
+        assertThat(timedOut.errorKind()).as("a retryable 503, not a server error").isEqualTo(GenerateOutput.ErrorKind.UNAVAILABLE);
         assertThat(r.routerStats().waitTimeouts()).isEqualTo(1);
         assertThat(r.routerStats().waitingRequests()).isZero();
 
@@ -169,6 +170,7 @@ class RouterWaitingTest {
         reader.join();
         assertThat(seen[0].finishReason()).isEqualTo(FinishReason.ERROR);
         assertThat(seen[0].error()).contains("shut down");
+        assertThat(seen[0].errorKind()).isEqualTo(GenerateOutput.ErrorKind.UNAVAILABLE);
         assertThat(s3).isNotNull();
         assertThat(s4).isNotNull();
     }
