@@ -10,13 +10,9 @@ import ai.armature.runtime.request.RemoteWorker;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import sun.misc.Signal;
 
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code armature frontend}: the OpenAI-compatible server with no model of its own. It discovers workers in etcd,
@@ -36,18 +32,9 @@ import java.util.concurrent.CountDownLatch;
                 "prefilled on a prefill worker and their KV fetched by the decode worker (--max-local-prefill-tokens)."})
 final class FrontendCommand implements Callable<Integer> {
 
-    @Option(names = "--host", defaultValue = "0.0.0.0",
-            description = "Address to listen on. Default: ${DEFAULT-VALUE} (every interface: use --api-key, or 127.0.0.1).")
-    String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
-    int port;
 
-    @Option(names = "--api-key", description = "Require this key (Authorization: Bearer KEY).")
-    String apiKey;
 
-    @Option(names = "--api-keys-file", description = "Require one of the keys in this file (one per line; # comments).")
-    Path apiKeysFile;
 
     @Option(names = "--migration-limit", defaultValue = "3",
             description = "How many times a request may move to another worker after its worker is lost (0: never). Default: ${DEFAULT-VALUE}.")
@@ -62,15 +49,8 @@ final class FrontendCommand implements Callable<Integer> {
             description = "How long a worker may take to accept a request or answer a call. Default: ${DEFAULT-VALUE}.")
     Duration workerTimeout;
 
-    @Option(names = "--max-queued", defaultValue = "4096",
-            description = "Most requests in flight (running or waiting) before new ones get 429. Default: ${DEFAULT-VALUE}.")
-    int maxQueued;
 
-    @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
-    long maxBodyBytes;
 
-    @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
-    int shutdownGraceSeconds;
 
     @Option(names = "--hold-timeout", defaultValue = "0s", converter = DurationConverter.class,
             description = {"A request for a model with no worker (a planner scaled it to zero) waits this long for one to start",
@@ -94,11 +74,8 @@ final class FrontendCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        httpOptions.check();
         if (migrationLimit < 0) throw new IllegalArgumentException("--migration-limit must be >= 0, got " + migrationLimit);
-        if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
-        if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
-        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
         if (holdTimeout.isNegative()) throw new IllegalArgumentException("--hold-timeout must be >= 0");
         if (inactivityTimeout.toMillis() < 100 || workerTimeout.toMillis() < 100) {
             throw new IllegalArgumentException("--request-inactivity-timeout and --worker-timeout must be at least 100ms");
@@ -106,40 +83,24 @@ final class FrontendCommand implements Callable<Integer> {
         cluster.check();
         RouterConfig routerConfig = routerOptions.config();
         ApiOptions apis = apiFlags.options();
+        FrontendConfig config = httpOptions.config("armature", apis);
         DisaggregationMetrics disaggregation = new DisaggregationMetrics();
-        Set<String> keys = ServeCommand.apiKeys(apiKey, apiKeysFile);
         try (NatsEventPlane events = cluster.events("frontend");
              ClusterModels models = new ClusterModels(events, routerConfig,
                      new RemoteWorker.Options(workerTimeout, inactivityTimeout, cluster.tls()), migrationLimit, workerTimeout.multipliedBy(2),
                      holdTimeout, remotePrefill.rule(), disaggregation);
              EtcdDiscovery discovery = cluster.discovery(Duration.ofSeconds(10))) {
             AutoCloseable watch = discovery.watch(models);
-            FrontendConfig config = httpOptions.apply(FrontendConfig.defaults("armature").withHost(host).withPort(port)
-                    .withApiKeys(keys).withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                    .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)).withApis(apis));
             OpenAiServer server = new OpenAiServer(config, models);
             models.routerMetrics().register(server.metricsRegistry());
             disaggregation.register(server.metricsRegistry(), true, false);
-            CountDownLatch stop = new CountDownLatch(1);
-            Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
-            Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
-            int bound;
-            try {
-                bound = server.start();
-            } catch (IllegalStateException e) {
-                throw new CliErrors.UserError(e.getMessage());
-            }
-            String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
-            System.err.printf("armature: frontend discovering workers at %s (namespace %s), events at %s, router %s, migration limit %d%n",
-                    cluster.discovery, cluster.namespace, cluster.events, routerConfig.policy(), migrationLimit);
-            System.out.printf("ready frontend=http://%s:%d/v1%n", shownHost, bound);
-            System.out.flush();
-            stop.await();
-            System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
-            boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
-            server.close();
+            httpOptions.serveUntilStopped(server, url -> {
+                System.err.printf("armature: frontend discovering workers at %s (namespace %s), events at %s, router %s, migration limit %d%n",
+                        cluster.discovery, cluster.namespace, cluster.events, routerConfig.policy(), migrationLimit);
+                System.out.println("ready frontend=" + url);
+                System.out.flush();
+            });
             watch.close();
-            System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
         }
         return 0;
     }

@@ -33,7 +33,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import sun.misc.Signal;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -177,9 +176,7 @@ final class PlannerCommand implements Callable<Integer> {
                     LOG.warning("planner: a decision failed: " + e);
                 }
             }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-            CountDownLatch stop = new CountDownLatch(1);
-            Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
-            Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
+            CountDownLatch stop = StopSignals.install();
             System.err.printf("armature: planner for '%s' (%s, pools %s, connector %s): TTFT %.3f s, ITL %.3f s at %.0f%%, %d..%d workers, "
                             + "interval %s, startup %.0f s%n", model, policy.name(), poolNames, connector.name(), config.slo().ttftSeconds(),
                     config.slo().itlSeconds(), config.slo().attainment() * 100, config.minWorkers(), config.maxWorkers(), interval,

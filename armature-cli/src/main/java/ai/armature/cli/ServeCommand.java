@@ -22,16 +22,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import sun.misc.Signal;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashSet;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code armature serve}: the OpenAI-compatible server with its workers in one JVM. Ctrl-C or SIGTERM drains it:
@@ -61,22 +55,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--served-model-name", description = "The model id clients use. Default: the file name without .gguf.")
     String servedModelName;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0",
-            description = "Address to listen on. Default: ${DEFAULT-VALUE} (every interface: use --api-key, or 127.0.0.1).")
-    String host;
 
-    @Option(names = "--port", defaultValue = "8080", description = "Port to listen on (0: any free port). Default: ${DEFAULT-VALUE}.")
-    int port;
 
-    @Option(names = "--api-key", description = "Require this key (Authorization: Bearer KEY).")
-    String apiKey;
 
-    @Option(names = "--api-keys-file", description = "Require one of the keys in this file (one per line; # comments).")
-    Path apiKeysFile;
 
-    @Option(names = "--max-queued", defaultValue = "4096",
-            description = "Most requests in flight (running or waiting) before new ones get 429. Default: ${DEFAULT-VALUE}.")
-    int maxQueued;
 
     @Option(names = "--workers", defaultValue = "1", description = "Engine replicas in this process, behind the router. Default: ${DEFAULT-VALUE}.")
     int workers;
@@ -99,11 +81,7 @@ final class ServeCommand implements Callable<Integer> {
                     "cores. Default: the cores divided among --workers (at least 1)."})
     Integer threadsPerWorker;
 
-    @Option(names = "--max-body-bytes", defaultValue = "16777216", description = "Largest request body; larger gets 413. Default: ${DEFAULT-VALUE}.")
-    long maxBodyBytes;
 
-    @Option(names = "--shutdown-grace", defaultValue = "30", description = "Seconds in-flight requests may finish on shutdown. Default: ${DEFAULT-VALUE}.")
-    int shutdownGraceSeconds;
 
     @Option(names = "--mock-profile",
             description = {"Serve with the simulated runner instead of the engine (no model math; the model gives only the tokenizer).",
@@ -142,7 +120,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be between 0 and 65535, got " + port);
+        httpOptions.check();
         if (workers < 1) throw new IllegalArgumentException("--workers must be at least 1, got " + workers);
         if (threadsPerWorker != null && threadsPerWorker < 1) {
             throw new IllegalArgumentException("--threads-per-worker must be at least 1, got " + threadsPerWorker);
@@ -150,9 +128,6 @@ final class ServeCommand implements Callable<Integer> {
         if (threadsPerWorker != null && mockProfile != null) {
             throw new IllegalArgumentException("--threads-per-worker sizes the engine's kernels; the simulated runner (--mock-profile) has none");
         }
-        if (maxQueued < 1) throw new IllegalArgumentException("--max-queued must be at least 1, got " + maxQueued);
-        if (shutdownGraceSeconds < 0) throw new IllegalArgumentException("--shutdown-grace must be >= 0");
-        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body-bytes must be at least 1024");
         apiFlags.options(); // a bad parser name fails before any model loads
         boolean disaggregated = prefillWorkers != null || decodeWorkers != null;
         RemotePrefillOptions.refuseUnless(disaggregated, spec, "applies with --prefill-workers and --decode-workers");
@@ -181,11 +156,10 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println(DemoModels.BANNER);
             path = DemoModels.cached(DemoModel.Preset.SMALL);
         }
-        Set<String> keys = apiKeys();
         boolean bert = model != null && EmbeddingModels.isEmbeddingModel(path);
-        if (embeddings || bert) return serveEmbeddings(path, keys, !bert);
+        if (embeddings || bert) return serveEmbeddings(path, !bert);
         MockProfile mock = mockProfile == null ? null : MockProfile.parse(mockProfile);
-        ServingConfig perWorker = workerOptions.config(workers, maxQueued);
+        ServingConfig perWorker = workerOptions.config(workers, httpOptions.maxQueued);
         try (LoadedModel m = mock == null ? LoadedModel.open(path) : null) {
             ModelTokenizer tok = m != null ? m.modelTokenizer() : ModelTokenizer.open(path);
             String name = servedModelName != null ? servedModelName : defaultName(path);
@@ -219,7 +193,7 @@ final class ServeCommand implements Callable<Integer> {
                             t.capacityBlocks(), t.capacityBlocks() * workerOptions.blockSize,
                             t.blocks() > 0 ? ", " + t.blocks() + " blocks kept from the last run" : ""));
                 }
-                runServer(name, engine, router, tok, keys, what, kv.toString());
+                runServer(name, engine, router, tok, what, kv.toString());
             } finally {
                 engine.close();
             }
@@ -235,7 +209,6 @@ final class ServeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(o + " does not apply with --upstream (the upstream engines run their own workers)");
             }
         }
-        Set<String> keys = apiKeys();
         Path tokPath = upstreamOptions.tokenizerSource();
         ModelTokenizer tok = ModelTokenizer.open(tokPath);
         String name = servedModelName != null ? servedModelName : defaultName(tokPath);
@@ -251,7 +224,7 @@ final class ServeCommand implements Callable<Integer> {
                     upstreamOptions.kind().cliName(), String.join(", ", upstreamOptions.upstreams), routerConfig.policy());
             String kv = String.format("KV routing: %s; context %d tokens", upstreamOptions.kvEvents.isEmpty()
                     ? "approximate (no --kv-events)" : "exact from the upstreams' KV events", engine.maxContextTokens());
-            runServer(name, engine, upstreams.router(), tok, keys, what, kv);
+            runServer(name, engine, upstreams.router(), tok, what, kv);
         }
         return 0;
     }
@@ -260,7 +233,7 @@ final class ServeCommand implements Callable<Integer> {
      * serve --model an embedding model (GGUF bert), or a decoder model with --embeddings: /v1/embeddings embeds;
      * chat and completions answer 400. The generation workers' options do not apply and are refused.
      */
-    private int serveEmbeddings(Path path, Set<String> keys, boolean decoder) throws Exception {
+    private int serveEmbeddings(Path path, boolean decoder) throws Exception {
         for (String o : new String[] {"--mock-profile", "--workers", "--threads-per-worker", "--router", "--tool-call-parser", "--reasoning-parser",
                 "--responses-store-size", "--prefill-workers", "--decode-workers", "--max-batched-tokens", "--max-seqs", "--kv-cache-memory",
                 "--kv-type", "--block-size", "--kv-host-memory", "--kv-disk-dir", "--kv-disk-size"}) {
@@ -269,8 +242,8 @@ final class ServeCommand implements Callable<Integer> {
             }
         }
         String name = servedModelName != null ? servedModelName : defaultName(path);
-        try (EmbeddingModels.Opened m = decoder ? EmbeddingModels.openDecoder(path, name, maxQueued) : EmbeddingModels.open(path, name, maxQueued)) {
-            FrontendConfig config = frontendConfig(name, keys);
+        try (EmbeddingModels.Opened m = decoder ? EmbeddingModels.openDecoder(path, name, httpOptions.maxQueued) : EmbeddingModels.open(path, name, httpOptions.maxQueued)) {
+            FrontendConfig config = httpOptions.config(name, apiFlags.options());
             OpenAiServer server = OpenAiServer.forEmbeddings(config, m.worker(), m.refusing(), m.tokenizer(), m.chatTemplate());
             runServer(server, String.format("embedding model '%s' (%s, %d dimensions, %s pooling)", name, path,
                     m.worker().dimensions(), m.pooling()), "inputs up to " + m.worker().maxInputTokens() + " tokens");
@@ -278,69 +251,20 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private FrontendConfig frontendConfig(String name, Set<String> keys) {
-        return httpOptions.apply(FrontendConfig.defaults(name).withHost(host).withPort(port).withApiKeys(keys)
-                .withMaxInFlightRequests(maxQueued).withMaxBodyBytes(maxBodyBytes)
-                .withShutdownGracePeriod(Duration.ofSeconds(shutdownGraceSeconds)).withApis(apiFlags.options()));
-    }
-
-    private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, Set<String> keys, String what, String kvLine)
+    private void runServer(String name, GenerationEngine engine, Router router, ModelTokenizer tok, String what, String kvLine)
             throws InterruptedException {
-        OpenAiServer server = new OpenAiServer(frontendConfig(name, keys), engine, tok.tokenizer(), tok.chatTemplate());
+        OpenAiServer server = new OpenAiServer(httpOptions.config(name, apiFlags.options()), engine, tok.tokenizer(), tok.chatTemplate());
         if (router != null) RouterMetrics.of(name, router).register(server.metricsRegistry());
         if (disaggregationMetrics != null) disaggregationMetrics.register(server.metricsRegistry(), true, true);
         runServer(server, what, kvLine);
     }
 
     private void runServer(OpenAiServer server, String what, String kvLine) throws InterruptedException {
-        CountDownLatch stop = new CountDownLatch(1);
-        Signal.handle(new Signal("INT"), s -> stopOrForce(stop));
-        Signal.handle(new Signal("TERM"), s -> stopOrForce(stop));
-        int bound;
-        try {
-            bound = server.start();
-        } catch (IllegalStateException e) {
-            throw new CliErrors.UserError(e.getMessage());
-        }
-        String shownHost = host.equals("0.0.0.0") ? "localhost" : host;
-        System.err.println("armature: serving " + what);
-        System.err.println("armature: " + kvLine);
-        System.err.printf("armature: ready: http://%s:%d/v1 (Ctrl-C to stop)%n", shownHost, bound);
-        stop.await();
-        System.err.println("armature: shutting down: draining in-flight requests (up to " + shutdownGraceSeconds + " s)...");
-        boolean clean = server.drain(Duration.ofSeconds(shutdownGraceSeconds));
-        server.close();
-        System.err.println("armature: stopped" + (clean ? "" : " (requests still running at the deadline were cancelled)"));
-    }
-
-    /** The first signal drains; a second one, during the drain, exits at once. */
-    static void stopOrForce(CountDownLatch stop) {
-        if (stop.getCount() == 0) {
-            System.err.println("armature: second signal: exiting now without draining");
-            Runtime.getRuntime().halt(130);
-        }
-        stop.countDown();
-    }
-
-    private Set<String> apiKeys() throws IOException {
-        return apiKeys(apiKey, apiKeysFile);
-    }
-
-    /** The keys of {@code --api-key} and {@code --api-keys-file} (one per line, # comments). */
-    static Set<String> apiKeys(String apiKey, Path apiKeysFile) throws IOException {
-        Set<String> keys = new LinkedHashSet<>();
-        if (apiKey != null) {
-            if (apiKey.isBlank()) throw new IllegalArgumentException("--api-key must not be empty");
-            keys.add(apiKey);
-        }
-        if (apiKeysFile != null) {
-            for (String line : Files.readAllLines(apiKeysFile)) {
-                String k = line.strip();
-                if (!k.isEmpty() && !k.startsWith("#")) keys.add(k);
-            }
-            if (keys.isEmpty()) throw new IllegalArgumentException("--api-keys-file " + apiKeysFile + " holds no keys");
-        }
-        return keys;
+        httpOptions.serveUntilStopped(server, url -> {
+            System.err.println("armature: serving " + what);
+            System.err.println("armature: " + kvLine);
+            System.err.printf("armature: ready: %s (Ctrl-C to stop)%n", url);
+        });
     }
 
     static String defaultName(Path path) {

@@ -19,7 +19,6 @@ import ai.armature.upstream.kv.ZmqKvEventSubscriber;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import sun.misc.Signal;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -101,9 +100,7 @@ final class UpstreamWorker {
                 ScheduledExecutorService loads = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon(true)
                         .name("armature-load").unstarted(r));
                 loads.scheduleAtFixedRate(() -> publisher.publishLoad(engine.stats()), 0, w.loadInterval.toMillis(), TimeUnit.MILLISECONDS);
-                CountDownLatch stop = new CountDownLatch(1);
-                Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
-                Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
+                CountDownLatch stop = StopSignals.install();
                 if (!engine.awaitHealthy(UPSTREAM_WAIT)) {
                     throw new CliErrors.UserError("upstream " + config.baseUrl() + " did not answer within " + UPSTREAM_WAIT.toMinutes()
                             + " minutes: " + engine.lastProblem());

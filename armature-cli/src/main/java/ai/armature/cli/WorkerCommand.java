@@ -26,7 +26,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import sun.misc.Signal;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -198,9 +197,7 @@ final class WorkerCommand implements Callable<Integer> {
                         publisher.publishLoad(engine.stats());
                         publisher.publishTraffic(traffic.snapshot());
                     }, 0, loadInterval.toMillis(), TimeUnit.MILLISECONDS);
-                    CountDownLatch stop = new CountDownLatch(1);
-                    Signal.handle(new Signal("INT"), s -> ServeCommand.stopOrForce(stop));
-                    Signal.handle(new Signal("TERM"), s -> ServeCommand.stopOrForce(stop));
+                    CountDownLatch stop = StopSignals.install();
                     Discovery.Registration registration = discovery.register(card);
                     // Ready only once frontends can find it: while etcd cannot be reached the registration retries
                     // (and says why every 10 s); a stop signal meanwhile ends the worker without it.
