@@ -12,7 +12,7 @@ import java.util.concurrent.Callable;
 /** {@code armature bench router}: the KV indexer and decision path at fleet scale (see {@link RouterBenchmark}). */
 @Command(name = "router", mixinStandardHelpOptions = true,
         description = "The router at fleet scale, on one thread: KV event ingestion (events/s), memory per indexed"
-                + " (block, worker) entry, decision latency percentiles, and resync time of a worker after an event gap.")
+                + " (block, worker) entry (heap and off-heap), decision latency percentiles, and resync time of a worker after an event gap.")
 final class RouterBenchCommand implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -57,7 +57,8 @@ final class RouterBenchCommand implements Callable<Integer> {
             out.printf("%-44s %14s %14s%n", "", "measured", "target");
             out.printf("%-44s %,14.0f %14s%n", "ingestion, events/s per core (CPU time)", r.ingestEventsPerSecond(), ">= 2,000,000");
             out.printf("%-44s %,14.0f %14s%n", "churn (removes + stores), events/s per core", r.churnEventsPerSecond(), "");
-            out.printf("%-44s %14.1f %14s%n", "heap bytes per (block, worker) entry", r.heapBytesPerEntry(), "<= 64");
+            out.printf("%-44s %14.1f %14s%n", "memory bytes per (block, worker) entry", r.memoryBytesPerEntry(), "<= 64");
+            out.printf("%-44s %14.1f %14s%n", "  of which off the heap (index tables)", r.offHeapBytesPerEntry(), "");
             out.printf("%-44s %14.2f %14s%n", "decision p50, us (wall clock)", r.decisionP50Micros(), "");
             out.printf("%-44s %14.2f %14s%n", "decision p99, us (wall clock)", r.decisionP99Micros(), "<= 10");
             out.printf("%-44s %14.2f %14s%n", "decision p99.9, us (wall clock)", r.decisionP999Micros(), "");

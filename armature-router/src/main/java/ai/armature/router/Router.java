@@ -1025,6 +1025,16 @@ public final class Router implements GenerationEngine {
         }
     }
 
+    /** Bytes of {@link #indexFootprintBytes} that lie off the Java heap (the index's hash tables). */
+    public long indexOffHeapBytes() {
+        lock.lock();
+        try {
+            return indexer.offHeapBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The hashes the index holds for a worker, sorted (for tests comparing replicas). */
     public long[] indexedHashes(String workerId) {
         lock.lock();

@@ -1,5 +1,7 @@
 package ai.armature.engine.tensor;
 
+import ai.armature.protocol.memory.LargePages;
+
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
 

@@ -18,7 +18,8 @@ import net.openhft.hashing.LongHashFunction;
  *   <li>block i (tokens {@code [i*B, (i+1)*B)}) hashes to {@code H(le64(h[i-1]) ++ le32(t0) ++ le32(t1) ...)}, with
  *       {@code h[-1]} the root: two blocks hash equal only if their whole prefixes are equal.</li>
  * </ul>
- * Only full blocks are hashed. Thread-safe.
+ * Only full blocks are hashed. Blocks of up to 58 tokens are hashed by {@link Xxh3Block} straight from the token
+ * array (the same values, without the byte copy); longer ones by the library. Thread-safe.
  */
 public final class BlockHasher {
 
@@ -47,6 +48,10 @@ public final class BlockHasher {
 
     /** The hash of one full block of {@code count} tokens {@code tokens[from, from+count)} whose parent hashes to {@code parentHash}. */
     public long hashBlock(long parentHash, int[] tokens, int from, int count) {
+        if (count >= 1 && count <= Xxh3Block.MAX_TOKENS) {
+            Objects.checkFromIndexSize(from, count, tokens.length);
+            return Xxh3Block.hash(parentHash, tokens, from, count);
+        }
         return hashBlock(parentHash, tokens, from, count, new byte[8 + 4 * count]);
     }
 
@@ -58,6 +63,7 @@ public final class BlockHasher {
         Objects.checkFromIndexSize(from, count, tokens.length);
         int n = 8 + 4 * count;
         if (scratch.length < n) throw new IllegalArgumentException("the scratch buffer needs " + n + " bytes, has " + scratch.length);
+        if (count >= 1 && count <= Xxh3Block.MAX_TOKENS) return Xxh3Block.hash(parentHash, tokens, from, count);
         LE_LONG.set(scratch, 0, parentHash);
         for (int i = 0; i < count; i++) LE_INT.set(scratch, 8 + 4 * i, tokens[from + i]);
         return XXH3.hashBytes(scratch, 0, n);

@@ -73,4 +73,32 @@ class BlockHasherTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> hasher.hashBlock(1, t, 0, 8, new byte[10]))
                 .isInstanceOf(IllegalArgumentException.class);
     }
+    @Test
+    void everyBlockSizeHashesAsTheLibrarysXxh3OfTheBytes() {
+        // Blocks of 1 to 58 tokens take the direct path (Xxh3Block), longer ones the library's: both must agree with
+        // the library over the bytes, for any parent and tokens (negative ids and high bits included).
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        LongHashFunction xxh3 = LongHashFunction.xx3(BlockHasher.SEED);
+        for (int count = 0; count <= 80; count++) {
+            for (int trial = 0; trial < 40; trial++) {
+                int from = rnd.nextInt(3);
+                int[] tokens = new int[from + count + rnd.nextInt(3)];
+                for (int i = 0; i < tokens.length; i++) tokens[i] = trial % 4 == 0 ? rnd.nextInt() : rnd.nextInt(200_000);
+                long parent = trial % 5 == 0 ? 0 : rnd.nextLong();
+                ByteBuffer bytes = ByteBuffer.allocate(8 + 4 * count).order(ByteOrder.LITTLE_ENDIAN);
+                bytes.putLong(parent);
+                for (int i = 0; i < count; i++) bytes.putInt(tokens[from + i]);
+                long expected = xxh3.hashBytes(bytes.array());
+                assertThat(hasher.hashBlock(parent, tokens, from, count)).as("%d tokens", count).isEqualTo(expected);
+                assertThat(hasher.hashBlock(parent, tokens, from, count, new byte[8 + 4 * count])).as("%d tokens", count).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
+    void aBlockOutsideTheTokensIsRefused() {
+        int[] t = {1, 2, 3, 4};
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> hasher.hashBlock(1, t, 2, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> hasher.hashBlock(1, t, -1, 2)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
 }

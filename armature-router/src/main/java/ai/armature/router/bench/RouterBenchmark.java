@@ -35,8 +35,8 @@ import ai.armature.router.load.LoadBus;
  *       blocks: a share of them copies of popular documents many workers hold, the rest the worker's own); the
  *       time spent in {@link Router#onKvEvents} gives events per second; then a churn phase of removals and stores
  *       on the full index.</li>
- *   <li>Memory: heap in use after garbage collection, before and after, per indexed (block, worker) entry; and
- *       what the index's own arrays add up to.</li>
+ *   <li>Memory: heap in use after garbage collection, before and after, plus the index's off-heap tables, per
+ *       indexed (block, worker) entry; and what the index's own structures add up to.</li>
  *   <li>Decision latency: {@link Router#submit} (to a worker that answers at once) for prompts of {@code promptBlocks}
  *       blocks (a third popular documents, a third one worker's own, a third never seen), each call timed in wall
  *       clock and in the thread's CPU time (which leaves out the time other processes of a busy machine took).</li>
@@ -53,7 +53,7 @@ public final class RouterBenchmark {
 
     /** The figures. */
     public record Result(int workers, long entries, long uniqueBlocks, double ingestEventsPerSecond, double churnEventsPerSecond,
-                         double heapBytesPerEntry, double indexBytesPerEntry, double decisionP50Micros, double decisionP90Micros,
+                         double memoryBytesPerEntry, double heapBytesPerEntry, double offHeapBytesPerEntry, double indexBytesPerEntry, double decisionP50Micros, double decisionP90Micros,
                          double decisionP99Micros, double decisionP999Micros, double decisionMaxMicros, double decisionCpuP50Micros,
                          double decisionCpuP99Micros, double decisionCpuP999Micros, double resyncSeconds, int resyncBlocks) {
     }
@@ -75,6 +75,7 @@ public final class RouterBenchmark {
     public Result run(java.util.function.Consumer<String> progress) {
         Router router = new Router(RouterConfig.defaults().withRouterId("bench").withSeed(s.seed()), LoadBus.NONE, System::nanoTime);
         long heapBefore = usedHeap();
+        long offHeapBefore = router.indexOffHeapBytes();
         for (int w = 0; w < s.workers(); w++) router.addWorker(endpoint("w" + w, null));
 
         // Popular documents: the same 32-block chains on many workers.
@@ -118,10 +119,15 @@ public final class RouterBenchmark {
                 ingested, s.workers(), ingestNanos / 1e9, ingestRate / 1e6, entries, router.routerStats().indexedUniqueBlocks()));
 
         long heapAfter = usedHeap();
+        long offHeap = router.indexOffHeapBytes() - offHeapBefore;
         double heapPerEntry = (double) (heapAfter - heapBefore) / entries;
+        double offHeapPerEntry = (double) offHeap / entries;
+        double memoryPerEntry = heapPerEntry + offHeapPerEntry;
         double indexPerEntry = (double) router.indexFootprintBytes() / entries;
-        progress.accept(String.format("memory: %.1f bytes per (block, worker) entry of heap in use after GC (%,d MB); index arrays %.1f bytes per entry",
-                heapPerEntry, (heapAfter - heapBefore) >> 20, indexPerEntry));
+        progress.accept(String.format("memory: %.1f bytes per (block, worker) entry: %.1f of heap in use after GC (%,d MB) and %.1f off the heap"
+                + " (%,d MB of index tables%s); the index's own structures %.1f bytes per entry",
+                memoryPerEntry, heapPerEntry, (heapAfter - heapBefore) >> 20, offHeapPerEntry, offHeap >> 20,
+                ai.armature.protocol.memory.LargePages.hugePages() ? ", on transparent huge pages" : ", on ordinary pages", indexPerEntry));
 
         // Churn: each worker evicts a chain tail and stores a new one, on the full index.
         List<KvEvent>[] churn = churnEvents(chains);
@@ -143,7 +149,7 @@ public final class RouterBenchmark {
         double resync = resync(router);
         progress.accept(String.format("resync: a worker holding %,d blocks rebuilt from a snapshot after a gap in %.3f s", s.resyncBlocks(), resync));
         router.close();
-        return new Result(s.workers(), entries, router.routerStats().indexedUniqueBlocks(), ingestRate, churnRate, heapPerEntry, indexPerEntry,
+        return new Result(s.workers(), entries, router.routerStats().indexedUniqueBlocks(), ingestRate, churnRate, memoryPerEntry, heapPerEntry, offHeapPerEntry, indexPerEntry,
                 lat[0], lat[1], lat[2], lat[3], lat[4], lat[5], lat[6], lat[7], resync, s.resyncBlocks());
     }
 

@@ -1,5 +1,9 @@
 package ai.armature.router.index;
 
+import ai.armature.protocol.memory.LargePages;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -10,7 +14,9 @@ import java.util.List;
  * worker holds.
  *
  * <p>Layout, chosen for a thousand workers and ten million (block, worker) entries: one open-addressing table
- * (linear probing, backward-shift deletion) of {@code long} hashes, each next to (same cache line) a value that is
+ * (linear probing, backward-shift deletion), off the heap on transparent huge pages where the system grants them
+ * ({@link LargePages}: each level of a match is a random lookup in it), of {@code long} hashes, each next to (same
+ * cache line) a value that is
  * either the one worker holding the block (the common case: 16 bytes per block, no object) or a reference to a
  * shared set: a
  * short {@code int[]} list of worker slots, which turns into a {@code long[]} bitset over all worker slots once it
@@ -27,8 +33,11 @@ final class BlockIndex {
     /** Marks the value of an empty table slot (an empty slot also has key 0). */
     private static final int EMPTY = Integer.MIN_VALUE;
 
-    /** Slot i: key at [2i], value (the holder, or -(shared reference + 1)) at [2i + 1]; slot mask + 1 is hash 0's. */
-    private long[] table;
+    /**
+     * Slot i, 16 bytes at 16i: the key (a long) and its value (an int: the holder, or -(shared reference + 1)); slot
+     * mask + 1 is hash 0's.
+     */
+    private MemorySegment table;
     private int mask;
     private int[] positions = new int[64];
     private int size;
@@ -85,9 +94,9 @@ final class BlockIndex {
     /** Records that {@code worker} holds {@code hash}; returns false if it already did. */
     boolean add(long hash, int worker) {
         int i = findOrInsert(hash);
-        int v = (int) table[2 * i + 1];
+        int v = value(i);
         if (v == EMPTY) {
-            table[2 * i + 1] = worker;
+            setValue(i, worker);
             return true;
         }
         if (v >= 0) {
@@ -99,29 +108,40 @@ final class BlockIndex {
             } else {
                 r = newShared(newList(v, worker), h);
             }
-            table[2 * i + 1] = -r - 1;
+            setValue(i, -r - 1);
             return true;
         }
         int ref = -v - 1;
         Object s = shared[ref];
         if (contains(s, worker)) return false;
-        long h = setHash[ref] ^ memberHash(worker);
-        int r = internedAs(h, s, -1, worker, -1, sizeOf(s) + 1);
+        changeSet(i, ref, s, worker, -1);
+        return true;
+    }
+
+    /**
+     * Table slot {@code slot}, whose holders are the shared set {@code ref} ({@code s}), gains worker {@code plus} or
+     * loses worker {@code minus} (the other is -1; a set that loses a member keeps at least two). The slot takes the
+     * interned set with the new members if there is one; otherwise a copy, when other slots share {@code ref} (a
+     * shared set never changes: the match relies on it); otherwise {@code ref} changes in place.
+     */
+    private void changeSet(int slot, int ref, Object s, int plus, int minus) {
+        long h = setHash[ref] ^ memberHash(plus >= 0 ? plus : minus);
+        int r = internedAs(h, s, -1, plus, minus, sizeOf(s) + (plus >= 0 ? 1 : -1));
         if (r >= 0) {
             refCount[r]++;
         } else if (refCount[ref] > 1) {
-            r = newShared(copyOf(s, worker, -1), h);
+            r = newShared(copyOf(s, plus, minus), h);
         } else {
             // Only this block refers to the set: change it in place.
             unintern(ref);
-            addInPlace(ref, s, worker);
+            if (plus >= 0) addInPlace(ref, s, plus);
+            else removeInPlace(ref, s, minus);
             setHash[ref] = h;
             intern(ref);
-            return true;
+            return;
         }
         release(ref);
-        table[2 * i + 1] = -r - 1;
-        return true;
+        setValue(slot, -r - 1);
     }
 
     private void addInPlace(int ref, Object s, int worker) {
@@ -157,7 +177,7 @@ final class BlockIndex {
     boolean remove(long hash, int worker) {
         int i = find(hash);
         if (i < 0) return false;
-        int v = (int) table[2 * i + 1];
+        int v = value(i);
         if (v >= 0) {
             if (v != worker) return false;
             deleteSlot(i);
@@ -166,27 +186,12 @@ final class BlockIndex {
         int ref = -v - 1;
         Object s = shared[ref];
         if (!contains(s, worker)) return false;
-        int n = sizeOf(s);
-        if (n == 2) {
-            table[2 * i + 1] = otherMember(s, worker);
+        if (sizeOf(s) == 2) {
+            setValue(i, otherMember(s, worker));
             release(ref);
             return true;
         }
-        long h = setHash[ref] ^ memberHash(worker);
-        int r = internedAs(h, s, -1, -1, worker, n - 1);
-        if (r >= 0) {
-            refCount[r]++;
-        } else if (refCount[ref] > 1) {
-            r = newShared(copyOf(s, -1, worker), h);
-        } else {
-            unintern(ref);
-            removeInPlace(ref, s, worker);
-            setHash[ref] = h;
-            intern(ref);
-            return true;
-        }
-        release(ref);
-        table[2 * i + 1] = -r - 1;
+        changeSet(i, ref, s, -1, worker);
         return true;
     }
 
@@ -231,14 +236,14 @@ final class BlockIndex {
     /** Whether {@code worker} holds {@code hash}. */
     boolean holds(long hash, int worker) {
         int i = find(hash);
-        return i >= 0 && contains((int) table[2 * (i) + 1], worker);
+        return i >= 0 && contains(value(i), worker);
     }
 
     /** How many workers hold {@code hash}. */
     int holders(long hash) {
         int i = find(hash);
         if (i < 0) return 0;
-        int v = (int) table[2 * (i) + 1];
+        int v = value(i);
         if (v >= 0) return 1;
         Object s = shared[-v - 1];
         return s instanceof int[] list ? list[0] : (int) ((long[]) s)[0];
@@ -273,7 +278,7 @@ final class BlockIndex {
         if (positions.length < n) positions = new int[Math.max(n, positions.length * 2)];
         int[] pos = positions;
         int filled = 1;
-        int v0 = (int) table[2 * (first) + 1];
+        int v0 = value(first);
         int prevV = v0;
         // LIST mode: alive = aliveList[0, alive), each with depth == level. BITS mode: aliveBits, depths assigned lazily.
         boolean bitsMode = false;
@@ -322,7 +327,7 @@ final class BlockIndex {
             }
             int slot = pos[level];
             if (slot < 0) break;
-            int v = (int) table[2 * (slot) + 1];
+            int v = value(slot);
             if (v < 0 && v == prevV) {
                 // The same holder set as the previous level (sets are hash-consed, and a set several blocks share is
                 // never changed): every worker still alive stays alive, and the set need not be read.
@@ -426,7 +431,7 @@ final class BlockIndex {
         for (int level = 0; level < n && level <= deepest; level++) {
             int i = find(hashes[level]);
             if (i < 0) continue;
-            int v = (int) table[2 * i + 1];
+            int v = value(i);
             if (v >= 0) {
                 if (depth[v] != level) continue;
                 if (!hashedAll) {
@@ -476,11 +481,16 @@ final class BlockIndex {
         return d;
     }
 
-    /** Bytes held by this index's arrays (table, shared sets, scratch), for the memory benchmark. */
+    /** Bytes held by this index (its table, shared sets, scratch arrays), for the memory benchmark. */
     long footprintBytes() {
-        return 16L + table.length * 8L + 16L + shared.length * 4L + 16L + refCount.length * 4L + 16L + setHash.length * 8L
+        return table.byteSize() + 16L + shared.length * 4L + 16L + refCount.length * 4L + 16L + setHash.length * 8L
                 + interned.footprintBytes() + 16L + mark.length * 8L + 16L + freeShared.length * 4L
                 + sharedBytes + 16L + aliveList.length * 4L + 16L + aliveBits.length * 8L + 16L + positions.length * 4L;
+    }
+
+    /** Bytes of {@link #footprintBytes} off the Java heap: the table. */
+    long offHeapBytes() {
+        return table.byteSize();
     }
 
     /**
@@ -490,9 +500,9 @@ final class BlockIndex {
     int checkSharedSets() {
         int[] counted = new int[sharedTop];
         for (int i = 0; i <= mask + 1; i++) {
-            if (i <= mask && table[2 * i] == 0) continue;
+            if (i <= mask && key(i) == 0) continue;
             if (i == mask + 1 && !zeroPresent) continue;
-            int v = (int) table[2 * i + 1];
+            int v = value(i);
             if (v < 0) counted[-v - 1]++;
         }
         int inUse = 0;
@@ -516,10 +526,10 @@ final class BlockIndex {
     List<long[]> entries() {
         List<long[]> out = new ArrayList<>();
         for (int i = 0; i <= mask + 1; i++) {
-            if (i <= mask && table[2 * i] == 0) continue;
+            if (i <= mask && key(i) == 0) continue;
             if (i == mask + 1 && !zeroPresent) continue;
-            long key = i <= mask ? table[2 * i] : 0;
-            for (int w : members((int) table[2 * (i) + 1])) out.add(new long[] {key, w});
+            long key = i <= mask ? key(i) : 0;
+            for (int w : members(value(i))) out.add(new long[] {key, w});
         }
         return out;
     }
@@ -707,12 +717,25 @@ final class BlockIndex {
         return 16L + 8L * ((long[]) set).length;
     }
 
+    private long key(int slot) {
+        return table.get(ValueLayout.JAVA_LONG, (long) slot << 4);
+    }
+
+    /** Slot {@code slot}'s value; stored XOR {@link #EMPTY}, so that the zeroed memory of a new table reads empty. */
+    private int value(int slot) {
+        return table.get(ValueLayout.JAVA_INT, ((long) slot << 4) + 8) ^ EMPTY;
+    }
+
+    private void setValue(int slot, int v) {
+        table.set(ValueLayout.JAVA_INT, ((long) slot << 4) + 8, v ^ EMPTY);
+    }
+
     private int find(long key) {
         if (key == 0) return zeroPresent ? mask + 1 : -1;
-        long[] t = table;
+        MemorySegment t = table;
         int m = mask;
         for (int i = LinearProbing.spread(key) & m; ; i = (i + 1) & m) {
-            long c = t[2 * i];
+            long c = t.get(ValueLayout.JAVA_LONG, (long) i << 4);
             if (c == key) return i;
             if (c == 0) return -1;
         }
@@ -722,20 +745,22 @@ final class BlockIndex {
         if (key == 0) {
             if (!zeroPresent) {
                 zeroPresent = true;
-                table[2 * (mask + 1) + 1] = EMPTY;
+                setValue(mask + 1, EMPTY);
             }
             return mask + 1;
         }
-        for (int i = LinearProbing.spread(key) & mask; ; i = (i + 1) & mask) {
-            long c = table[2 * i];
+        MemorySegment t = table;
+        int m = mask;
+        for (int i = LinearProbing.spread(key) & m; ; i = (i + 1) & m) {
+            long c = t.get(ValueLayout.JAVA_LONG, (long) i << 4);
             if (c == key) return i;
             if (c == 0) {
-                if (size + 1 > (mask + 1) / 4 * 3) {
+                if (size + 1 > (m + 1) / 4 * 3) {
                     grow();
                     return findOrInsert(key);
                 }
-                table[2 * i] = key;
-                table[2 * i + 1] = EMPTY;
+                t.set(ValueLayout.JAVA_LONG, (long) i << 4, key);
+                setValue(i, EMPTY);
                 size++;
                 return i;
             }
@@ -745,32 +770,39 @@ final class BlockIndex {
     private void deleteSlot(int hole) {
         if (hole == mask + 1) {
             zeroPresent = false;
-            table[2 * hole + 1] = EMPTY;
+            setValue(hole, EMPTY);
             return;
         }
         size--;
-        LinearProbing.deleteInterleaved(table, mask, hole, EMPTY);
+        LinearProbing.delete(table, mask, hole);
     }
 
+    /**
+     * A zeroed table of {@code cap} slots and the zero hash's, off the heap on huge pages where the system grants them
+     * ({@link LargePages}): a match is a chain of dependent lookups in a table of up to hundreds of MB, each a cache
+     * miss, and on 4 KiB pages a TLB miss too. The old table's memory goes back when the GC finds it unreachable.
+     */
     private void allocate(int cap) {
-        table = new long[2 * (cap + 1)];
-        for (int i = 1; i < table.length; i += 2) table[i] = EMPTY;
+        table = LargePages.allocate((cap + 1L) << 4);
         mask = cap - 1;
     }
 
     private void grow() {
-        long[] old = table;
+        MemorySegment old = table;
         int oldCap = mask + 1;
         allocate(oldCap * 2);
+        MemorySegment t = table;
+        int m = mask;
         for (int i = 0; i < oldCap; i++) {
-            long c = old[2 * i];
+            long c = old.get(ValueLayout.JAVA_LONG, (long) i << 4);
             if (c == 0) continue;
-            int j = LinearProbing.spread(c) & mask;
-            while (table[2 * j] != 0) j = (j + 1) & mask;
-            table[2 * j] = c;
-            table[2 * j + 1] = old[2 * i + 1];
+            int j = LinearProbing.spread(c) & m;
+            while (t.get(ValueLayout.JAVA_LONG, (long) j << 4) != 0) j = (j + 1) & m;
+            t.set(ValueLayout.JAVA_LONG, (long) j << 4, c);
+            t.set(ValueLayout.JAVA_LONG, ((long) j << 4) + 8, old.get(ValueLayout.JAVA_LONG, ((long) i << 4) + 8));
         }
-        table[2 * (mask + 1) + 1] = old[2 * oldCap + 1];
+        // The zero hash's slot, last in either table (its key is 0).
+        t.set(ValueLayout.JAVA_LONG, ((long) (m + 1) << 4) + 8, old.get(ValueLayout.JAVA_LONG, ((long) oldCap << 4) + 8));
     }
 
     /** A growable list of worker slots touched by a match (reused across matches). */

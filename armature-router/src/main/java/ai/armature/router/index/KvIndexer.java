@@ -682,6 +682,13 @@ public final class KvIndexer {
         return n;
     }
 
+    /** Bytes of {@link #footprintBytes} off the Java heap: the spaces' index tables. */
+    public long offHeapBytes() {
+        long n = 0;
+        for (Space s : spaces.values()) n += s.index.offHeapBytes() + s.pending.offHeapBytes();
+        return n;
+    }
+
     private void apply(Worker w, KvEvent event) {
         w.lastEventId = event.eventId();
         eventsApplied++;

@@ -1,6 +1,9 @@
 package ai.armature.router.index;
 
-/** The two pieces of linear probing the indexer's tables share: the home slot of a key, and deletion without tombstones. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** The pieces of linear probing the indexer's tables share: the home slot of a key, and deletion without tombstones. */
 final class LinearProbing {
 
     private LinearProbing() {
@@ -23,9 +26,7 @@ final class LinearProbing {
             j = (j + 1) & mask;
             long c = keys[j];
             if (c == 0) break;
-            int home = spread(c) & mask;
-            // Move c into the hole unless its home lies cyclically in (hole, j].
-            if (hole <= j ? (home <= hole || home > j) : (home <= hole && home > j)) {
+            if (fillsHole(spread(c) & mask, hole, j)) {
                 keys[hole] = c;
                 values[hole] = values[j];
                 hole = j;
@@ -35,21 +36,28 @@ final class LinearProbing {
         values[hole] = emptyValue;
     }
 
-    /** {@link #delete} for a table with key and value interleaved: key of slot i at [2i], its value at [2i + 1]. */
-    static void deleteInterleaved(long[] table, int mask, int hole, long emptyValue) {
+    /**
+     * {@link #delete} for a table of 16-byte slots in off-heap memory: slot i's key (a long, 0 = empty) at byte 16i,
+     * its value in the 8 bytes after it, moved as they are; the slot that ends up empty is all zero.
+     */
+    static void delete(MemorySegment table, int mask, int hole) {
         int j = hole;
         while (true) {
             j = (j + 1) & mask;
-            long c = table[2 * j];
+            long c = table.get(ValueLayout.JAVA_LONG, (long) j << 4);
             if (c == 0) break;
-            int home = spread(c) & mask;
-            if (hole <= j ? (home <= hole || home > j) : (home <= hole && home > j)) {
-                table[2 * hole] = c;
-                table[2 * hole + 1] = table[2 * j + 1];
+            if (fillsHole(spread(c) & mask, hole, j)) {
+                table.set(ValueLayout.JAVA_LONG, (long) hole << 4, c);
+                table.set(ValueLayout.JAVA_LONG, ((long) hole << 4) + 8, table.get(ValueLayout.JAVA_LONG, ((long) j << 4) + 8));
                 hole = j;
             }
         }
-        table[2 * hole] = 0;
-        table[2 * hole + 1] = emptyValue;
+        table.set(ValueLayout.JAVA_LONG, (long) hole << 4, 0L);
+        table.set(ValueLayout.JAVA_LONG, ((long) hole << 4) + 8, 0L);
+    }
+
+    /** Whether the key in slot {@code j}, whose home is {@code home}, moves into {@code hole}: unless its home lies cyclically in (hole, j]. */
+    private static boolean fillsHole(int home, int hole, int j) {
+        return hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     }
 }

@@ -291,17 +291,27 @@ class BlockIndexTest {
 
     @Test
     void growingTheTableKeepsEveryEntry() {
+        // 200k blocks: the table grows from 16 slots past 2 MiB, onto mapped (huge-page) memory where the system has it.
         BlockIndex index = new BlockIndex(16);
-        index.ensureSlot(1);
+        index.ensureSlot(2);
         SplittableRandom rnd = new SplittableRandom(5);
-        long[] keys = new long[50_000];
+        long[] keys = new long[200_000];
         for (int i = 0; i < keys.length; i++) {
             keys[i] = rnd.nextLong();
             index.add(keys[i], i % 2);
+            if (i % 3 == 0) index.add(keys[i], 2); // some blocks with a shared set of holders
         }
-        for (int i = 0; i < keys.length; i++) assertThat(index.holds(keys[i], i % 2)).isTrue();
+        assertThat(index.footprintBytes()).isGreaterThan(2L << 20);
+        for (int i = 0; i < keys.length; i++) {
+            assertThat(index.holds(keys[i], i % 2)).isTrue();
+            assertThat(index.holds(keys[i], 2)).isEqualTo(i % 3 == 0);
+        }
         for (int i = 0; i < keys.length; i += 2) assertThat(index.remove(keys[i], 0)).isTrue();
-        for (int i = 0; i < keys.length; i++) assertThat(index.holds(keys[i], i % 2)).isEqualTo(i % 2 == 1);
-        assertThat(index.blocks()).isEqualTo(keys.length / 2);
+        for (int i = 0; i < keys.length; i++) {
+            assertThat(index.holds(keys[i], i % 2)).isEqualTo(i % 2 == 1);
+            assertThat(index.holders(keys[i])).isEqualTo((i % 2 == 1 ? 1 : 0) + (i % 3 == 0 ? 1 : 0));
+        }
+        assertThat(index.blocks()).isEqualTo((int) java.util.stream.IntStream.range(0, keys.length).filter(i -> i % 2 == 1 || i % 3 == 0).count());
+        index.checkSharedSets();
     }
 }

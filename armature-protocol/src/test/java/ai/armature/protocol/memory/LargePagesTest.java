@@ -1,4 +1,4 @@
-package ai.armature.engine.tensor;
+package ai.armature.protocol.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package ai.armature.engine.tensor;
+package ai.armature.protocol.memory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -8,22 +8,23 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Off-heap memory for the weight copies made at load, on Linux's transparent huge pages where the kernel grants
- * them. A decode step streams every weight once (hundreds of MB per token); on 4 KiB pages that is a TLB miss per
- * 4 KiB, each a two-level page walk in a virtual machine, and the hardware prefetchers stop at every page boundary.
- * Measured on this project's 2-core Zen 4 VM, one thread reading 512 MiB with 512-bit loads: 15.6-16.4 GB/s per CPU
- * second on memory from {@link Arena#allocate} (malloc, 4 KiB pages) against 25.9-28.6 GB/s on the same amount
- * mapped here with {@code madvise(MADV_HUGEPAGE)} (the machine's THP mode is {@code madvise}, so nothing gets huge
- * pages unless it asks).
+ * Off-heap memory on Linux's transparent huge pages where the kernel grants them, for large structures read at
+ * random or streamed: the engine's weight copies made at load, and the router's KV index tables. On 4 KiB pages every
+ * 4 KiB touched is a TLB entry; a miss is a two-level page walk in a virtual machine, and the hardware prefetchers
+ * stop at every page boundary. Measured on this project's 2-core Zen 4 VM, one thread reading 512 MiB with 512-bit
+ * loads: 15.6-16.4 GB/s per CPU second on memory from {@link Arena#allocate} (malloc, 4 KiB pages) against
+ * 25.9-28.6 GB/s on the same amount mapped here with {@code madvise(MADV_HUGEPAGE)} (the machine's THP mode is
+ * {@code madvise}, so nothing gets huge pages unless it asks). It lives in the protocol module, which depends on
+ * nothing, so that every module that needs it (engine, router) shares this one copy.
  *
  * <p>Blocks of at least {@link #MIN_BYTES} are mapped anonymously ({@code mmap}), aligned to 2 MiB, their whole 2 MiB
  * pages advised (the tail stays on small pages, so a block takes no more memory than it asks for), and unmapped when
  * the segment becomes unreachable (an automatic arena); smaller ones, other systems, or a JVM that
  * refuses native access get ordinary zeroed memory from an automatic arena. Either way the memory starts zeroed.
  */
-final class LargePages {
+public final class LargePages {
     /** Below one huge page, nothing to advise: ordinary allocation. */
-    static final long MIN_BYTES = 2L << 20;
+    public static final long MIN_BYTES = 2L << 20;
     private static final long HUGE = 2L << 20;
     private static final int PROT_READ_WRITE = 0x1 | 0x2;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
@@ -62,9 +63,9 @@ final class LargePages {
 
     /**
      * Whether blocks of {@link #MIN_BYTES} or more get huge pages here: the mapping works and the kernel's THP mode is
-     * not {@code never}. Copies made only for the pages ({@link Q8_0Matrix}) are made only then.
+     * not {@code never}. Copies made only for the pages (the engine's Q8_0 weights) are made only then.
      */
-    static boolean hugePages() {
+    public static boolean hugePages() {
         return MMAP != null && THP;
     }
 
@@ -78,7 +79,7 @@ final class LargePages {
     }
 
     /** {@code bytes} of zeroed memory, 64-byte aligned, readable and writable from any thread. */
-    static MemorySegment allocate(long bytes) {
+    public static MemorySegment allocate(long bytes) {
         if (bytes >= MIN_BYTES && MMAP != null) {
             MemorySegment s = map(bytes);
             if (s != null) {
