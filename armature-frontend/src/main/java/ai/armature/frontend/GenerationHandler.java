@@ -223,7 +223,7 @@ final class GenerationHandler {
     int serve(Endpoint endpoint, JsonNode body, ServerResponse res, long startNanos, GuardedSocket client) {
         Prepared p = prepare(endpoint, body);
         OutputMux mux = null;
-        String id = endpoint.idPrefix + randomId();
+        String id = newId(endpoint.idPrefix);
         Submitted sub = submit(p, id, client);
         Run run = null;
         try {
@@ -312,9 +312,13 @@ final class GenerationHandler {
         return params.maxTokens();
     }
 
-    private static String randomId() {
+    /**
+     * A new id: {@code prefix} and 96 random bits in hex, made the same way for every API's responses and output
+     * items (chatcmpl-, cmpl-, msg_, resp_, rs_, fc_).
+     */
+    static String newId(String prefix) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        return HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextInt());
+        return prefix + HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextInt());
     }
 
     /**
@@ -447,11 +451,7 @@ final class GenerationHandler {
             // not with a 200 whose stream ends in an error event. The role chunk goes out with the first token.
             ChoiceDecoder first = step();
             if (first != null && first.finished() && failure(first) != null) throw failure(first);
-            res.status(200);
-            res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-            res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            res.header("X-Accel-Buffering", "no");
-            OutputStream out = res.outputStream();
+            OutputStream out = OpenAiServer.startEventStream(res);
             try {
                 if (endpoint == Endpoint.CHAT) {
                     for (ChoiceDecoder d : decoders) {

@@ -5,15 +5,12 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.util.HexFormat;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * {@code POST /v1/messages}, Anthropic's Messages API, over the chat generation path ({@link AnthropicRequests}
@@ -46,8 +43,7 @@ final class MessagesHandler {
         ObjectNode chat = AnthropicRequests.toChat(body);
         boolean stream = chat.path("stream").asBoolean(false);
         chat.remove("stream");
-        String id = "msg_" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong())
-                + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        String id = GenerationHandler.newId("msg_");
         res.header("X-Request-Id", id);
         if (!stream) {
             Collected c = new Collected();
@@ -57,10 +53,8 @@ final class MessagesHandler {
             message.put("stop_reason", c.stopReason).put("stop_sequence", c.stopSequence);
             message.putObject("usage").put("input_tokens", usage.promptTokens() - usage.cachedTokens())
                     .put("cache_read_input_tokens", usage.cachedTokens()).put("output_tokens", usage.completionTokens());
-            res.status(200);
-            res.header(HeaderNames.CONTENT_TYPE, "application/json");
             try {
-                res.send(JSON.writeValueAsBytes(message));
+                OpenAiServer.sendJson(res, 200, JSON.writeValueAsBytes(message));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -185,11 +179,7 @@ final class MessagesHandler {
         public ChoiceOutput.Listener step(ChoiceDecoder d) {
             if (!started) {
                 started = true;
-                res.status(200);
-                res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-                res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-                res.header("X-Accel-Buffering", "no");
-                out = res.outputStream();
+                out = OpenAiServer.startEventStream(res);
                 event("message_start", g -> {
                     g.writeObjectFieldStart("message");
                     messageHead(g, id);

@@ -17,6 +17,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -720,7 +721,20 @@ public final class OpenAiServer implements AutoCloseable {
         sendJson(res, status, json.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static void sendJson(ServerResponse res, int status, byte[] json) {
+    /**
+     * Starts a 200 server-sent-event stream and returns its body: not cached, and not buffered by proxies
+     * (nginx's X-Accel-Buffering), so each event reaches the client as it is written.
+     */
+    static OutputStream startEventStream(ServerResponse res) {
+        res.status(200);
+        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        res.header("X-Accel-Buffering", "no");
+        return res.outputStream();
+    }
+
+    /** Sends a whole JSON body with {@code status}. */
+    static void sendJson(ServerResponse res, int status, byte[] json) {
         res.status(status);
         res.header(HeaderNames.CONTENT_TYPE, "application/json");
         res.send(json);

@@ -4,15 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * {@code POST /v1/responses}, OpenAI's Responses API, over the chat generation path ({@link ResponsesRequests}
@@ -47,7 +44,7 @@ final class ResponsesHandler {
         ResponsesRequests.Translated t = ResponsesRequests.toChat(body, store);
         boolean stream = RequestParser.bool(body, "stream", false);
         boolean keep = RequestParser.bool(body, "store", true);
-        String id = "resp_" + randomHex();
+        String id = GenerationHandler.newId("resp_");
         res.header("X-Request-Id", id);
         Output out = new Output(body, id, System.currentTimeMillis() / 1000, stream ? res : null);
         try {
@@ -65,16 +62,8 @@ final class ResponsesHandler {
             conversation.add(out.assistantMessage());
             store.put(id, new ResponsesStore.Stored(conversation, response));
         }
-        if (!stream) {
-            res.status(200);
-            res.header(HeaderNames.CONTENT_TYPE, "application/json");
-            res.send(response);
-        }
+        if (!stream) OpenAiServer.sendJson(res, 200, response);
         return 200;
-    }
-
-    private static String randomHex() {
-        return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong()) + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     }
 
     private static byte[] bytes(JsonNode node) {
@@ -135,11 +124,7 @@ final class ResponsesHandler {
             if (!started) {
                 started = true;
                 if (res != null) {
-                    res.status(200);
-                    res.header(HeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-                    res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-                    res.header("X-Accel-Buffering", "no");
-                    sse = res.outputStream();
+                    sse = OpenAiServer.startEventStream(res);
                     event("response.created").set("response", response.deepCopy());
                     event("response.in_progress").set("response", response.deepCopy());
                 }
@@ -150,7 +135,7 @@ final class ResponsesHandler {
         @Override
         public void reasoning(String delta) {
             if (!"reasoning".equals(kind)) {
-                open("reasoning", JSON.createObjectNode().put("id", "rs_" + randomHex()).put("type", "reasoning"));
+                open("reasoning", JSON.createObjectNode().put("id", GenerationHandler.newId("rs_")).put("type", "reasoning"));
                 item.putArray("summary");
                 item.putArray("content");
                 added();
@@ -163,7 +148,7 @@ final class ResponsesHandler {
         @Override
         public void content(String delta) {
             if (!"message".equals(kind)) {
-                open("message", JSON.createObjectNode().put("id", "msg_" + randomHex()).put("type", "message").put("status", "in_progress")
+                open("message", JSON.createObjectNode().put("id", GenerationHandler.newId("msg_")).put("type", "message").put("status", "in_progress")
                         .put("role", "assistant"));
                 item.putArray("content");
                 added();
@@ -183,7 +168,7 @@ final class ResponsesHandler {
 
         @Override
         public void toolCallBegin(int index, String callId, String name) {
-            open("function_call", JSON.createObjectNode().put("id", "fc_" + randomHex()).put("type", "function_call").put("status", "in_progress")
+            open("function_call", JSON.createObjectNode().put("id", GenerationHandler.newId("fc_")).put("type", "function_call").put("status", "in_progress")
                     .put("arguments", "").put("call_id", callId).put("name", name));
             added();
         }
