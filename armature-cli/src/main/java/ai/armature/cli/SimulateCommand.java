@@ -95,8 +95,13 @@ final class SimulateCommand implements Callable<Integer> {
     double queueWeight;
     @Option(names = "--router-busy-prefill-tokens", defaultValue = "" + RouterConfig.DEFAULT_BUSY_PREFILL_TOKENS,
             description = {"A worker with this many prompt tokens queued for prefill is busy; while every worker is busy, requests",
-                    "wait at the router (simulate never times them out). 0: never wait. Default: ${DEFAULT-VALUE}."})
+                    "wait at the router (see --router-wait-timeout). 0: never wait. Default: ${DEFAULT-VALUE}."})
     long busyPrefillTokens;
+    @Option(names = "--router-wait-timeout", defaultValue = "60s", converter = DurationConverter.class,
+            description = {"A request waiting at the router longer than this ends with an error, as the real router's (a 503 in",
+                    "serve and frontend, the same default); counted as timed out, and as missing the SLO (0: no limit).",
+                    "Default: ${DEFAULT-VALUE}."})
+    java.time.Duration waitTimeout;
     @Option(names = "--router-lifo-after", converter = DurationConverter.class,
             description = {"While the oldest request waiting at the router has waited this long, the newest go first (adaptive",
                     "LIFO); 0: always oldest first. Default: the --ttft-slo."})
@@ -110,9 +115,12 @@ final class SimulateCommand implements Callable<Integer> {
     String mockProfile;
     @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
     int blockSize;
-    @Option(names = "--max-batched-tokens", defaultValue = "8192", description = "Token budget of a worker's step. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-batched-tokens", defaultValue = "" + ServingConfig.DEFAULT_MAX_BATCHED_TOKENS,
+            description = {"Token budget of a worker's step (decodes first, then prompt chunks); the same default as a served",
+                    "worker's (serve, worker), so a simulated worker is the worker that is served. Default: ${DEFAULT-VALUE}."})
     int maxBatchedTokens;
-    @Option(names = "--max-seqs", defaultValue = "256", description = "Most sequences a worker runs at once. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-seqs", defaultValue = "" + ServingConfig.DEFAULT_MAX_SEQS,
+            description = "Most sequences a worker runs at once (a served worker's default). Default: ${DEFAULT-VALUE}.")
     int maxSeqs;
     @Option(names = "--kv-event-loss", defaultValue = "0", description = "Share of KV events the event plane loses (tests resync). Default: ${DEFAULT-VALUE}.")
     double kvEventLoss;
@@ -161,7 +169,7 @@ final class SimulateCommand implements Callable<Integer> {
         if (kind == null) throw new IllegalArgumentException("give --trace FILE or --workload shared-prefix|multi-turn");
         Supplier<SimWorkload> source = workload(kind, profile.vocabSize());
         RouterConfig base = RouterConfig.defaults().withRouterId("sim").withSeed(seed).withTemperature(temperature).withPrefillWeight(prefillWeight).withQueueWeight(queueWeight)
-                .withBusyPrefillTokens(busyPrefillTokens).withWaitTimeout(java.time.Duration.ZERO).withLifoAfter(lifoAfter());
+                .withBusyPrefillTokens(busyPrefillTokens).withWaitTimeout(waitTimeout).withLifoAfter(lifoAfter());
         PlannerConfig planner = planning.config();
         Simulation.Disaggregation disaggregation = disaggregation();
         if (disaggregation != null) workers = disaggregation.prefillWorkers() + disaggregation.decodeWorkers();
@@ -323,6 +331,7 @@ final class SimulateCommand implements Callable<Integer> {
         s.put("router_prefill_weight", prefillWeight);
         s.put("router_queue_weight", queueWeight);
         s.put("router_busy_prefill_tokens", busyPrefillTokens);
+        s.put("router_wait_timeout_seconds", waitTimeout.toMillis() / 1e3);
         s.put("router_lifo_after_seconds", lifoAfter().toMillis() / 1e3);
         s.put("kv_event_loss", kvEventLoss);
         s.put("seed", seed);

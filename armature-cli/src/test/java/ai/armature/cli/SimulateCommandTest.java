@@ -66,6 +66,25 @@ class SimulateCommandTest {
         assertThat(Files.readString(dir.resolve("results.json"))).as("deterministic").isEqualTo(first);
     }
 
+    /**
+     * A simulated worker is the worker that is served: simulate's worker options default to serve's and worker's, and
+     * its router waits at most as long as serve's and frontend's ({@code --router-wait-timeout}).
+     */
+    @Test
+    void simulatedWorkersAndRouterDefaultToTheServedOnes() {
+        CommandLine cli = ArmatureCli.commandLine();
+        var simulate = cli.getSubcommands().get("simulate").getCommandSpec();
+        for (String served : new String[] {"serve", "worker", "frontend"}) {
+            var spec = cli.getSubcommands().get(served).getCommandSpec();
+            for (String option : new String[] {"--max-batched-tokens", "--max-seqs", "--block-size", "--router-wait-timeout"}) {
+                if (spec.findOption(option) == null) continue;
+                assertThat(simulate.findOption(option).defaultValue()).as("%s %s", served, option).isEqualTo(spec.findOption(option).defaultValue());
+            }
+        }
+        assertThat(simulate.findOption("--max-batched-tokens").defaultValue()).isEqualTo("512");
+        assertThat(simulate.findOption("--router-wait-timeout").defaultValue()).isEqualTo("60s");
+    }
+
     @Test
     void badInputIsAOneLineError(@TempDir Path dir) {
         assertThat(run(with("--router", "fastest"))).isEqualTo(1);

@@ -8,7 +8,9 @@ package ai.armature.sim;
  * most serving at once; {@code workerSeconds} the worker time provisioned until the last request ended (from when
  * each was asked for, start-up included); {@code sloAttainment} the share of requests within both the TTFT and the
  * mean-ITL target (a request lost misses); {@code utilization} busy worker-seconds over provisioned ones;
- * {@code scaleEvents} workers started or stopped; {@code requestsLost} requests that did not complete;
+ * {@code scaleEvents} workers started or stopped; {@code requestsLost} requests that did not complete (and did not
+ * time out); {@code requestsTimedOut} requests the router ended after waiting longer than its wait timeout for a
+ * worker that was not busy (a 503 in serving; they miss the SLO);
  * {@code migrations} requests handed back by a draining worker and resumed on another; {@code ttftAttainment} and
  * {@code itlAttainment} the shares within each target alone. Disaggregated runs ({@code prefillWorkers} > 0 of the
  * {@code workers}, the rest decode): {@code remotePrefills} requests prefilled on a prefill worker,
@@ -55,7 +57,8 @@ public record PolicyResult(
         long prefillFallbacks,
         long kvTransfers,
         long kvTransferBytes,
-        double kvTransferSeconds) {
+        double kvTransferSeconds,
+        long requestsTimedOut) {
 
     /** Output tokens per second per worker. */
     public double outputTokensPerSPerWorker() {

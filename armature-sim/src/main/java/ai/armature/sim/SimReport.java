@@ -33,13 +33,13 @@ public final class SimReport {
                     secs(r.itlP50S()), secs(r.itlP99S()), secs(r.e2eP50S()), r.outputTokensPerS(), 100 * r.prefixHitRate(),
                     100 * r.predictedHitRate(), r.busiestWorkerLoad(), r.idlestWorkerLoad());
         }
-        out.printf("%-19s %-7s %8s %12s %9s %9s %9s %8s %8s %6s %10s%n", "router", "planner", "workers", "worker-s", "SLO met", "TTFT met",
-                "ITL met", "util.", "scale ev", "lost", "migrated");
+        out.printf("%-19s %-7s %8s %12s %9s %9s %9s %8s %8s %6s %10s %9s%n", "router", "planner", "workers", "worker-s", "SLO met", "TTFT met",
+                "ITL met", "util.", "scale ev", "lost", "migrated", "timed out");
         for (PolicyResult r : results) {
-            out.printf("%-19s %-7s %8s %12.0f %8.2f%% %8.2f%% %8.2f%% %7.1f%% %8d %6d %10d%n", r.router(), r.planner(),
+            out.printf("%-19s %-7s %8s %12.0f %8.2f%% %8.2f%% %8.2f%% %7.1f%% %8d %6d %10d %9d%n", r.router(), r.planner(),
                     r.planner().equals("static") ? String.valueOf(r.workers()) : r.workers() + ".." + r.peakWorkers(), r.workerSeconds(),
                     100 * r.sloAttainment(), 100 * r.ttftAttainment(), 100 * r.itlAttainment(), 100 * r.utilization(), r.scaleEvents(),
-                    r.requestsLost(), r.migrations());
+                    r.requestsLost(), r.migrations(), r.requestsTimedOut());
         }
         if (results.stream().anyMatch(r -> r.prefillWorkers() > 0)) {
             out.printf("%-19s %-7s %8s %14s %8s %8s %9s %10s %10s %12s%n", "router", "planner", "pool", "out tok/s/wkr", "remote",

@@ -43,6 +43,10 @@ final class SimWorker implements GenerationEngine {
 
         /** An output of {@code requestId} is queued in its stream. */
         void output(String requestId);
+
+        /** {@code requestId} reached this worker (from the router at once, or later from its wait queue). */
+        default void submitted(String requestId) {
+        }
     }
 
     private record Delivery(Stream stream, GenerateOutput output) {
@@ -115,6 +119,7 @@ final class SimWorker implements GenerationEngine {
         core.validate(request);
         Stream s = new Stream(request.requestId());
         inFlight.add(request.requestId());
+        listener.submitted(request.requestId());
         if (transfers != null && request.kvTransfer() instanceof KvTransfer.Fetch f) {
             fetch(request, f, s);
             return s;

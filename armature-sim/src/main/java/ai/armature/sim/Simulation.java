@@ -152,6 +152,10 @@ public final class Simulation implements SimWorkload.Context {
         boolean handingBack;
         int attempts;
         Set<String> failedOn = Set.of();
+        /** When it began waiting at the router because every worker was busy (-1: it is not waiting there). */
+        long waitingSince = -1;
+        /** Its latest submission reached a worker. */
+        boolean atWorker;
 
         Flight(SimRequest request, int expectedTokens) {
             this.request = request;
@@ -165,7 +169,7 @@ public final class Simulation implements SimWorkload.Context {
     private final Autoscaler autoscaler;
     private final java.util.ArrayDeque<Flight> held = new java.util.ArrayDeque<>();
     private final List<PlannerSample> plannerSamples = new ArrayList<>();
-    private long metSlo, metTtft, metItl, migrations;
+    private long metSlo, metTtft, metItl, migrations, timedOut;
     private int peakWorkers;
     private final EventLoop loop = new EventLoop();
     private final Router router;
@@ -184,6 +188,7 @@ public final class Simulation implements SimWorkload.Context {
     private final LatencyStats.Builder e2e = new LatencyStats.Builder();
     private double[] ttfts = new double[1024];
     private int ttftCount;
+    private long routerTimeouts;
     private long pendingArrivals, ended, completed, failed, promptTokens, cachedTokens, outputTokens, expectedTokens;
     private long firstArrival = Long.MAX_VALUE, lastFinish;
     private int drainTicks;
@@ -228,6 +233,16 @@ public final class Simulation implements SimWorkload.Context {
             @Override
             public void output(String requestId) {
                 onOutput(requestId);
+            }
+
+            @Override
+            public void submitted(String requestId) {
+                Flight f = flights.get(requestId);
+                if (f == null && transfers != null) f = byPrefillId.get(requestId);
+                if (f != null) {
+                    f.atWorker = true;
+                    f.waitingSince = -1;
+                }
             }
         }, transfers);
         if (disagg == null) {
@@ -329,7 +344,7 @@ public final class Simulation implements SimWorkload.Context {
             return;
         }
         try {
-            f.stream = engine.submit(request);
+            submit(f, request);
         } catch (RequestRejectedException e) {
             if (autoscaler != null && e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) {
                 hold(f);
@@ -340,6 +355,56 @@ public final class Simulation implements SimWorkload.Context {
             failed++;
             violations.add("request " + r.id() + " was refused: " + e.getMessage());
             end(f, new int[0]);
+        }
+    }
+
+    /**
+     * Submits through the router. A request the router holds back because every worker is busy is marked as waiting
+     * there until a worker gets it: past the router's wait timeout the router ends it ({@link #timeOutWaiting}).
+     */
+    private void submit(Flight f, GenerateRequest request) {
+        long waited = router.routerStats().waitedTotal();
+        f.waitingSince = -1;
+        f.atWorker = false;
+        f.stream = engine.submit(request);
+        if (router.routerStats().waitedTotal() > waited && !f.atWorker) f.waitingSince = loop.now();
+    }
+
+    /**
+     * The requests the router's tick just ended for waiting longer than its {@code --router-wait-timeout} (a 503 in
+     * serving): they end here, counted as timed out (and as SLO misses). Only the router knows which it ended; they
+     * are the ones waiting there at least that long, and their count must be the router's.
+     */
+    private void timeOutWaiting() {
+        long timeout = settings.router().waitTimeout().toNanos();
+        long total = router.routerStats().waitTimeouts();
+        long newly = total - routerTimeouts;
+        routerTimeouts = total;
+        if (timeout <= 0 || newly == 0) return;
+        long now = loop.now();
+        List<Flight> expired = new ArrayList<>();
+        for (Flight f : flights.values()) if (f.waitingSince >= 0 && now - f.waitingSince >= timeout) expired.add(f);
+        if (expired.size() != newly) {
+            violations.add("the router timed out " + newly + " waiting requests at " + now / 1e9 + " s, " + expired.size() + " waited that long");
+            return;
+        }
+        expired.sort(java.util.Comparator.comparing((Flight f) -> f.request.id()));
+        for (Flight f : expired) {
+            GenerateOutput out;
+            try {
+                out = f.stream.next();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            if (out == null || out.finishReason() != FinishReason.ERROR) {
+                violations.add("request " + f.request.id() + " timed out at the router but ended with " + (out == null ? "nothing" : out.finishReason()));
+            }
+            f.waitingSince = -1;
+            flights.remove(f.request.id());
+            expectedTokens -= f.expectedTokens;
+            timedOut++;
+            lastFinish = Math.max(lastFinish, now);
+            end(f, f.reply == null ? new int[0] : f.reply);
         }
     }
 
@@ -354,7 +419,7 @@ public final class Simulation implements SimWorkload.Context {
         while (!held.isEmpty()) {
             Flight f = held.peekFirst();
             try {
-                f.stream = engine.submit(resumed(f));
+                submit(f, resumed(f));
             } catch (RequestRejectedException e) {
                 if (e.reason() == RequestRejectedException.Reason.SHUTTING_DOWN) return;
                 held.removeFirst();
@@ -442,7 +507,7 @@ public final class Simulation implements SimWorkload.Context {
             f.handingBack = false;
             migrations++;
             try {
-                f.stream = engine.submit(resumed(f));
+                submit(f, resumed(f));
             } catch (RequestRejectedException e) {
                 if (e.reason() != RequestRejectedException.Reason.SHUTTING_DOWN) throw e;
                 hold(f);
@@ -490,6 +555,7 @@ public final class Simulation implements SimWorkload.Context {
             working |= w.busy();
         }
         router.tick();
+        timeOutWaiting();
         timeline.sample(loop.now(), busy);
         // After the last request, a few more reports: they reveal KV events lost at the tail of a worker's stream.
         if (ended >= workload.totalRequests() && pendingArrivals == 0 && ++drainTicks > DRAIN_TICKS) return;
@@ -539,7 +605,7 @@ public final class Simulation implements SimWorkload.Context {
 
     private void check() {
         long total = workload.totalRequests();
-        if (completed != total) violations.add(completed + " of " + total + " requests completed");
+        if (completed + timedOut != total) violations.add(completed + " of " + total + " requests completed, " + timedOut + " timed out at the router");
         if (outputTokens != expectedTokens) violations.add(outputTokens + " tokens generated, " + expectedTokens + " asked for");
         for (SimWorker w : pool.everJoined()) {
             EngineStats s = w.stats();
@@ -586,11 +652,11 @@ public final class Simulation implements SimWorkload.Context {
                 promptTokens == 0 ? 0 : (double) cachedTokens / promptTokens, rs.predictedHitRate(), busiest,
                 idlest == Double.MAX_VALUE ? 0 : idlest, end, preemptions, rs.kvEventsApplied(), plan.name(), peakWorkers, workerSeconds,
                 total == 0 ? 1 : (double) metSlo / total, workerSeconds > 0 ? Math.min(1, busy / workerSeconds) : 0,
-                autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed, migrations,
+                autoscaler == null ? 0 : autoscaler.scaleEvents(), total - completed - timedOut, migrations,
                 total == 0 ? 1 : (double) metTtft / total, total == 0 ? 1 : (double) metItl / total,
                 settings.disaggregation() == null ? 0 : settings.disaggregation().prefillWorkers(),
                 placements[RemotePrefillRule.Choice.REMOTE.ordinal()], localPrefills(), prefillFallbacks,
                 transfers == null ? 0 : transfers.transfers(), transfers == null ? 0 : transfers.bytes(),
-                transfers == null ? 0 : transfers.seconds());
+                transfers == null ? 0 : transfers.seconds(), timedOut);
     }
 }

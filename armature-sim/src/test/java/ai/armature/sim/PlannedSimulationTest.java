@@ -218,4 +218,36 @@ class PlannedSimulationTest {
         assertThat(o.result().sloAttainment()).isEqualTo(0.5);
         assertThat(o.result().scaleEvents()).as("down once, up once for the late request").isEqualTo(2);
     }
+
+    /**
+     * The router ends a request that waited longer than its wait timeout (a 503 in serving): one static worker under a
+     * burst it cannot keep up with (40 requests/s of 1024 tokens for 60 s), with the router's wait on and a 5 s
+     * timeout, times out some of the burst's requests. Each is counted once,
+     * as the router counts them, misses the SLO, and is not lost; the others complete. Without a timeout (0) every
+     * request waits until it is served.
+     */
+    @Test
+    void requestsWaitingAtTheRouterPastItsTimeoutEndAndAreCounted() {
+        RouterConfig waits = settings(1).router().withBusyPrefillTokens(2048);
+        Supplier<SimWorkload> overload = () -> new BurstLoad(2, 20, 30, 60, 120, 1024, 256, 32, 8, 0, PROFILE.vocabSize(), 7);
+        Simulation timed = new Simulation(settings(1).withRouter(waits.withWaitTimeout(java.time.Duration.ofSeconds(5))), overload.get(),
+                Simulation.Plan.fixed(config()));
+        Simulation.Outcome o = timed.run();
+        assertThat(o.violations()).isEmpty();
+        PolicyResult r = o.result();
+        assertThat(r.requestsTimedOut()).isPositive().isEqualTo(timed.router().routerStats().waitTimeouts());
+        assertThat(r.completed() + r.requestsTimedOut()).isEqualTo(r.requests());
+        assertThat(r.requestsLost()).isZero();
+        assertThat(r.sloAttainment()).isLessThanOrEqualTo(1 - (double) r.requestsTimedOut() / r.requests());
+        assertThat(o.ttftSeconds()).hasSize((int) r.completed());
+        assertThat(timed.router().routerStats().trackedRequests()).isZero();
+
+        Simulation unbounded = new Simulation(settings(1).withRouter(waits.withWaitTimeout(java.time.Duration.ZERO)), overload.get(),
+                Simulation.Plan.fixed(config()));
+        Simulation.Outcome all = unbounded.run();
+        assertThat(all.violations()).isEmpty();
+        assertThat(all.result().requestsTimedOut()).isZero();
+        assertThat(all.result().completed()).isEqualTo(all.result().requests());
+        assertThat(java.util.Arrays.stream(all.ttftSeconds()).max().orElseThrow()).as("waited past 5 s").isGreaterThan(5);
+    }
 }
