@@ -44,7 +44,10 @@ import ai.armature.protocol.kv.KvTier;
  * worker instead of finding it uncached everywhere. Pending blocks live in a second, small index per space (requests
  * in flight), apart from the blocks workers' events name, so they never count twice: a worker's BlockStored takes the
  * block out of the pending index as it enters the main one, and a match counts a worker's prefix through blocks it
- * holds in either ({@link BlockIndex#extend}).
+ * holds in either ({@link BlockIndex#extend}). A prompt nobody holds any block of is recorded by its first block and the
+ * tokens of the rest, hashed once a prompt with that first block is matched (only then can a match reach them): most
+ * new conversations are never repeated, and hashing and recording their whole chain at once was most of their
+ * decision's cost.
  *
  * <p>Not thread-safe: the router serialises calls. Worker ids are mapped to dense slots (reused after removal) so
  * per-worker results are arrays indexed by slot.
@@ -84,8 +87,29 @@ public final class KvIndexer {
 
     private long eventsApplied, eventsDuplicate, gaps, snapshotsApplied, entries;
 
-    /** A request's pending blocks on the worker it was routed to. */
-    private record PendingRoute(Worker worker, long[] hashes, long since) {
+    /**
+     * A request's pending blocks on the worker it was routed to. A prompt nobody held is recorded <em>lazily</em>: its
+     * first block only, with the tokens of the rest ({@code tail}), hashed when a request with the same first block
+     * arrives ({@link #expandLazy}); until then no other prompt can reach those blocks (a chain's blocks are reached
+     * through its first), so nothing hashes them for a prompt nobody repeats (most new conversations).
+     */
+    private static final class PendingRoute {
+        final Worker worker;
+        final long since;
+        /** The worker's {@link Worker#epoch} when recorded: a purge since then dropped the route's pending blocks. */
+        final int epoch;
+        /** The blocks this route counts as pending on the worker (in {@code worker.pending}). */
+        long[] hashes;
+        /** Lazy and not yet expanded: the tokens of the chain's blocks after the first; else null. */
+        int[] tail;
+
+        PendingRoute(Worker worker, long[] hashes, int[] tail, long since) {
+            this.worker = worker;
+            this.hashes = hashes;
+            this.tail = tail;
+            this.since = since;
+            this.epoch = worker.epoch;
+        }
     }
 
     /** Requests with pending blocks, oldest first (for the TTL). */
@@ -116,6 +140,10 @@ public final class KvIndexer {
         ApproxLru approxLog;
         /** Blocks of prompts routed here that the worker's events have not stored yet: hash -> requests waiting on it. */
         final LongIntMap pending = new LongIntMap();
+        /** Purges so far ({@link #purge}): routes recorded before the last one hold nothing pending any more. */
+        int epoch;
+        /** Blocks of lazy routes' tails not hashed yet (for {@link #pendingBlocks}). */
+        int lazyTailBlocks;
 
         Worker(String id, int slot, Space space, boolean exact, long maxBlocks) {
             this.id = id;
@@ -139,6 +167,9 @@ public final class KvIndexer {
         final BlockIndex index = new BlockIndex();
         /** Blocks of prompts routed to this space's exact workers and not yet stored by their events (small). */
         final BlockIndex pending = new BlockIndex(64);
+        /** Lazy routes not yet expanded, by their first block: first hash -> how many (checked on every match, unboxed). */
+        final LongIntMap lazyFirst = new LongIntMap();
+        final Map<Long, List<PendingRoute>> lazyRoutes = new HashMap<>();
         int workers;
         long[] chain = new long[64];
         /** Full blocks of the current prompt. */
@@ -402,6 +433,8 @@ public final class KvIndexer {
             if (s.workers == 0) continue;
             s.start(tokens, length, salt);
             int deepest = s.index.match(s, s.reusable, depth, touched);
+            // index.match hashed the first block; a lazily recorded prompt starting with it is expanded first.
+            if (s.reusable > 0 && s.lazyFirst.size() > 0 && s.lazyFirst.get(s.chain[0]) != 0) expandLazy(s, s.chain[0]);
             s.pending.extend(s.index, s, s.reusable, depth, touched, extended, deepest);
         }
     }
@@ -515,25 +548,83 @@ public final class KvIndexer {
         // too; a block it holds beyond a hole is pending as well: harmless, it goes when the request ends).
         int from = depth[w.slot];
         for (int i = 0; i < extended.size; i += 2) if (extended.slots[i] == w.slot) from = extended.slots[i + 1];
-        s.complete();
         int n = s.chainLength;
         if (from >= n) return;
-        long[] hashes = Arrays.copyOfRange(s.chain, from, n);
-        for (long h : hashes) {
-            int waiting = w.pending.get(h);
-            w.pending.put(h, waiting + 1);
-            if (waiting == 0) s.pending.add(h, w.slot);
+        if (s.hashed == 1 && n > 1) {
+            // The match hashed the first block only: nobody holds it in either index (from is 0). Record it, and the
+            // rest as tokens (see PendingRoute).
+            PendingRoute r = new PendingRoute(w, new long[] {s.chain[0]}, Arrays.copyOfRange(s.tokens, s.blockSize, n * s.blockSize), now);
+            addPending(w, s.chain[0]);
+            w.lazyTailBlocks += n - 1;
+            s.lazyFirst.put(s.chain[0], s.lazyFirst.get(s.chain[0]) + 1);
+            s.lazyRoutes.computeIfAbsent(s.chain[0], k -> new ArrayList<>(1)).add(r);
+            pendingRoutes.put(requestId, r);
+            return;
         }
-        pendingRoutes.put(requestId, new PendingRoute(w, hashes, now));
+        s.complete();
+        long[] hashes = Arrays.copyOfRange(s.chain, from, n);
+        for (long h : hashes) addPending(w, h);
+        pendingRoutes.put(requestId, new PendingRoute(w, hashes, null, now));
+    }
+
+    private static void addPending(Worker w, long h) {
+        int waiting = w.pending.get(h);
+        w.pending.put(h, waiting + 1);
+        if (waiting == 0) w.space.pending.add(h, w.slot);
+    }
+
+    /**
+     * A prompt starting with block {@code first} is being matched: the lazy routes starting with it hash the rest of
+     * their chains and count those blocks as pending, as {@link #recordPending} would have at once (less the blocks
+     * the worker's events stored meanwhile, which are in the main index).
+     */
+    private void expandLazy(Space s, long first) {
+        s.lazyFirst.remove(first);
+        List<PendingRoute> routes = s.lazyRoutes.remove(first);
+        if (routes == null) return;
+        int b = s.blockSize;
+        for (PendingRoute r : routes) {
+            int[] tail = r.tail;
+            r.tail = null;
+            Worker w = r.worker;
+            if (bySlot[w.slot] != w || w.epoch != r.epoch) continue; // left or purged: nothing of it is pending
+            int blocks = tail.length / b;
+            w.lazyTailBlocks -= blocks;
+            long[] hashes = Arrays.copyOf(r.hashes, 1 + blocks);
+            int k = 1;
+            long h = first;
+            for (int i = 0; i < blocks; i++) {
+                h = s.hasher.hashBlock(h, tail, i * b, b, s.scratch);
+                if (w.held.get(h) != 0) continue;
+                addPending(w, h);
+                hashes[k++] = h;
+            }
+            r.hashes = Arrays.copyOf(hashes, k);
+        }
     }
 
     /** The request ended (or will not run): its pending blocks no longer count, unless another request waits on them. */
     public void releasePending(String requestId) {
         PendingRoute r = pendingRoutes.remove(requestId);
         if (r == null) return;
-        Worker w = r.worker();
-        if (bySlot[w.slot] != w) return; // the worker left (its entries went with it)
-        for (long h : r.hashes()) {
+        Worker w = r.worker;
+        if (r.tail != null) {
+            Space s = w.space;
+            long first = r.hashes[0];
+            List<PendingRoute> routes = s.lazyRoutes.get(first);
+            routes.remove(r);
+            if (routes.isEmpty()) {
+                s.lazyRoutes.remove(first);
+                s.lazyFirst.remove(first);
+            } else {
+                s.lazyFirst.put(first, routes.size());
+            }
+            if (w.epoch == r.epoch) w.lazyTailBlocks -= r.tail.length / s.blockSize;
+            r.tail = null;
+        }
+        // The worker left (its entries went with it) or was purged since (its pending blocks with them).
+        if (bySlot[w.slot] != w || w.epoch != r.epoch) return;
+        for (long h : r.hashes) {
             int waiting = w.pending.get(h);
             if (waiting == 0) continue; // stored by the worker since, or dropped by a resync
             if (waiting > 1) {
@@ -548,7 +639,7 @@ public final class KvIndexer {
     /** Blocks of a worker pending (routed there, not yet stored by its events), for tests and diagnostics. */
     public int pendingBlocks(String workerId) {
         Worker w = byId.get(workerId);
-        return w == null ? 0 : w.pending.size();
+        return w == null ? 0 : w.pending.size() + w.lazyTailBlocks;
     }
 
     /** The worker's events stored a pending block: it leaves the pending index (it is in the main one now). */
@@ -586,7 +677,7 @@ public final class KvIndexer {
         long cutoff = now - approxTtlNanos;
         while (!pendingRoutes.isEmpty()) {
             var oldest = pendingRoutes.firstEntry();
-            if (oldest.getValue().since() > cutoff) break;
+            if (oldest.getValue().since > cutoff) break;
             releasePending(oldest.getKey());
         }
         for (int i = 0; i < slotTop; i++) {
@@ -759,6 +850,8 @@ public final class KvIndexer {
             w.approx.clear();
             w.approxLog.clear();
         }
+        w.epoch++;
+        w.lazyTailBlocks = 0;
         if (w.pending.size() > 0) {
             // The requests' records stay; releasing them finds nothing left to release.
             BlockIndex pending = w.space.pending;

@@ -230,4 +230,68 @@ class KvIndexerTest {
         ix.recordRouted("a", TTL + 2);
         assertThat(ix.entries()).as("an exact worker is not guessed at").isZero();
     }
+
+    @Test
+    void aPromptNobodyHeldCountsAsPendingThroughItsWholeChainOnceAFollowerArrives() {
+        // Such a prompt is recorded as its first block and the tokens of the rest, hashed only when a prompt with the
+        // same first block is matched: the follower must find what it would have found with every block recorded.
+        KvIndexer ix = new KvIndexer(TTL);
+        int a = ix.addWorker("a", 4, MODEL, true, 1);
+        int b = ix.addWorker("b", 4, MODEL, true, 1);
+        int[] doc = tokens(33, 7); // 8 full blocks, all reusable (the last token is the 33rd)
+        ix.match(doc, doc.length, null);
+        ix.recordPending("r1", "a", 0);
+        assertThat(ix.pendingBlocks("a")).isEqualTo(8);
+        int[] follower = java.util.Arrays.copyOf(doc, 37);
+        follower[35] = -1;
+        ix.match(follower, follower.length, null);
+        assertThat(ix.overlapBlocks(a)).isEqualTo(8);
+        assertThat(ix.overlapBlocks(b)).isZero();
+        ix.recordPending("r1b", "a", 0); // its 9th block, and the 8 again (counted once per worker)
+        assertThat(ix.pendingBlocks("a")).isEqualTo(9);
+        ix.releasePending("r1b");
+        assertThat(ix.pendingBlocks("a")).isEqualTo(8);
+
+        // The worker's events store the first 3 blocks of a second new prompt before its follower arrives (a chunked
+        // prefill under way): the follower finds them in the index and the 5 others pending.
+        int[] doc2 = tokens(33, 8);
+        ix.match(doc2, doc2.length, null);
+        ix.recordPending("r2", "a", 0);
+        assertThat(ix.pendingBlocks("a")).isEqualTo(16);
+        ingestAll(ix, "a", stored(java.util.Arrays.copyOf(doc2, 12), 4, 1));
+        ix.match(doc2, doc2.length, null);
+        assertThat(ix.overlapBlocks(a)).isEqualTo(8);
+        assertThat(ix.pendingBlocks("a")).isEqualTo(8 + 5);
+        ix.releasePending("r2");
+        assertThat(ix.pendingBlocks("a")).isEqualTo(8);
+        assertThat(ix.entries()).isEqualTo(3);
+
+        // Released before any follower: nothing stays.
+        int[] doc3 = tokens(33, 9);
+        ix.match(doc3, doc3.length, null);
+        ix.recordPending("r3", "b", 0);
+        assertThat(ix.pendingBlocks("b")).isEqualTo(8);
+        ix.releasePending("r3");
+        assertThat(ix.pendingBlocks("b")).isZero();
+        ix.match(doc3, doc3.length, null);
+        assertThat(ix.overlapBlocks(b)).isZero();
+
+        // A worker whose cache is cleared loses its pending prompts, expanded or not; releasing them later is harmless.
+        ix.match(doc3, doc3.length, null);
+        ix.recordPending("r4", "a", 0);
+        ix.ingest("a", new KvEvent.AllBlocksCleared(4));
+        assertThat(ix.pendingBlocks("a")).isZero();
+        for (int[] p : new int[][] {doc, doc3}) {
+            ix.match(p, p.length, null);
+            assertThat(ix.overlapBlocks(a)).isZero();
+        }
+        ix.releasePending("r1");
+        ix.releasePending("r4");
+        assertThat(ix.pendingBlocks("a")).isZero();
+        // A prompt recorded after the purge is pending as usual.
+        ix.match(doc3, doc3.length, null);
+        ix.recordPending("r5", "a", 0);
+        ix.match(doc3, doc3.length, null);
+        assertThat(ix.overlapBlocks(a)).isEqualTo(8);
+    }
 }
