@@ -33,8 +33,13 @@ final class TinyModelServer implements AutoCloseable {
     }
 
     TinyModelServer(Path dir, UnaryOperator<FrontendConfig> config) throws Exception {
+        this(dir, config, DemoModel.Preset.TINY.spec().weightType());
+    }
+
+    /** The tiny model with its weights in {@code type}. */
+    TinyModelServer(Path dir, UnaryOperator<FrontendConfig> config, ai.armature.engine.tensor.GgmlType type) throws Exception {
         Path file = dir.resolve("tiny.gguf");
-        DemoModel.write(DemoModel.Preset.TINY.spec(), file);
+        DemoModel.write(DemoModel.Preset.TINY.spec().withWeightType(type), file);
         model = LoadedModel.open(file);
         WorkerOptions options = new WorkerOptions();
         options.maxBatchedTokens = 128;

@@ -12,8 +12,13 @@ import ai.armature.engine.model.LlamaModel;
 public record TinyModel(GgufFile file, LlamaModel model) implements AutoCloseable {
 
     public static TinyModel write(Path dir) throws IOException {
+        return write(dir, DemoModel.Preset.TINY.spec().weightType());
+    }
+
+    /** The tiny model with its weights in {@code type}. */
+    public static TinyModel write(Path dir, ai.armature.engine.tensor.GgmlType type) throws IOException {
         Path path = dir.resolve("tiny.gguf");
-        DemoModel.write(DemoModel.Preset.TINY.spec(), path);
+        DemoModel.write(DemoModel.Preset.TINY.spec().withWeightType(type), path);
         GgufFile file = GgufReader.open(path);
         return new TinyModel(file, LlamaModel.load(file));
     }

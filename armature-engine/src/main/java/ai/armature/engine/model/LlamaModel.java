@@ -100,13 +100,13 @@ public final class LlamaModel {
 
     /**
      * Fails with a clear message, before any tensor is repacked, when the kernels' off-heap copies ({@code needed}
-     * bytes: the interleaved Q4_0/Q4_K/Q5_K/Q6_K layouts and Q8_0's copy on huge pages, see {@link WeightMatrix#repackedBytes})
+     * bytes: the interleaved Q8_0/Q4_0/Q4_K/Q5_K/Q6_K layouts, see {@link WeightMatrix#repackedBytes})
      * exceed the memory the system has available ({@code available}, or a negative value when unknown).
      */
     static void checkOffHeap(String model, long needed, long available) {
         if (available >= 0 && needed > available) {
             throw new IllegalArgumentException(String.format(
-                    "%s: its quantized tensors are copied for the kernels (Q4_0/Q4_K/Q5_K/Q6_K repacked, Q8_0 copied onto huge pages) into %.1f GiB "
+                    "%s: its quantized tensors are repacked for the kernels (Q8_0/Q4_0/Q4_K/Q5_K/Q6_K) into %.1f GiB "
                             + "of memory beside the mapped file, but only %.1f GiB is available; free memory or use a smaller file", model, needed / 1073741824.0, available / 1073741824.0));
         }
     }

@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * The shared half of every weight matrix: argument checks, splitting products over {@link Parallel}, and the
  * tiled matmul. A subclass supplies two kernels over one stored row: a fused dequantize-and-dot for the decode
  * path ({@link #dot}) and a dequantize into floats ({@link #dequantize}) that the matmul runs once per row tile
- * and reuses for every activation vector.
+ * and reuses for every activation vector. The quantized types run decode on their interleaved copies instead
+ * ({@link #groupProducts}).
  *
  * <p>The kernels are written for 512-bit vectors (16 floats; one Q8_0/Q4_0 block is two vectors), which is what
  * the target machines (AVX-512) run natively. On a CPU without AVX-512 they still compute the right result, but
@@ -68,23 +69,11 @@ abstract sealed class BaseMatrix implements WeightMatrix
     abstract void dequantize(long rowOffset, float[] out, int off);
 
     /**
-     * The most vectors {@link #dots} takes at once (batches of 2 up to this size use it), or for the interleaved
-     * layouts the most that {@link #groupProducts} takes (decode batches, on int8 activations); 0 if the type has
-     * neither. Measured on the 1.1B Q8_0 model (2 cores, AVX-512): decode at 2 sequences went from 15 to 29 tokens/s
-     * and at 4 from 29.5 to 31; at 8 the tiled path (44) beat two fused passes (37), whose repeated widening costs
-     * more than the tile's scratch round trip, so Q8_0's kernels stop at 4.
+     * For the interleaved layouts, the most vectors {@link #groupProducts} takes (decode batches up to this size run
+     * on int8 activations; larger ones run the tiled float matmul); 0 for the other types.
      */
     int fusedVectors() {
         return 0;
-    }
-
-    /**
-     * {@code out[j] = dot(row at rowOffset, x[xOff + j * cols ..])} for {@code j < count}, 2 <= count <=
-     * {@link #fusedVectors()}: each weight is loaded and widened once for all the vectors. Small decode batches
-     * take this path; they would spend more on dequantizing into the tile scratch than on multiplying.
-     */
-    void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
-        throw new UnsupportedOperationException(type + " has no fused multi-vector kernel");
     }
 
     /**
@@ -182,21 +171,6 @@ abstract sealed class BaseMatrix implements WeightMatrix
             groupedProducts(x, 0, n, y, 0);
             return;
         }
-        if (n <= fusedVectors()) {
-            SmallBatchTask sb = SMALL_BATCH_TASK.get();
-            sb.m = this;
-            sb.x = x;
-            sb.y = y;
-            sb.n = n;
-            try {
-                Parallel.forRange(0, rows, matvecGrain(), sb);
-            } finally {
-                sb.m = null;
-                sb.x = null;
-                sb.y = null;
-            }
-            return;
-        }
         MatmulTask t = MATMUL.get();
         t.m = this;
         t.x = x;
@@ -258,29 +232,6 @@ abstract sealed class BaseMatrix implements WeightMatrix
     }
 
     private static final ThreadLocal<MatvecTask> MATVEC = ThreadLocal.withInitial(MatvecTask::new);
-    private static final ThreadLocal<SmallBatchTask> SMALL_BATCH_TASK = ThreadLocal.withInitial(SmallBatchTask::new);
-
-    private static final class SmallBatchTask implements Parallel.RangeTask {
-        BaseMatrix m;
-        float[] x;
-        float[] y;
-        int n;
-
-        @Override
-        public void run(int from, int to) {
-            BaseMatrix mm = m;
-            float[] xx = x;
-            float[] yy = y;
-            int count = n;
-            int rws = mm.rows;
-            long rb = mm.rowBytes;
-            float[] out = new float[count]; // per chunk, not per row
-            for (int r = from; r < to; r++) {
-                mm.dots(r * rb, xx, 0, count, out);
-                for (int j = 0; j < count; j++) yy[j * rws + r] = out[j];
-            }
-        }
-    }
     private static final ThreadLocal<MatmulTask> MATMUL = ThreadLocal.withInitial(MatmulTask::new);
     /** Per-thread matmul scratch: [0] the dequantized row tile (grown on demand), [1] the 4x4 kernel's 16 sums. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[16]});

@@ -199,39 +199,6 @@ final class Q4_0Matrix extends BaseMatrix {
         return 4;
     }
 
-    /** As Q8_0's: two chains per vector, each nibble half widened and scaled once for all the vectors. */
-    @Override
-    void dots(long rowOffset, float[] x, int xOff, int count, float[] out) {
-        MemorySegment s = data;
-        int c = cols;
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-        int blocks = c / BLOCK;
-        long o = rowOffset;
-        int xi = xOff;
-        for (int b = 0; b < blocks; b++, o += BYTES, xi += BLOCK) {
-            FloatVector d = bc(f16(s, o));
-            ByteVector v = ByteVector.fromMemorySegment(B128, s, o + 2, LE);
-            FloatVector q0 = low(v).mul(d);
-            FloatVector q1 = high(v).mul(d);
-            a0 = q0.fma(FloatVector.fromArray(F, x, xi), a0);
-            b0 = q1.fma(FloatVector.fromArray(F, x, xi + 16), b0);
-            a1 = q0.fma(FloatVector.fromArray(F, x, xi + c), a1);
-            b1 = q1.fma(FloatVector.fromArray(F, x, xi + c + 16), b1);
-            if (count > 2) {
-                a2 = q0.fma(FloatVector.fromArray(F, x, xi + 2 * c), a2);
-                b2 = q1.fma(FloatVector.fromArray(F, x, xi + 2 * c + 16), b2);
-            }
-            if (count > 3) {
-                a3 = q0.fma(FloatVector.fromArray(F, x, xi + 3 * c), a3);
-                b3 = q1.fma(FloatVector.fromArray(F, x, xi + 3 * c + 16), b3);
-            }
-        }
-        out[0] = a0.add(b0).reduceLanes(VectorOperators.ADD);
-        out[1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
-        if (count > 2) out[2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
-        if (count > 3) out[3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
-    }
-
     @Override
     void dequantize(long rowOffset, float[] out, int off) {
         MemorySegment s = data;

@@ -8,12 +8,11 @@ import java.lang.foreign.MemorySegment;
  * Products run on all cores (see {@link Parallel}) and are safe to call from one thread at a time per output.
  *
  * <p>Some types prepare their data when a matrix is made, so making one reads the whole tensor and takes extra
- * memory ({@link #repackedBytes} off-heap, {@link #decodedHeapBytes} on the heap): Q4_0, Q4_K and Q5_K are
+ * memory ({@link #repackedBytes} off-heap, {@link #decodedHeapBytes} on the heap): Q8_0, Q4_0, Q4_K and Q5_K are
  * repacked into a row-interleaved copy of about the tensor's size for the decode kernels, which multiply with
  * activations quantized to int8 per 32 elements (as ggml's integer kernels do); Q6_K into one of a byte per weight;
- * Q8_0 is copied as stored onto transparent huge pages where Linux offers them (its kernels stream faster from
- * them than from a mapped file's 4 KiB pages); Q4_K and Q5_K also decode their block scales onto the heap for the
- * prompt (tiled) kernels, which read the mapped file. F32, F16 and BF16 only read the segment.
+ * Q4_K and Q5_K also decode their block scales onto the heap for the prompt (tiled) kernels, which read the mapped
+ * file. F32, F16 and BF16 only read the segment.
  */
 public interface WeightMatrix {
 
@@ -62,11 +61,10 @@ public interface WeightMatrix {
 
     /**
      * Bytes of off-heap memory that {@link #of} allocates for a {@code rows x cols} matrix of {@code type} beyond its
-     * segment: the interleaved copy of Q4_0 (18 bytes per 32 weights, as the file), Q4_K (4864 per 8192 weights, 6%
-     * over the file's 4608), Q5_K (6400 per 8192, 13.6% over 5632) and Q6_K (8832 per 8192, 31% over 6720), rows
-     * rounded up to groups of 32; for Q8_0, where the system offers transparent huge pages, a copy of the stored bytes
-     * on them (34 per 32 weights, as the file); 0 for the other types. All these copies lie on huge pages where the
-     * system grants them. Loaders check the sum against the free memory.
+     * segment: the interleaved copy of Q8_0 (34 bytes per 32 weights, as the file), Q4_0 (18 per 32, as the file),
+     * Q4_K (4864 per 8192 weights, 6% over the file's 4608), Q5_K (6400 per 8192, 13.6% over 5632) and Q6_K (8832 per
+     * 8192, 31% over 6720), rows rounded up to groups of 32; 0 for the other types. These copies lie on huge pages
+     * where the system grants them. Loaders check the sum against the free memory.
      */
     static long repackedBytes(GgmlType type, long rows, long cols) {
         long groups = (rows + Interleaved.ROWS - 1) / Interleaved.ROWS;
@@ -75,7 +73,7 @@ public interface WeightMatrix {
             case Q4_K -> groups * (cols / 256) * Q4KMatrix.GROUP_SUPER;
             case Q5_K -> groups * (cols / 256) * Q5KMatrix.GROUP_SUPER;
             case Q6_K -> groups * (cols / 256) * Q6KMatrix.GROUP_SUPER;
-            case Q8_0 -> Q8_0Matrix.copied() ? rows * GgmlType.Q8_0.bytesFor(cols) : 0;
+            case Q8_0 -> groups * (cols / 32) * Q8_0Matrix.GROUP_BLOCK;
             default -> 0;
         };
     }

@@ -71,7 +71,9 @@ class BertModelTest {
                 }
                 assertThat(Math.sqrt(norm)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-5));
                 assertThat(maxDiff).as("input %d vs reference", i).isLessThan(tol);
-                assertThat(batchDiff).as("input %d alone vs in a batch", i).isLessThan(1e-5);
+                // Q8_0: a pass of up to the kernels' fused width of tokens runs on int8-quantized activations and a
+                // longer one in float, so a short input alone and inside a batch differ by the int8 rounding.
+                assertThat(batchDiff).as("input %d alone vs in a batch", i).isLessThan(type == GgmlType.Q8_0 ? tol : 1e-5);
             }
         }
     }

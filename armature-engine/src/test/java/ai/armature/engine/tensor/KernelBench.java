@@ -55,8 +55,10 @@ public final class KernelBench {
         if (which.contains("pairs")) {
             // Two vectors per call through the fused small-batch kernels (L2-resident, CPU time): weight-vector
             // products per second, to compare with twice the one-vector figure.
-            for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q4_K}) {
-                pairs(t);
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K}) {
+                if (!which.contains("pairs:") || which.contains("pairs:" + t)) {
+                    pairs(t);
+                }
             }
         }
         if (which.contains("percore")) {
@@ -70,10 +72,13 @@ public final class KernelBench {
         }
         if (which.contains("batch")) {
             // Batched decode through the public matmul (whatever path it routes n to), one thread, CPU time, a 16 MiB
-            // matrix (beyond L2): weight-vector products per CPU second for 1 to 8 vectors.
+            // matrix (beyond L2): weight-vector products per CPU second for 1 to 8 and 16 vectors, and the bytes one product
+            // allocates on the calling thread (run with -Darmature.threads=1: both figures count only that thread).
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 if (!which.contains("batch:") || which.contains("batch:" + t)) {
-                    batch(t);
+                    for (int round = 0; round < Integer.getInteger("rounds", 1); round++) { // -Drounds=2: after compilation settles
+                        batch(t);
+                    }
                 }
             }
         }
@@ -195,21 +200,25 @@ public final class KernelBench {
         int cols = 2048;
         int rows = (int) ((16L << 20) / t.bytesFor(cols)) / 32 * 32;
         WeightMatrix m = matrices(t, rows, cols, 1)[0];
-        StringBuilder line = new StringBuilder(String.format("batch %-5s %dx%d, G weight-vector products/s:", t, rows, cols));
-        for (int n = 1; n <= 8; n++) {
+        StringBuilder line = new StringBuilder(String.format("batch %-5s %dx%d, G weight-vector products/s (bytes allocated per product):", t, rows, cols));
+        com.sun.management.ThreadMXBean alloc = (com.sun.management.ThreadMXBean) THREADS;
+        for (int n : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 16}) {
             float[] x = Reference.randomFloats(n * cols, new Random(n));
             float[] y = new float[n * rows];
-            for (int i = 0; i < 5; i++) {
+            for (int i = 0; i < 40; i++) { // C2 compiles the kernels on the way (compiled ones allocate nothing)
                 m.matmul(x, y, n);
             }
             double best = 0;
+            long bytes = Long.MAX_VALUE;
             for (int rep = 0; rep < 8; rep++) {
+                long a0 = alloc.getCurrentThreadAllocatedBytes();
                 long c0 = cpu();
                 m.matmul(x, y, n);
                 long c1 = cpu();
+                bytes = Math.min(bytes, alloc.getCurrentThreadAllocatedBytes() - a0);
                 best = Math.max(best, (double) rows * cols * n / (c1 - c0));
             }
-            line.append(String.format(" n=%d %.1f", n, best));
+            line.append(String.format(" n=%d %.1f (%d)", n, best, bytes));
         }
         System.out.println(line);
     }

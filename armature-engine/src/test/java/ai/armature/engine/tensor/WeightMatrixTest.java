@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.fail;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -18,8 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every kernel against {@link Reference}'s scalar dequantization on random data. Shapes are chosen to hit the
  * edges: row counts that are not multiples of the matmul tile (4) or the thread count, matrices large enough to be
- * split over the pool, odd column counts for the float types, and 1, 3, 7 and 17 vectors in matmul (tile of 4
- * plus remainders; 2 to 4 take the fused small-batch kernels).
+ * split over the pool, odd column counts for the float types, and 1 to 17 vectors in matmul (tile of 4 plus
+ * remainders; up to their fused width the interleaved types take their int8 kernels, in pairs and an odd one).
  *
  * <p>Tolerance: the kernels dequantize exactly as the reference (up to one rounding where Q4_K and Q5_K fuse
  * {@code d*sc*q - dmin*m} into an FMA) and accumulate in float in a different order than the double reference. A
@@ -46,7 +47,7 @@ class WeightMatrixTest {
             list.add(Arguments.of(t, 37, 320));
             list.add(Arguments.of(t, 517, 256)); // split over the pool
         }
-        // Copies of 2 MiB and more lie on huge pages (LargePages' mapped path): Q8_0's copy, Q4_0's interleaved one.
+        // Copies of 2 MiB and more lie on huge pages (LargePages' mapped path): Q8_0's and Q4_0's interleaved ones.
         list.add(Arguments.of(GgmlType.Q8_0, 1031, 2048));
         list.add(Arguments.of(GgmlType.Q4_0, 1901, 2048));
         for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
@@ -115,7 +116,7 @@ class WeightMatrixTest {
         for (int r = 0; r < rows; r++) {
             refRows[r] = Reference.dequantizeRow(type, data, r, cols);
         }
-        for (int n : new int[] {1, 2, 3, 4, 7, 16, 17}) { // 2-4 take the fused small-batch kernels, up to 16 the int8 ones of the interleaved types
+        for (int n : new int[] {1, 2, 3, 4, 7, 8, 9, 16, 17}) { // up to the fused width (4 for Q4_0, 8 for Q8_0, 16 for the K-quants) the int8 kernels
             float[] x = Reference.randomFloats(n * cols, rnd);
             float[] y = new float[n * rows];
             m.matmul(x, y, n);
@@ -123,6 +124,35 @@ class WeightMatrixTest {
                 for (int r = 0; r < rows; r++) {
                     checkProduct(m, n, refRows[r], x, v * cols, y[v * rows + r], "n=" + n + " vector " + v + " row " + r);
                 }
+            }
+        }
+    }
+
+    /**
+     * Up to their fused width, the int8 kernels give each vector the same result, to the bit, whatever else is in the
+     * batch (pairs and a single vector run the same arithmetic per vector): a decode step's logits do not depend on
+     * how many sequences share it, as long as the batch stays within that width.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    void int8ProductsDoNotDependOnTheBatch(GgmlType type) {
+        int rows = 45;
+        int cols = 512;
+        Random rnd = new Random(type.ordinal() + 5L);
+        byte[] data = Reference.randomMatrix(type, rows, cols, rnd);
+        BaseMatrix m = (BaseMatrix) WeightMatrix.of(type, MemorySegment.ofArray(data), rows, cols);
+        int width = m.fusedVectors();
+        assertThat(width).isGreaterThanOrEqualTo(4);
+        float[] x = Reference.randomFloats(width * cols, rnd);
+        float[][] alone = new float[width][rows];
+        for (int v = 0; v < width; v++) {
+            m.matvec(x, v * cols, alone[v], 0);
+        }
+        for (int n = 2; n <= width; n++) {
+            float[] y = new float[n * rows];
+            m.matmul(x, y, n);
+            for (int v = 0; v < n; v++) {
+                assertThat(Arrays.copyOfRange(y, v * rows, (v + 1) * rows)).as("n=%d vector %d", n, v).containsExactly(alone[v]);
             }
         }
     }
@@ -248,6 +278,42 @@ class WeightMatrixTest {
         float[][] ref = new float[rows][];
         for (int r = 0; r < rows; r++) {
             ref[r] = Reference.dequantizeRow(type, data, r, cols);
+        }
+        checkExtremeActivations(m, ref);
+    }
+
+    /**
+     * The interleaved Q8_0 kernels add two products {@code q * qx} in a 16-bit lane before widening, which reaches
+     * 2 * 128 * 127 = 32512 of the 32767 it holds, then bias it by 2^15 to widen it with one shift. Rows with
+     * every quant at -128 or at 127, alternating both ways, and mixing -128 and 127 within a pair, with scales of both
+     * signs, times activations that all quantize to +127 or -127 (and alternate), through the one-vector and the
+     * fused kernels, must match the reference.
+     */
+    @Test
+    void q8ExtremeQuantsAndActivationsDoNotOverflow() {
+        int rows = 37;
+        int cols = 256;
+        byte[] data = new byte[rows * (cols / 32) * 34];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < cols / 32; b++) {
+                int o = (r * (cols / 32) + b) * 34;
+                short d = Float.floatToFloat16(r % 5 == 0 ? -0.01f : 0.01f);
+                data[o] = (byte) d;
+                data[o + 1] = (byte) (d >> 8);
+                for (int k = 0; k < 32; k++) {
+                    data[o + 2 + k] = (byte) switch (r % 4) {
+                        case 0 -> -128;
+                        case 1 -> 127;
+                        case 2 -> k % 2 == 0 ? -128 : 127;
+                        default -> k % 4 < 2 ? 127 : -128;
+                    };
+                }
+            }
+        }
+        WeightMatrix m = WeightMatrix.of(GgmlType.Q8_0, MemorySegment.ofArray(data), rows, cols);
+        float[][] ref = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            ref[r] = Reference.dequantizeRow(GgmlType.Q8_0, data, r, cols);
         }
         checkExtremeActivations(m, ref);
     }

@@ -63,7 +63,7 @@ public final class LargePages {
 
     /**
      * Whether blocks of {@link #MIN_BYTES} or more get huge pages here: the mapping works and the kernel's THP mode is
-     * not {@code never}. Copies made only for the pages (the engine's Q8_0 weights) are made only then.
+     * not {@code never}.
      */
     public static boolean hugePages() {
         return MMAP != null && THP;
