@@ -55,4 +55,14 @@ final class Interleaved {
             }
         });
     }
+
+    /**
+     * Runs {@code repack} over {@code [from, to)} ranges of the groups of a {@code rows}-row matrix, on all threads
+     * (several groups per call, so per-call scratch is amortized).
+     */
+    static void forEachGroup(int rows, Parallel.RangeTask repack) {
+        int groups = (rows + ROWS - 1) / ROWS;
+        int grain = Math.max(1, Math.min(16, groups / (4 * Parallel.threads())));
+        Parallel.forRange(0, groups, grain, repack);
+    }
 }

@@ -50,18 +50,42 @@ final class Q8_0Matrix extends BaseMatrix {
         int blocks = cols / BLOCK;
         this.groupBytes = (long) blocks * GROUP_BLOCK;
         this.packed = Interleaved.allocate(rows, groupBytes);
-        Interleaved.forEachRow(rows, r -> {
-            long dst = Interleaved.groupOffset(r, groupBytes);
-            int row = Interleaved.lane(r);
-            int lane = row < 16 ? 2 * row : 2 * (row - 16) + 1; // the row's byte in each 32-byte vector
-            for (int b = 0; b < blocks; b++, dst += GROUP_BLOCK) {
-                long src = r * rowBytes + (long) b * BYTES;
-                packed.set(SHORT_LE, dst + SCALES + 2 * row, data.get(SHORT_LE, src));
-                for (int k = 0; k < BLOCK; k++) {
-                    packed.set(ValueLayout.JAVA_BYTE, dst + 32L * k + lane, data.get(ValueLayout.JAVA_BYTE, src + 2 + k));
+        // A group at a time through heap arrays (bulk copies in and out, a plain transpose between) instead of a
+        // segment access per byte.
+        Interleaved.forEachGroup(rows, (from, to) -> {
+            byte[] in = new byte[(int) (Interleaved.ROWS * rowBytes)];
+            byte[] out = new byte[(int) groupBytes];
+            for (int g = from; g < to; g++) {
+                int row0 = g * Interleaved.ROWS;
+                int n = Math.min(Interleaved.ROWS, rows - row0);
+                MemorySegment.copy(data, ValueLayout.JAVA_BYTE, row0 * rowBytes, in, 0, (int) (n * rowBytes));
+                if (n < Interleaved.ROWS) {
+                    java.util.Arrays.fill(in, (int) (n * rowBytes), in.length, (byte) 0); // zero rows: zero scales
                 }
+                repackGroup(in, (int) rowBytes, blocks, out);
+                MemorySegment.copy(out, 0, packed, ValueLayout.JAVA_BYTE, g * groupBytes, out.length);
             }
         });
+    }
+
+    /**
+     * One group: {@code in} holds its 32 rows as stored ({@code rowBytes} apart); {@code out} receives, per block,
+     * element k of the 32 rows as one 32-byte vector (rows 0-15 in the even bytes, 16-31 in the odd ones), then the
+     * rows' scales.
+     */
+    private static void repackGroup(byte[] in, int rowBytes, int blocks, byte[] out) {
+        for (int r = 0; r < Interleaved.ROWS; r++) {
+            int lane = r < 16 ? 2 * r : 2 * (r - 16) + 1; // the row's byte in each 32-byte vector
+            for (int b = 0; b < blocks; b++) {
+                int src = r * rowBytes + b * BYTES;
+                int dst = b * GROUP_BLOCK;
+                out[dst + SCALES + 2 * r] = in[src];
+                out[dst + SCALES + 2 * r + 1] = in[src + 1];
+                for (int k = 0; k < BLOCK; k++) {
+                    out[dst + 32 * k + lane] = in[src + 2 + k];
+                }
+            }
+        }
     }
 
     @Override

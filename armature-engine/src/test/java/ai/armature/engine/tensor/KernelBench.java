@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code mvn -pl armature-engine test-compile}:
  * <pre>
  * java --add-modules jdk.incubator.vector -cp armature-engine/target/classes:armature-engine/target/test-classes \
- *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul]
+ *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul] [hotcore] [percore] [pairs] [batch] [hotvectors] [repack] [cpufma]
  * </pre>
  */
 public final class KernelBench {
@@ -77,8 +77,26 @@ public final class KernelBench {
             for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 if (!which.contains("batch:") || which.contains("batch:" + t)) {
                     for (int round = 0; round < Integer.getInteger("rounds", 1); round++) { // -Drounds=2: after compilation settles
-                        batch(t);
+                        batch(t, 16L << 20);
                     }
+                }
+            }
+        }
+        if (which.contains("hotvectors")) {
+            // As batch, on a 512 KiB matrix that stays in L2: the kernels' compute speed alone per vector count.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+                if (!which.contains("hotvectors:") || which.contains("hotvectors:" + t)) {
+                    for (int round = 0; round < Integer.getInteger("rounds", 1); round++) {
+                        batch(t, 512L << 10);
+                    }
+                }
+            }
+        }
+        if (which.contains("repack")) {
+            // Making a matrix (the load-time copy into the interleaved layout), one thread, CPU time per GB of weights.
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+                if (!which.contains("repack:") || which.contains("repack:" + t)) {
+                    repack(t);
                 }
             }
         }
@@ -196,21 +214,38 @@ public final class KernelBench {
         System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s)%n", t, best2, best1);
     }
 
-    private static void batch(GgmlType t) {
+    private static void repack(GgmlType t) {
+        int rows = 5632, cols = 2048;
+        byte[] data = Reference.randomMatrix(t, rows, cols, new Random(7));
+        MemorySegment seg = Arena.global().allocate(data.length, 64);
+        seg.copyFrom(MemorySegment.ofArray(data));
+        double best = Double.MAX_VALUE;
+        for (int rep = 0; rep < 20; rep++) {
+            long c0 = cpu();
+            WeightMatrix m = WeightMatrix.of(t, seg, rows, cols);
+            long c1 = cpu();
+            best = Math.min(best, (c1 - c0) / (data.length / 1e9));
+            if (m.rows() != rows) throw new AssertionError();
+        }
+        System.out.printf("repack %-5s %dx%d: %.2f CPU seconds per GB of weights (best of 20)%n", t, rows, cols, best / 1e9);
+    }
+
+    private static void batch(GgmlType t, long matrixBytes) {
         int cols = 2048;
-        int rows = (int) ((16L << 20) / t.bytesFor(cols)) / 32 * 32;
+        int rows = (int) (matrixBytes / t.bytesFor(cols)) / 32 * 32;
+        int reps = matrixBytes < (8 << 20) ? 200 : 8;
         WeightMatrix m = matrices(t, rows, cols, 1)[0];
-        StringBuilder line = new StringBuilder(String.format("batch %-5s %dx%d, G weight-vector products/s (bytes allocated per product):", t, rows, cols));
+        StringBuilder line = new StringBuilder(String.format("%s %-5s %dx%d, G weight-vector products/s (bytes allocated per product):", matrixBytes < (8 << 20) ? "in L2" : "batch", t, rows, cols));
         com.sun.management.ThreadMXBean alloc = (com.sun.management.ThreadMXBean) THREADS;
         for (int n : new int[] {1, 2, 3, 4, 5, 6, 7, 8, 16}) {
             float[] x = Reference.randomFloats(n * cols, new Random(n));
             float[] y = new float[n * rows];
-            for (int i = 0; i < 40; i++) { // C2 compiles the kernels on the way (compiled ones allocate nothing)
+            for (int i = 0; i < 5 * reps; i++) { // C2 compiles the kernels on the way (compiled ones allocate nothing)
                 m.matmul(x, y, n);
             }
             double best = 0;
             long bytes = Long.MAX_VALUE;
-            for (int rep = 0; rep < 8; rep++) {
+            for (int rep = 0; rep < reps; rep++) {
                 long a0 = alloc.getCurrentThreadAllocatedBytes();
                 long c0 = cpu();
                 m.matmul(x, y, n);
