@@ -11,6 +11,12 @@ import java.util.Arrays;
  * latency). The planner subtracts two reports to get an interval's traffic; counters only grow, so a lost report
  * loses nothing. Histograms share {@link #BUCKET_BOUNDS}: bucket i counts values in (bound[i-1], bound[i]], the
  * last one everything above.
+ *
+ * <p>Busy time, from the worker's engine ({@link EngineStats}, on the runner's clock): seconds in all model steps
+ * ({@code busySeconds}), in the steps that computed prompt tokens ({@code promptStepSeconds}) and the prompt tokens
+ * those computed ({@code promptTokensComputed}); all 0 for an engine that does not report them (upstream engines).
+ * {@code maxPromptTokens} is the longest prompt the worker was sent so far: not a count, so an interval
+ * ({@link #minus}) keeps the later report's, and a sum ({@link #plus}) the larger.
  */
 public record TrafficCounters(
         long requests,
@@ -28,13 +34,25 @@ public record TrafficCounters(
         long decodedRequests,
         long decodeIntervals,
         double decodeSeconds,
-        long[] itlHistogram) {
+        long[] itlHistogram,
+        double busySeconds,
+        double promptStepSeconds,
+        long promptTokensComputed,
+        long maxPromptTokens) {
 
     /** Upper bounds of the histogram buckets in seconds: 1 ms times powers of sqrt(2), up to about 12 minutes. */
     public static final double[] BUCKET_BOUNDS = bounds();
 
     public static final TrafficCounters ZERO = new TrafficCounters(0, 0, 0, 0, 0, 0, 0, new long[BUCKET_BOUNDS.length + 1], 0, 0, 0, 0, 0, 0, 0,
             new long[BUCKET_BOUNDS.length + 1]);
+
+    /** Counts without busy time or longest prompt (not reported: 0). */
+    public TrafficCounters(long requests, long promptTokens, double promptTokensSquared, long firstTokens, long firstTokenPromptTokens,
+                           long cachedPromptTokens, double ttftSeconds, long[] ttftHistogram, long finished, long failed, long outputTokens,
+                           double outputTokensSquared, long decodedRequests, long decodeIntervals, double decodeSeconds, long[] itlHistogram) {
+        this(requests, promptTokens, promptTokensSquared, firstTokens, firstTokenPromptTokens, cachedPromptTokens, ttftSeconds, ttftHistogram,
+                finished, failed, outputTokens, outputTokensSquared, decodedRequests, decodeIntervals, decodeSeconds, itlHistogram, 0, 0, 0, 0);
+    }
 
     private static double[] bounds() {
         double[] b = new double[40];
@@ -69,7 +87,8 @@ public record TrafficCounters(
                 firstTokenPromptTokens - earlier.firstTokenPromptTokens, cachedPromptTokens - earlier.cachedPromptTokens,
                 ttftSeconds - earlier.ttftSeconds, t, finished - earlier.finished, failed - earlier.failed,
                 outputTokens - earlier.outputTokens, outputTokensSquared - earlier.outputTokensSquared, decodedRequests - earlier.decodedRequests,
-                decodeIntervals - earlier.decodeIntervals, decodeSeconds - earlier.decodeSeconds, d);
+                decodeIntervals - earlier.decodeIntervals, decodeSeconds - earlier.decodeSeconds, d, busySeconds - earlier.busySeconds,
+                promptStepSeconds - earlier.promptStepSeconds, promptTokensComputed - earlier.promptTokensComputed, maxPromptTokens);
     }
 
     /** The sum of two workers' (or intervals') counts. */
@@ -83,12 +102,24 @@ public record TrafficCounters(
                 firstTokens + o.firstTokens, firstTokenPromptTokens + o.firstTokenPromptTokens, cachedPromptTokens + o.cachedPromptTokens,
                 ttftSeconds + o.ttftSeconds, t, finished + o.finished, failed + o.failed, outputTokens + o.outputTokens,
                 outputTokensSquared + o.outputTokensSquared,
-                decodedRequests + o.decodedRequests, decodeIntervals + o.decodeIntervals, decodeSeconds + o.decodeSeconds, d);
+                decodedRequests + o.decodedRequests, decodeIntervals + o.decodeIntervals, decodeSeconds + o.decodeSeconds, d,
+                busySeconds + o.busySeconds, promptStepSeconds + o.promptStepSeconds, promptTokensComputed + o.promptTokensComputed,
+                Math.max(maxPromptTokens, o.maxPromptTokens));
     }
 
     /** Whether some counter went backwards (the worker restarted under the same id: start over from this report). */
     public boolean wentBackFrom(TrafficCounters earlier) {
         return requests < earlier.requests || firstTokens < earlier.firstTokens || finished < earlier.finished;
+    }
+
+    /** Whether the busy time is reported: prompt tokens were computed in timed steps. */
+    public boolean reportsBusyTime() {
+        return promptTokensComputed > 0 && promptStepSeconds > 0;
+    }
+
+    /** Seconds of prompt steps per prompt token computed (NaN if not reported). */
+    public double promptSecondsPerToken() {
+        return reportsBusyTime() ? promptStepSeconds / promptTokensComputed : Double.NaN;
     }
 
     /** Mean prompt length of the requests that arrived (NaN if none). */
@@ -172,7 +203,9 @@ public record TrafficCounters(
                 && c.ttftSeconds == ttftSeconds && Arrays.equals(c.ttftHistogram, ttftHistogram) && c.finished == finished
                 && c.failed == failed && c.outputTokens == outputTokens && c.outputTokensSquared == outputTokensSquared
                 && c.decodedRequests == decodedRequests
-                && c.decodeIntervals == decodeIntervals && c.decodeSeconds == decodeSeconds && Arrays.equals(c.itlHistogram, itlHistogram);
+                && c.decodeIntervals == decodeIntervals && c.decodeSeconds == decodeSeconds && Arrays.equals(c.itlHistogram, itlHistogram)
+                && c.busySeconds == busySeconds && c.promptStepSeconds == promptStepSeconds && c.promptTokensComputed == promptTokensComputed
+                && c.maxPromptTokens == maxPromptTokens;
     }
 
     @Override
@@ -183,6 +216,7 @@ public record TrafficCounters(
     @Override
     public String toString() {
         return "TrafficCounters[requests=" + requests + ", firstTokens=" + firstTokens + ", finished=" + finished + ", failed=" + failed
-                + ", promptTokens=" + promptTokens + ", outputTokens=" + outputTokens + "]";
+                + ", promptTokens=" + promptTokens + ", outputTokens=" + outputTokens + ", busySeconds=" + busySeconds
+                + ", promptStepSeconds=" + promptStepSeconds + ", promptTokensComputed=" + promptTokensComputed + ", maxPromptTokens=" + maxPromptTokens + "]";
     }
 }

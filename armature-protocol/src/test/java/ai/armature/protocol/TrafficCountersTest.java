@@ -19,7 +19,21 @@ class TrafficCountersTest {
     private static TrafficCounters sample(long n) {
         // Binary fractions (0.25 s, 1/128 s), so sums and differences are exact.
         return new TrafficCounters(n, 100 * n, 10000.0 * n, n, 100 * n, 25 * n, 0.25 * n, hist(TrafficCounters.bucketOf(0.25), n), n, 0, 50 * n,
-                2500.0 * n, n, 49 * n, 49 * ITL * n, hist(TrafficCounters.bucketOf(ITL), n));
+                2500.0 * n, n, 49 * n, 49 * ITL * n, hist(TrafficCounters.bucketOf(ITL), n), 0.5 * n, 0.125 * n, 75 * n, 100);
+    }
+
+    @Test
+    void busyTimeAddsUpAndTheLongestPromptIsALevel() {
+        TrafficCounters a = sample(3), b = sample(10);
+        assertThat(b.minus(a).busySeconds()).isEqualTo(3.5);
+        assertThat(b.minus(a).promptStepSeconds()).isEqualTo(0.875);
+        assertThat(b.minus(a).promptTokensComputed()).isEqualTo(525);
+        assertThat(b.minus(a).maxPromptTokens()).isEqualTo(100);
+        assertThat(a.promptSecondsPerToken()).isEqualTo(0.125 / 75);
+        TrafficCounters longer = new TrafficCounters(1, 400, 160000, 0, 0, 0, 0, hist(0, 0), 0, 0, 0, 0, 0, 0, 0, hist(0, 0), 0, 0, 0, 400);
+        assertThat(a.plus(longer).maxPromptTokens()).isEqualTo(400);
+        assertThat(TrafficCounters.ZERO.reportsBusyTime()).isFalse();
+        assertThat(TrafficCounters.ZERO.promptSecondsPerToken()).isNaN();
     }
 
     @Test

@@ -250,13 +250,14 @@ public final class RuntimeCodec {
                 .setRunningRequests(s.runningRequests()).setKvBlocksTotal(s.kvBlocksTotal()).setKvBlocksUsed(s.kvBlocksUsed())
                 .setKvBlocksCached(s.kvBlocksCached()).setPrefixCacheQueryTokens(s.prefixCacheQueryTokens())
                 .setPrefixCacheHitTokens(s.prefixCacheHitTokens()).setPendingPrefillTokens(s.pendingPrefillTokens())
-                .setLastKvEventId(s.lastKvEventId()).build();
+                .setLastKvEventId(s.lastKvEventId()).setBusySeconds(s.busySeconds()).setPromptStepSeconds(s.promptStepSeconds())
+                .setPromptTokensComputed(s.promptTokensComputed()).build();
     }
 
     public static EngineStats fromProto(ai.armature.runtime.proto.EngineStats p) {
         return new EngineStats(p.getWaitingRequests(), p.getRunningRequests(), p.getKvBlocksTotal(), p.getKvBlocksUsed(),
                 p.getKvBlocksCached(), p.getPrefixCacheQueryTokens(), p.getPrefixCacheHitTokens(), p.getPendingPrefillTokens(),
-                p.getLastKvEventId());
+                p.getLastKvEventId(), p.getBusySeconds(), p.getPromptStepSeconds(), p.getPromptTokensComputed());
     }
 
     public static ai.armature.runtime.proto.TrafficCounters toProto(TrafficCounters t) {
@@ -265,7 +266,9 @@ public final class RuntimeCodec {
                 .setFirstTokenPromptTokens(t.firstTokenPromptTokens()).setCachedPromptTokens(t.cachedPromptTokens())
                 .setTtftSeconds(t.ttftSeconds()).setFinished(t.finished()).setFailed(t.failed()).setOutputTokens(t.outputTokens())
                 .setOutputTokensSquared(t.outputTokensSquared())
-                .setDecodedRequests(t.decodedRequests()).setDecodeIntervals(t.decodeIntervals()).setDecodeSeconds(t.decodeSeconds());
+                .setDecodedRequests(t.decodedRequests()).setDecodeIntervals(t.decodeIntervals()).setDecodeSeconds(t.decodeSeconds())
+                .setBusySeconds(t.busySeconds()).setPromptStepSeconds(t.promptStepSeconds()).setPromptTokensComputed(t.promptTokensComputed())
+                .setMaxPromptTokens(t.maxPromptTokens());
         for (long c : t.ttftHistogram()) b.addTtftHistogram(c);
         for (long c : t.itlHistogram()) b.addItlHistogram(c);
         return b.build();
@@ -277,7 +280,8 @@ public final class RuntimeCodec {
         long[] itl = p.getItlHistogramList().stream().mapToLong(Long::longValue).toArray();
         return new TrafficCounters(p.getRequests(), p.getPromptTokens(), p.getPromptTokensSquared(), p.getFirstTokens(),
                 p.getFirstTokenPromptTokens(), p.getCachedPromptTokens(), p.getTtftSeconds(), ttft, p.getFinished(), p.getFailed(),
-                p.getOutputTokens(), p.getOutputTokensSquared(), p.getDecodedRequests(), p.getDecodeIntervals(), p.getDecodeSeconds(), itl);
+                p.getOutputTokens(), p.getOutputTokensSquared(), p.getDecodedRequests(), p.getDecodeIntervals(), p.getDecodeSeconds(), itl,
+                p.getBusySeconds(), p.getPromptStepSeconds(), p.getPromptTokensComputed(), p.getMaxPromptTokens());
     }
 
     public static ai.armature.runtime.proto.KvCacheSnapshot toProto(KvCacheSnapshot s) {

@@ -93,7 +93,7 @@ class RuntimeCodecTest {
 
     @Test
     void statsSnapshotsAndKvEventsRoundTrip() throws Exception {
-        EngineStats s = new EngineStats(3, 4, 1000, 200, 50, 12345, 678, 4096, 99);
+        EngineStats s = new EngineStats(3, 4, 1000, 200, 50, 12345, 678, 4096, 99, 12.5, 3.25, 65536);
         assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.EngineStats.parseFrom(RuntimeCodec.toProto(s).toByteArray()))).isEqualTo(s);
         KvCacheSnapshot snap = new KvCacheSnapshot(77, Map.of(KvTier.DEVICE, Set.of(-1L, 2L, Long.MIN_VALUE), KvTier.DISK, Set.of(9L)));
         assertThat(RuntimeCodec.fromProto(ai.armature.runtime.proto.KvCacheSnapshot.parseFrom(RuntimeCodec.toProto(snap).toByteArray())))

@@ -57,6 +57,8 @@ public final class EngineCore {
     private Runnable queueSlotReleased = () -> { };
     private long nextSequenceId = 1;
     private long steps, prefillTokens, generatedTokens, finishedRequests;
+    /** Nanoseconds (the runner's clock) in all steps, and in steps that computed prompt tokens; the prompt tokens those computed. */
+    private long busyNanos, promptStepNanos, promptStepTokens;
     private volatile EngineStats snapshot;
     private volatile ServingCounters counters = new ServingCounters(0, 0, 0, 0, 0);
 
@@ -380,8 +382,10 @@ public final class EngineCore {
                     sample && s.constraint == null ? s.forbiddenNow() : null, s.promptLogprobs));
         }
         SampledToken[] sampled;
+        long started = runner.nanoTime();
         try {
             sampled = runner.execute(work);
+            timeStep(batch, runner.nanoTime() - started);
             if (sampled.length != batch.size()) {
                 throw new IllegalStateException("the runner returned " + sampled.length + " results for " + batch.size() + " sequences");
             }
@@ -419,6 +423,17 @@ public final class EngineCore {
         publishStats();
         flush();
         return true;
+    }
+
+    /** Adds a step's duration to the busy time, and to the prompt steps' time with its prompt tokens if it computed any. */
+    private void timeStep(List<Sequence> batch, long nanos) {
+        busyNanos += nanos;
+        long prompt = 0;
+        for (Sequence s : batch) if (!s.decoding()) prompt += s.stepCount;
+        if (prompt > 0) {
+            promptStepNanos += nanos;
+            promptStepTokens += prompt;
+        }
     }
 
     private void accept(Sequence s, SampledToken t) {
@@ -511,7 +526,7 @@ public final class EngineCore {
         kv.publishStats();
         snapshot = new EngineStats(scheduler.waitingCount(), scheduler.runningCount(), kv.totalBlocks(),
                 kv.usedBlocks(), kv.cachedFreeBlocks(), kv.prefixQueryTokens(), kv.prefixHitTokens(),
-                scheduler.pendingPrefillTokens(), kv.lastEventId());
+                scheduler.pendingPrefillTokens(), kv.lastEventId(), busyNanos / 1e9, promptStepNanos / 1e9, promptStepTokens);
         counters = new ServingCounters(steps, scheduler.preemptions(), prefillTokens, generatedTokens, finishedRequests);
     }
 }

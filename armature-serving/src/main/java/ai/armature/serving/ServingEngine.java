@@ -269,8 +269,7 @@ public final class ServingEngine implements GenerationEngine, KvHoldSource {
         EngineStats s = core.stats();
         int pending = inboxSubmits.get();
         if (pending == 0) return s;
-        return new EngineStats(s.waitingRequests() + pending, s.runningRequests(), s.kvBlocksTotal(), s.kvBlocksUsed(),
-                s.kvBlocksCached(), s.prefixCacheQueryTokens(), s.prefixCacheHitTokens(), s.pendingPrefillTokens(), s.lastKvEventId());
+        return s.withWaitingRequests(s.waitingRequests() + pending);
     }
 
     @Override

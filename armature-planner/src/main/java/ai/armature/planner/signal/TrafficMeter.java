@@ -14,7 +14,7 @@ import ai.armature.protocol.TrafficCounters;
 /**
  * A worker's engine with its traffic counted: every accepted request, its first token (time from submission, prompt
  * tokens and prefix-cache hits), its end (tokens generated here, errors) and its decode pace, as
- * {@link TrafficCounters} that only grow. Times come from {@code clock} (wall-clock nanoseconds, or virtual time in
+ * {@link TrafficCounters} that only grow, with the engine's busy time from its stats. Times come from {@code clock} (wall-clock nanoseconds, or virtual time in
  * a simulation) when the consumer reads each output, which is when the worker produced it for a consumer that
  * reads as soon as outputs arrive (the request plane, the simulator). Thread-safe.
  */
@@ -24,7 +24,7 @@ public final class TrafficMeter implements GenerationEngine {
     private final LongSupplier clock;
     private final Object lock = new Object();
     private long requests, promptTokens, firstTokens, firstTokenPromptTokens, cachedPromptTokens, finished, failed, outputTokens,
-            decodedRequests, decodeIntervals;
+            decodedRequests, decodeIntervals, maxPromptTokens;
     private double promptTokensSquared, outputTokensSquared, ttftSeconds, decodeSeconds;
     private final long[] ttftHistogram = new long[TrafficCounters.BUCKET_BOUNDS.length + 1];
     private final long[] itlHistogram = new long[TrafficCounters.BUCKET_BOUNDS.length + 1];
@@ -39,12 +39,13 @@ public final class TrafficMeter implements GenerationEngine {
         return inner;
     }
 
-    /** The counts so far. */
+    /** The counts so far, with the engine's busy time as its stats report it (0 if it does not). */
     public TrafficCounters snapshot() {
+        EngineStats engine = inner.stats();
         synchronized (lock) {
             return new TrafficCounters(requests, promptTokens, promptTokensSquared, firstTokens, firstTokenPromptTokens, cachedPromptTokens,
                     ttftSeconds, ttftHistogram, finished, failed, outputTokens, outputTokensSquared, decodedRequests, decodeIntervals, decodeSeconds,
-                    itlHistogram);
+                    itlHistogram, engine.busySeconds(), engine.promptStepSeconds(), engine.promptTokensComputed(), maxPromptTokens);
         }
     }
 
@@ -57,6 +58,7 @@ public final class TrafficMeter implements GenerationEngine {
             requests++;
             promptTokens += prompt;
             promptTokensSquared += (double) prompt * prompt;
+            maxPromptTokens = Math.max(maxPromptTokens, prompt);
         }
         return new MeteredStream(s, start, prompt);
     }

@@ -30,6 +30,7 @@ class TrafficMeterTest {
     static final class Scripted implements GenerationEngine {
         final long[] clock;
         final Map<String, Deque<Object[]>> scripts = new HashMap<>();
+        EngineStats stats = new EngineStats(0, 0, 0, 0, 0, 0, 0);
 
         Scripted(long[] clock) {
             this.clock = clock;
@@ -70,7 +71,7 @@ class TrafficMeterTest {
 
         @Override
         public EngineStats stats() {
-            return new EngineStats(0, 0, 0, 0, 0, 0, 0);
+            return stats;
         }
 
         @Override
@@ -132,6 +133,30 @@ class TrafficMeterTest {
         assertThat(t.meanItlSeconds()).isCloseTo(0.01, within(1e-12));
         assertThat(t.itlWithin(TrafficCounters.BUCKET_BOUNDS[TrafficCounters.bucketOf(0.01)])).isEqualTo(1);
         assertThat(t.itlWithin(TrafficCounters.BUCKET_BOUNDS[TrafficCounters.bucketOf(0.01) - 1])).isZero();
+        assertThat(t.maxPromptTokens()).isEqualTo(300);
+        assertThat(t.reportsBusyTime()).as("this engine does not time its steps").isFalse();
+        assertThat(t.promptSecondsPerToken()).isNaN();
+    }
+
+    @Test
+    void theEnginesBusyTimeRidesWithTheCounts() throws Exception {
+        long[] clock = {0};
+        Scripted engine = new Scripted(clock);
+        TrafficMeter meter = new TrafficMeter(engine, () -> clock[0]);
+        engine.script("a", new Object[] {1_000_000L, out("a", 1, FinishReason.LENGTH, 0, 1)});
+        drain(meter.submit(request("a", 100)));
+        engine.stats = new EngineStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 1.5, 0.5, 2000);
+        TrafficCounters t = meter.snapshot();
+        assertThat(t.busySeconds()).isEqualTo(1.5);
+        assertThat(t.promptStepSeconds()).isEqualTo(0.5);
+        assertThat(t.promptTokensComputed()).isEqualTo(2000);
+        assertThat(t.promptSecondsPerToken()).isEqualTo(0.5 / 2000);
+        engine.stats = new EngineStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 2.5, 0.75, 2500);
+        TrafficCounters later = meter.snapshot().minus(t);
+        assertThat(later.busySeconds()).isEqualTo(1.0);
+        assertThat(later.promptStepSeconds()).isEqualTo(0.25);
+        assertThat(later.promptTokensComputed()).isEqualTo(500);
+        assertThat(later.maxPromptTokens()).as("the longest so far, not a difference").isEqualTo(100);
     }
 
     @Test

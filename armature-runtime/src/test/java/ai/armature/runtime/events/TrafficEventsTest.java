@@ -27,7 +27,7 @@ class TrafficEventsTest {
         h[7] = 3;
         long[] g = h.clone();
         g[2] = 9;
-        return new TrafficCounters(12, 3400, 1.5e6, 11, 3300, 800, 2.25, h, 10, 1, 512, 30000, 9, 480, 4.8, g);
+        return new TrafficCounters(12, 3400, 1.5e6, 11, 3300, 800, 2.25, h, 10, 1, 512, 30000, 9, 480, 4.8, g, 7.5, 1.25, 2600, 900);
     }
 
     static final class Collected implements WorkerEventsListener {
@@ -56,6 +56,13 @@ class TrafficEventsTest {
     @Test
     void trafficCountsSurviveTheCodec() {
         assertThat(RuntimeCodec.fromProto(RuntimeCodec.toProto(sample()))).isEqualTo(sample());
+        // From a worker that predates busy time: the fields are absent, read as 0, not reported.
+        var old = RuntimeCodec.toProto(sample()).toBuilder().clearBusySeconds().clearPromptStepSeconds().clearPromptTokensComputed()
+                .clearMaxPromptTokens().build();
+        TrafficCounters t = RuntimeCodec.fromProto(old);
+        assertThat(t.reportsBusyTime()).isFalse();
+        assertThat(t.maxPromptTokens()).isZero();
+        assertThat(t.requests()).isEqualTo(12);
     }
 
     @Test

@@ -68,6 +68,11 @@ public final class MockModelRunner implements ModelRunner {
     }
 
     @Override
+    public long nanoTime() {
+        return clock.nanoTime();
+    }
+
+    @Override
     public String modelName() {
         return "mock:" + profile.name();
     }

@@ -136,6 +136,14 @@ public interface ModelRunner extends AutoCloseable {
         }
     }
 
+    /**
+     * The clock the engine times steps with (nanoseconds, arbitrary origin): wall-clock time by default; a simulated
+     * runner answers with its own clock, so busy time is the simulated time its steps took.
+     */
+    default long nanoTime() {
+        return System.nanoTime();
+    }
+
     /** Frees the KV storage and anything else the runner holds. */
     @Override
     void close();

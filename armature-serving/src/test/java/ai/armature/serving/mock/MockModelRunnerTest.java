@@ -49,6 +49,38 @@ class MockModelRunnerTest {
         assertThat(clock.seconds()).isCloseTo(prefill + decode, within(1e-6));
     }
 
+    /**
+     * Busy time on the runner's clock, against the mocker's formula by hand: every step in {@code busySeconds}, the
+     * steps that computed prompt tokens (with the decode riding along the last one) in {@code promptStepSeconds}.
+     */
+    @Test
+    void theEngineReportsItsBusyTimeAndThePromptStepsApart() {
+        SimClock clock = new SimClock();
+        EngineCore core = new EngineCore(new MockModelRunner(SIMPLE, clock), config(128), KvEventPublisher.NONE);
+        assertThat(core.stats().busySeconds()).isZero();
+        core.add(new GenerateRequest("a", new int[200], SamplingParams.GREEDY, new StopConditions(3, null, true, false)), o -> { });
+        core.step(); // chunk of 128 at 0: 1 ms + max(5 ms, 12.8 ms) + 8256 pairs * 1 us + 128 KV tokens * 2 us
+        double chunk1 = 1e-3 + 12.8e-3 + 8256e-6 + 128 * 2e-6;
+        core.step(); // chunk of 72 at 128: 72 * 128 + 72 * 73 / 2 = 11844 pairs, 200 KV tokens
+        double chunk2 = 1e-3 + 7.2e-3 + 11844e-6 + 200 * 2e-6;
+        core.step(); // decode at 200: 201 pairs, 201 KV tokens
+        double decode = 1e-3 + 5e-3 + 201e-6 + 201 * 2e-6;
+        assertThat(core.stats().busySeconds()).isCloseTo(chunk1 + chunk2 + decode, within(1e-9));
+        assertThat(core.stats().promptStepSeconds()).isCloseTo(chunk1 + chunk2, within(1e-9));
+        assertThat(core.stats().promptTokensComputed()).isEqualTo(200);
+
+        // A 50-token prompt whose first 48 (three blocks) are a's, cached: 2 computed beside a's decode at 201, one step
+        // of 3 tokens, 202 + (2 * 48 + 3) pairs, 202 + 50 KV tokens.
+        core.add(new GenerateRequest("b", new int[50], SamplingParams.GREEDY, StopConditions.maxTokens(1)), o -> { });
+        core.step();
+        double mixed = 1e-3 + 5e-3 + (202 + 99) * 1e-6 + (202 + 50) * 2e-6;
+        assertThat(core.hasWork()).isFalse();
+        assertThat(core.stats().busySeconds()).isCloseTo(chunk1 + chunk2 + decode + mixed, within(1e-9));
+        assertThat(core.stats().promptStepSeconds()).isCloseTo(chunk1 + chunk2 + mixed, within(1e-9));
+        assertThat(core.stats().promptTokensComputed()).as("prefix-cache hits are not computed").isEqualTo(202);
+        assertThat(core.stats().busySeconds()).as("the clock moved only in steps").isCloseTo(clock.seconds(), within(1e-9));
+    }
+
     @Test
     void aCachedPrefixCutsTimeToFirstTokenInVirtualTime() {
         SimClock clock = new SimClock();
