@@ -25,8 +25,10 @@ import ai.armature.protocol.TrafficCounters;
  *       through; an interval with no request is a rate of 0, not missing data. What requests look like (prompt length mean
  *       and variance, prefix-cache share, output length) is a {@link RequestShape} over many intervals' requests:
  *       heavy-tailed lengths averaged over one interval's few dozen requests jump too much to forecast;</li>
- *   <li>with enough samples from workers past their warm-up, the observed mean TTFT and ITL correct the profile:
- *       the factor that makes the model's mean match at the observed load and worker count, smoothed; and the
+ *   <li>with enough samples from workers past their warm-up, what they delivered corrects the profile: the prefill
+ *       speed from their busy time (seconds of prompt steps per prompt token computed, against the model's), or for
+ *       engines that do not report it from the mean TTFT, and the decode speed from the mean ITL (the factor that
+ *       makes the model's mean match at the observed load and worker count), smoothed; and the
  *       share of requests past the TTFT target corrects the model's tail (observed over predicted misses caused by
  *       waiting, decayed over intervals): queues of long prompts and bursty arrivals wait longer than M/G/N says.
  *       Intervals that begin with a backlog (more pending prompt tokens on a warm worker than it computes within the
@@ -225,7 +227,7 @@ public final class SlaPlanner implements ScalingPolicy {
         if (backlogged(s, model, pool, obs)) return;
         Workload seen = new Workload(w.requests() / obs.intervalSeconds(), w.meanPromptTokens(), w.promptTokensVariance(),
                 Double.isNaN(w.cachedFraction()) ? 0 : w.cachedFraction(),
-                Double.isNaN(w.meanOutputTokens()) ? s.shape.at(0).outputTokens() : w.meanOutputTokens());
+                Double.isNaN(w.meanOutputTokens()) ? s.shape.at(0).outputTokens() : w.meanOutputTokens(), 0, s.shape.at(0).maxInputTokens());
         int n = obs.warmWorkers();
         double q = config.slo().attainment();
         // Overloaded (queues growing, not a steady state): the latencies say nothing about the workers' speed.
@@ -245,8 +247,9 @@ public final class SlaPlanner implements ScalingPolicy {
             }
         }
         if (pool.prefills() && w.firstTokens() >= MIN_CORRECTION_SAMPLES) {
-            double k = fit(x -> model.estimate(pool, seen, n, s.corrections.withPrefill(x), q).ttftMean(), w.meanTtftSeconds());
-            s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k, w.firstTokens()));
+            double k = w.reportsBusyTime() ? busyFit(model, pool, seen, n, s.corrections, w)
+                    : fit(x -> model.estimate(pool, seen, n, s.corrections.withPrefill(x), q).ttftMean(), w.meanTtftSeconds());
+            if (!Double.isNaN(k)) s.corrections = s.corrections.withPrefill(blend(s.corrections.prefill(), k, w.firstTokens()));
             // The tail: requests observed past the target versus the model's, beyond those too long for it alone.
             Estimate e = model.estimate(pool, seen, n, s.corrections.withWaitTail(1), config.slo());
             if (e.feasible() && !Double.isNaN(e.ttftMiss())) {
@@ -258,6 +261,18 @@ public final class SlaPlanner implements ScalingPolicy {
                 s.corrections = s.corrections.withWaitTail((s.waitMissesSeen + 0.5) / (s.waitMissesPredicted + 0.5));
             }
         }
+    }
+
+    /**
+     * The prefill speed the workers' busy time says: their seconds in prompt steps per prompt token computed, over
+     * the model's at the observed traffic (less what the decodes riding along those steps add, which is decode
+     * work). Queueing is not in it, as it is in the time to first token: bursty arrivals that wait do not read as
+     * slow prefill. NaN when the model says the pool cannot keep up.
+     */
+    static double busyFit(LatencyModel model, Pool pool, Workload seen, int workers, Corrections k, TrafficCounters warm) {
+        double[] predicted = model.promptStepSecondsPerToken(pool, seen, workers, k);
+        if (!(predicted[0] > 0)) return Double.NaN;
+        return Math.clamp((warm.promptSecondsPerToken() - predicted[1]) / predicted[0], Corrections.MIN, Corrections.MAX);
     }
 
     /**

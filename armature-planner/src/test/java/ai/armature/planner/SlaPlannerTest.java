@@ -61,6 +61,14 @@ class SlaPlannerTest {
                 Math.round(requests * OUTPUT), requests * OUTPUT * OUTPUT, requests, Math.round(requests * (OUTPUT - 1)), requests * (OUTPUT - 1) * itl, ih);
     }
 
+    /** {@code t} with busy time: prompt steps of {@code perToken} seconds for each of its prompt tokens, all computed. */
+    static TrafficCounters withBusyTime(TrafficCounters t, double perToken) {
+        return new TrafficCounters(t.requests(), t.promptTokens(), t.promptTokensSquared(), t.firstTokens(), t.firstTokenPromptTokens(),
+                t.cachedPromptTokens(), t.ttftSeconds(), t.ttftHistogram(), t.finished(), t.failed(), t.outputTokens(), t.outputTokensSquared(),
+                t.decodedRequests(), t.decodeIntervals(), t.decodeSeconds(), t.itlHistogram(), 2 * perToken * t.promptTokens(),
+                perToken * t.promptTokens(), t.promptTokens(), (long) INPUT);
+    }
+
     /** Workers that serve after the startup time, traffic as the model predicts for the true (maybe slower) worker. */
     final class World {
         final PlannerConfig cfg;
@@ -86,6 +94,10 @@ class SlaPlannerTest {
         double admitPerWorker = Double.POSITIVE_INFINITY;
         /** Requests waiting in front of the pool now: held (no worker serves) or at the router (every worker busy). */
         long waitingInFront;
+        /** Whether the workers report their busy time (native engines do, upstream ones do not). */
+        boolean busyTime;
+        /** Mean TTFT over the model's (bursty arrivals queue longer than it says; the workers are not slower). */
+        double queueing = 1;
 
         World(PlannerConfig cfg, DoubleUnaryOperator load, int initial) {
             this.cfg = cfg;
@@ -116,8 +128,9 @@ class SlaPlannerTest {
             } else {
                 Estimate e = model.estimate(Pool.AGGREGATED, workload(requests / dt), serving, truth, SLO.attainment());
                 // Overloaded workers (while new ones start): queues grow, latencies are long, not infinite.
-                warm = all = e.feasible() ? traffic(requests, e.ttftMean(), e.itlMean(), Math.round(requests * lateShare), Math.min(requests, stalled))
+                warm = all = e.feasible() ? traffic(requests, queueing * e.ttftMean(), e.itlMean(), Math.round(requests * lateShare), Math.min(requests, stalled))
                         : traffic(requests, 30, 0.5);
+                if (busyTime && e.feasible()) warm = all = withBusyTime(all, promptStepSecondsPerToken(e.batchPerWorker()));
                 if (newWorkerSlowSamples) {
                     // A worker that just joined runs its first steps ten times slower (cold caches, migrated backlog).
                     TrafficCounters slow = traffic(50, 10 * e.ttftMean(), 10 * e.itlMean());
@@ -143,6 +156,18 @@ class SlaPlannerTest {
 
         int capacity() {
             return serving + starting.size();
+        }
+
+        /**
+         * The test profile's seconds of prompt steps per prompt token, by hand: per prompt its prefill (2 ms + 20 us a
+         * token) and, in each of its chunks of 512 - B tokens, the B decodes riding along (their tokens at the
+         * 512-token chunk's cost each, and 1 ns per sequence and context token past the profile's first 64), at the
+         * true speeds.
+         */
+        double promptStepSecondsPerToken(double batch) {
+            double chunks = Math.ceil(INPUT / (512 - batch)), context = INPUT + OUTPUT / 2;
+            double perChunk = truth.prefill() * batch * TestProfiles.prefill(512) / 512 + truth.decode() * 1e-9 * batch * (context - 64);
+            return (truth.prefill() * TestProfiles.prefill(INPUT) + chunks * perChunk) / INPUT;
         }
 
         long changes(int fromStep) {
@@ -494,6 +519,32 @@ class SlaPlannerTest {
         int truthNeeds = model.smallestPool(Pool.AGGREGATED, workload(30), SLO, w.truth, 1, 200);
         assertThat(w.capacity()).isBetween(truthNeeds, truthNeeds + 1);
         assertThat(w.capacity()).isGreaterThan(needed(30));
+    }
+
+    /**
+     * Arrivals that queue longer than the model's Poisson queue says (the Mooncake trace's batches) raise the mean
+     * TTFT, not the workers' busy time per prompt token: fitted to the TTFT the planner reads them as slow prefill
+     * and grows the pool; fitted to the busy time it does not, and still learns a worker that is really slower.
+     */
+    @Test
+    void theBusyTimeTellsQueueingFromSlowPrefill() {
+        World ttft = new World(config(), t -> 30, needed(30));
+        ttft.queueing = 1.6;
+        for (int i = 0; i < 40; i++) ttft.step();
+        assertThat(ttft.planner.corrections(Pool.AGGREGATED).prefill()).as("queueing read as slow prefill").isGreaterThan(1.3);
+
+        World busy = new World(config(), t -> 30, needed(30));
+        busy.queueing = 1.6;
+        busy.busyTime = true;
+        for (int i = 0; i < 40; i++) busy.step();
+        assertThat(busy.planner.corrections(Pool.AGGREGATED).prefill()).isCloseTo(1, within(0.01));
+        assertThat(busy.capacity()).isLessThan(ttft.capacity());
+
+        World slow = new World(config(), t -> 30, 1);
+        slow.truth = new Corrections(1.5, 1);
+        slow.busyTime = true;
+        for (int i = 0; i < 40; i++) slow.step();
+        assertThat(slow.planner.corrections(Pool.AGGREGATED).prefill()).isCloseTo(1.5, within(0.05));
     }
 
     @Test

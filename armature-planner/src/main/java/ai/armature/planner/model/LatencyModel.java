@@ -14,9 +14,9 @@ import ai.armature.planner.Pool;
  *       sequences and KV cache.</li>
  *   <li>Prefill: each prompt needs its profiled prefill time S for the tokens not in the prefix cache; prompt
  *       lengths follow a lognormal with the workload's mean and variance (finer points in the tail), so long
- *       prompts bring their own long S. The pool is a queue with N servers (M/G/N, Allen-Cunneen's approximation:
- *       Erlang C's probability of waiting, waiting times exponential with rate {@code (N - a) / E[S] * 2 / (1 + cs^2)}
- *       where {@code a = rate * E[S]} and cs^2 is S's squared coefficient of variation); TTFT at the quantile is
+ *       prompts bring their own long S (none past the longest prompt seen, nor the worker's context). The pool is
+ *       a queue with N servers (M/G/N, Allen-Cunneen's approximation: Erlang C's probability of waiting, waiting
+ *       times exponential with rate {@code (N - a) / E[S] * 2 / (1 + cs^2)} where {@code a = rate * E[S]} and cs^2 is S's squared coefficient of variation); TTFT at the quantile is
  *       the t with {@code P(S + W > t)} equal to the allowed misses.</li>
  *   <li>Aggregated workers do both in shared steps: prefill takes {@code r * S} of a worker's time, stretching
  *       each decode step by {@code 1 / (1 - r * S)}, and each prompt chunk (the step budget minus the decoding
@@ -60,7 +60,7 @@ public final class LatencyModel {
         double context = input + output / 2;
         double z = normalQuantile(quantile);
         // Prompts by length (the workload's mean and variance, lognormal), each with its own prefill time.
-        double[][] pts = lengthPoints(w);
+        double[][] pts = promptPoints(w);
         double[] alone = new double[pts.length];
         double meanAlone = 0, squareAlone = 0;
         for (int i = 0; i < pts.length; i++) {
@@ -97,12 +97,10 @@ public final class LatencyModel {
             double[] service = new double[pts.length];
             double mean = 0, square = 0;
             for (int i = 0; i < pts.length; i++) {
-                service[i] = alone[i];
-                if (pool.decodes() && batch > 0) {
-                    double fresh = Math.max(1, pts[i][0] * (1 - w.cachedFraction()));
-                    double chunk = Math.max(1, limits.maxBatchedTokens() - batch);
-                    service[i] += Math.ceil(fresh / chunk) * stepAtBatch;
-                }
+                // Each chunk is charged a whole decode step, more than the decodes riding along add to its step (what
+                // promptStepSecondsPerToken charges): charged that instead, the planner gave the same on the Mooncake
+                // trace and fewer worker-seconds but lower attainment on the burst (README, Planner).
+                service[i] = alone[i] + chunks(pts[i][0] * (1 - w.cachedFraction()), batch) * stepAtBatch;
                 mean += pts[i][1] * service[i];
                 square += pts[i][1] * service[i] * service[i];
             }
@@ -125,6 +123,58 @@ public final class LatencyModel {
             utilization = batch > 0 ? 1 : 0;
         }
         return new Estimate(workers, true, ttft, itl, ttftMean, itlMean, batch, Math.min(1, utilization), Double.NaN, Double.NaN, itlMiss);
+    }
+
+    /** The prompt chunks of {@code fresh} tokens to compute when {@code batch} decoding sequences share each step's budget. */
+    private double chunks(double fresh, double batch) {
+        if (!(batch > 0)) return 0;
+        double chunk = Math.max(1, perf.limits().maxBatchedTokens() - batch);
+        return Math.ceil(Math.max(1, fresh) / chunk);
+    }
+
+    /**
+     * What {@code batch} decoding sequences riding along a prompt chunk add to its step, in two parts: their tokens
+     * at a full chunk's profiled cost per token (the step computes them with the prompt's and reads the weights once
+     * for all), and their attention, the part of the profiled decode step that grows with the context. Not a whole
+     * decode step: the chunk already pays the step's overhead and weight reads.
+     */
+    private double rideTokenSeconds(double batch) {
+        if (!(batch > 0)) return 0;
+        int budget = perf.limits().maxBatchedTokens();
+        return batch * perf.prefillSeconds(budget) / budget;
+    }
+
+    /** The riding decodes' attention over {@code context} tokens: the profiled decode step's growth with context. */
+    private double rideAttentionSeconds(double batch, double context) {
+        if (!(batch > 0)) return 0;
+        return Math.max(0, perf.decodeStepSeconds(batch, context) - perf.decodeStepSeconds(batch, 0));
+    }
+
+    /**
+     * The seconds of prompt-computing steps per prompt token computed that {@code workers} workers of {@code pool}
+     * would spend at workload {@code w}, in two parts: {@code [0]}, the profiled prefill of the prompts and of the
+     * riding decodes' tokens, which scales with the prefill correction (given here at 1), and {@code [1]}, the riding
+     * decodes' attention at {@code k}'s decode speed. This is what the workers' busy time measures, without the
+     * queueing the time to first token also holds. NaN when the pool cannot keep up.
+     */
+    public double[] promptStepSecondsPerToken(Pool pool, Workload w, int workers, Corrections k) {
+        if (!pool.prefills()) throw new IllegalArgumentException("the " + pool.roleName() + " pool computes no prompts");
+        double batch = 0, context = w.inputTokens() + w.outputTokens() / 2;
+        if (pool.decodes() && w.requestRate() > 0) {
+            Estimate e = estimate(pool, w, Math.max(1, workers), k, 0.5);
+            if (!e.feasible()) return new double[] {Double.NaN, Double.NaN};
+            batch = e.batchPerWorker();
+        }
+        double rideTokens = rideTokenSeconds(batch), rideAttention = k.decode() * rideAttentionSeconds(batch, context);
+        double prefill = 0, attention = 0, tokens = 0;
+        for (double[] p : promptPoints(w)) {
+            double fresh = Math.max(1, p[0] * (1 - w.cachedFraction()));
+            double n = chunks(fresh, batch);
+            prefill += p[1] * (perf.prefillSeconds(p[0], p[0] * w.cachedFraction()) + n * rideTokens);
+            attention += p[1] * n * rideAttention;
+            tokens += p[1] * fresh;
+        }
+        return new double[] {prefill / tokens, attention / tokens};
     }
 
     /**
@@ -187,18 +237,32 @@ public final class LatencyModel {
      * prompts decide the TTFT tail).
      */
     static double[][] lengthPoints(Workload w) {
-        return lengthPoints(w.inputTokens(), w.inputTokensVariance());
+        return lengthPoints(w.inputTokens(), w.inputTokensVariance(), w.maxInputTokens());
     }
 
-    /** Lengths of mean {@code m} and variance {@code v} (see {@link #lengthPoints(Workload)}). */
+    /** The prompt lengths of {@code w}, none longer than the longest seen nor than the worker's context. */
+    private double[][] promptPoints(Workload w) {
+        return lengthPoints(w.inputTokens(), w.inputTokensVariance(), Math.min(w.maxInputTokens(), perf.limits().maxContextTokens()));
+    }
+
+    /** Lengths of mean {@code m} and variance {@code v} (see {@link #lengthPoints(Workload)}), uncapped. */
     static double[][] lengthPoints(double m, double v) {
-        if (v <= 1e-9 * m * m) return new double[][] {{m, 1}};
+        return lengthPoints(m, v, Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * Lengths of mean {@code m} and variance {@code v}, those past {@code cap} counted at the cap: the lognormal's
+     * tail goes on where real prompts stop (the longest seen, the context), and a prompt it predicts past them
+     * would count as one that no number of workers serves in time.
+     */
+    static double[][] lengthPoints(double m, double v, double cap) {
+        if (v <= 1e-9 * m * m) return new double[][] {{Math.min(m, cap), 1}};
         double s2 = Math.log(1 + v / (m * m)), sigma = Math.sqrt(s2), mu = Math.log(m) - s2 / 2;
         double[] edges = TAIL_EDGES;
         double[][] out = new double[edges.length - 1][];
         for (int i = 0; i + 1 < edges.length; i++) {
             double p = (edges[i] + edges[i + 1]) / 2;
-            out[i] = new double[] {Math.max(1, Math.exp(mu + sigma * normalQuantileAny(p))), edges[i + 1] - edges[i]};
+            out[i] = new double[] {Math.max(1, Math.min(cap, Math.exp(mu + sigma * normalQuantileAny(p)))), edges[i + 1] - edges[i]};
         }
         return out;
     }

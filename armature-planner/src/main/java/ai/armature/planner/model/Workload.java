@@ -3,12 +3,20 @@ package ai.armature.planner.model;
 /**
  * The traffic of one pool, observed over an interval or predicted: requests per second, the mean prompt length and
  * its variance (tokens, tokens squared), the share of prompt tokens served from the prefix cache, and the mean
- * number of generated tokens and its variance.
+ * number of generated tokens and its variance, and the longest prompt seen ({@code maxInputTokens}, infinite when
+ * unknown): a heavy-tailed length distribution fitted to the mean and variance would otherwise predict prompts far
+ * longer than any that comes.
  */
 public record Workload(double requestRate, double inputTokens, double inputTokensVariance, double cachedFraction, double outputTokens,
-                       double outputTokensVariance) {
+                       double outputTokensVariance, double maxInputTokens) {
 
     public static final Workload IDLE = new Workload(0, 1, 0, 0, 1);
+
+    /** No known longest prompt. */
+    public Workload(double requestRate, double inputTokens, double inputTokensVariance, double cachedFraction, double outputTokens,
+                    double outputTokensVariance) {
+        this(requestRate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance, Double.POSITIVE_INFINITY);
+    }
 
     /** Outputs all of one length. */
     public Workload(double requestRate, double inputTokens, double inputTokensVariance, double cachedFraction, double outputTokens) {
@@ -22,10 +30,16 @@ public record Workload(double requestRate, double inputTokens, double inputToken
         cachedFraction = Double.isNaN(cachedFraction) ? 0 : Math.clamp(cachedFraction, 0, 1);
         if (!(outputTokens >= 1)) outputTokens = 1;
         if (!(outputTokensVariance >= 0)) outputTokensVariance = 0;
+        // 0 or NaN: not known. Never below the mean.
+        maxInputTokens = maxInputTokens > 0 ? Math.max(maxInputTokens, inputTokens) : Double.POSITIVE_INFINITY;
     }
 
     public Workload withRequestRate(double rate) {
-        return new Workload(rate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance);
+        return new Workload(rate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance, maxInputTokens);
+    }
+
+    public Workload withMaxInputTokens(double tokens) {
+        return new Workload(requestRate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance, tokens);
     }
 
     /** Squared coefficient of variation of the prompt length (0 for equal prompts). */

@@ -122,6 +122,51 @@ class LatencyModelTest {
     }
 
     @Test
+    void promptLengthsStopAtTheLongestSeenAndTheContext() {
+        Workload w = new Workload(1, 4000, 6000.0 * 6000, 0, 100, 0, 20000);
+        double top = 0, topUncapped = 0;
+        for (double[] x : LatencyModel.lengthPoints(w)) top = Math.max(top, x[0]);
+        for (double[] x : LatencyModel.lengthPoints(4000, 6000.0 * 6000)) topUncapped = Math.max(topUncapped, x[0]);
+        assertThat(top).isEqualTo(20000);
+        assertThat(topUncapped).isGreaterThan(60000);
+        // A target that a 25k-token prompt misses alone: none comes (20k is the longest), so none is given up as hopeless.
+        Slo slo = new Slo(TestProfiles.prefill(25000), 1, 0.99);
+        assertThat(model.estimate(Pool.PREFILL, w, 50, Corrections.NONE, slo).ttftFloorMiss()).isZero();
+        assertThat(model.estimate(Pool.PREFILL, w.withMaxInputTokens(Double.POSITIVE_INFINITY), 50, Corrections.NONE, slo).ttftFloorMiss())
+                .as("uncapped, the lognormal's tail to the profile's 32768-token context").isPositive();
+        Slo shorter = new Slo(TestProfiles.prefill(15000), 1, 0.99);
+        assertThat(model.estimate(Pool.PREFILL, w, 50, Corrections.NONE, shorter).ttftFloorMiss()).isPositive();
+        assertThat(new Workload(1, 4000, 0, 0, 100, 0, 0).maxInputTokens()).as("0: not known").isInfinite();
+        assertThat(new Workload(1, 4000, 0, 0, 100, 0, 100).maxInputTokens()).as("never below the mean").isEqualTo(4000);
+    }
+
+    @Test
+    void promptStepsCostTheProfiledPrefillPerTokenPlusWhatTheRidingDecodesAdd() {
+        // A prefill pool: each 1000-token prompt alone, 2 ms + 20 us per token.
+        double[] alone = model.promptStepSecondsPerToken(Pool.PREFILL, new Workload(3, 1000, 0, 0, 100), 2, Corrections.NONE);
+        assertThat(alone[0]).isCloseTo(TestProfiles.prefill(1000) / 1000, within(1e-12));
+        assertThat(alone[1]).isZero();
+        // Half of each prompt cached: the 500 computed tokens cost what 500 tokens alone do (12 ms; more than the
+        // 10 ms prefill(1000) - prefill(500), since the step's 2 ms is paid anyway).
+        double[] half = model.promptStepSecondsPerToken(Pool.PREFILL, new Workload(3, 1000, 0, 0.5, 100), 2, Corrections.NONE);
+        assertThat(half[0]).isCloseTo(12e-3 / 500, within(1e-12));
+
+        // Aggregated: B sequences decode beside each chunk of 512 - B prompt tokens; they add their tokens at a full
+        // chunk's cost per token and the context part of their step, 1 ns per sequence and context token past 64.
+        Workload w = new Workload(4, 2000, 0, 0, 200);
+        double b = model.estimate(Pool.AGGREGATED, w, 1, Corrections.NONE, 0.5).batchPerWorker();
+        assertThat(b).isGreaterThan(1);
+        double chunks = Math.ceil(2000 / (512 - b)), context = 2000 + 100;
+        double[] agg = model.promptStepSecondsPerToken(Pool.AGGREGATED, w, 1, Corrections.NONE);
+        assertThat(agg[0]).isCloseTo((TestProfiles.prefill(2000) + chunks * b * TestProfiles.prefill(512) / 512) / 2000, within(1e-12));
+        assertThat(agg[1]).isCloseTo(chunks * 1e-9 * b * (context - 64) / 2000, within(1e-12));
+        // The decode correction scales the attention part only.
+        assertThat(model.promptStepSecondsPerToken(Pool.AGGREGATED, w, 1, new Corrections(1, 2))[1]).isCloseTo(
+                2 * chunks * 1e-9 * model.estimate(Pool.AGGREGATED, w, 1, new Corrections(1, 2), 0.5).batchPerWorker() * (context - 64) / 2000,
+                within(1e-12));
+    }
+
+    @Test
     void aSlowerWorkerNeedsMoreOfThem() {
         Slo slo = new Slo(0.3, 0.02, 0.99);
         Workload w = new Workload(30, 2000, 0, 0, 300);

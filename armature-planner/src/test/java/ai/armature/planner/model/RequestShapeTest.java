@@ -31,6 +31,16 @@ class RequestShapeTest {
     }
 
     @Test
+    void theLongestPromptAnyWorkerReportedBoundsTheLengths() {
+        RequestShape s = new RequestShape(0.5);
+        long[] h = new long[TrafficCounters.BUCKET_BOUNDS.length + 1];
+        s.observe(new TrafficCounters(2, 9000, 4.1e7, 0, 0, 0, 0, h, 0, 0, 0, 0, 0, 0, 0, h, 0, 0, 0, 5000));
+        s.observe(new TrafficCounters(1, 1000, 1e6, 0, 0, 0, 0, h, 0, 0, 0, 0, 0, 0, 0, h, 0, 0, 0, 1000));
+        assertThat(s.at(1).maxInputTokens()).as("a level, kept").isEqualTo(5000);
+        assertThat(new RequestShape(0.5).at(1).maxInputTokens()).as("none seen: unbounded").isInfinite();
+    }
+
+    @Test
     void lengthsAreMomentsOverAllRequestsWithOlderIntervalsWeightedDown() {
         RequestShape s = new RequestShape(0.5);
         s.observe(interval(10, 1000, 500, 100));
