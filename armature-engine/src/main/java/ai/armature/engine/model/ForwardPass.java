@@ -29,6 +29,10 @@ public final class ForwardPass {
     private int capacity;
     private float[] x, xb, xb2, q, k, v, att, hb, hb2, cos, sin, finalRows;
     private int[] positions;
+    /** Per layer, the matrices that read one normed input: {wq, wk, wv} and {wGate, wUp} (one hand-off each). */
+    private final WeightMatrix[][] qkv, gateUp;
+    /** Their outputs, {q, k, v} and {hb, hb2}, re-pointed when the buffers grow. */
+    private final float[][] qkvOut = new float[3][], gateUpOut = new float[2][];
     private int[] taskSeq = new int[0], taskHead = new int[0], taskFrom = new int[0], taskTo = new int[0];
 
     private final Parallel.Pool pool;
@@ -48,6 +52,13 @@ public final class ForwardPass {
         this.c = model.config();
         this.attentionScale = (float) (1.0 / Math.sqrt(c.headDim()));
         this.attentionScratch = ThreadLocal.withInitial(() -> new AttentionScratch(c.headDim()));
+        this.qkv = new WeightMatrix[c.layers()][];
+        this.gateUp = new WeightMatrix[c.layers()][];
+        for (int l = 0; l < c.layers(); l++) {
+            LayerWeights w = model.layer(l);
+            qkv[l] = new WeightMatrix[] {w.wq(), w.wk(), w.wv()};
+            gateUp[l] = new WeightMatrix[] {w.wGate(), w.wUp()};
+        }
     }
 
     public LlamaModel model() {
@@ -158,9 +169,7 @@ public final class ForwardPass {
     private void layer(int l, LayerWeights w, ForwardBatch batch, KvCache cache, int n) {
         int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim();
         normAll(w.attnNorm(), n);
-        w.wq().matmul(xb, q, n);
-        w.wk().matmul(xb, k, n);
-        w.wv().matmul(xb, v, n);
+        WeightMatrix.matmulSharedInput(xb, n, qkv[l], qkvOut);
         Parallel.forRange(0, n, 4, (a, b) -> {
             for (int t = a; t < b; t++) {
                 if (w.qBias() != null) {
@@ -193,8 +202,7 @@ public final class ForwardPass {
         VectorOps.add(x, 0, xb2, 0, n * dim);
 
         normAll(w.ffnNorm(), n);
-        w.wGate().matmul(xb, hb, n);
-        w.wUp().matmul(xb, hb2, n);
+        WeightMatrix.matmulSharedInput(xb, n, gateUp[l], gateUpOut);
         int hidden = c.hiddenDim();
         Parallel.forRange(0, n, 4, (a, b) -> VectorOps.siluMul(hb, a * hidden, hb2, a * hidden, (b - a) * hidden));
         w.wDown().matmul(hb, xb2, n);
@@ -363,6 +371,11 @@ public final class ForwardPass {
         sin = new float[cap * c.headDim() / 2];
         finalRows = new float[cap * c.dim()];
         positions = new int[cap];
+        qkvOut[0] = q;
+        qkvOut[1] = k;
+        qkvOut[2] = v;
+        gateUpOut[0] = hb;
+        gateUpOut[1] = hb2;
         capacity = cap;
     }
 

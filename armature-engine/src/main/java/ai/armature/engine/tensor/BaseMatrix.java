@@ -192,41 +192,128 @@ abstract sealed class BaseMatrix implements WeightMatrix
      * calling thread, then the pool's threads take groups of rows.
      */
     private void groupedProducts(float[] x, int xOffset, int n, float[] y, int yOffset) {
-        Int8Activations a = Int8Activations.forThisThread();
-        a.quantize(x, xOffset, n, cols);
-        int per = interleavedRows();
-        int groups = (rows + per - 1) / per;
-        int chunks = Parallel.threads() * 4;
-        int grain = Math.max((groups + chunks - 1) / chunks, Math.max(1, (1 << 16) / (per * cols)));
         GroupTask t = GROUP_TASK.get();
-        t.m = this;
-        t.a = a;
-        t.n = n;
-        t.y = y;
-        t.yOff = yOffset;
-        try {
-            Parallel.forRange(0, groups, grain, t);
-        } finally {
-            t.m = null;
-            t.a = null;
-            t.y = null;
+        t.add(this, y, yOffset);
+        t.runAll(x, xOffset, n, cols);
+    }
+
+    /**
+     * {@link WeightMatrix#matmulSharedInput}: every matrix whose interleaved kernels take {@code n} vectors joins one
+     * product (the input quantized once, one hand-off to the pool over all their groups of rows); the others, and
+     * matrices of other implementations, run their own {@link #matmul}. One quantization serves every interleaved
+     * type: {@link Int8Activations} holds what each type's kernels read (the quants and block scales, the sums for
+     * Q4_0/Q4_K/Q5_K's offset, the even-element sums for Q6_K).
+     */
+    static void matmulSharedInput(float[] x, int n, WeightMatrix[] matrices, float[][] ys) {
+        if (matrices.length != ys.length || matrices.length == 0) {
+            throw new IllegalArgumentException("a shared-input product needs one output per matrix and at least one matrix, got "
+                    + matrices.length + " matrices and " + ys.length + " outputs");
         }
+        int cols = matrices[0].cols();
+        for (WeightMatrix m : matrices) {
+            if (m.cols() != cols) {
+                throw new IllegalArgumentException("a shared-input product needs matrices of one width, got " + cols
+                        + " and " + m.cols() + " columns");
+            }
+        }
+        int fused = 0;
+        for (int i = 0; i < matrices.length; i++) {
+            if (joinsShared(matrices[i], n)) {
+                fused++;
+                if ((long) n * cols > x.length || (long) n * matrices[i].rows() > ys[i].length) {
+                    throw new IllegalArgumentException("the product of a " + matrices[i].rows() + " x " + cols
+                            + " matrix with " + n + " vectors needs x of " + (long) n * cols + " and an output of "
+                            + (long) n * matrices[i].rows() + " floats, got " + x.length + " and " + ys[i].length);
+                }
+            }
+        }
+        for (int i = 0; i < matrices.length; i++) {
+            if (!joinsShared(matrices[i], n)) {
+                matrices[i].matmul(x, ys[i], n);
+            }
+        }
+        if (fused == 0) {
+            return;
+        }
+        GroupTask t = GROUP_TASK.get();
+        for (int i = 0; i < matrices.length; i++) {
+            if (joinsShared(matrices[i], n)) {
+                t.add((BaseMatrix) matrices[i], ys[i], 0);
+            }
+        }
+        t.runAll(x, 0, n, cols);
+    }
+
+    private static boolean joinsShared(WeightMatrix m, int n) {
+        return m instanceof BaseMatrix b && b.interleavedRows() > 0 && n >= 1 && n <= Math.max(1, b.fusedVectors());
     }
 
     private static final ThreadLocal<GroupTask> GROUP_TASK = ThreadLocal.withInitial(GroupTask::new);
 
+    /**
+     * The groups of rows of one or more interleaved matrices with one quantized input, numbered one after another
+     * (matrix i's group g is {@code first[i] + g}), so that a single {@link Parallel#forRange} covers them all.
+     */
     private static final class GroupTask implements Parallel.RangeTask {
-        BaseMatrix m;
+        BaseMatrix[] m = new BaseMatrix[4];
+        float[][] y = new float[4][];
+        int[] yOff = new int[4];
+        /** {@code first[i]}: the union's index of matrix i's first group; {@code first[count]}: the union's size. */
+        int[] first = new int[5];
+        int count;
         Int8Activations a;
         int n;
-        float[] y;
-        int yOff;
+
+        void add(BaseMatrix matrix, float[] out, int outOffset) {
+            if (count == m.length) {
+                m = java.util.Arrays.copyOf(m, 2 * count);
+                y = java.util.Arrays.copyOf(y, 2 * count);
+                yOff = java.util.Arrays.copyOf(yOff, 2 * count);
+                first = java.util.Arrays.copyOf(first, 2 * count + 1);
+            }
+            int per = matrix.interleavedRows();
+            m[count] = matrix;
+            y[count] = out;
+            yOff[count] = outOffset;
+            first[count + 1] = first[count] + (matrix.rows + per - 1) / per;
+            count++;
+        }
+
+        /** Quantizes the input, runs every added matrix's groups in one hand-off, and forgets the matrices. */
+        void runAll(float[] x, int xOffset, int vectors, int cols) {
+            try {
+                a = Int8Activations.forThisThread();
+                a.quantize(x, xOffset, vectors, cols);
+                n = vectors;
+                int groups = first[count];
+                int chunks = Parallel.threads() * 4;
+                // Tiny products are not worth waking workers for: keep at least ~64K weights per chunk.
+                int grain = Math.max((groups + chunks - 1) / chunks, Math.max(1, (1 << 16) / (Interleaved.ROWS * cols)));
+                Parallel.forRange(0, groups, grain, this);
+            } finally {
+                clear();
+            }
+        }
+
+        void clear() {
+            java.util.Arrays.fill(m, 0, count, null);
+            java.util.Arrays.fill(y, 0, count, null);
+            count = 0;
+            a = null;
+        }
 
         @Override
         public void run(int from, int to) {
-            BaseMatrix mm = m;
+            int i = 0;
+            while (first[i + 1] <= from) {
+                i++;
+            }
             for (int g = from; g < to; g++) {
-                mm.groupProducts(g, a, n, y, yOff, mm.rows);
+                while (g >= first[i + 1]) {
+                    i++;
+                }
+                BaseMatrix mm = m[i];
+                mm.groupProducts(g - first[i], a, n, y[i], yOff[i], mm.rows);
             }
         }
     }

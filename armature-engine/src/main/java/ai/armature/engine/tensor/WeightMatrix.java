@@ -35,6 +35,19 @@ public interface WeightMatrix {
      */
     void matmul(float[] x, float[] y, int n);
 
+    /**
+     * The products of several matrices of one width with the same {@code n} vectors: {@code ys[i]} receives what
+     * {@code matrices[i].matmul(x, ys[i], n)} computes, through the same kernels. Where the matrices' int8 kernels take {@code n} vectors
+     * (Q8_0, Q4_0 and the K-quants at decode batch sizes, whatever mix of those types) the input is quantized once
+     * and all their rows go to the pool in one hand-off instead of one per matrix; the rest run their own matmul.
+     * Outputs must not overlap {@code x} or each other.
+     *
+     * @throws IllegalArgumentException if the widths differ, there is not one output per matrix, or a buffer is short
+     */
+    static void matmulSharedInput(float[] x, int n, WeightMatrix[] matrices, float[][] ys) {
+        BaseMatrix.matmulSharedInput(x, n, matrices, ys);
+    }
+
     /** Writes row {@code row} as floats into {@code out[offset .. offset + cols)}. */
     void dequantizeRow(int row, float[] out, int offset);
 

@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code mvn -pl armature-engine test-compile}:
  * <pre>
  * java --add-modules jdk.incubator.vector -cp armature-engine/target/classes:armature-engine/target/test-classes \
- *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul] [hotcore] [percore] [pairs] [batch] [hotvectors] [repack] [cpufma]
+ *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul] [hotcore] [percore] [pairs] [batch] [hotvectors] [repack] [quantize] [cpufma]
  * </pre>
  */
 public final class KernelBench {
@@ -90,6 +90,13 @@ public final class KernelBench {
                         batch(t, 512L << 10);
                     }
                 }
+            }
+        }
+        if (which.contains("quantize")) {
+            // The activation quantization a decode product runs on the calling thread before its hand-off (the pool's
+            // other threads wait meanwhile): CPU time per call for one vector of a 1.1B layer's widths.
+            for (int cols : new int[] {2048, 5632}) {
+                quantize(cols);
             }
         }
         if (which.contains("repack")) {
@@ -212,6 +219,24 @@ public final class KernelBench {
             best1 = Math.max(best1, (double) rows * cols / (c2 - c1));
         }
         System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s)%n", t, best2, best1);
+    }
+
+    private static void quantize(int cols) {
+        float[] x = new float[cols];
+        Random rnd = new Random(cols);
+        for (int i = 0; i < cols; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        Int8Activations a = new Int8Activations();
+        int calls = 200_000;
+        for (int round = 0; round < 3; round++) { // the first rounds compile
+            long t0 = cpu();
+            for (int i = 0; i < calls; i++) {
+                a.quantize(x, 0, 1, cols);
+            }
+            long t1 = cpu();
+            System.out.printf("quantize %d floats: %.2f us per call (CPU time, round %d)%n", cols, (t1 - t0) / 1e3 / calls, round);
+        }
     }
 
     private static void repack(GgmlType t) {

@@ -165,7 +165,7 @@ class WeightMatrixTest {
      * differ from the float product by no more than the quantization allows (half a step of each block's scale times
      * the block's weights).
      */
-    private static void checkProduct(WeightMatrix m, int n, float[] w, float[] x, int xOff, float got, String what) {
+    static void checkProduct(WeightMatrix m, int n, float[] w, float[] x, int xOff, float got, String what) {
         BaseMatrix bm = (BaseMatrix) m;
         boolean int8 = bm.interleavedRows() > 0 && n <= Math.max(1, bm.fusedVectors());
         if (!int8) {
