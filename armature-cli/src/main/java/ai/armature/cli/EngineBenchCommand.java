@@ -29,7 +29,7 @@ final class EngineBenchCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "A GGUF model (e.g. from: armature demo-model --preset 1b).")
     Path model;
 
-    @Option(names = "--threads", description = "Threads for the kernels. Default: all cores.")
+    @Option(names = "--threads", description = "Threads for the kernels (as llama-bench -t), 1 to the cores. Default: all cores.")
     Integer threads;
 
     @Option(names = "--prompt-tokens", defaultValue = "512", description = "Prompt length for pp. Default: ${DEFAULT-VALUE}.")
@@ -52,7 +52,7 @@ final class EngineBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (threads != null) {
-            if (threads < 1) throw new IllegalArgumentException("--threads must be at least 1");
+            KernelThreads.check(threads);
             System.setProperty("armature.threads", Integer.toString(threads));
         }
         if (runs < 1 || promptTokens < 1 || genTokens < 1) throw new IllegalArgumentException("--runs, --prompt-tokens and --gen-tokens must be >= 1");
@@ -71,7 +71,8 @@ final class EngineBenchCommand implements Callable<Integer> {
             int[] prompt = random.ints(promptTokens, 0, vocab).toArray();
             // tg starts after one token, or after --depth tokens of context (not timed).
             int[] context = depth == 0 ? new int[] {prompt[0]} : random.ints(depth, 0, vocab).toArray();
-            double[] pp = new double[runs], tg = new double[runs];
+            double[] pp = new double[runs], tg = new double[runs], tgCpu = new double[runs];
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             // Chunks of at most 512 tokens, as llama.cpp's default micro-batch: activations stay bounded.
             try (SingleSequence seq = new SingleSequence(lm, capacity, Math.min(promptTokens, 512), KvDtype.F16)) {
                 for (int r = -1; r < runs; r++) { // run -1 is the warm-up
@@ -83,6 +84,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                     seq.reset();
                     int token = context[context.length - 1];
                     seq.prefill(context);
+                    long cpu1 = os.getProcessCpuTime();
                     long t1 = System.nanoTime();
                     for (int i = 0; i < genTokens; i++) {
                         float[] logits = seq.decode(token);
@@ -92,6 +94,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                     if (r >= 0) {
                         pp[r] = ppRate;
                         tg[r] = tgRate;
+                        tgCpu[r] = (os.getProcessCpuTime() - cpu1) / 1e9 / genTokens;
                     }
                 }
             }
@@ -110,6 +113,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                 o.put("depth", depth);
                 o.put("prompt_tokens_per_second", ppMedian);
                 o.put("generation_tokens_per_second", tgMedian);
+                o.put("generation_cpu_seconds_per_token", median(tgCpu));
                 o.put("memory_bandwidth_bytes_per_second", bandwidth);
                 o.put("weight_bytes_per_token", bytesPerToken);
                 o.put("roofline_tokens_per_second", roofline);
@@ -123,7 +127,7 @@ final class EngineBenchCommand implements Callable<Integer> {
                         ppMedian * flopsPerToken / 1e9, 100 * ppMedian * flopsPerToken / fmaPeak, fmaPeak / 1e9);
                 System.out.printf("tg%d%s: %.1f tokens/s  (%.0f%% of the roofline %.1f tokens/s = %.1f GB/s / %.1f MB of weights per token)%n",
                         genTokens, depth == 0 ? "" : " @ depth " + depth, tgMedian, 100 * tgMedian / roofline, roofline, bandwidth / 1e9, bytesPerToken / 1e6);
-                System.out.printf("runs: pp %s, tg %s%n", fmt(pp), fmt(tg));
+                System.out.printf("runs: pp %s, tg %s (process CPU ms per tg token: %s)%n", fmt(pp), fmt(tg), fmt(scaled(tgCpu, 1e3)));
             }
         }
         return 0;
@@ -139,6 +143,12 @@ final class EngineBenchCommand implements Callable<Integer> {
         double[] s = v.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double[] scaled(double[] v, double factor) {
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = v[i] * factor;
+        return r;
     }
 
     private static String fmt(double[] v) {

@@ -11,6 +11,8 @@ import ai.armature.protocol.StopConditions;
 import ai.armature.serving.ServingConfig;
 import ai.armature.serving.ServingEngine;
 import ai.armature.serving.runner.LlamaModelRunner;
+import ai.armature.cli.ConcurrencyLevelRun.Level;
+import ai.armature.engine.tensor.Parallel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,14 +27,23 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code armature bench serving}: throughput of one serving worker (scheduler, paged KV cache, batched forward
- * passes; no HTTP) at several concurrency levels, and time to first token with a cached vs an uncached prefix.
+ * {@code armature bench serving}: batched decode of one serving worker (scheduler, paged KV cache, batched forward
+ * passes; no HTTP) at several concurrency levels, read as llama-batched-bench's S_TG, and time to first token with a
+ * cached vs an uncached prefix. Before measuring it runs every level once with short requests, unmeasured, so the
+ * JIT has compiled every batch size's code path before the first measured level (c=1) starts.
  */
 @Command(name = "serving", mixinStandardHelpOptions = true,
-        description = {"Throughput of one serving worker (no HTTP) by concurrency, and TTFT with a cached prefix.",
-                "Reports aggregate generation and prompt tokens/s per level, and TTFT with a cached",
-                "1024-token prefix vs uncached."})
+        description = {"Batched decode (S_TG) of one worker, no HTTP, by concurrency; TTFT, cached prefix.",
+                "Per level: decode tok/s (S_TG, as llama-batched-bench's: tokens that arrive",
+                "once every request has its first token, over that time), prompt tok/s and",
+                "mean TTFT; then TTFT with a cached 1024-token prefix vs uncached. Before",
+                "measuring, an unmeasured warm-up runs every level once with " + ServingBenchCommand.WARMUP_PROMPT_TOKENS + "-token",
+                "prompts and " + ServingBenchCommand.WARMUP_OUTPUT_TOKENS + " output tokens, so no measured level runs on code the",
+                "JIT is still compiling."})
 final class ServingBenchCommand implements Callable<Integer> {
+
+    static final int WARMUP_PROMPT_TOKENS = 16;
+    static final int WARMUP_OUTPUT_TOKENS = 8;
 
     @Option(names = "--model", required = true, description = "A GGUF model (e.g. from: armature demo-model --preset 1b).")
     Path model;
@@ -52,13 +63,22 @@ final class ServingBenchCommand implements Callable<Integer> {
     @Option(names = "--max-batched-tokens", defaultValue = "512", description = "Scheduler token budget per step. Default: ${DEFAULT-VALUE}.")
     int maxBatchedTokens;
 
+    @Option(names = "--threads", description = {"Kernel threads (as llama-batched-bench -t), 1 to the cores.",
+            "Default: all cores, or -Darmature.threads."})
+    Integer threads;
+
+    @Option(names = "--no-warmup", description = {"Measure from a cold start: no warm-up before the levels",
+            "and the TTFT test (the first levels then include JIT",
+            "compilation, as a freshly started worker's first requests do)."})
+    boolean noWarmup;
+
     @Option(names = "--json", description = "Print one JSON object instead of text.")
     boolean json;
 
     private final AtomicLong ids = new AtomicLong();
 
-    /** One level's figures. */
-    record Level(int concurrency, double generationTokensPerSecond, double promptTokensPerSecond, double meanTtftSeconds) {
+    /** What the warm-up ran (nothing with --no-warmup). */
+    record Warmup(boolean ran, int requests, double seconds) {
     }
 
     @Override
@@ -66,92 +86,69 @@ final class ServingBenchCommand implements Callable<Integer> {
         if (promptTokens < 1 || outputTokens < 2 || prefixTokens < 16) {
             throw new IllegalArgumentException("need --prompt-tokens >= 1, --output-tokens >= 2 and --prefix-tokens >= 16");
         }
+        if (threads != null) KernelThreads.check(threads);
+        int maxConc = 1;
+        for (int c : concurrency) {
+            if (c < 1) throw new IllegalArgumentException("concurrency levels must be >= 1");
+            maxConc = Math.max(maxConc, c);
+        }
         try (LoadedModel m = LoadedModel.open(model)) {
             int vocab = m.model().config().vocabSize();
-            int maxConc = 1;
-            for (int c : concurrency) {
-                if (c < 1) throw new IllegalArgumentException("concurrency levels must be >= 1");
-                maxConc = Math.max(maxConc, c);
-            }
-            if (Math.max(promptTokens + outputTokens, prefixTokens + 17) > m.model().config().contextLength()) {
-                throw new IllegalArgumentException("the requests do not fit the model's context of " + m.model().config().contextLength());
+            int context = m.model().config().contextLength();
+            if (Math.max(Math.max(promptTokens + outputTokens, prefixTokens + 17), WARMUP_PROMPT_TOKENS + WARMUP_OUTPUT_TOKENS) > context) {
+                throw new IllegalArgumentException("the requests do not fit the model's context of " + context);
             }
             long tokensNeeded = (long) maxConc * (promptTokens + outputTokens + 32) + 4L * (prefixTokens + 64);
             long kvBytes = tokensNeeded * KvCache.bytesPerBlock(m.model().config(), 1, KvDtype.F16);
             ServingConfig config = ServingConfig.defaults().withMaxBatchedTokens(maxBatchedTokens)
                     .withMaxSeqs(Math.max(maxConc, 4)).withKvCacheMemoryBytes(kvBytes);
-            LlamaModelRunner runner = new LlamaModelRunner(m.model(), "bench", new int[0], KvDtype.F16);
+            Parallel.Pool pool = threads == null ? null : Parallel.newPool(threads, "armature-bench-kernels");
+            LlamaModelRunner runner;
+            try {
+                runner = new LlamaModelRunner(m.model(), "bench", new int[0], KvDtype.F16, pool); // owns the pool from here
+            } catch (RuntimeException e) {
+                if (pool != null) pool.close();
+                throw e;
+            }
             try (ServingEngine engine = new ServingEngine(runner, config)) {
                 SplittableRandom random = new SplittableRandom(7);
-                runLevel(engine, Math.min(2, maxConc), random, vocab); // warm-up: compiles the hot paths
+                Warmup warmup = noWarmup ? new Warmup(false, 0, 0) : warmUp(engine, random, vocab);
                 List<Level> levels = new ArrayList<>();
-                for (int c : concurrency) levels.add(runLevel(engine, c, random, vocab));
-
-                int[] warmPrefix = random.ints(prefixTokens, 0, vocab).toArray();
-                ttft(engine, concat(warmPrefix, random.ints(16, 0, vocab).toArray()));
+                for (int c : concurrency) {
+                    levels.add(ConcurrencyLevelRun.run(engine, c, promptTokens, outputTokens, random, vocab, "bench", ids));
+                }
+                if (!noWarmup) {
+                    int[] warmPrefix = random.ints(prefixTokens, 0, vocab).toArray();
+                    ttft(engine, concat(warmPrefix, random.ints(16, 0, vocab).toArray()));
+                }
                 int[] prefix = random.ints(prefixTokens, 0, vocab).toArray();
                 double uncached = ttft(engine, concat(prefix, random.ints(16, 0, vocab).toArray()));
                 double cached = ttft(engine, concat(prefix, random.ints(16, 0, vocab).toArray()));
-                report(levels, uncached, cached);
+                report(runner.kernelThreads(), warmup, levels, uncached, cached);
             }
         }
         return 0;
     }
 
-    private Level runLevel(ServingEngine engine, int c, SplittableRandom random, int vocab) throws InterruptedException {
-        java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
-        long[] firstToken = new long[c];
-        long[] done = new long[c];
-        int[] generated = new int[c];
-        long[][] tokenTimes = new long[c][outputTokens];
-        Thread[] threads = new Thread[c];
+    /** Every configured level once with short requests, so every batch size's kernels are compiled; not measured. */
+    private Warmup warmUp(ServingEngine engine, SplittableRandom random, int vocab) throws InterruptedException {
+        System.err.printf("warming up (not measured): concurrency %s, %d-token prompts, %d output tokens...%n",
+                join(concurrency), WARMUP_PROMPT_TOKENS, WARMUP_OUTPUT_TOKENS);
         long start = System.nanoTime();
-        for (int i = 0; i < c; i++) {
-            int idx = i;
-            GenerationStream stream = engine.submit(request(random.ints(promptTokens, 0, vocab).toArray(), outputTokens));
-            threads[i] = Thread.ofVirtual().start(() -> {
-                try (stream) {
-                    GenerateOutput out;
-                    while ((out = stream.next()) != null) {
-                        long now = System.nanoTime();
-                        if (out.tokenIds().length > 0 && firstToken[idx] == 0) firstToken[idx] = now;
-                        for (int t = 0; t < out.tokenIds().length && generated[idx] < outputTokens; t++) {
-                            tokenTimes[idx][generated[idx]++] = now;
-                        }
-                        if (out.finished()) {
-                            if (out.finishReason() == ai.armature.protocol.FinishReason.ERROR) failures.add(out.error());
-                            break;
-                        }
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                done[idx] = System.nanoTime();
-            });
+        int requests = 0;
+        for (int c : concurrency) {
+            requests += ConcurrencyLevelRun.run(engine, c, WARMUP_PROMPT_TOKENS, WARMUP_OUTPUT_TOKENS, random, vocab, "warmup", ids).requests();
         }
-        for (Thread t : threads) t.join();
-        if (!failures.isEmpty()) throw new IllegalStateException("a benchmark request failed: " + failures.peek());
-        long lastFirst = 0, end = 0, ttftSum = 0;
-        for (int i = 0; i < c; i++) {
-            lastFirst = Math.max(lastFirst, firstToken[i]);
-            end = Math.max(end, done[i]);
-            ttftSum += firstToken[i] - start;
-        }
-        // Prompt phase: until every request has its first token; generation phase: the rest. Only tokens that
-        // arrived in the generation phase count towards its rate (early requests decode while later ones prefill).
-        int decoded = 0;
-        for (int i = 0; i < c; i++) {
-            for (int t = 0; t < generated[i]; t++) {
-                if (tokenTimes[i][t] > lastFirst) decoded++;
-            }
-        }
-        return new Level(c, decoded / ((end - lastFirst) / 1e9), (double) c * promptTokens / ((lastFirst - start) / 1e9),
-                ttftSum / 1e9 / c);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.err.printf("warm-up done: %d requests in %.1f s%n", requests, seconds);
+        return new Warmup(true, requests, seconds);
     }
 
     private double ttft(ServingEngine engine, int[] prompt) throws InterruptedException {
         long start = System.nanoTime();
-        try (GenerationStream stream = engine.submit(request(prompt, 2))) {
+        GenerateRequest request = new GenerateRequest("ttft-" + ids.incrementAndGet(), prompt, SamplingParams.GREEDY,
+                new StopConditions(2, new int[0], true, false));
+        try (GenerationStream stream = engine.submit(request)) {
             GenerateOutput out;
             while ((out = stream.next()) != null) {
                 if (out.tokenIds().length > 0) return (System.nanoTime() - start) / 1e9;
@@ -161,31 +158,45 @@ final class ServingBenchCommand implements Callable<Integer> {
         throw new IllegalStateException("the request produced no token");
     }
 
-    private GenerateRequest request(int[] prompt, int maxTokens) {
-        return new GenerateRequest("bench-" + ids.incrementAndGet(), prompt, SamplingParams.GREEDY,
-                new StopConditions(maxTokens, new int[0], true, false));
-    }
-
     private static int[] concat(int[] a, int[] b) {
         int[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
     }
 
-    private void report(List<Level> levels, double uncached, double cached) {
+    private static String join(int[] values) {
+        StringBuilder b = new StringBuilder();
+        for (int v : values) b.append(b.isEmpty() ? "" : ",").append(v);
+        return b.toString();
+    }
+
+    private void report(int kernelThreads, Warmup warmup, List<Level> levels, double uncached, double cached) {
         if (json) {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode o = mapper.createObjectNode();
             o.put("model", model.toString());
+            o.put("threads", kernelThreads);
             o.put("prompt_tokens", promptTokens);
             o.put("output_tokens", outputTokens);
+            ObjectNode w = o.putObject("warmup");
+            w.put("ran", warmup.ran());
+            w.put("requests", warmup.requests());
+            w.put("prompt_tokens", warmup.ran() ? WARMUP_PROMPT_TOKENS : 0);
+            w.put("output_tokens", warmup.ran() ? WARMUP_OUTPUT_TOKENS : 0);
+            w.put("seconds", warmup.seconds());
             ArrayNode arr = o.putArray("levels");
             for (Level l : levels) {
                 ObjectNode n = arr.addObject();
                 n.put("concurrency", l.concurrency());
-                n.put("generation_tokens_per_second", l.generationTokensPerSecond());
+                n.put("requests", l.requests());
+                n.put("generated_tokens", l.generatedTokens());
+                n.put("decode_tokens", l.decodeTokens());
+                n.put("generation_tokens_per_second", l.decodeTokensPerSecond());
                 n.put("prompt_tokens_per_second", l.promptTokensPerSecond());
                 n.put("mean_ttft_seconds", l.meanTtftSeconds());
+                n.put("decode_cpu_seconds_per_token", l.decodeCpuSecondsPerToken());
+                if (Double.isNaN(l.jitCompileSeconds())) n.putNull("jit_compile_seconds");
+                else n.put("jit_compile_seconds", l.jitCompileSeconds());
             }
             o.put("prefix_tokens", prefixTokens);
             o.put("ttft_uncached_seconds", uncached);
@@ -193,13 +204,19 @@ final class ServingBenchCommand implements Callable<Integer> {
             System.out.println(o.toPrettyString());
             return;
         }
-        System.out.printf("model: %s, %d prompt + %d output tokens per request%n%n", model, promptTokens, outputTokens);
-        System.out.println("| concurrency | generation tok/s | prompt tok/s | mean TTFT s | generation vs c=1 |");
-        System.out.println("|---:|---:|---:|---:|---:|");
-        double base = levels.getFirst().generationTokensPerSecond();
+        System.out.printf("model: %s, %d prompt + %d output tokens per request, %d kernel threads%n", model, promptTokens, outputTokens, kernelThreads);
+        System.out.println(warmup.ran()
+                ? String.format("warm-up (not measured): %d requests, %d-token prompts and %d output tokens, %.1f s", warmup.requests(),
+                WARMUP_PROMPT_TOKENS, WARMUP_OUTPUT_TOKENS, warmup.seconds())
+                : "warm-up: none (--no-warmup)");
+        System.out.println();
+        System.out.println("| concurrency | decode tok/s (S_TG) | prompt tok/s | mean TTFT s | decode vs c=1 | decode CPU ms/token | JIT s |");
+        System.out.println("|---:|---:|---:|---:|---:|---:|---:|");
+        double base = levels.getFirst().decodeTokensPerSecond();
         for (Level l : levels) {
-            System.out.printf("| %d | %.1f | %.1f | %.3f | %.2fx |%n", l.concurrency(), l.generationTokensPerSecond(),
-                    l.promptTokensPerSecond(), l.meanTtftSeconds(), l.generationTokensPerSecond() / base);
+            System.out.printf("| %d | %.1f | %.1f | %.3f | %.2fx | %.1f | %.2f |%n", l.concurrency(), l.decodeTokensPerSecond(),
+                    l.promptTokensPerSecond(), l.meanTtftSeconds(), l.decodeTokensPerSecond() / base,
+                    1e3 * l.decodeCpuSecondsPerToken(), l.jitCompileSeconds());
         }
         System.out.printf("%nTTFT with a %d-token prefix: uncached %.3f s, cached %.3f s (%.1f%% of uncached)%n",
                 prefixTokens, uncached, cached, 100 * cached / uncached);

@@ -83,7 +83,7 @@ class EngineCommandsTest {
         JsonNode engine = new ObjectMapper().readTree(e.out());
         assertThat(engine.path("depth").asInt()).isEqualTo(24);
         for (String key : new String[]{"prompt_tokens_per_second", "generation_tokens_per_second",
-                "memory_bandwidth_bytes_per_second", "roofline_fraction"}) {
+                "memory_bandwidth_bytes_per_second", "roofline_fraction", "generation_cpu_seconds_per_token"}) {
             assertThat(engine.path(key).asDouble()).as(key).isPositive();
         }
 
@@ -91,14 +91,65 @@ class EngineCommandsTest {
         assertThat(tooDeep.exit()).isNotZero();
         assertThat(tooDeep.err()).contains("must fit the model's context");
 
-        Result s = run("bench", "serving", "--model", model.toString(), "--concurrency", "1,2", "--prompt-tokens", "16",
-                "--output-tokens", "4", "--prefix-tokens", "64", "--json");
-        assertThat(s.exit()).isZero();
+        Result s = run("bench", "serving", "--model", model.toString(), "--concurrency", "1,2,3", "--prompt-tokens", "20",
+                "--output-tokens", "5", "--prefix-tokens", "64", "--threads", "1", "--json");
+        assertThat(s.exit()).as(s.err()).isZero();
+        assertThat(s.err()).contains("warming up (not measured): concurrency 1,2,3, 16-token prompts, 8 output tokens");
         JsonNode serving = new ObjectMapper().readTree(s.out());
-        assertThat(serving.path("levels")).hasSize(2);
-        assertThat(serving.path("levels").get(1).path("concurrency").asInt()).isEqualTo(2);
-        assertThat(serving.path("levels").get(1).path("generation_tokens_per_second").asDouble()).isPositive();
+        assertThat(serving.path("threads").asInt()).isEqualTo(1);
+        // The warm-up ran every level once with its own short requests; each measured level counts only its own.
+        assertThat(serving.path("warmup").path("ran").asBoolean()).isTrue();
+        assertThat(serving.path("warmup").path("requests").asInt()).isEqualTo(1 + 2 + 3);
+        assertThat(serving.path("warmup").path("output_tokens").asInt()).isEqualTo(8);
+        assertThat(serving.path("levels")).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            JsonNode level = serving.path("levels").get(i);
+            int c = i + 1;
+            assertThat(level.path("concurrency").asInt()).isEqualTo(c);
+            assertThat(level.path("requests").asInt()).as("requests at c=%d", c).isEqualTo(c);
+            assertThat(level.path("generated_tokens").asLong()).as("tokens at c=%d", c).isEqualTo(c * 5L);
+            // The decode phase starts once every request has its first token: at most 4 more tokens each.
+            assertThat(level.path("decode_tokens").asLong()).isBetween(1L, c * 4L);
+            assertThat(level.path("generation_tokens_per_second").asDouble()).isPositive();
+            assertThat(level.path("decode_cpu_seconds_per_token").asDouble()).isPositive();
+            assertThat(level.path("jit_compile_seconds").asDouble()).isNotNegative();
+        }
         assertThat(serving.path("ttft_cached_prefix_seconds").asDouble()).isPositive();
         assertThat(serving.path("ttft_uncached_seconds").asDouble()).isPositive();
+    }
+
+    @Test
+    void benchServingWithoutWarmupAndItsTextTable() throws Exception {
+        Result cold = run("bench", "serving", "--model", model.toString(), "--concurrency", "2", "--prompt-tokens", "16",
+                "--output-tokens", "3", "--prefix-tokens", "32", "--no-warmup", "--json");
+        assertThat(cold.exit()).as(cold.err()).isZero();
+        assertThat(cold.err()).doesNotContain("warming up");
+        JsonNode serving = new ObjectMapper().readTree(cold.out());
+        assertThat(serving.path("warmup").path("ran").asBoolean()).isFalse();
+        assertThat(serving.path("warmup").path("requests").asInt()).isZero();
+        assertThat(serving.path("levels").get(0).path("requests").asInt()).isEqualTo(2);
+        assertThat(serving.path("threads").asInt()).isEqualTo(ai.armature.engine.tensor.Parallel.defaultPool().threads());
+
+        Result text = run("bench", "serving", "--model", model.toString(), "--concurrency", "1,2", "--prompt-tokens", "16",
+                "--output-tokens", "3", "--prefix-tokens", "32");
+        assertThat(text.exit()).as(text.err()).isZero();
+        assertThat(text.out()).contains("| concurrency | decode tok/s (S_TG) |")
+                .containsPattern("warm-up \\(not measured\\): 3 requests, 16-token prompts and 8 output tokens")
+                .containsPattern("\\| 2 \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+x \\|");
+    }
+
+    @Test
+    void benchCommandsRefuseBadThreadCounts() {
+        int cores = Runtime.getRuntime().availableProcessors();
+        for (String command : new String[]{"serving", "engine"}) {
+            for (String bad : new String[]{"0", "-1", Integer.toString(cores + 1)}) {
+                Result r = run("bench", command, "--model", model.toString(), "--threads", bad);
+                assertThat(r.exit()).as(command + " " + bad).isEqualTo(1);
+                assertThat(r.err()).contains("armature: --threads must be between 1 and this machine's " + cores + " cores, got " + bad);
+            }
+        }
+        Result r = run("bench", "serving", "--model", model.toString(), "--threads", "two");
+        assertThat(r.exit()).isNotZero();
+        assertThat(r.err()).contains("--threads");
     }
 }
