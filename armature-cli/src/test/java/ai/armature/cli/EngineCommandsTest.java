@@ -94,7 +94,7 @@ class EngineCommandsTest {
         Result s = run("bench", "serving", "--model", model.toString(), "--concurrency", "1,2,3", "--prompt-tokens", "20",
                 "--output-tokens", "5", "--prefix-tokens", "64", "--threads", "1", "--json");
         assertThat(s.exit()).as(s.err()).isZero();
-        assertThat(s.err()).contains("warming up (not measured): concurrency 1,2,3, 16-token prompts, 8 output tokens");
+        assertThat(s.err()).contains("warming up (not measured): concurrency 3,2,1, 16-token prompts, 8 output tokens");
         JsonNode serving = new ObjectMapper().readTree(s.out());
         assertThat(serving.path("threads").asInt()).isEqualTo(1);
         // The warm-up ran every level once with its own short requests; each measured level counts only its own.
