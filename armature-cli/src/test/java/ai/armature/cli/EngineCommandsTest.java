@@ -83,9 +83,12 @@ class EngineCommandsTest {
         JsonNode engine = new ObjectMapper().readTree(e.out());
         assertThat(engine.path("depth").asInt()).isEqualTo(24);
         for (String key : new String[]{"prompt_tokens_per_second", "generation_tokens_per_second",
-                "memory_bandwidth_bytes_per_second", "roofline_fraction", "generation_cpu_seconds_per_token"}) {
+                "memory_bandwidth_bytes_per_second", "roofline_fraction"}) {
             assertThat(engine.path(key).asDouble()).as(key).isPositive();
         }
+        // Process CPU time may tick in 10 ms steps: 8 tokens of the tiny model can read 0.
+        assertThat(engine.path("generation_cpu_seconds_per_token").isNumber()).isTrue();
+        assertThat(engine.path("generation_cpu_seconds_per_token").asDouble()).isNotNegative();
 
         Result tooDeep = run("bench", "engine", "--model", model.toString(), "--depth", "1000000", "--runs", "1");
         assertThat(tooDeep.exit()).isNotZero();
@@ -111,7 +114,7 @@ class EngineCommandsTest {
             // The decode phase starts once every request has its first token: at most 4 more tokens each.
             assertThat(level.path("decode_tokens").asLong()).isBetween(1L, c * 4L);
             assertThat(level.path("generation_tokens_per_second").asDouble()).isPositive();
-            assertThat(level.path("decode_cpu_seconds_per_token").asDouble()).isPositive();
+            assertThat(level.path("decode_cpu_seconds_per_token").asDouble()).isNotNegative(); // may tick in 10 ms steps
             assertThat(level.path("jit_compile_seconds").asDouble()).isNotNegative();
         }
         assertThat(serving.path("ttft_cached_prefix_seconds").asDouble()).isPositive();
