@@ -98,6 +98,23 @@ class DeployManifestsTest {
         return byCommand;
     }
 
+    /**
+     * The image runs with the JVM flags the tests run with (surefire's argLine is the root pom's armature.jvm.flags):
+     * a flag the engine needs for its speed, such as PerMethodTrapLimit, must not be missing in production.
+     */
+    @Test
+    void theImageRunsWithTheJvmFlagsTheTestsRunWith() throws Exception {
+        String dockerfile = Files.readString(Path.of("..", "deploy", "Dockerfile"));
+        List<String> flags = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(f -> f.startsWith("--") || f.startsWith("-XX:")).toList();
+        assertThat(flags).contains("-XX:PerMethodTrapLimit=10000", "--add-modules=jdk.incubator.vector");
+        for (String f : flags) {
+            // The JVM reports "--add-modules X" as "--add-modules=X"; the Dockerfile writes them as two arguments.
+            String quoted = f.startsWith("--add-modules=") ? "\"--add-modules\", \"" + f.substring(14) + "\"" : "\"" + f + "\"";
+            assertThat(dockerfile).as("deploy/Dockerfile's ENTRYPOINT has " + f).contains(quoted);
+        }
+    }
+
     @Test
     void everyObjectIsInTheNamespaceAndEveryDeploymentSelectsItsPods() {
         assertThat(all(io.fabric8.kubernetes.api.model.Namespace.class)).extracting(n -> n.getMetadata().getName()).containsExactly("armature");
