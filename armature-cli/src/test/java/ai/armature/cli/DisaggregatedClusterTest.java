@@ -10,9 +10,11 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -111,19 +113,24 @@ class DisaggregatedClusterTest {
 
     /** The generated token ids of a greedy completion of {@code prompt} (token ids) by model {@code name}. */
     private static List<Integer> complete(String name, int[] prompt, int maxTokens) throws Exception {
-        ObjectNode body = JSON.createObjectNode().put("model", name).put("max_tokens", maxTokens).put("temperature", 0)
-                .put("ignore_eos", true).put("return_token_ids", true);
-        var ids = body.putArray("prompt");
-        for (int t : prompt) ids.add(t);
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(LocalCluster.api(frontend) + "/completions"))
-                .header("content-type", "application/json").timeout(Duration.ofSeconds(120))
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(completion(name, prompt, maxTokens, false), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
         JsonNode choice = JSON.readTree(r.body()).get("choices").get(0);
         List<Integer> out = new ArrayList<>();
         for (JsonNode t : choice.get("token_ids")) out.add(t.asInt());
         assertThat(out).as(r.body()).isNotEmpty().hasSizeLessThanOrEqualTo(maxTokens);
         return out;
+    }
+
+    /** A greedy completion request of {@code prompt} (token ids) by model {@code name}, its token ids returned. */
+    private static HttpRequest completion(String name, int[] prompt, int maxTokens, boolean stream) {
+        ObjectNode body = JSON.createObjectNode().put("model", name).put("max_tokens", maxTokens).put("temperature", 0)
+                .put("ignore_eos", true).put("return_token_ids", true).put("stream", stream);
+        var ids = body.putArray("prompt");
+        for (int t : prompt) ids.add(t);
+        return HttpRequest.newBuilder(URI.create(LocalCluster.api(frontend) + "/completions"))
+                .header("content-type", "application/json").timeout(Duration.ofSeconds(120))
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
     }
 
     private static String get(String url) {
@@ -171,7 +178,7 @@ class DisaggregatedClusterTest {
         int[] p = prompt(3, 900);
         List<Integer> expected = complete("tiny-aggregated", p, 8);
         double failed = workerMetric(decode, TRANSFER_FAILED);
-        CompletableFuture<List<Integer>> got = completeAfterThePrefill(p, 8, () -> LocalCluster.signal(prefill, "STOP"));
+        CompletableFuture<List<Integer>> got = completeAfterTheFirstToken(p, 8, () -> LocalCluster.signal(prefill, "STOP"));
         try {
             assertThat(got.get()).isEqualTo(expected);
         } finally {
@@ -186,7 +193,7 @@ class DisaggregatedClusterTest {
         int[] p = prompt(4, 1200);
         List<Integer> expected = complete("tiny-aggregated", p, 8);
         double failed = workerMetric(decode, TRANSFER_FAILED);
-        CompletableFuture<List<Integer>> got = completeAfterThePrefill(p, 8, () -> cluster.stop(prefill)); // SIGKILL: its held blocks are gone
+        CompletableFuture<List<Integer>> got = completeAfterTheFirstToken(p, 8, () -> cluster.stop(prefill)); // SIGKILL: its held blocks are gone
         assertThat(got.get()).isEqualTo(expected);
         assertThat(workerMetric(decode, TRANSFER_FAILED)).isEqualTo(failed + 1);
     }
@@ -196,26 +203,60 @@ class DisaggregatedClusterTest {
     }
 
     /**
-     * Starts a completion by "tiny" with the decode worker stopped, so the prefill worker's first token is out before
-     * the fetch can start; once it is, runs {@code afterPrefill} (to break the prefill worker), then resumes the decode
-     * worker.
+     * Streams a completion by "tiny" with the decode worker stopped, so that it cannot fetch the prefill worker's blocks
+     * yet; once the first token reached this client, runs {@code afterFirstToken} (to break the prefill worker), then
+     * resumes the decode worker. The frontend sends the first token on only once it has the prefill worker's whole
+     * result and has started the hand-off, so the break lands after the prefill and before the fetch however slowly
+     * the machine runs. (Waiting for the prefill worker's token counter instead raced with the token's way to the
+     * frontend: a worker broken in between made it a failed prefill, not a failed transfer.) The future is the
+     * completion's token ids, the first included.
      */
-    private static CompletableFuture<List<Integer>> completeAfterThePrefill(int[] p, int maxTokens, Step afterPrefill) throws Exception {
-        double generated = workerMetric(prefill, "armature_generation_tokens_total");
+    private static CompletableFuture<List<Integer>> completeAfterTheFirstToken(int[] p, int maxTokens, Step afterFirstToken) throws Exception {
         LocalCluster.signal(decode, "STOP");
         try {
-            CompletableFuture<List<Integer>> got = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return complete("tiny", p, maxTokens);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
+            HttpResponse<Stream<String>> r = http.send(completion("tiny", p, maxTokens, true), HttpResponse.BodyHandlers.ofLines());
+            assertThat(r.statusCode()).isEqualTo(200);
+            Iterator<String> events = r.body().iterator();
+            StreamedTokens got = new StreamedTokens();
+            while (got.ids.isEmpty()) {
+                assertThat(events.hasNext()).as("the stream ended before its first token").isTrue();
+                got.read(events.next());
+            }
+            afterFirstToken.run();
+            return CompletableFuture.supplyAsync(() -> {
+                while (events.hasNext()) got.read(events.next());
+                assertThat(got.finishReason).as("the stream's finish reason").isEqualTo("length");
+                assertThat(got.done).as("the stream's [DONE]").isTrue();
+                return got.ids;
             });
-            await("the prefill worker's first token", () -> workerMetric(prefill, "armature_generation_tokens_total") > generated);
-            afterPrefill.run();
-            return got;
         } finally {
             LocalCluster.signal(decode, "CONT");
+        }
+    }
+
+    /** The token ids, finish reason and end of one streamed completion, read event by event. */
+    private static final class StreamedTokens {
+        final List<Integer> ids = new ArrayList<>();
+        String finishReason;
+        boolean done;
+
+        void read(String line) {
+            if (!line.startsWith("data: ")) return;
+            String data = line.substring("data: ".length());
+            if (data.equals("[DONE]")) {
+                done = true;
+                return;
+            }
+            JsonNode event;
+            try {
+                event = JSON.readTree(data);
+            } catch (java.io.IOException e) {
+                throw new AssertionError("unreadable event: " + data, e);
+            }
+            assertThat(event.has("error")).as(data).isFalse();
+            JsonNode choice = event.get("choices").get(0);
+            for (JsonNode t : choice.path("token_ids")) ids.add(t.asInt());
+            if (choice.hasNonNull("finish_reason")) finishReason = choice.get("finish_reason").asText();
         }
     }
 
