@@ -224,10 +224,11 @@ public final class SlaPlanner implements ScalingPolicy {
     private void correct(State s, LatencyModel model, Pool pool, PoolObservation obs) {
         TrafficCounters w = obs.warmTraffic();
         if (obs.warmWorkers() < 1 || w.requests() == 0) return;
-        if (backlogged(s, model, pool, obs)) return;
+        Workload known = s.shape.at(0);
+        if (backlogged(s.corrections, model, pool, obs, known.inputTokens(), config.slo().ttftSeconds())) return;
         Workload seen = new Workload(w.requests() / obs.intervalSeconds(), w.meanPromptTokens(), w.promptTokensVariance(),
                 Double.isNaN(w.cachedFraction()) ? 0 : w.cachedFraction(),
-                Double.isNaN(w.meanOutputTokens()) ? s.shape.at(0).outputTokens() : w.meanOutputTokens(), 0, s.shape.at(0).maxInputTokens());
+                Double.isNaN(w.meanOutputTokens()) ? known.outputTokens() : w.meanOutputTokens(), 0, known.maxInputTokens());
         int n = obs.warmWorkers();
         double q = config.slo().attainment();
         // Overloaded (queues growing, not a steady state): the latencies say nothing about the workers' speed.
@@ -289,10 +290,6 @@ public final class SlaPlanner implements ScalingPolicy {
         // Pending tokens are prompts of about the mean length, each computed on its own (not one long prompt).
         double prompt = Math.min(pending, Math.max(1, promptTokens));
         return k.prefill() * pending / prompt * model.performance().prefillSeconds(prompt) > ttftTarget;
-    }
-
-    private boolean backlogged(State s, LatencyModel model, Pool pool, PoolObservation obs) {
-        return backlogged(s.corrections, model, pool, obs, s.shape.at(0).inputTokens(), config.slo().ttftSeconds());
     }
 
     private static double blend(double old, double observed, double requests) {

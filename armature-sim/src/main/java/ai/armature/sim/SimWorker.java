@@ -99,9 +99,12 @@ final class SimWorker implements GenerationEngine {
         return core;
     }
 
-    /** Simulated seconds this worker spent in steps. */
+    /**
+     * Simulated seconds this worker spent in steps whose end the event loop has reached: the engine's own busy time
+     * ({@link EngineStats#busySeconds}, timed on the runner's clock), the figure the planner reads from its reports.
+     */
     double busySeconds() {
-        return runner.busySeconds();
+        return delivered.busySeconds();
     }
 
     /** Whether the worker has requests or a step whose results are not delivered yet. */

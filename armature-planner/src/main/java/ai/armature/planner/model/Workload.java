@@ -38,10 +38,6 @@ public record Workload(double requestRate, double inputTokens, double inputToken
         return new Workload(rate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance, maxInputTokens);
     }
 
-    public Workload withMaxInputTokens(double tokens) {
-        return new Workload(requestRate, inputTokens, inputTokensVariance, cachedFraction, outputTokens, outputTokensVariance, tokens);
-    }
-
     /** Squared coefficient of variation of the prompt length (0 for equal prompts). */
     public double inputCv2() {
         return inputTokensVariance / (inputTokens * inputTokens);

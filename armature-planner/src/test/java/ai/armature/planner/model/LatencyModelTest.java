@@ -132,7 +132,7 @@ class LatencyModelTest {
         // A target that a 25k-token prompt misses alone: none comes (20k is the longest), so none is given up as hopeless.
         Slo slo = new Slo(TestProfiles.prefill(25000), 1, 0.99);
         assertThat(model.estimate(Pool.PREFILL, w, 50, Corrections.NONE, slo).ttftFloorMiss()).isZero();
-        assertThat(model.estimate(Pool.PREFILL, w.withMaxInputTokens(Double.POSITIVE_INFINITY), 50, Corrections.NONE, slo).ttftFloorMiss())
+        assertThat(model.estimate(Pool.PREFILL, new Workload(1, 4000, 6000.0 * 6000, 0, 100, 0), 50, Corrections.NONE, slo).ttftFloorMiss())
                 .as("uncapped, the lognormal's tail to the profile's 32768-token context").isPositive();
         Slo shorter = new Slo(TestProfiles.prefill(15000), 1, 0.99);
         assertThat(model.estimate(Pool.PREFILL, w, 50, Corrections.NONE, shorter).ttftFloorMiss()).isPositive();

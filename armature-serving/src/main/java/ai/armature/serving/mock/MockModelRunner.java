@@ -42,7 +42,6 @@ public final class MockModelRunner implements ModelRunner {
     private long[] blockTags;
     private KvLayout layout;
     private long steps;
-    private double busySeconds;
 
     public MockModelRunner(MockProfile profile, MockClock clock) {
         this.profile = profile;
@@ -60,11 +59,6 @@ public final class MockModelRunner implements ModelRunner {
     /** Steps executed so far. */
     public long steps() {
         return steps;
-    }
-
-    /** Simulated seconds spent in steps so far. */
-    public double busySeconds() {
-        return busySeconds;
     }
 
     @Override
@@ -172,7 +166,6 @@ public final class MockModelRunner implements ModelRunner {
         }
         double seconds = profile.stepSeconds(tokens, pairs, kvRead);
         steps++;
-        busySeconds += seconds;
         clock.sleepUntil(start + (long) (seconds * 1e9));
         return out;
     }
