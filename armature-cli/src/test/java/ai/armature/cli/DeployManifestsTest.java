@@ -99,12 +99,17 @@ class DeployManifestsTest {
     }
 
     /**
-     * The image runs with the JVM flags the tests run with (surefire's argLine is the root pom's armature.jvm.flags):
-     * a flag the engine needs for its speed, such as PerMethodTrapLimit, must not be missing in production.
+     * The image and the {@code ./armature} launcher run with the JVM flags the tests run with (surefire's argLine is
+     * the root pom's armature.jvm.flags): a flag the engine needs for its speed, such as PerMethodTrapLimit, must not
+     * be missing in production.
      */
     @Test
-    void theImageRunsWithTheJvmFlagsTheTestsRunWith() throws Exception {
+    void theImageAndTheLauncherRunWithTheJvmFlagsTheTestsRunWith() throws Exception {
         String dockerfile = Files.readString(Path.of("..", "deploy", "Dockerfile"));
+        String script = Files.readString(Path.of("..", "armature"));
+        int exec = script.indexOf("exec \"$JAVA_HOME/bin/java\"");
+        assertThat(exec).as("./armature's java line").isNotNegative();
+        String launcher = script.substring(exec, script.indexOf("ArmatureCli", exec)); // not its comments
         List<String> flags = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(f -> f.startsWith("--") || f.startsWith("-XX:")).toList();
         assertThat(flags).contains("-XX:PerMethodTrapLimit=10000", "--add-modules=jdk.incubator.vector");
@@ -112,6 +117,7 @@ class DeployManifestsTest {
             // The JVM reports "--add-modules X" as "--add-modules=X"; the Dockerfile writes them as two arguments.
             String quoted = f.startsWith("--add-modules=") ? "\"--add-modules\", \"" + f.substring(14) + "\"" : "\"" + f + "\"";
             assertThat(dockerfile).as("deploy/Dockerfile's ENTRYPOINT has " + f).contains(quoted);
+            assertThat(launcher).as("./armature's java line has " + f).contains(f.replaceFirst("^--add-modules=", "--add-modules "));
         }
     }
 
