@@ -200,6 +200,7 @@ final class Q5KMatrix extends BaseMatrix {
                                  float[] y, int yo, int valid) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
+        ShortVector c11 = ShortVector.broadcast(S512, (short) 11);
         int subs = cols / 32;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
@@ -209,14 +210,14 @@ final class Q5KMatrix extends BaseMatrix {
             int xb = xb0 + j;
             int xi = xb * 32;
             for (int v = 0; v < LOADS - 1; v++, xi += 3) {
-                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
-                p0 = p0.add(w.lanewise(VectorOperators.ASHR, 11).mul(q[xi]));
-                p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 1]));
-                p2 = p2.add(w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 2]));
+                IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * v, LE);
+                p0 = p0.add(w.reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11).mul(q[xi]));
+                p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11).mul(q[xi + 1]));
+                p2 = p2.add(w.lanewise(VectorOperators.LSHL, 10).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11).mul(q[xi + 2]));
             }
-            ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * (LOADS - 1), LE); // elements 30 and 31
-            p0 = p0.add(w.lanewise(VectorOperators.ASHR, 11).mul(q[xi]));
-            p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11).mul(q[xi + 1]));
+            IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * (LOADS - 1), LE); // elements 30 and 31
+            p0 = p0.add(w.reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11).mul(q[xi]));
+            p1 = p1.add(w.lanewise(VectorOperators.LSHL, 5).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11).mul(q[xi + 1]));
             IntVector t0 = ((IntVector) p0.convertShape(VectorOperators.S2I, I512, 0))
                     .add((IntVector) p1.convertShape(VectorOperators.S2I, I512, 0))
                     .add((IntVector) p2.convertShape(VectorOperators.S2I, I512, 0));

@@ -127,6 +127,7 @@ final class Q6KMatrix extends BaseMatrix {
                                  float[] y, int yo, int valid) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
+        ShortVector c8 = ShortVector.broadcast(S512, (short) 8);
         int blocks = cols / 32;
         int kb = vec * blocks;
         for (int j = 0; j < blocks; j++) {
@@ -141,7 +142,7 @@ final class Q6KMatrix extends BaseMatrix {
                 for (int v = 0; v < 8; v++, xi += 2) {
                     ShortVector w = ShortVector.fromMemorySegment(S512, p, oh + 64L * v, LE);
                     pe = pe.add(w.and((short) 0xFF).mul(q[xi]));
-                    po = po.add(w.lanewise(VectorOperators.ASHR, 8).mul(q[xi + 1]));
+                    po = po.add(w.lanewise(VectorOperators.ASHR, c8).mul(q[xi + 1]));
                 }
                 pe = pe.sub(e32[2 * (kb + j) + h]);
                 // Each 16-bit sum is exact, their sum may not be: added as floats (exact below 2^24).
