@@ -143,6 +143,7 @@ final class Q4KMatrix extends BaseMatrix {
     private static void products2(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xa, int xb,
                                   int cols, float[] y, int ya, int yb, int valid) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+        ShortVector c12 = ShortVector.broadcast(S512, (short) 12);
         int subs = cols / 32;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
@@ -152,11 +153,12 @@ final class Q4KMatrix extends BaseMatrix {
             int ka = xa + j, kb = xb + j;
             int ia = ka * 32, ib = kb * 32;
             for (int v = 0; v < 8; v++, ia += 4, ib += 4) {
-                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
-                ShortVector w0 = w.and((short) 15);
-                ShortVector w1 = w.lanewise(VectorOperators.LSHR, 4).and((short) 15);
-                ShortVector w2 = w.lanewise(VectorOperators.LSHR, 8).and((short) 15);
-                ShortVector w3 = w.lanewise(VectorOperators.LSHR, 12);
+                IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * v, LE);
+                ShortVector ws = w.reinterpretAsShorts();
+                ShortVector w0 = ws.and((short) 15);
+                ShortVector w1 = w.lanewise(VectorOperators.LSHR, 4).reinterpretAsShorts().and((short) 15);
+                ShortVector w2 = w.lanewise(VectorOperators.LSHR, 8).reinterpretAsShorts().and((short) 15);
+                ShortVector w3 = ws.lanewise(VectorOperators.LSHR, c12);
                 p0 = p0.add(w0.mul(q[ia])).add(w2.mul(q[ia + 2]));
                 r0 = r0.add(w1.mul(q[ia + 1])).add(w3.mul(q[ia + 3]));
                 p1 = p1.add(w0.mul(q[ib])).add(w2.mul(q[ib + 2]));
@@ -202,11 +204,17 @@ final class Q4KMatrix extends BaseMatrix {
         }
     }
 
-    /** Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. */
+    /**
+     * Kept free of helper calls for the reason {@link Q4_0Matrix#groupProducts} gives. C2 has no immediate form for
+     * 16-bit vector shifts (it reloads the count before each one), so the nibbles come from 32-bit immediate shifts
+     * whose bits crossing from the next 16-bit lane the mask drops, and the top nibble (no mask) from a shift by a
+     * count vector hoisted out of the loop.
+     */
     private static void product1(MemorySegment p, long o, short[] q, short[] c8, int[] sums, float[] dx, int xb0, int cols,
                                  float[] y, int yo, int valid) {
         FloatVector acc0 = FloatVector.zero(F);
         FloatVector acc1 = acc0;
+        ShortVector c12 = ShortVector.broadcast(S512, (short) 12);
         int subs = cols / 32;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
@@ -216,11 +224,12 @@ final class Q4KMatrix extends BaseMatrix {
             int xb = xb0 + j;
             int xi = xb * 32;
             for (int v = 0; v < 8; v++, xi += 4) {
-                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
-                p0 = p0.add(w.and((short) 15).mul(q[xi]));
-                p1 = p1.add(w.lanewise(VectorOperators.LSHR, 4).and((short) 15).mul(q[xi + 1]));
-                p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).and((short) 15).mul(q[xi + 2]));
-                p3 = p3.add(w.lanewise(VectorOperators.LSHR, 12).mul(q[xi + 3]));
+                IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * v, LE);
+                ShortVector ws = w.reinterpretAsShorts();
+                p0 = p0.add(ws.and((short) 15).mul(q[xi]));
+                p1 = p1.add(w.lanewise(VectorOperators.LSHR, 4).reinterpretAsShorts().and((short) 15).mul(q[xi + 1]));
+                p2 = p2.add(w.lanewise(VectorOperators.LSHR, 8).reinterpretAsShorts().and((short) 15).mul(q[xi + 2]));
+                p3 = p3.add(ws.lanewise(VectorOperators.LSHR, c12).mul(q[xi + 3]));
             }
             ShortVector t = p0.add(p1).add(p2.add(p3)).sub(c8[xb]);
             float s = dx[xb];

@@ -120,6 +120,7 @@ final class Q5KMatrix extends BaseMatrix {
     private static void products2(MemorySegment p, long o, short[] q, int[] sums, float[] dx, int xa, int xb, int cols,
                                   float[] y, int ya, int yb, int valid) {
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+        ShortVector c11 = ShortVector.broadcast(S512, (short) 11);
         int subs = cols / 32;
         for (int j = 0; j < subs; j++) {
             int sub = j & 7;
@@ -129,10 +130,10 @@ final class Q5KMatrix extends BaseMatrix {
             int ka = xa + j, kb = xb + j;
             int ia = ka * 32, ib = kb * 32;
             for (int v = 0; v < LOADS - 1; v++, ia += 3, ib += 3) {
-                ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * v, LE);
-                ShortVector f0 = w.lanewise(VectorOperators.ASHR, 11);
-                ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11);
-                ShortVector f2 = w.lanewise(VectorOperators.LSHL, 10).lanewise(VectorOperators.ASHR, 11);
+                IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * v, LE);
+                ShortVector f0 = w.reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11);
+                ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11);
+                ShortVector f2 = w.lanewise(VectorOperators.LSHL, 10).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11);
                 p0 = p0.add(f0.mul(q[ia]));
                 p1 = p1.add(f1.mul(q[ia + 1]));
                 p2 = p2.add(f2.mul(q[ia + 2]));
@@ -140,9 +141,9 @@ final class Q5KMatrix extends BaseMatrix {
                 r1 = r1.add(f1.mul(q[ib + 1]));
                 r2 = r2.add(f2.mul(q[ib + 2]));
             }
-            ShortVector w = ShortVector.fromMemorySegment(S512, p, ob + 64L * (LOADS - 1), LE);
-            ShortVector f0 = w.lanewise(VectorOperators.ASHR, 11);
-            ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).lanewise(VectorOperators.ASHR, 11);
+            IntVector w = IntVector.fromMemorySegment(I512, p, ob + 64L * (LOADS - 1), LE); // elements 30 and 31
+            ShortVector f0 = w.reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11);
+            ShortVector f1 = w.lanewise(VectorOperators.LSHL, 5).reinterpretAsShorts().lanewise(VectorOperators.ASHR, c11);
             p0 = p0.add(f0.mul(q[ia]));
             p1 = p1.add(f1.mul(q[ia + 1]));
             r0 = r0.add(f0.mul(q[ib]));

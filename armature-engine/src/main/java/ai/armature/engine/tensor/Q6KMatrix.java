@@ -172,6 +172,7 @@ final class Q6KMatrix extends BaseMatrix {
                                   int ka, int kb, float[] y, int ya, int yb, int valid) {
         int blocks = cols / 32;
         FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0;
+        ShortVector c8 = ShortVector.broadcast(S512, (short) 8);
         for (int j = 0; j < blocks; j++) {
             long os = o + (long) (j >> 3) * GROUP_SUPER;
             long ob = os + DATA + (long) XBLOCK * (j & 7);
@@ -186,7 +187,7 @@ final class Q6KMatrix extends BaseMatrix {
                 for (int v = 0; v < 8; v++, xa += 2, xb += 2) {
                     ShortVector w = ShortVector.fromMemorySegment(S512, p, oh + 64L * v, LE);
                     ShortVector we = w.and((short) 0xFF);
-                    ShortVector wo = w.lanewise(VectorOperators.ASHR, 8);
+                    ShortVector wo = w.lanewise(VectorOperators.ASHR, c8);
                     e0 = e0.add(we.mul(q[xa]));
                     o0 = o0.add(wo.mul(q[xa + 1]));
                     e1 = e1.add(we.mul(q[xb]));

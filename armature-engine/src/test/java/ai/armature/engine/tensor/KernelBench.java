@@ -18,6 +18,9 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class KernelBench {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+    /** CPU time spent on passes before the measured ones of perCore and pairs, so that C2 has compiled the kernels
+     * ({@code -DwarmupMs=N}, default 3000: on the shared 2-core machine C2 took more than one CPU second of the bench thread to finish product1). */
+    private static final long WARM_UP_NS = Long.getLong("warmupMs", 3000) * 1_000_000L;
 
     private KernelBench() {
     }
@@ -55,7 +58,7 @@ public final class KernelBench {
         if (which.contains("pairs")) {
             // Two vectors per call through the fused small-batch kernels (L2-resident, CPU time): weight-vector
             // products per second, to compare with twice the one-vector figure.
-            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K}) {
+            for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
                 if (!which.contains("pairs:") || which.contains("pairs:" + t)) {
                     pairs(t);
                 }
@@ -178,9 +181,13 @@ public final class KernelBench {
         BaseMatrix m = (BaseMatrix) matrices(t, rows, cols, 1)[0];
         float[] x = Reference.randomFloats(cols, new Random(2));
         float[] y = new float[rows];
-        double best = 0;
+        double[] rates = new double[reps];
         Int8Activations a = Int8Activations.forThisThread();
-        for (int rep = 0; rep < reps; rep++) {
+        long warm = cpu();
+        for (int rep = -1; rep < reps; rep++) {
+            if (rep == -1 && cpu() - warm < WARM_UP_NS) {
+                rep--; // warm-up passes (compilation) until a CPU second is spent, then the measured ones
+            }
             long c0 = cpu();
             if (m.interleavedRows() > 0) {
                 // The decode path of the repacked layouts: quantize the vector, then every group of rows.
@@ -194,10 +201,21 @@ public final class KernelBench {
                 }
             }
             long c1 = cpu();
-            best = Math.max(best, m.data().byteSize() / ((c1 - c0) * 1e-9));
+            if (rep >= 0) {
+                rates[rep] = m.data().byteSize() / ((c1 - c0) * 1e-9);
+            }
         }
-        System.out.printf("per core %-5s %s: %.2f GB/s per CPU second (%.3f ns per weight, %.1f G weights/s)%n", t, bytes < (8 << 20) ? "in L2" : "streaming", best / 1e9,
-                1e9 * t.bytesFor(cols) / cols / best, best / (t.bytesFor(cols) / (double) cols) / 1e9);
+        // The median of the repetitions: the best one is sometimes a thread CPU clock reading far too short (up to 4x
+        // the kernel's real speed on this shared VM), and the median also drops the ones the compiler or GC slowed.
+        double mid = median(rates);
+        System.out.printf("per core %-5s %s: %.2f GB/s per CPU second (%.3f ns per weight, %.1f G weights/s, median of %d)%n", t, bytes < (8 << 20) ? "in L2" : "streaming", mid / 1e9,
+                1e9 * t.bytesFor(cols) / cols / mid, mid / (t.bytesFor(cols) / (double) cols) / 1e9, reps);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     private static void pairs(GgmlType t) {
@@ -207,18 +225,25 @@ public final class KernelBench {
         float[] x = Reference.randomFloats(2 * cols, new Random(2));
         float[] y = new float[2 * rows];
         Int8Activations a = Int8Activations.forThisThread();
-        double best1 = 0, best2 = 0;
-        for (int rep = 0; rep < 3000; rep++) {
+        int reps = 3000;
+        double[] rate1 = new double[reps], rate2 = new double[reps];
+        long warm = cpu();
+        for (int rep = -1; rep < reps; rep++) {
+            if (rep == -1 && cpu() - warm < WARM_UP_NS) {
+                rep--;
+            }
             long c0 = cpu();
             a.quantize(x, 0, 2, cols);
             for (int g = 0; g < rows / 32; g++) m.groupProducts(g, a, 2, y, 0, rows);
             long c1 = cpu();
             for (int g = 0; g < rows / 32; g++) m.groupProducts(g, a, 1, y, 0, rows);
             long c2 = cpu();
-            best2 = Math.max(best2, 2.0 * rows * cols / (c1 - c0));
-            best1 = Math.max(best1, (double) rows * cols / (c2 - c1));
+            if (rep >= 0) {
+                rate2[rep] = 2.0 * rows * cols / (c1 - c0);
+                rate1[rep] = (double) rows * cols / (c2 - c1);
+            }
         }
-        System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s)%n", t, best2, best1);
+        System.out.printf("fused pair %-5s in L2: %.1f G weight-vector products/s (one vector: %.1f G/s; medians of %d)%n", t, median(rate2), median(rate1), reps);
     }
 
     private static void quantize(int cols) {
