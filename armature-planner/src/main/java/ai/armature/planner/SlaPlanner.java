@@ -12,6 +12,7 @@ import ai.armature.planner.model.Estimate;
 import ai.armature.planner.model.LatencyModel;
 import ai.armature.planner.model.RequestShape;
 import ai.armature.planner.model.Workload;
+import ai.armature.planner.predict.CountDispersion;
 import ai.armature.planner.predict.LoadPredictor;
 import ai.armature.protocol.TrafficCounters;
 
@@ -78,6 +79,7 @@ public final class SlaPlanner implements ScalingPolicy {
     private final class State {
         final LoadPredictor rate = config.predictor().fresh();
         final RequestShape shape = new RequestShape(SHAPE_KEEP);
+        final CountDispersion arrivals = new CountDispersion(SHAPE_KEEP);
         Corrections corrections = Corrections.NONE;
         final ArrayDeque<double[]> downSizes = new ArrayDeque<>(); // {time, size}
         /** Decayed counts of warm requests past the TTFT target beyond the long-prompt floor, observed and predicted. */
@@ -128,12 +130,19 @@ public final class SlaPlanner implements ScalingPolicy {
         State s = states.computeIfAbsent(pool, p -> new State());
         TrafficCounters t = obs.traffic();
         double observedRate = obs.arrivals() / obs.intervalSeconds();
-        // A surge: twice the requests forecast for this interval, and more than three Poisson deviations over. Sizing then
-        // covers at least the rate seen (a smooth predictor would take intervals to catch up with a burst).
+        // A surge: twice the requests forecast for this interval, and more than three deviations of the counts' noise
+        // over (at least Poisson's; more for requests that come in batches). Sizing then covers at least the rate seen
+        // (a smooth predictor would take intervals to catch up with a burst).
         double expected = s.rate.observations() == 0 ? Double.NaN : Math.max(0, s.rate.forecast(1)) * obs.intervalSeconds();
         double seen = observedRate * obs.intervalSeconds();
-        boolean surge = !Double.isNaN(expected) && seen > 2 * expected && seen > expected + 3 * Math.sqrt(Math.max(1, expected));
-        observe(s, t, observedRate);
+        double dispersion = s.arrivals.indexOfDispersion();
+        double noise = (dispersion > 1 ? dispersion : 1) * expected;
+        boolean surge = !Double.isNaN(expected) && seen > 2 * expected && seen > expected + 3 * Math.sqrt(Math.max(1, noise));
+        // The load: the count less the part of its deviation that is the arrivals' noise (a batch that landed in this
+        // interval is not a higher rate; sized for, it keeps a worker for the scale-down delay after it has passed).
+        double loadRate = s.arrivals.load(seen, expected) / obs.intervalSeconds();
+        s.arrivals.observe(seen);
+        observe(s, t, loadRate);
         if (config.corrections()) correct(s, model, pool, obs);
 
         int current = fleet.capacity();
@@ -155,7 +164,7 @@ public final class SlaPlanner implements ScalingPolicy {
         // Requests waiting in front of the pool are work on top of the arrivals: sized to be cleared over the time a
         // worker takes to come, or longer (--backlog-seconds).
         double backlogRate = obs.heldRequests() / config.backlogClearSeconds();
-        double nearRate = Math.max(active(s.rate.forecast(1)), active(observedRate));
+        double nearRate = Math.max(active(s.rate.forecast(1)), active(surge ? observedRate : loadRate));
         if (backlogRate > 0) {
             double withBacklog = nearRate + backlogRate;
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(withBacklog), config.slo(), s.corrections, min, max));
