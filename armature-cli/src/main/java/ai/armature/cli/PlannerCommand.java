@@ -176,6 +176,17 @@ final class PlannerCommand implements Callable<Integer> {
                     LOG.warning("planner: a decision failed: " + e);
                 }
             }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+            // Between decisions, the policy's surge check (the same as in simulate): scale up at once on a burst.
+            long check = Math.round(Autoscaler.SURGE_CHECK_SECONDS * 1000);
+            loop.scheduleAtFixedRate(() -> {
+                try {
+                    for (Decision d : autoscaler.check(seconds(origin), signals)) {
+                        if (log != null) log.write(d, autoscaler.fleet(d.pool()), config);
+                    }
+                } catch (Exception e) {
+                    LOG.warning("planner: a surge check failed: " + e);
+                }
+            }, check, check, TimeUnit.MILLISECONDS);
             CountDownLatch stop = StopSignals.install();
             System.err.printf("armature: planner for '%s' (%s, pools %s, connector %s): TTFT %.3f s, ITL %.3f s at %.0f%%, %d..%d workers, "
                             + "interval %s, startup %.0f s%n", model, policy.name(), poolNames, connector.name(), config.slo().ttftSeconds(),

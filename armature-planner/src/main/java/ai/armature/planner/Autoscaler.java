@@ -22,7 +22,7 @@ import ai.armature.protocol.TrafficCounters;
  * Every {@link #tick} it turns the workers' cumulative traffic counters into the interval's {@link PoolObservation}
  * (a worker's latencies count towards corrections only once it has served past its warm-up for a whole interval),
  * asks the policy, then starts workers or stops them: starting ones first, then the serving ones with the least
- * work in flight. A worker that does not register within {@code startTimeoutSeconds} is cancelled. A request held
+ * work in flight. Between ticks, {@link #check} lets the policy scale up at once on a surge. A worker that does not register within {@code startTimeoutSeconds} is cancelled. A request held
  * at a pool with no worker ({@link #demand}) starts one at once, without waiting for the next tick.
  *
  * <p>Single-threaded: the planner loop (or the simulation) calls every method from one thread.
@@ -30,6 +30,11 @@ import ai.armature.protocol.TrafficCounters;
 public final class Autoscaler {
 
     private static final Logger LOG = Logger.getLogger(Autoscaler.class.getName());
+    /**
+     * How often {@link #check} runs between ticks: a burst that begins just after a decision is otherwise seen a whole
+     * interval later. One second is simulate's load-report period: a shorter one would mostly see nothing new there.
+     */
+    public static final double SURGE_CHECK_SECONDS = 1;
 
     /** What the autoscaler reads about the workers at each tick. */
     public interface Signals {
@@ -183,6 +188,48 @@ public final class Autoscaler {
     public List<Decision> tick(double now, Signals signals) {
         double interval = Double.isNaN(lastTick) ? config.intervalSeconds() : Math.max(1e-9, now - lastTick);
         expireStarts(now);
+        Map<String, EngineStats> loads = signals.loads();
+        Map<Pool, PoolObservation> observed = observe(now, interval, signals, true);
+        List<Decision> made = new ArrayList<>();
+        for (Pool pool : pools) {
+            Decision d = policy.decide(now, observed.get(pool), fleet(pool));
+            apply(d, loads, now);
+            made.add(d);
+        }
+        decisions.addAll(made);
+        lastTick = now;
+        lastLoads = Map.copyOf(loads);
+        return made;
+    }
+
+    /**
+     * The fast surge check, run every {@link #SURGE_CHECK_SECONDS} between ticks: the policy sees what arrived since
+     * the last tick ({@link ScalingPolicy#surge}) and may start workers at once; it never stops any, and the books of
+     * the interval (the counters the next tick reads its deltas from) are left as they are. Nothing before the first
+     * tick, nor when a tick is due (within a millisecond of a whole interval after the last).
+     */
+    public List<Decision> check(double now, Signals signals) {
+        if (Double.isNaN(lastTick)) return List.of();
+        double elapsed = now - lastTick;
+        if (elapsed < 1e-3 || elapsed > config.intervalSeconds() - 1e-3) return List.of();
+        Map<Pool, PoolObservation> observed = observe(now, elapsed, signals, false);
+        List<Decision> made = new ArrayList<>();
+        for (Pool pool : pools) {
+            PoolFleet fleet = fleet(pool);
+            Decision d = policy.surge(now, observed.get(pool), fleet);
+            if (d == null || d.target() <= fleet.capacity()) continue;
+            start(pool, Math.min(d.target(), config.maxWorkers()) - fleet.capacity(), now);
+            made.add(d);
+        }
+        decisions.addAll(made);
+        return made;
+    }
+
+    /**
+     * Each pool's observation of the {@code interval} seconds that end at {@code now}, from the workers' counters'
+     * change since the last tick; {@code commit} makes these counters and waiting counts the base of the next one.
+     */
+    private Map<Pool, PoolObservation> observe(double now, double interval, Signals signals, boolean commit) {
         Map<String, TrafficCounters> traffic = signals.traffic();
         Map<String, EngineStats> loads = signals.loads();
         Map<Pool, TrafficCounters> all = new EnumMap<>(Pool.class), warm = new EnumMap<>(Pool.class);
@@ -191,7 +238,7 @@ public final class Autoscaler {
             Member m = members.get(e.getKey());
             TrafficCounters before = lastTraffic.getOrDefault(e.getKey(), TrafficCounters.ZERO);
             TrafficCounters delta = e.getValue().wentBackFrom(before) ? e.getValue() : e.getValue().minus(before);
-            lastTraffic.put(e.getKey(), e.getValue());
+            if (commit) lastTraffic.put(e.getKey(), e.getValue());
             if (m == null) continue;
             all.merge(m.pool, delta, TrafficCounters::plus);
             if (warm(m, now, interval)) {
@@ -199,7 +246,7 @@ public final class Autoscaler {
                 warmCount.merge(m.pool, 1, Integer::sum);
             }
         }
-        List<Decision> made = new ArrayList<>();
+        Map<Pool, PoolObservation> out = new EnumMap<>(Pool.class);
         for (Pool pool : pools) {
             double running = 0, waiting = 0, kv = 0;
             int reporting = 0, startWaiting = 0;
@@ -220,18 +267,12 @@ public final class Autoscaler {
             }
             int n = Math.max(1, reporting);
             int held = Math.max(0, signals.held(pool));
-            PoolObservation obs = new PoolObservation(pool, interval, all.getOrDefault(pool, TrafficCounters.ZERO),
+            out.put(pool, new PoolObservation(pool, interval, all.getOrDefault(pool, TrafficCounters.ZERO),
                     warm.getOrDefault(pool, TrafficCounters.ZERO), warmCount.getOrDefault(pool, 0), held,
-                    running / n, waiting / n, kv / n, startWaiting, startPending, lastHeld.getOrDefault(pool, 0));
-            lastHeld.put(pool, held);
-            Decision d = policy.decide(now, obs, fleet(pool));
-            apply(d, loads, now);
-            made.add(d);
+                    running / n, waiting / n, kv / n, startWaiting, startPending, lastHeld.getOrDefault(pool, 0)));
+            if (commit) lastHeld.put(pool, held);
         }
-        decisions.addAll(made);
-        lastTick = now;
-        lastLoads = Map.copyOf(loads);
-        return made;
+        return out;
     }
 
     /** Whether a worker served, past its warm-up, for the whole interval that ends at {@code now}. */

@@ -20,6 +20,8 @@ public record Decision(Pool pool, double timeSeconds, int current, int target, R
         SCALE_UP,
         /** The survivors are predicted within the scale-down margin for the whole delay window. */
         SCALE_DOWN,
+        /** Between decisions, the arrivals since the last one clearly exceed what the pool's workers serve (up only). */
+        SURGE,
         /** Requests wait at a pool with no worker. */
         DEMAND_AT_ZERO,
         /** Even the most workers allowed are predicted to miss a target. */

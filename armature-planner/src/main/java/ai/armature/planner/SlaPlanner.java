@@ -46,6 +46,9 @@ import ai.armature.protocol.TrafficCounters;
  *       within that delay after the pool grew and all its new workers serve (a worker just asked for is not cancelled
  *       by the next dip).</li>
  * </ol>
+ * Between decisions, every {@link Autoscaler#SURGE_CHECK_SECONDS}, the arrivals since the last one are put to the
+ * same surge test at a stricter threshold ({@link #surge}): a burst that begins just after a decision starts workers
+ * within a second instead of an interval later. It only scales up.
  * A forecast of less than half a request per interval counts as no load, so the decaying tail of a forecast does
  * not keep (or start) a worker. A size between the two holds: a pool that just scaled down is predicted within the margin, so it does not scale
  * back up at the same load (no oscillation). Sizes stay within {@code [minWorkers, maxWorkers]}; with
@@ -71,6 +74,14 @@ public final class SlaPlanner implements ScalingPolicy {
     /** A forecast of fewer requests than this per interval is idle: it keeps no worker up (a held request starts one). */
     static final double IDLE_REQUESTS_PER_INTERVAL = 0.5;
 
+    /** A decision's surge test: deviations of the interval's count over its forecast. */
+    static final double SURGE_DEVIATIONS = 3;
+    /**
+     * The surge check's, between decisions: stricter, as it looks at up to nine partial intervals per decision (nine
+     * chances for batchy noise to pass) and scales up for a start-up time and the scale-down delay on what it sees.
+     */
+    static final double SURGE_CHECK_DEVIATIONS = 5;
+
     private final PlannerConfig config;
     private final Map<Pool, LatencyModel> models;
     private final Map<Pool, State> states = new EnumMap<>(Pool.class);
@@ -89,6 +100,9 @@ public final class SlaPlanner implements ScalingPolicy {
         /** When the pool last grew (by this planner or anyone) or was first seen: no shrinking within the delay after. */
         double grewAt = Double.NaN;
         int lastCapacity = -1;
+        /** The surge check's last look since the decision: seconds and arrivals since it, and whether its own window surged. */
+        double checkedSeconds, checkedArrivals;
+        boolean checkSurged;
     }
 
     public SlaPlanner(PlannerConfig config, Map<Pool, LatencyModel> models) {
@@ -135,14 +149,15 @@ public final class SlaPlanner implements ScalingPolicy {
         // (a smooth predictor would take intervals to catch up with a burst).
         double expected = s.rate.observations() == 0 ? Double.NaN : Math.max(0, s.rate.forecast(1)) * obs.intervalSeconds();
         double seen = observedRate * obs.intervalSeconds();
-        double dispersion = s.arrivals.indexOfDispersion();
-        double noise = (dispersion > 1 ? dispersion : 1) * expected;
-        boolean surge = !Double.isNaN(expected) && seen > 2 * expected && seen > expected + 3 * Math.sqrt(Math.max(1, noise));
+        boolean surge = surges(seen, expected, s.arrivals.indexOfDispersion(), SURGE_DEVIATIONS);
         // The load: the count less the part of its deviation that is the arrivals' noise (a batch that landed in this
         // interval is not a higher rate; sized for, it keeps a worker for the scale-down delay after it has passed).
         double loadRate = s.arrivals.load(seen, expected) / obs.intervalSeconds();
         s.arrivals.observe(seen);
         observe(s, t, loadRate);
+        s.checkedSeconds = 0;
+        s.checkedArrivals = 0;
+        s.checkSurged = false;
         if (config.corrections()) correct(s, model, pool, obs);
 
         int current = fleet.capacity();
@@ -199,6 +214,55 @@ public final class SlaPlanner implements ScalingPolicy {
         if (target == max && !predicted.meets(config.slo()) && peakRate > 0) reason = Decision.Reason.AT_MAXIMUM;
         if (target == current && reason != Decision.Reason.AT_MAXIMUM) reason = Decision.Reason.HOLD;
         return decision(now, obs, current, target, reason, observedRate, peakRate, predicted, s.corrections);
+    }
+
+    /**
+     * Whether {@code seen} requests are a surge over the {@code expected} ones: twice as many, and more than
+     * {@code deviations} standard deviations of the counts' noise over (at least Poisson's, {@code dispersion} x the
+     * expected count for requests that come in batches). Never before the first forecast (NaN).
+     */
+    static boolean surges(double seen, double expected, double dispersion, double deviations) {
+        if (Double.isNaN(expected)) return false;
+        double noise = (dispersion > 1 ? dispersion : 1) * expected;
+        return seen > 2 * expected && seen > expected + deviations * Math.sqrt(Math.max(1, noise));
+    }
+
+    /**
+     * The fast surge check between decisions: the arrivals since the last decision against the forecast for that long,
+     * by the decision's surge test at {@link #SURGE_CHECK_DEVIATIONS} deviations, in the window since its last look and in all since the decision, at two looks in a row (a batch lands within one second; a higher rate goes on), once the counts' noise is measured; in a surge the pool grows at once to
+     * what the rate seen since and the requests waiting need, sized as a decision sizes a surge. The predictor, the
+     * noise estimate and the corrections are left to the next decision.
+     */
+    @Override
+    public Decision surge(double now, PoolObservation obs, PoolFleet fleet) {
+        State s = states.get(obs.pool());
+        if (s == null || s.rate.observations() == 0) return null;
+        Pool pool = obs.pool();
+        LatencyModel model = models.get(pool);
+        double perSecond = Math.max(0, s.rate.forecast(1)), dispersion = s.arrivals.indexOfDispersion();
+        // Not before the counts' noise is measured (a second difference needs three decisions): the strict threshold
+        // is in its deviations, and Poisson's understates batchy arrivals (seeded batches passed it at the third interval).
+        if (Double.isNaN(dispersion)) return null;
+        double seen = obs.arrivals();
+        // The last check's window alone: a batch lands within one; a higher rate goes on into the next.
+        double window = obs.intervalSeconds() - s.checkedSeconds;
+        boolean windowSurged = window > 0 && surges(Math.max(0, seen - s.checkedArrivals), perSecond * window, dispersion, SURGE_CHECK_DEVIATIONS);
+        boolean sustained = windowSurged && s.checkSurged;
+        s.checkedSeconds = obs.intervalSeconds();
+        s.checkedArrivals = seen;
+        s.checkSurged = windowSurged;
+        if (!sustained || !surges(seen, perSecond * obs.intervalSeconds(), dispersion, SURGE_CHECK_DEVIATIONS)) return null;
+        double observedRate = seen / obs.intervalSeconds();
+        double rate = active(observedRate) + obs.heldRequests() / config.backlogClearSeconds();
+        int min = config.minWorkers(), max = config.maxWorkers(), current = fleet.capacity();
+        Workload base = s.shape.at(0);
+        int target = model.smallestPool(pool, base.withRequestRate(rate), config.slo(), s.corrections, min, max);
+        if (target <= current) return null;
+        s.grewAt = now;
+        s.lastCapacity = target;
+        Estimate predicted = model.estimate(pool, base.withRequestRate(rate), target, s.corrections, config.slo());
+        Decision.Reason reason = target == max && !predicted.meets(config.slo()) ? Decision.Reason.AT_MAXIMUM : Decision.Reason.SURGE;
+        return decision(now, obs, current, target, reason, observedRate, rate, predicted, s.corrections);
     }
 
     /** The rate to size for: 0 below half a request per interval (the tail of a decaying forecast is not load). */

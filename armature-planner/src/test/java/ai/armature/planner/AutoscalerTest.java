@@ -67,6 +67,16 @@ class AutoscalerTest {
             return new Decision(obs.pool(), now, fleet.capacity(), target < 0 ? fleet.capacity() : target, Decision.Reason.HOLD, 0, 0, null, null, obs);
         }
 
+        /** What {@link #surge} answers (-1: nothing), and what it observed. */
+        int surgeTarget = -1;
+        final List<PoolObservation> checked = new ArrayList<>();
+
+        @Override
+        public Decision surge(double now, PoolObservation obs, PoolFleet fleet) {
+            checked.add(obs);
+            return surgeTarget < 0 ? null : new Decision(obs.pool(), now, fleet.capacity(), surgeTarget, Decision.Reason.SURGE, 0, 0, null, null, obs);
+        }
+
         @Override
         public int workersForDemandAtZero(Pool pool) {
             return 2;
@@ -162,6 +172,32 @@ class AutoscalerTest {
         scaler.registered("pod-def", Pool.AGGREGATED, 20);
         scaler.registered("pod-xyz", Pool.AGGREGATED, 20);
         assertThat(scaler.fleet(Pool.AGGREGATED)).as("a third is someone else's, still capacity").isEqualTo(new PoolFleet(3, 0, 0));
+    }
+
+    @Test
+    void theSurgeCheckSeesWhatArrivedSinceTheLastTickStartsWorkersAndNeverStopsAny() {
+        scaler.registered("w0", Pool.AGGREGATED, 0);
+        signals.traffic.put("w0", requests(10));
+        assertThat(scaler.check(5, signals)).as("nothing before the first tick").isEmpty();
+        scaler.tick(10, signals);
+        signals.traffic.put("w0", requests(40));
+        signals.held = 7;
+        assertThat(scaler.check(12, signals)).isEmpty();
+        PoolObservation o = policy.checked.getLast();
+        assertThat(o.intervalSeconds()).isEqualTo(2);
+        assertThat(o.arrivals()).as("admitted since the tick plus those now waiting").isEqualTo(37);
+        policy.surgeTarget = 4;
+        assertThat(scaler.check(13, signals)).extracting(Decision::reason).containsExactly(Decision.Reason.SURGE);
+        assertThat(scaler.fleet(Pool.AGGREGATED)).isEqualTo(new PoolFleet(1, 3, 0));
+        policy.surgeTarget = 1;
+        assertThat(scaler.check(14, signals)).as("a smaller target is not applied").isEmpty();
+        assertThat(connector.stopped).isEmpty();
+        assertThat(scaler.check(20, signals)).as("the tick is due").isEmpty();
+        // The tick's interval is still the whole one since the last tick: the checks moved no counter.
+        scaler.tick(20, signals);
+        assertThat(policy.seen.getLast().traffic().requests()).isEqualTo(30);
+        assertThat(policy.seen.getLast().arrivals()).isEqualTo(37);
+        assertThat(scaler.decisions()).extracting(Decision::reason).contains(Decision.Reason.SURGE);
     }
 
     @Test

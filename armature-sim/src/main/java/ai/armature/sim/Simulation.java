@@ -167,6 +167,7 @@ public final class Simulation implements SimWorkload.Context {
     private final Plan plan;
     private final SimWorkload workload;
     private final Autoscaler autoscaler;
+    private static final long SURGE_CHECK_NANOS = Math.round(Autoscaler.SURGE_CHECK_SECONDS * 1e9);
     private final java.util.ArrayDeque<Flight> held = new java.util.ArrayDeque<>();
     private final List<PlannerSample> plannerSamples = new ArrayList<>();
     private long metSlo, metTtft, metItl, migrations, timedOut;
@@ -324,7 +325,10 @@ public final class Simulation implements SimWorkload.Context {
     public Outcome run() {
         workload.start(this);
         loop.after(settings.tickNanos(), this::tick);
-        if (autoscaler != null) loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
+        if (autoscaler != null) {
+            loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
+            loop.after(SURGE_CHECK_NANOS, this::surgeCheck);
+        }
         loop.run();
         check();
         return new Outcome(result(), Arrays.copyOf(ttfts, ttftCount), timeline, List.copyOf(plannerSamples), List.copyOf(violations));
@@ -574,11 +578,22 @@ public final class Simulation implements SimWorkload.Context {
     private void plan() {
         if (ended >= workload.totalRequests() && pendingArrivals == 0) return;
         double now = loop.now() / 1e9;
+        List<Decision> made = autoscaler.tick(now, signals());
+        for (Decision d : made) {
+            var fleet = autoscaler.fleet(d.pool());
+            double ttftMean = d.observed() == null ? Double.NaN : d.observed().traffic().meanTtftSeconds();
+            plannerSamples.add(new PlannerSample(now, d.observedRate(), fleet.serving(), fleet.starting(), fleet.draining(), ttftMean));
+        }
+        loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
+    }
+
+    /** What the planner reads now: the workers' counters and load reports, and the requests waiting for a worker. */
+    private Autoscaler.Signals signals() {
         Map<String, EngineStats> loads = new HashMap<>();
         for (SimWorker w : pool.workers()) loads.put(w.id(), w.stats());
         Map<String, TrafficCounters> traffic = pool.traffic();
         int routerWaiting = router.routerStats().waitingRequests();
-        List<Decision> made = autoscaler.tick(now, new Autoscaler.Signals() {
+        return new Autoscaler.Signals() {
             @Override
             public Map<String, TrafficCounters> traffic() {
                 return traffic;
@@ -594,13 +609,14 @@ public final class Simulation implements SimWorkload.Context {
                 // Held for want of a worker, and waiting at the router while every worker is busy: both are demand.
                 return held.size() + routerWaiting;
             }
-        });
-        for (Decision d : made) {
-            var fleet = autoscaler.fleet(d.pool());
-            double ttftMean = d.observed() == null ? Double.NaN : d.observed().traffic().meanTtftSeconds();
-            plannerSamples.add(new PlannerSample(now, d.observedRate(), fleet.serving(), fleet.starting(), fleet.draining(), ttftMean));
-        }
-        loop.after(Math.round(plan.config().intervalSeconds() * 1e9), this::plan);
+        };
+    }
+
+    /** The planner's surge check between decisions ({@link Autoscaler#check}), as the planner role runs it. */
+    private void surgeCheck() {
+        if (ended >= workload.totalRequests() && pendingArrivals == 0) return;
+        autoscaler.check(loop.now() / 1e9, signals());
+        loop.after(SURGE_CHECK_NANOS, this::surgeCheck);
     }
 
     private void check() {
