@@ -50,8 +50,13 @@ public record PlannerConfig(
     public static final double DEFAULT_WARMUP_SECONDS = 30;
     public static final double DEFAULT_SCALE_DOWN_DELAY_SECONDS = 60;
     public static final double DEFAULT_SCALE_DOWN_MARGIN = 0.8;
-    /** Holt with its trend damped by 0.8: the trend adds at most 4 intervals of its slope however long workers take to start. */
-    public static final String DEFAULT_PREDICTOR = "holt:0.5,0.3,0.8";
+    /**
+     * Holt with its trend damped by 0.8: the trend adds at most 4 intervals of its slope however long workers take to
+     * start. Its slope is smoothed over about 10 intervals (beta 0.1): the trend answers ramps, which last longer than
+     * a start-up (a burst is answered by the surge test, at the rate seen), and with beta 0.3 the noise of batchy
+     * counts put a trend into it that the long start-ups' horizon extrapolated (README, Planner).
+     */
+    public static final String DEFAULT_PREDICTOR = "holt:0.5,0.1,0.8";
 
     public PlannerConfig {
         if (!(intervalSeconds > 0) || Double.isInfinite(intervalSeconds)) throw new IllegalArgumentException("--interval must be > 0 seconds, got " + intervalSeconds);

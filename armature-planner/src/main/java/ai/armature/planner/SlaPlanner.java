@@ -167,8 +167,12 @@ public final class SlaPlanner implements ScalingPolicy {
         Workload base = s.shape.at(0);
         int up = min;
         double peakRate = 0;
+        // The rate's noise (requests per second squared) that the trend is weighed against: the measured count noise
+        // at the interval's forecast count, in rate units.
+        double interval = obs.intervalSeconds();
+        double rateNoise = Double.isNaN(expected) ? 0 : s.arrivals.noise(Math.max(1, s.rate.forecast(1) * interval)) / (interval * interval);
         for (int h = 1; h <= config.horizonIntervals(); h++) {
-            double rate = active(s.rate.forecast(h));
+            double rate = active(s.rate.forecast(h, rateNoise));
             peakRate = Math.max(peakRate, rate);
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(rate), config.slo(), s.corrections, min, max));
         }
@@ -179,7 +183,7 @@ public final class SlaPlanner implements ScalingPolicy {
         // Requests waiting in front of the pool are work on top of the arrivals: sized to be cleared over the time a
         // worker takes to come, or longer (--backlog-seconds).
         double backlogRate = obs.heldRequests() / config.backlogClearSeconds();
-        double nearRate = Math.max(active(s.rate.forecast(1)), active(surge ? observedRate : loadRate));
+        double nearRate = Math.max(active(s.rate.forecast(1, rateNoise)), active(surge ? observedRate : loadRate));
         if (backlogRate > 0) {
             double withBacklog = nearRate + backlogRate;
             up = Math.max(up, model.smallestPool(pool, base.withRequestRate(withBacklog), config.slo(), s.corrections, min, max));

@@ -52,6 +52,15 @@ public final class CountDispersion {
     }
 
     /**
+     * The variance of a count of {@code expected} requests that the noise measured so far accounts for: the dispersion
+     * times the count, weighted by the evidence ({@code samples / (samples + EVIDENCE_INTERVALS)}); 0 before any.
+     */
+    public double noise(double expected) {
+        if (!(expected > 0) || samples == 0) return 0;
+        return samples / (samples + EVIDENCE_INTERVALS) * indexOfDispersion() * expected;
+    }
+
+    /**
      * The count to take as the interval's load when {@code expected} were forecast: the deviation shrunk by
      * {@code d^2 / (d^2 + noise)}, the noise being the dispersion times the expected count. A deviation within the
      * noise mostly goes (a batch of requests that happened to land in this interval), one far beyond it passes
@@ -65,7 +74,7 @@ public final class CountDispersion {
      */
     public double load(double count, double expected) {
         if (!(expected > 0) || samples == 0) return count;
-        double d = count - expected, noise = samples / (samples + EVIDENCE_INTERVALS) * indexOfDispersion() * expected;
+        double d = count - expected, noise = noise(expected);
         if (!(noise > 0)) return count;
         return expected + d * (d * d / (d * d + noise));
     }

@@ -22,6 +22,8 @@ public final class HoltPredictor implements LoadPredictor {
     public static final double DEFAULT_BETA = 0.3;
 
     private final double alpha, beta, phi;
+    /** The trend's variance per unit variance of independent noise in the observations, on a series with no trend. */
+    private final double trendNoiseGain;
     private double level = Double.NaN, trend;
     private long n;
 
@@ -37,6 +39,26 @@ public final class HoltPredictor implements LoadPredictor {
         this.alpha = alpha;
         this.beta = beta;
         this.phi = phi;
+        this.trendNoiseGain = trendNoiseGain(alpha, beta, phi);
+    }
+
+    /**
+     * The steady-state variance of the trend when the observations are independent noise of variance 1 around a
+     * constant: the trend is a linear filter of the observations, so it is the sum of its squared weights, read from
+     * the filter's response to one unit impulse (the recursion is stable for alpha, beta in (0, 1] and phi &lt;= 1
+     * except alpha = beta = phi = 1, whose response does not decay: there the sum is cut at 1000 intervals).
+     */
+    static double trendNoiseGain(double alpha, double beta, double phi) {
+        double l = 0, t = 0, sum = 0;
+        for (int k = 0; k < 1000; k++) {
+            double y = k == 0 ? 1 : 0;
+            double previous = l;
+            l = alpha * y + (1 - alpha) * (l + phi * t);
+            t = beta * (l - previous) + (1 - beta) * phi * t;
+            sum += t * t;
+            if (k > 10 && t * t < 1e-18 && l * l < 1e-18) break;
+        }
+        return sum;
     }
 
     @Override
@@ -62,6 +84,21 @@ public final class HoltPredictor implements LoadPredictor {
         // phi + phi^2 + ... + phi^h
         double damped = phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
         return level + damped * trend;
+    }
+
+    /**
+     * {@inheritDoc} The trend extrapolated is shrunk by {@code T^2 / (T^2 + V)}, V being the trend's variance when the
+     * observations are that noise around a constant level ({@link #trendNoiseGain}): a trend well beyond it (a ramp,
+     * a burst's rise) passes almost whole, one within it (noise that the trend picked up) mostly goes. The level is
+     * forecast as it is.
+     */
+    @Override
+    public double forecast(int stepsAhead, double noiseVariance) {
+        if (!(noiseVariance > 0) || n < 2 || trend == 0) return forecast(stepsAhead);
+        if (stepsAhead < 1) throw new IllegalArgumentException("forecasts look at least one interval ahead, got " + stepsAhead);
+        double v = trendNoiseGain * noiseVariance, significant = trend * trend / (trend * trend + v);
+        double damped = phi == 1 ? stepsAhead : phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
+        return level + damped * trend * significant;
     }
 
     /** The smoothed level (NaN before any observation). */

@@ -15,6 +15,16 @@ public sealed interface LoadPredictor permits ConstantPredictor, MovingAveragePr
     /** The value expected {@code stepsAhead} (&gt;= 1) intervals after the last observed one; NaN if none was observed. */
     double forecast(int stepsAhead);
 
+    /**
+     * The forecast {@code stepsAhead} intervals ahead for a series whose observations carry noise of
+     * {@code noiseVariance} (per observation; NaN or 0: unknown, the plain {@link #forecast}): a predictor that
+     * extrapolates a trend extrapolates only as much of it as stands out of what that noise alone puts into it.
+     * Predictors without a trend forecast as {@link #forecast} does.
+     */
+    default double forecast(int stepsAhead, double noiseVariance) {
+        return forecast(stepsAhead);
+    }
+
     /** Observations so far. */
     long observations();
 

@@ -149,4 +149,53 @@ class LoadPredictorTest {
         assertThatThrownBy(() -> LoadPredictor.parse("holt:a,b")).hasMessageContaining("cannot read");
         assertThatThrownBy(() -> LoadPredictor.parse("constant:3")).hasMessageContaining("no parameters");
     }
+
+    @Test
+    void holtsTrendNoiseGainIsTheSumOfItsSquaredWeights() {
+        // alpha 1, beta 1: the trend is y(t) - y(t-1), weights +1 and -1, whatever phi.
+        assertThat(HoltPredictor.trendNoiseGain(1, 1, 0.8)).isCloseTo(2, within(1e-12));
+        // alpha 1, beta 0.5, phi 1: weights 1/2, then -(1/2)^(k+1): 1/4 + sum of 1/4^(k+1) for k >= 1 = 1/3.
+        assertThat(HoltPredictor.trendNoiseGain(1, 0.5, 1)).isCloseTo(1.0 / 3, within(1e-12));
+        // Seeded white noise of variance 4 around a constant: the trend's variance is 4 x the gain.
+        HoltPredictor h = new HoltPredictor(0.5, 0.1, 0.8);
+        java.util.Random r = new java.util.Random(7);
+        double sum = 0;
+        int n = 200_000;
+        for (int i = 0; i < n + 100; i++) {
+            h.observe(10 + 2 * r.nextGaussian());
+            if (i >= 100) sum += h.trend() * h.trend();
+        }
+        assertThat(sum / n).isCloseTo(4 * HoltPredictor.trendNoiseGain(0.5, 0.1, 0.8), within(0.03 * 4 * HoltPredictor.trendNoiseGain(0.5, 0.1, 0.8)));
+    }
+
+    @Test
+    void aTrendWithinTheNoiseIsNotExtrapolatedAndARampIs() {
+        java.util.Random r = new java.util.Random(3);
+        double noiseVariance = 1;
+        HoltPredictor flat = new HoltPredictor(0.5, 0.3, 0.8), ramp = new HoltPredictor(0.5, 0.3, 0.8);
+        double flatPlain = 0, flatWeighed = 0;
+        int n = 2000;
+        for (int i = 0; i < n; i++) {
+            double e = r.nextGaussian();
+            flat.observe(10 + e);
+            ramp.observe(10 + 1.5 * i + e);
+            // What each forecast adds to the level 13 intervals ahead: the trend it extrapolates.
+            flatPlain += Math.abs(flat.forecast(13) - flat.level());
+            flatWeighed += Math.abs(flat.forecast(13, noiseVariance) - flat.level());
+        }
+        // On noise alone about half of the extrapolated trend goes (E|z|^3/(z^2 + 1) over E|z| is 0.54 for a normal
+        // z); on a ramp of 1.5 noise deviations per interval (the damped trend settles at about 0.87, five of its noise
+        // deviations of 0.17) over 95% of it stays.
+        assertThat(flatWeighed).isLessThan(0.65 * flatPlain);
+        double rampPlain = ramp.forecast(13) - ramp.level(), rampWeighed = ramp.forecast(13, noiseVariance) - ramp.level();
+        assertThat(rampWeighed).isGreaterThan(0.95 * rampPlain);
+        // Without a measured noise it is the plain forecast.
+        assertThat(flat.forecast(13, 0)).isEqualTo(flat.forecast(13));
+        assertThat(flat.forecast(13, Double.NaN)).isEqualTo(flat.forecast(13));
+        // A predictor without a trend ignores the noise.
+        MovingAveragePredictor m = new MovingAveragePredictor(3);
+        m.observe(1);
+        m.observe(5);
+        assertThat(m.forecast(4, 1)).isEqualTo(m.forecast(4));
+    }
 }
