@@ -37,7 +37,8 @@ import ai.armature.protocol.TrafficCounters;
  *       latencies are the backlog's;</li>
  *   <li>up: the fewest workers meeting the targets at each forecast from one interval ahead to the startup horizon
  *       ({@link PlannerConfig#horizonIntervals()}), the largest of them: capacity is asked for a startup time before
- *       the load it is for; and in a surge (twice this interval's forecast and three Poisson deviations over it)
+ *       the load it is for; the forecasts' trend is extrapolated only as far as it stands out of the counts' measured
+ *       noise ({@link LoadPredictor#forecast(int, double)}), or the noise a long horizon extrapolates starts workers; and in a surge (twice this interval's forecast and three Poisson deviations over it)
  *       at least what the rate just seen needs, without waiting for the predictor to catch up;</li>
  *   <li>down: the fewest workers whose prediction, carrying the whole one-interval forecast or the rate just
  *       observed, whichever is higher (survivors absorb the removed workers' load), is within
