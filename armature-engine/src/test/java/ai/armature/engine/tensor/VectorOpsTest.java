@@ -211,7 +211,7 @@ class VectorOpsTest {
             float[] lanes = new float[FloatVector.SPECIES_PREFERRED.length()];
             java.util.Arrays.fill(lanes, x);
             float lane = VectorOps.exp(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, lanes, 0)).lane(3);
-            assertThat(Float.floatToRawIntBits(lane)).isEqualTo(Float.floatToRawIntBits(actual));
+            assertThat(Float.floatToIntBits(lane)).as("vector exp(%s)", x).isEqualTo(Float.floatToIntBits(actual)); // any NaN is NaN
         }
     }
 
