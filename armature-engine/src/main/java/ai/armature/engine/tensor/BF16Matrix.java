@@ -39,7 +39,7 @@ final class BF16Matrix extends BaseMatrix {
         for (; k < upper; k += L) {
             acc0 = load(rowOffset + 2L * k).fma(FloatVector.fromArray(F, x, xOff + k), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = VectorOps.sumLanes(acc0.add(acc1));
         for (; k < cols; k++) {
             sum += scalar(rowOffset + 2L * k) * x[xOff + k];
         }

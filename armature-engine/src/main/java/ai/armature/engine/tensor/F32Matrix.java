@@ -2,7 +2,6 @@ package ai.armature.engine.tensor;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /** F32 weights: little-endian floats, any number of columns. */
 final class F32Matrix extends BaseMatrix {
@@ -26,7 +25,7 @@ final class F32Matrix extends BaseMatrix {
         for (; k < upper; k += L) {
             acc0 = FloatVector.fromMemorySegment(F, s, rowOffset + 4L * k, LE).fma(FloatVector.fromArray(F, x, xOff + k), acc0);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = VectorOps.sumLanes(acc0.add(acc1));
         for (; k < cols; k++) {
             sum += s.get(FLOAT_LE, rowOffset + 4L * k) * x[xOff + k];
         }

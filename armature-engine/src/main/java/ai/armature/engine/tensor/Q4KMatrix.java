@@ -336,7 +336,7 @@ final class Q4KMatrix extends BaseMatrix {
             acc0 = highNibbles(va).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 32), acc0);
             acc1 = highNibbles(vb).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 48), acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc0.add(acc1));
     }
 
     @Override

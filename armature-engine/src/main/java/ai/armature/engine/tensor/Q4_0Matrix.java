@@ -191,7 +191,7 @@ final class Q4_0Matrix extends BaseMatrix {
             FloatVector t0 = high(v0).fma(FloatVector.fromArray(F, x, xi + 16), low(v0).mul(FloatVector.fromArray(F, x, xi)));
             acc0 = t0.fma(bc(f16(s, o)), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc0.add(acc1));
     }
 
     @Override

@@ -292,7 +292,7 @@ final class Q5KMatrix extends BaseMatrix {
             acc0 = withFifthBits(highNibbles(va), hi).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 32), acc0);
             acc1 = withFifthBits(highNibbles(vb), hi >>> 16).fma(d1, m1).fma(FloatVector.fromArray(F, x, xi + 48), acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc0.add(acc1));
     }
 
     @Override

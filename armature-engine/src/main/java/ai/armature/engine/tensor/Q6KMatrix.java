@@ -230,7 +230,7 @@ final class Q6KMatrix extends BaseMatrix {
         for (int i = 0; i < cols; i += L) {
             acc = FloatVector.fromArray(F, w, i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc);
     }
 
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);

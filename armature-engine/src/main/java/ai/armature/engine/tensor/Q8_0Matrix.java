@@ -301,7 +301,7 @@ final class Q8_0Matrix extends BaseMatrix {
             acc0 = q0.mul(d).fma(FloatVector.fromArray(F, x, xi), acc0);
             acc1 = q1.mul(d).fma(FloatVector.fromArray(F, x, xi + 16), acc1);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorOps.sumLanes(acc0.add(acc1));
     }
 
     /** From the mapped file, for the tiled prompt matmul (compute-bound: reading 4 KiB pages costs it little). */
