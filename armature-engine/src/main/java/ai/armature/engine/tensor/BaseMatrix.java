@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The shared half of every weight matrix: argument checks, splitting products over {@link Parallel}, and the
  * tiled matmul. A subclass supplies two kernels over one stored row: a fused dequantize-and-dot for the decode
  * path ({@link #dot}) and a dequantize into floats ({@link #dequantize}) that the matmul runs once per row tile
- * and reuses for every activation vector. The quantized types run decode on their interleaved copies instead
+ * or packed panel and reuses for many activation vectors ({@link #matmulRows}). The quantized types run decode on their interleaved copies instead
  * ({@link #groupProducts}).
  *
  * <p>The kernels are written for 512-bit vectors (16 floats; one Q8_0/Q4_0 block is two vectors), which is what

@@ -6,9 +6,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register-tiled float micro-kernels for the matmul: a tile of 4 dequantized weight rows (stored {@code c} floats
- * apart) times 1, 2 or 4 activation vectors. The 4x4 kernel keeps 16 accumulators in registers and loads each weight
- * and activation lane once per 4 multiply-adds.
+ * Register-tiled float micro-kernels for the matmul. Prompt-sized batches: a packed panel of 32 dequantized rows
+ * ({@link #pack}: one vector per 16 rows at each k) times 12, 8, 4 or 1 activation vectors by outer products
+ * ({@link #panel12}), whose accumulators are the outputs. Smaller batches: a tile of 4 dequantized weight rows (stored
+ * {@code c} floats apart) times 1, 2 or 4 activation vectors as dot products; the 4x4 kernel keeps 16 accumulators in
+ * registers and loads each weight and activation lane once per 4 multiply-adds, then sums each across its lanes.
  */
 final class FloatGemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
