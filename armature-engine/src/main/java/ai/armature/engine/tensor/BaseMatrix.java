@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
  * The shared half of every weight matrix: argument checks, splitting products over {@link Parallel}, and the
  * tiled matmul. A subclass supplies two kernels over one stored row: a fused dequantize-and-dot for the decode
  * path ({@link #dot}) and a dequantize into floats ({@link #dequantize}) that the matmul runs once per row tile
- * and reuses for every activation vector. The quantized types run decode on their interleaved copies instead
+ * or packed panel and reuses for many activation vectors ({@link #matmulRows}). The quantized types run decode on their interleaved copies instead
  * ({@link #groupProducts}).
  *
  * <p>The kernels are written for 512-bit vectors (16 floats; one Q8_0/Q4_0 block is two vectors), which is what
@@ -177,9 +177,10 @@ abstract sealed class BaseMatrix implements WeightMatrix
         t.y = y;
         t.n = n;
         try {
-            int tiles = (rows + TILE_R - 1) / TILE_R;
+            int tile = n >= PACKED_MIN ? FloatGemm.PANEL : TILE_R;
+            int tiles = (rows + tile - 1) / tile;
             int tilesPerChunk = Math.max(1, Math.min(8, tiles / (Parallel.threads() * 4)));
-            Parallel.forRange(0, rows, tilesPerChunk * TILE_R, t);
+            Parallel.forRange(0, rows, tilesPerChunk * tile, t);
         } finally {
             t.m = null;
             t.x = null;
@@ -357,12 +358,95 @@ abstract sealed class BaseMatrix implements WeightMatrix
     }
 
     /**
+     * Smallest batch for the packed kernels: packing costs about a cycle per weight, which a batch of 64 repays (one
+     * thread, {@code KernelBench prefill}: Q4_K 5632x2048 packed 83 against the row tiles' 68 G FLOP/s at 64 vectors,
+     * Q8_0 62 against 74 at 32).
+     */
+    static final int PACKED_MIN = 64;
+
+    /**
+     * Rows {@code [from, to)} (from a multiple of {@link FloatGemm#PANEL} when {@code n >= PACKED_MIN}) of the
+     * product with {@code n} vectors. Large batches (prompts) take the packed kernels: each panel of 32 rows is
+     * dequantized once into a per-thread scratch, transposed so that one vector holds the 32 rows' values at one k
+     * ({@link FloatGemm#pack}), and multiplied with all n vectors by outer products, 12 vectors at a time
+     * ({@link FloatGemm#panel12}). The panel (256 KiB at 2048 columns) stays in L2 while the vectors stream past
+     * it. Smaller batches take the row tiles ({@link #matmulTiles}).
+     */
+    final void matmulRows(int from, int to, float[] x, float[] y, int n) {
+        if (n < PACKED_MIN) {
+            matmulTiles(from, to, x, y, n);
+            return;
+        }
+        int c = cols;
+        int panel = FloatGemm.PANEL;
+        PackScratch s = PACK.get();
+        s.ensure(c, n);
+        float[] w = s.rowsTile;
+        float[] p = s.packed;
+        for (int r0 = from; r0 < to; r0 += panel) {
+            int nr = Math.min(panel, to - r0);
+            for (int i = 0; i < panel; i++) {
+                if (i < nr) {
+                    dequantize((long) (r0 + i) * rowBytes, w, i * c);
+                } else {
+                    java.util.Arrays.fill(w, i * c, (i + 1) * c, 0f);
+                }
+            }
+            FloatGemm.pack(w, c, p);
+            // A whole panel writes y in place; a partial one (the matrix's last rows) a scratch of 32 rows per vector.
+            boolean whole = nr == panel;
+            float[] out = whole ? y : s.partial;
+            int o = whole ? r0 : 0;
+            int ys = whole ? rows : panel;
+            int v = 0;
+            for (; v + 12 <= n; v += 12) {
+                FloatGemm.panel12(p, x, v * c, c, out, v * ys + o, ys);
+            }
+            if (v + 8 <= n) {
+                FloatGemm.panel8(p, x, v * c, c, out, v * ys + o, ys);
+                v += 8;
+            }
+            if (v + 4 <= n) {
+                FloatGemm.panel4(p, x, v * c, c, out, v * ys + o, ys);
+                v += 4;
+            }
+            for (; v < n; v++) {
+                FloatGemm.panel1(p, x, v * c, c, out, v * ys + o, ys);
+            }
+            if (!whole) {
+                for (int j = 0; j < n; j++) {
+                    System.arraycopy(out, j * panel, y, j * rows + r0, nr);
+                }
+            }
+        }
+    }
+
+    private static final ThreadLocal<PackScratch> PACK = ThreadLocal.withInitial(PackScratch::new);
+
+    /** Per-thread scratch of the packed kernels: a tile of dequantized rows, its packed panel, a partial panel's output. */
+    private static final class PackScratch {
+        float[] rowsTile = new float[0];
+        float[] packed = new float[0];
+        float[] partial = new float[0];
+
+        void ensure(int c, int n) {
+            if (rowsTile.length < FloatGemm.PANEL * c) {
+                rowsTile = new float[FloatGemm.PANEL * c];
+                packed = new float[FloatGemm.PANEL * c];
+            }
+            if (partial.length < FloatGemm.PANEL * n) {
+                partial = new float[FloatGemm.PANEL * n];
+            }
+        }
+    }
+
+    /**
      * Rows {@code [from, to)} of the product with {@code n} vectors: each tile of TILE_R rows is dequantized into a
      * per-thread scratch (rows stored {@code cols} apart), then multiplied with the vectors TILE_N at a time. Many
      * vectors are taken in blocks small enough to stay in L2 while every row tile of the chunk passes over them
      * (a tile is then dequantized once per block: cheap next to the block's multiply-adds).
      */
-    final void matmulRows(int from, int to, float[] x, float[] y, int n) {
+    final void matmulTiles(int from, int to, float[] x, float[] y, int n) {
         int c = cols;
         float[][] holder = SCRATCH.get();
         if (holder[0].length < TILE_R * c) {

@@ -120,6 +120,27 @@ class LlamaModelTest {
     }
 
     /**
+     * A whole context's prompt (64 tokens) in one pass: every matrix product of the prompt takes the packed
+     * outer-product kernels (batches of at least {@code BaseMatrix.PACKED_MIN} vectors), for every weight type.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    void matchesReferenceForAPromptOfSixtyFourTokensInOnePass(GgmlType type) throws Exception {
+        Path file = dir.resolve("m.gguf");
+        DemoModel.write(spec(Architecture.LLAMA, type, null, false), file);
+        try (GgufFile f = GgufReader.open(file)) {
+            LlamaModel model = LlamaModel.load(f);
+            ReferenceLlama ref = new ReferenceLlama(f);
+            int[] prompt = new SplittableRandom(11).ints(64, 0, 300).toArray();
+            double[] expected = null;
+            for (int t : prompt) expected = ref.next(t);
+            try (SingleSequence seq = new SingleSequence(model, 64, 64, KvDtype.F32)) {
+                assertClose(seq.prefill(prompt), expected, tolerance(type), "after a 64-token prompt");
+            }
+        }
+    }
+
+    /**
      * A prompt long enough for the tiled prompt attention to take several key tiles per chunk and several chunks per
      * prompt (200 tokens in chunks of 100: tiles of 64 positions, the last one partial, causal cut inside tiles), on
      * KV block sizes that do and do not divide the tile, against the double-precision reference.

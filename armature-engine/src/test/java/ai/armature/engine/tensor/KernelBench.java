@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code mvn -pl armature-engine test-compile}:
  * <pre>
  * java --add-modules jdk.incubator.vector -cp armature-engine/target/classes:armature-engine/target/test-classes \
- *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul] [hotcore] [percore] [pairs] [batch] [hotvectors] [repack] [quantize] [cpufma]
+ *     ai.armature.engine.tensor.KernelBench [probe] [matvec] [matmul] [hotcore] [percore] [pairs] [batch] [hotvectors] [repack] [quantize] [cpufma] [prefill[:TYPE]]
  * </pre>
  */
 public final class KernelBench {
@@ -122,6 +122,23 @@ public final class KernelBench {
                 if (r == 42) System.out.print("");
             }
             System.out.printf("single-thread FMA peak: %.1f GFLOP/s per CPU second%n", best / 1e9);
+        }
+        if (which.contains("prefill")) {
+            if (Parallel.threads() == 1) {
+                System.out.printf("MachineProbe FP32 FMA peak of this thread: %.1f GFLOP/s (wall time, best of 8 bursts)%n",
+                        MachineProbe.fmaPeakFlopsPerSecond() / 1e9);
+            }
+            // The prompt matmul's kernels on this thread alone (no pool), CPU time: G FLOP/s (2 per weight-vector product)
+            // for the layer shapes of a 1.1B model, the packed outer-product kernels ("packed") against the row-tile
+            // dot-product ones they replace for large batches ("tiles"); compare with cpufma's single-thread peak.
+            GgmlType[] types = {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32};
+            for (GgmlType t : types) {
+                if (!which.contains("prefill:") || which.contains("prefill:" + t + " ") || which.endsWith("prefill:" + t)) {
+                    for (int[] shape : new int[][] {{5632, 2048}, {2048, 5632}}) {
+                        prefill(t, shape[0], shape[1], Integer.getInteger("prefillN", 512));
+                    }
+                }
+            }
         }
         if (which.contains("matmul")) {
             for (int[] shape : new int[][] {{2048, 2048}, {5632, 2048}}) {
@@ -331,6 +348,32 @@ public final class KernelBench {
         }
         System.out.printf("matmul %-5s %dx%d n=%d: %.1f GFLOP/s wall%s%n", t, rows, cols, n, best / 1e9,
                 Parallel.threads() == 1 ? String.format(" (%.1f per CPU second)", bestCpu / 1e9) : "");
+    }
+
+    private static void prefill(GgmlType t, int rows, int cols, int n) {
+        BaseMatrix m = (BaseMatrix) matrices(t, rows, cols, 1)[0];
+        float[] x = Reference.randomFloats(n * cols, new Random(2));
+        float[] y = new float[n * rows];
+        int reps = Integer.getInteger("prefillReps", 3);
+        double[] packed = new double[reps], tiles = new double[reps];
+        double flops = 2.0 * rows * cols * n;
+        long warm = cpu();
+        for (int rep = -1; rep < reps; rep++) {
+            if (rep == -1 && cpu() - warm < WARM_UP_NS) {
+                rep--; // warm-up passes (compilation) until the warm-up CPU time is spent
+            }
+            long c0 = cpu();
+            m.matmulRows(0, rows, x, y, n);
+            long c1 = cpu();
+            m.matmulTiles(0, rows, x, y, n);
+            long c2 = cpu();
+            if (rep >= 0) {
+                packed[rep] = flops / (c1 - c0);
+                tiles[rep] = flops / (c2 - c1);
+            }
+        }
+        System.out.printf("prefill %-5s %dx%d n=%d, one thread: packed %.1f, tiles %.1f G FLOP/s per CPU second (medians of %d)%n",
+                t, rows, cols, n, median(packed), median(tiles), reps);
     }
 
     private static float fma(VectorSpecies<Float> fs, int iterations) {

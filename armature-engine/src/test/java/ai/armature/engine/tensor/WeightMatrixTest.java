@@ -128,6 +128,61 @@ class WeightMatrixTest {
         }
     }
 
+    static Stream<Arguments> packedShapes() {
+        List<Arguments> list = new ArrayList<>();
+        for (GgmlType t : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            list.add(Arguments.of(t, 5, 1)); // one partial panel, no whole 16-column block to transpose
+            list.add(Arguments.of(t, 32, 17)); // one whole panel, a 16-column block and one column left
+            list.add(Arguments.of(t, 77, 259)); // two whole panels and 13 rows, 3 columns past the blocks
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0}) {
+            list.add(Arguments.of(t, 45, 96));
+            list.add(Arguments.of(t, 301, 64)); // ten panels: split over the pool
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+            list.add(Arguments.of(t, 45, 256));
+            list.add(Arguments.of(t, 96, 512));
+        }
+        return list.stream();
+    }
+
+    /**
+     * Prompt-sized batches take the packed outer-product kernels: rows in panels of 32 (a partial last one), vectors 12
+     * at a time then 8, 4 and single ones ({@code 64 = 5 * 12 + 4}, {@code 72 = 6 * 12}, {@code 79 = 72 + 4 + 3},
+     * {@code 80 = 72 + 8}, {@code 93 = 84 + 8 + 1}). Each output is one float sum over the row in order, so the bound
+     * is {@code cols} roundings: {@code cols * 2^-24 * sum|w x|} (above the 2e-5 the other kernels get when cols > 335).
+     * Nothing past the n outputs is written.
+     */
+    @ParameterizedTest(name = "{0} {1}x{2}")
+    @MethodSource("packedShapes")
+    void packedMatmulMatchesReference(GgmlType type, int rows, int cols) {
+        Random rnd = new Random(type.ordinal() * 7L + rows * 131L + cols);
+        byte[] data = Reference.randomMatrix(type, rows, cols, rnd);
+        WeightMatrix m = WeightMatrix.of(type, MemorySegment.ofArray(data), rows, cols);
+        float[][] refRows = new float[rows][];
+        for (int r = 0; r < rows; r++) {
+            refRows[r] = Reference.dequantizeRow(type, data, r, cols);
+        }
+        double rel = Math.max(REL, 1.01 * cols * 0x1p-24);
+        for (int n : new int[] {BaseMatrix.PACKED_MIN, 72, 79, 80, 93}) {
+            float[] x = Reference.randomFloats(n * cols, rnd);
+            float[] y = new float[n * rows + 1];
+            y[n * rows] = 42f;
+            m.matmul(x, y, n);
+            for (int v = 0; v < n; v++) {
+                for (int r = 0; r < rows; r++) {
+                    double expected = Reference.dot(refRows[r], x, v * cols);
+                    double tol = rel * Reference.absDot(refRows[r], x, v * cols) + 1e-6;
+                    float got = y[v * rows + r];
+                    if (!(Math.abs(got - expected) <= tol)) {
+                        fail("n=%d vector %d row %d: got %s, expected %s +- %s", n, v, r, got, expected, tol);
+                    }
+                }
+            }
+            assertThat(y[n * rows]).as("untouched after the outputs").isEqualTo(42f);
+        }
+    }
+
     /**
      * Up to their fused width, the int8 kernels give each vector the same result, to the bit, whatever else is in the
      * batch (pairs and a single vector run the same arithmetic per vector): a decode step's logits do not depend on
