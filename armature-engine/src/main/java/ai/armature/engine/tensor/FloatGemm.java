@@ -1,7 +1,6 @@
 package ai.armature.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -59,22 +58,22 @@ final class FloatGemm {
             a33 = r.fma(v3, a33);
         }
         // s is a per-thread array of 16 sums (no allocation per tile).
-        s[0] = a00.reduceLanes(VectorOperators.ADD);
-        s[1] = a01.reduceLanes(VectorOperators.ADD);
-        s[2] = a02.reduceLanes(VectorOperators.ADD);
-        s[3] = a03.reduceLanes(VectorOperators.ADD);
-        s[4] = a10.reduceLanes(VectorOperators.ADD);
-        s[5] = a11.reduceLanes(VectorOperators.ADD);
-        s[6] = a12.reduceLanes(VectorOperators.ADD);
-        s[7] = a13.reduceLanes(VectorOperators.ADD);
-        s[8] = a20.reduceLanes(VectorOperators.ADD);
-        s[9] = a21.reduceLanes(VectorOperators.ADD);
-        s[10] = a22.reduceLanes(VectorOperators.ADD);
-        s[11] = a23.reduceLanes(VectorOperators.ADD);
-        s[12] = a30.reduceLanes(VectorOperators.ADD);
-        s[13] = a31.reduceLanes(VectorOperators.ADD);
-        s[14] = a32.reduceLanes(VectorOperators.ADD);
-        s[15] = a33.reduceLanes(VectorOperators.ADD);
+        s[0] = VectorOps.sumLanes(a00);
+        s[1] = VectorOps.sumLanes(a01);
+        s[2] = VectorOps.sumLanes(a02);
+        s[3] = VectorOps.sumLanes(a03);
+        s[4] = VectorOps.sumLanes(a10);
+        s[5] = VectorOps.sumLanes(a11);
+        s[6] = VectorOps.sumLanes(a12);
+        s[7] = VectorOps.sumLanes(a13);
+        s[8] = VectorOps.sumLanes(a20);
+        s[9] = VectorOps.sumLanes(a21);
+        s[10] = VectorOps.sumLanes(a22);
+        s[11] = VectorOps.sumLanes(a23);
+        s[12] = VectorOps.sumLanes(a30);
+        s[13] = VectorOps.sumLanes(a31);
+        s[14] = VectorOps.sumLanes(a32);
+        s[15] = VectorOps.sumLanes(a33);
         for (; k < c; k++) { // only F32/F16/BF16 rows have a length that is not a multiple of the vector
             for (int i = 0; i < 4; i++) {
                 float wk = w[i * c + k];
@@ -117,10 +116,10 @@ final class FloatGemm {
             a30 = r.fma(v0, a30);
             a31 = r.fma(v1, a31);
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s20 = a20.reduceLanes(VectorOperators.ADD), s21 = a21.reduceLanes(VectorOperators.ADD);
-        float s30 = a30.reduceLanes(VectorOperators.ADD), s31 = a31.reduceLanes(VectorOperators.ADD);
+        float s00 = VectorOps.sumLanes(a00), s01 = VectorOps.sumLanes(a01);
+        float s10 = VectorOps.sumLanes(a10), s11 = VectorOps.sumLanes(a11);
+        float s20 = VectorOps.sumLanes(a20), s21 = VectorOps.sumLanes(a21);
+        float s30 = VectorOps.sumLanes(a30), s31 = VectorOps.sumLanes(a31);
         for (; k < c; k++) { // only F32/F16/BF16 rows have a length that is not a multiple of the vector
             float x0k = x[xOff + k], x1k = x[x1 + k];
             s00 += w[k] * x0k;
@@ -160,10 +159,10 @@ final class FloatGemm {
             a2 = FloatVector.fromArray(F, w, 2 * c + k).fma(v, a2);
             a3 = FloatVector.fromArray(F, w, 3 * c + k).fma(v, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorOps.sumLanes(a0);
+        float s1 = VectorOps.sumLanes(a1);
+        float s2 = VectorOps.sumLanes(a2);
+        float s3 = VectorOps.sumLanes(a3);
         for (; k < c; k++) {
             float xk = x[xOff + k];
             s0 += w[k] * xk;

@@ -23,8 +23,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * kernels, the C2 runs' logits differed from the C1 one in both cases.
  *
  * <p>Q8_0 prefills in chunks of 4 (within its fused width of 8, so on the int8 decode kernels); F32 prefills one
- * token at a time (its matrix-vector product), since wider F32 batches run {@code FloatGemm}, whose lane sums
- * still use {@code reduceLanes}.
+ * token at a time (its matrix-vector product) and in chunks of 4 ({@code FloatGemm}'s tiled kernels, whose lane
+ * sums go through {@code VectorOps.sumLanes} too).
  */
 class GreedyDeterminismTest {
     private static final int STEPS = 12;
@@ -35,7 +35,7 @@ class GreedyDeterminismTest {
     Path dir;
 
     @ParameterizedTest(name = "{0} prefill chunk {1}")
-    @CsvSource({"Q8_0, 4", "F32, 1"})
+    @CsvSource({"Q8_0, 4", "F32, 1", "F32, 4"})
     void greedyTokensAndLogitBitsAreTheSameInC1AndC2(GgmlType type, int chunk) throws Exception {
         Path file = dir.resolve("m.gguf");
         DemoModel.write(LlamaModelTest.spec(Architecture.LLAMA, type, null, false), file);
