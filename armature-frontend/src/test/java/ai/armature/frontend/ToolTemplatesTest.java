@@ -58,7 +58,8 @@ class ToolTemplatesTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
+    // Without the shared fixtures there is no template to render: qwen3FixturePresent reports the skip.
+    @ParameterizedTest(name = "{0}", allowZeroInvocations = true)
     @MethodSource("cases")
     void rendersAsJinja2Does(String label, Template t, String conversation, JsonNode body) throws IOException {
         String expected = resource("expected/" + t.name() + "." + conversation + ".txt");
