@@ -16,8 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code reduceLanes(ADD)} adds the lanes in order in the interpreter and C1 but in a tree once C2 compiles it (on
  * fixed data, JDK 25 on AVX-512: 44 of 4096 exp lanes and 132 of 256 16-lane sums came out different before and
  * after C2). Hence {@link #exp(FloatVector)} (built only from exactly rounded operations) and
- * {@link #sumLanes(FloatVector)} (one fixed pairing of the lanes), which the weight kernels' float sums use too
- * (FloatGemm's prompt kernels excepted, so far).
+ * {@link #sumLanes(FloatVector)} (one fixed pairing of the lanes), which the weight kernels' float sums use too.
  */
 public final class VectorOps {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
