@@ -193,12 +193,6 @@ class SlaPlannerTest {
     }
 
     /**
-     * Requests that come in batches make interval counts far noisier than Poisson's (here about 13 times the variance
-     * at the same mean): a predictor fed the raw counts follows each batch-heavy interval and asks for workers the
-     * level does not need, then keeps them for the scale-down delay. The deviations within the measured noise are
-     * not load: the pool holds at what the level needs.
-     */
-    /**
      * Requests that come in batches make interval counts noisier than Poisson's (here about 5 times the variance at
      * the same mean). With a 120 s start-up the planner sizes for Holt's forecast 13 intervals ahead, whose trend
      * term multiplies each batch-heavy interval's deviation: fed the raw counts it asks for workers the level does not
@@ -209,9 +203,20 @@ class SlaPlannerTest {
      */
     @Test
     void batchesOfRequestsOnASteadyLevelAreMostlyNoise() {
+        BatchyLevel b = sizeBatchyLevel(config().withStartup(120));
+        assertThat(b.workerIntervals()).as("worker-intervals against the level's need of %d", b.levelNeeds()).isLessThan(Math.round(1.33 * b.levelNeeds()));
+        assertThat(b.changes()).as("fleet changes in %d runs", BatchyLevel.RUNS).isLessThan(85);
+    }
+
+    /** What the planner held on {@link BatchyLevel#RUNS} seeded series of batchy counts on a level of 30 req/s. */
+    record BatchyLevel(long workerIntervals, long changes, long levelNeeds) {
+        static final int RUNS = 8;
+    }
+
+    private BatchyLevel sizeBatchyLevel(PlannerConfig config) {
         long workerIntervals = 0, changes = 0, levelNeeds = 0;
-        int runs = 8, intervals = 120;
-        for (int seed = 1; seed <= runs; seed++) {
+        int intervals = 120;
+        for (int seed = 1; seed <= BatchyLevel.RUNS; seed++) {
             // 60 batches an interval, each of 1..9 requests (mean 5): 300 requests an interval, index of dispersion
             // E[X^2]/E[X] = (285/9)/5 = 6.3, a standard deviation of 44 requests (15%) an interval.
             java.util.Random r = new java.util.Random(seed);
@@ -221,7 +226,7 @@ class SlaPlannerTest {
                 for (double p = r.nextDouble(), limit = Math.exp(-60); p > limit; p *= r.nextDouble()) batches++;
                 for (int b = 0; b < batches; b++) counts[i] += 1 + r.nextInt(9);
             }
-            World w = new World(config().withStartup(120), t -> counts[(int) (t / 10)] / 10, needed(30));
+            World w = new World(config, t -> counts[(int) (t / 10)] / 10, needed(30));
             for (int i = 0; i < intervals; i++) {
                 w.step();
                 workerIntervals += w.capacity();
@@ -229,8 +234,7 @@ class SlaPlannerTest {
             changes += w.changes(10);
             levelNeeds += (long) needed(30) * intervals;
         }
-        assertThat(workerIntervals).as("worker-intervals against the level's need of %d", levelNeeds).isLessThan(Math.round(1.33 * levelNeeds));
-        assertThat(changes).as("fleet changes in %d runs", runs).isLessThan(85);
+        return new BatchyLevel(workerIntervals, changes, levelNeeds);
     }
 
     /**
@@ -243,27 +247,9 @@ class SlaPlannerTest {
      */
     @Test
     void theNoisesTrendIsNotExtrapolatedOverALongStartup() {
-        long workerIntervals = 0, changes = 0, levelNeeds = 0;
-        int runs = 8, intervals = 120;
-        for (int seed = 1; seed <= runs; seed++) {
-            java.util.Random r = new java.util.Random(seed);
-            double[] counts = new double[intervals];
-            for (int i = 0; i < intervals; i++) {
-                int batches = 0;
-                for (double p = r.nextDouble(), limit = Math.exp(-60); p > limit; p *= r.nextDouble()) batches++;
-                for (int b = 0; b < batches; b++) counts[i] += 1 + r.nextInt(9);
-            }
-            World w = new World(config().withStartup(120).withPredictor(LoadPredictor.parse(PlannerConfig.DEFAULT_PREDICTOR)),
-                    t -> counts[(int) (t / 10)] / 10, needed(30));
-            for (int i = 0; i < intervals; i++) {
-                w.step();
-                workerIntervals += w.capacity();
-            }
-            changes += w.changes(10);
-            levelNeeds += (long) needed(30) * intervals;
-        }
-        assertThat(workerIntervals).as("worker-intervals against the level's need of %d", levelNeeds).isLessThan(Math.round(1.035 * levelNeeds));
-        assertThat(changes).as("fleet changes in %d runs", runs).isLessThan(10);
+        BatchyLevel b = sizeBatchyLevel(config().withStartup(120).withPredictor(LoadPredictor.parse(PlannerConfig.DEFAULT_PREDICTOR)));
+        assertThat(b.workerIntervals()).as("worker-intervals against the level's need of %d", b.levelNeeds()).isLessThan(Math.round(1.035 * b.levelNeeds()));
+        assertThat(b.changes()).as("fleet changes in %d runs", BatchyLevel.RUNS).isLessThan(10);
     }
 
     /** Dynamo PR #9294: a per-worker threshold let 2 -> 1 through though the survivor then breached, and flapped. */

@@ -79,11 +79,13 @@ public final class HoltPredictor implements LoadPredictor {
 
     @Override
     public double forecast(int stepsAhead) {
+        return level + trendSteps(stepsAhead) * trend;
+    }
+
+    /** How many times the trend is added {@code stepsAhead} intervals ahead: phi + phi^2 + ... + phi^h (h undamped). */
+    private double trendSteps(int stepsAhead) {
         if (stepsAhead < 1) throw new IllegalArgumentException("forecasts look at least one interval ahead, got " + stepsAhead);
-        if (phi == 1) return level + stepsAhead * trend;
-        // phi + phi^2 + ... + phi^h
-        double damped = phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
-        return level + damped * trend;
+        return phi == 1 ? stepsAhead : phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
     }
 
     /**
@@ -95,10 +97,8 @@ public final class HoltPredictor implements LoadPredictor {
     @Override
     public double forecast(int stepsAhead, double noiseVariance) {
         if (!(noiseVariance > 0) || n < 2 || trend == 0) return forecast(stepsAhead);
-        if (stepsAhead < 1) throw new IllegalArgumentException("forecasts look at least one interval ahead, got " + stepsAhead);
         double v = trendNoiseGain * noiseVariance, significant = trend * trend / (trend * trend + v);
-        double damped = phi == 1 ? stepsAhead : phi * (1 - Math.pow(phi, stepsAhead)) / (1 - phi);
-        return level + damped * trend * significant;
+        return level + trendSteps(stepsAhead) * trend * significant;
     }
 
     /** The smoothed level (NaN before any observation). */
